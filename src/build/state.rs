@@ -1,0 +1,306 @@
+//! Folds BuildEvents into the state a view or a report reads: status, timing, cache and logs
+//! per stage and instruction.
+
+use std::collections::VecDeque;
+
+use super::event::{BuildEvent, LogStream};
+use super::plan::BuildPlan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Waiting,
+    Running,
+    Done,
+    Cached,
+    Failed,
+    NotNeeded,
+}
+
+/// Lines kept in memory per instruction; older ones are dropped (the full log lives on disk
+/// with the run, where a front end wants it).
+pub const LOG_LINES_KEPT: usize = 5_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct LogBuffer {
+    lines: VecDeque<(LogStream, String)>,
+    partial: Option<(LogStream, String)>,
+    dropped: usize,
+}
+
+impl LogBuffer {
+    pub fn push(&mut self, stream: LogStream, text: &str) {
+        let mut rest = text;
+        while let Some(pos) = rest.find('\n') {
+            let (head, tail) = rest.split_at(pos);
+            let mut line = match self.partial.take() {
+                Some((_, p)) => p,
+                None => String::new(),
+            };
+            line.push_str(head.strip_suffix('\r').unwrap_or(head));
+            self.push_line(stream, line);
+            rest = &tail[1..];
+        }
+        if !rest.is_empty() {
+            match &mut self.partial {
+                Some((_, p)) => p.push_str(rest),
+                None => self.partial = Some((stream, rest.to_string())),
+            }
+        }
+    }
+
+    fn push_line(&mut self, stream: LogStream, line: String) {
+        if self.lines.len() == LOG_LINES_KEPT {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back((stream, line));
+    }
+
+    /// Complete lines, then the unterminated tail if any.
+    pub fn lines(&self) -> impl Iterator<Item = (LogStream, &str)> {
+        self.lines
+            .iter()
+            .map(|(s, l)| (*s, l.as_str()))
+            .chain(self.partial.iter().map(|(s, l)| (*s, l.as_str())))
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len() + usize::from(self.partial.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InstructionState {
+    pub status: Status,
+    pub cached: bool,
+    pub duration_ms: Option<u64>,
+    pub image: Option<String>,
+    pub log: LogBuffer,
+}
+
+#[derive(Debug, Clone)]
+pub struct StageState {
+    pub status: Status,
+    pub image: Option<String>,
+    pub instructions: Vec<InstructionState>,
+}
+
+impl StageState {
+    pub fn duration_ms(&self) -> u64 {
+        self.instructions.iter().filter_map(|i| i.duration_ms).sum()
+    }
+
+    pub fn cached_count(&self) -> usize {
+        self.instructions.iter().filter(|i| i.cached).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub stage: Option<usize>,
+    pub instruction: Option<usize>,
+    pub message: String,
+    pub exit_code: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildState {
+    pub plan: BuildPlan,
+    pub stages: Vec<StageState>,
+    pub failure: Option<Failure>,
+    pub finished: Option<(Option<String>, u64)>,
+    pub context_bytes: u64,
+}
+
+impl BuildState {
+    pub fn new(plan: BuildPlan) -> Self {
+        let stages = plan
+            .stages
+            .iter()
+            .map(|s| {
+                let status = if s.needed {
+                    Status::Waiting
+                } else {
+                    Status::NotNeeded
+                };
+                StageState {
+                    status,
+                    image: None,
+                    instructions: s
+                        .instructions
+                        .iter()
+                        .map(|_| InstructionState {
+                            status,
+                            cached: false,
+                            duration_ms: None,
+                            image: None,
+                            log: LogBuffer::default(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        BuildState {
+            plan,
+            stages,
+            failure: None,
+            finished: None,
+            context_bytes: 0,
+        }
+    }
+
+    fn instruction_mut(&mut self, stage: usize, instruction: usize) -> Option<&mut InstructionState> {
+        self.stages.get_mut(stage)?.instructions.get_mut(instruction)
+    }
+
+    pub fn apply(&mut self, event: &BuildEvent) {
+        match event {
+            BuildEvent::ContextProgress { bytes } => self.context_bytes = *bytes,
+            BuildEvent::StageStarted { stage } => {
+                if let Some(s) = self.stages.get_mut(*stage) {
+                    s.status = Status::Running;
+                }
+            }
+            BuildEvent::InstructionStarted { stage, instruction } => {
+                if let Some(s) = self.stages.get_mut(*stage) {
+                    s.status = Status::Running;
+                }
+                if let Some(i) = self.instruction_mut(*stage, *instruction) {
+                    i.status = Status::Running;
+                }
+            }
+            BuildEvent::Log {
+                stage,
+                instruction,
+                stream,
+                text,
+            } => {
+                if let Some(i) = self.instruction_mut(*stage, *instruction) {
+                    i.log.push(*stream, text);
+                }
+            }
+            BuildEvent::InstructionFinished {
+                stage,
+                instruction,
+                cached,
+                duration_ms,
+            } => {
+                if let Some(i) = self.instruction_mut(*stage, *instruction) {
+                    i.status = if *cached { Status::Cached } else { Status::Done };
+                    i.cached = *cached;
+                    i.duration_ms = Some(*duration_ms);
+                }
+            }
+            BuildEvent::StageFinished { stage, image } => {
+                if let Some(s) = self.stages.get_mut(*stage) {
+                    let all_cached = s.instructions.iter().all(|i| i.cached);
+                    s.status = if all_cached { Status::Cached } else { Status::Done };
+                    if image.is_some() {
+                        s.image.clone_from(image);
+                    }
+                }
+            }
+            BuildEvent::StateImage {
+                stage,
+                instruction,
+                image,
+            } => {
+                if let Some(i) = self.instruction_mut(*stage, *instruction) {
+                    i.image = Some(image.clone());
+                }
+            }
+            BuildEvent::BuildFailed {
+                stage,
+                instruction,
+                message,
+                exit_code,
+            } => {
+                if let Some(s) = stage.and_then(|s| self.stages.get_mut(s)) {
+                    s.status = Status::Failed;
+                }
+                if let (Some(s), Some(k)) = (stage, instruction)
+                    && let Some(i) = self.instruction_mut(*s, *k)
+                {
+                    i.status = Status::Failed;
+                }
+                self.failure = Some(Failure {
+                    stage: *stage,
+                    instruction: *instruction,
+                    message: message.clone(),
+                    exit_code: *exit_code,
+                });
+            }
+            BuildEvent::BuildFinished { image, duration_ms } => {
+                self.finished = Some((image.clone(), *duration_ms));
+            }
+            BuildEvent::BuildStarted { .. }
+            | BuildEvent::InternalStarted { .. }
+            | BuildEvent::InternalFinished { .. } => {}
+        }
+    }
+
+    pub fn stage_durations(&self) -> Vec<u64> {
+        self.stages.iter().map(StageState::duration_ms).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::plan::fixtures::three_stages;
+
+    #[test]
+    fn log_buffer_joins_partial_lines_and_bounds_memory() {
+        let mut log = LogBuffer::default();
+        log.push(LogStream::Stdout, "hel");
+        log.push(LogStream::Stdout, "lo\r\nworld\npart");
+        let lines: Vec<_> = log.lines().map(|(_, l)| l).collect();
+        assert_eq!(lines, vec!["hello", "world", "part"]);
+        for i in 0..LOG_LINES_KEPT + 10 {
+            log.push(LogStream::Stderr, &format!("{i}\n"));
+        }
+        assert_eq!(log.dropped(), 12);
+        assert_eq!(log.len(), LOG_LINES_KEPT, "\"part\" joined the first pushed line");
+    }
+
+    #[test]
+    fn events_fold_into_status_timing_and_failure() {
+        let mut st = BuildState::new(three_stages());
+        st.apply(&BuildEvent::InstructionStarted {
+            stage: 1,
+            instruction: 2,
+        });
+        assert_eq!(st.stages[1].status, Status::Running);
+        st.apply(&BuildEvent::InstructionFinished {
+            stage: 1,
+            instruction: 2,
+            cached: false,
+            duration_ms: 1500,
+        });
+        st.apply(&BuildEvent::InstructionFinished {
+            stage: 1,
+            instruction: 1,
+            cached: true,
+            duration_ms: 0,
+        });
+        assert_eq!(st.stages[1].duration_ms(), 1500);
+        assert_eq!(st.stages[1].cached_count(), 1);
+        st.apply(&BuildEvent::BuildFailed {
+            stage: Some(2),
+            instruction: Some(1),
+            message: "exit code: 3".into(),
+            exit_code: Some(3),
+        });
+        assert_eq!(st.stages[2].status, Status::Failed);
+        assert_eq!(st.stages[2].instructions[1].status, Status::Failed);
+        assert_eq!(st.failure.as_ref().and_then(|f| f.exit_code), Some(3));
+    }
+}

@@ -1,0 +1,271 @@
+//! The classic builder's text stream (`Step i/n : ...`, ` ---> Using cache`, ` ---> <id>`,
+//! aux image ids) mapped to BuildEvents. The classic builder reports no timestamps, so the
+//! caller passes the clock.
+
+use crate::build::event::exit_code_from_message;
+use crate::build::{BuildEvent, BuildPlan, LogStream};
+
+#[derive(Debug)]
+struct Current {
+    stage: usize,
+    instruction: usize,
+    started_ms: u64,
+    cached: bool,
+    image: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ClassicMapper {
+    plan: BuildPlan,
+    next_step: usize,
+    current: Option<Current>,
+    stage_started: Vec<bool>,
+    /// The last image id seen in each stage: the state before whatever runs next.
+    last_image: Vec<Option<String>>,
+}
+
+const STDERR_OPEN: &str = "\x1b[91m";
+const STDERR_CLOSE: &str = "\x1b[0m";
+
+fn parse_step(chunk: &str) -> Option<usize> {
+    let rest = chunk.strip_prefix("Step ")?;
+    let (counts, _) = rest.split_once(" : ")?;
+    let (i, n) = counts.split_once('/')?;
+    let (i, _n): (usize, usize) = (i.parse().ok()?, n.parse().ok()?);
+    Some(i)
+}
+
+impl ClassicMapper {
+    pub fn new(plan: BuildPlan) -> Self {
+        let n = plan.stages.len();
+        ClassicMapper {
+            plan,
+            next_step: 1,
+            current: None,
+            stage_started: vec![false; n],
+            last_image: vec![None; n],
+        }
+    }
+
+    fn finish_current(&mut self, now_ms: u64, out: &mut Vec<BuildEvent>) {
+        if let Some(cur) = self.current.take() {
+            out.push(BuildEvent::InstructionFinished {
+                stage: cur.stage,
+                instruction: cur.instruction,
+                cached: cur.cached,
+                duration_ms: now_ms.saturating_sub(cur.started_ms),
+            });
+            if let Some(image) = cur.image {
+                self.last_image[cur.stage] = Some(image.clone());
+                out.push(BuildEvent::StateImage {
+                    stage: cur.stage,
+                    instruction: cur.instruction,
+                    image,
+                });
+            }
+        }
+    }
+
+    /// One `stream` message of the build.
+    pub fn on_stream(&mut self, chunk: &str, now_ms: u64) -> Vec<BuildEvent> {
+        let mut out = Vec::new();
+        if let Some(step) = parse_step(chunk).filter(|&s| s == self.next_step) {
+            self.finish_current(now_ms, &mut out);
+            self.next_step = step + 1;
+            if let Some((stage, instruction)) = self.plan.classic_step(step) {
+                if !self.stage_started[stage] {
+                    self.stage_started[stage] = true;
+                    out.push(BuildEvent::StageStarted { stage });
+                }
+                out.push(BuildEvent::InstructionStarted { stage, instruction });
+                self.current = Some(Current {
+                    stage,
+                    instruction,
+                    started_ms: now_ms,
+                    cached: false,
+                    image: None,
+                });
+            }
+            return out;
+        }
+        if chunk == "\n" {
+            return out;
+        }
+        let trimmed = chunk.trim_end();
+        if let Some(arrow) = trimmed.strip_prefix(" ---> ") {
+            if let Some(cur) = &mut self.current {
+                if arrow == "Using cache" {
+                    cur.cached = true;
+                } else if !arrow.starts_with("Running in ")
+                    && !arrow.contains(' ')
+                    && arrow.chars().all(|c| c.is_ascii_hexdigit())
+                    && !arrow.is_empty()
+                {
+                    cur.image = Some(arrow.to_string());
+                }
+            }
+            return out;
+        }
+        if trimmed.starts_with("Removing intermediate container ")
+            || trimmed.starts_with("Successfully built ")
+            || trimmed.starts_with("Successfully tagged ")
+        {
+            return out;
+        }
+        if let Some(cur) = &self.current {
+            let (stream, text) = match chunk.strip_prefix(STDERR_OPEN) {
+                Some(inner) => (
+                    LogStream::Stderr,
+                    inner.strip_suffix(STDERR_CLOSE).unwrap_or(inner),
+                ),
+                None => (LogStream::Stdout, chunk),
+            };
+            out.push(BuildEvent::Log {
+                stage: cur.stage,
+                instruction: cur.instruction,
+                stream,
+                text: text.to_string(),
+            });
+        }
+        out
+    }
+
+    /// The aux `{"ID": "sha256:..."}` the classic builder sends as each stage ends.
+    pub fn on_aux_image(&mut self, image: &str, now_ms: u64) -> Vec<BuildEvent> {
+        let mut out = Vec::new();
+        let stage = self.current.as_ref().map(|c| c.stage);
+        self.finish_current(now_ms, &mut out);
+        if let Some(stage) = stage {
+            out.push(BuildEvent::StageFinished {
+                stage,
+                image: Some(image.to_string()),
+            });
+        }
+        out
+    }
+
+    /// The build ended with an error: it belongs to the running step.
+    pub fn on_error(&mut self, message: &str) -> BuildEvent {
+        let cur = self.current.take();
+        BuildEvent::BuildFailed {
+            stage: cur.as_ref().map(|c| c.stage),
+            instruction: cur.as_ref().map(|c| c.instruction),
+            message: message.to_string(),
+            exit_code: exit_code_from_message(message),
+        }
+    }
+
+    /// The image holding the state before the step that is running (or failed): the last
+    /// intermediate image of that stage, or its base when none was made yet.
+    pub fn image_before(&self, stage: usize) -> Option<&str> {
+        self.last_image.get(stage)?.as_deref()
+    }
+
+    /// The stream ended without error: close the last step (a stage that ended without an
+    /// aux id, as `FROM scratch` alone does).
+    pub fn on_end(&mut self, now_ms: u64) -> Vec<BuildEvent> {
+        let mut out = Vec::new();
+        self.finish_current(now_ms, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::plan::fixtures::three_stages;
+
+    fn feed(m: &mut ClassicMapper, chunks: &[&str]) -> Vec<BuildEvent> {
+        let mut out = Vec::new();
+        for (t, c) in chunks.iter().enumerate() {
+            out.extend(m.on_stream(c, t as u64 * 100));
+        }
+        out
+    }
+
+    #[test]
+    fn steps_cache_images_and_stderr() {
+        let mut m = ClassicMapper::new(three_stages());
+        let ev = feed(
+            &mut m,
+            &[
+                "Step 1/11 : ARG BASE=busybox",
+                "\n",
+                "Step 2/11 : FROM ${BASE} AS deps",
+                "\n",
+                " ---> f2058d1873bb\n",
+                "Step 3/11 : RUN echo deps",
+                "\n",
+                " ---> Using cache\n",
+                " ---> 1a635caf0ed6\n",
+                "Step 4/11 : FROM busybox AS Builder",
+                "\n",
+                " ---> f2058d1873bb\n",
+                "Step 5/11 : WORKDIR /src",
+                " ---> Running in ef4180255aab\n",
+                "\x1b[91merr\n\x1b[0m",
+                "building\n",
+            ],
+        );
+        assert!(ev.contains(&BuildEvent::InstructionFinished {
+            stage: 0,
+            instruction: 1,
+            cached: true,
+            duration_ms: 400
+        }));
+        assert!(ev.contains(&BuildEvent::StateImage {
+            stage: 0,
+            instruction: 1,
+            image: "1a635caf0ed6".into()
+        }));
+        assert!(ev.contains(&BuildEvent::Log {
+            stage: 1,
+            instruction: 1,
+            stream: LogStream::Stderr,
+            text: "err\n".into()
+        }));
+        assert!(ev.contains(&BuildEvent::Log {
+            stage: 1,
+            instruction: 1,
+            stream: LogStream::Stdout,
+            text: "building\n".into()
+        }));
+        let fail = m.on_error("The command '/bin/sh -c exit 3' returned a non-zero code: 3");
+        assert_eq!(
+            fail,
+            BuildEvent::BuildFailed {
+                stage: Some(1),
+                instruction: Some(1),
+                message: "The command '/bin/sh -c exit 3' returned a non-zero code: 3".into(),
+                exit_code: Some(3)
+            }
+        );
+        assert_eq!(m.image_before(1), Some("f2058d1873bb"));
+    }
+
+    #[test]
+    fn output_that_looks_like_a_step_is_only_log() {
+        let mut m = ClassicMapper::new(three_stages());
+        let ev = feed(&mut m, &["Step 1/11 : ARG BASE=busybox", "Step 2/11 : FROM x", "Step 9/9 : fake\n"]);
+        assert!(ev.contains(&BuildEvent::Log {
+            stage: 0,
+            instruction: 0,
+            stream: LogStream::Stdout,
+            text: "Step 9/9 : fake\n".into()
+        }));
+    }
+
+    #[test]
+    fn aux_id_closes_the_stage() {
+        let mut m = ClassicMapper::new(three_stages());
+        feed(&mut m, &["Step 1/11 : ARG B", "Step 2/11 : FROM busybox", " ---> abc123\n"]);
+        let ev = m.on_aux_image("sha256:abc123", 500);
+        assert_eq!(
+            ev.last(),
+            Some(&BuildEvent::StageFinished {
+                stage: 0,
+                image: Some("sha256:abc123".into())
+            })
+        );
+    }
+}
