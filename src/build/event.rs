@@ -76,6 +76,11 @@ pub enum BuildEvent {
         stage: usize,
         image: Option<String>,
     },
+    /// The image holding the stage's final state.
+    StageImage {
+        stage: usize,
+        image: String,
+    },
     /// An image holding the state right after `instruction` of `stage` (classic intermediate
     /// ids, or a BuildKit build of the Dockerfile cut there).
     StateImage {

@@ -70,7 +70,7 @@ impl PlanStage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildPlan {
     /// ARG instructions before the first FROM: the classic builder counts each as a step.
     pub global_args: usize,

@@ -208,6 +208,11 @@ impl BuildState {
                     }
                 }
             }
+            BuildEvent::StageImage { stage, image } => {
+                if let Some(s) = self.stages.get_mut(*stage) {
+                    s.image = Some(image.clone());
+                }
+            }
             BuildEvent::StateImage {
                 stage,
                 instruction,

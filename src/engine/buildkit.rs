@@ -36,6 +36,7 @@ pub struct VertexMapper {
     step_cached: HashMap<Step, bool>,
     stage_started: Vec<bool>,
     stage_finished: Vec<bool>,
+    failed: Option<Step>,
 }
 
 /// Docker Hub's short names and BuildKit's fully qualified ones compare equal.
@@ -79,6 +80,7 @@ impl VertexMapper {
             step_cached: HashMap::new(),
             stage_started: vec![false; n],
             stage_finished: vec![false; n],
+            failed: None,
         }
     }
 
@@ -274,13 +276,19 @@ impl VertexMapper {
         }
     }
 
+    /// The step that failed, once `failure` was called.
+    pub fn failed_step(&self) -> Option<(usize, usize)> {
+        self.failed
+    }
+
     /// The build's error, attributed to the vertex that failed.
-    pub fn failure(&self, message: &str, status_seen: &[Vertex]) -> BuildEvent {
+    pub fn failure(&mut self, message: &str, status_seen: &[Vertex]) -> BuildEvent {
         let failed = status_seen.iter().rev().find(|v| !v.error.is_empty());
         let step = failed.and_then(|v| match self.owners.get(&v.digest) {
             Some(Owner::Steps(steps)) => steps.first().copied(),
             _ => None,
         });
+        self.failed = step;
         BuildEvent::BuildFailed {
             stage: step.map(|s| s.0),
             instruction: step.map(|s| s.1),

@@ -22,6 +22,8 @@ pub struct ClassicMapper {
     stage_started: Vec<bool>,
     /// The last image id seen in each stage: the state before whatever runs next.
     last_image: Vec<Option<String>>,
+    stage_images: Vec<Option<String>>,
+    failed: Option<(usize, usize)>,
 }
 
 const STDERR_OPEN: &str = "\x1b[91m";
@@ -44,6 +46,8 @@ impl ClassicMapper {
             current: None,
             stage_started: vec![false; n],
             last_image: vec![None; n],
+            stage_images: vec![None; n],
+            failed: None,
         }
     }
 
@@ -136,6 +140,7 @@ impl ClassicMapper {
         let stage = self.current.as_ref().map(|c| c.stage);
         self.finish_current(now_ms, &mut out);
         if let Some(stage) = stage {
+            self.stage_images[stage] = Some(image.to_string());
             out.push(BuildEvent::StageFinished {
                 stage,
                 image: Some(image.to_string()),
@@ -147,6 +152,7 @@ impl ClassicMapper {
     /// The build ended with an error: it belongs to the running step.
     pub fn on_error(&mut self, message: &str) -> BuildEvent {
         let cur = self.current.take();
+        self.failed = cur.as_ref().map(|c| (c.stage, c.instruction));
         BuildEvent::BuildFailed {
             stage: cur.as_ref().map(|c| c.stage),
             instruction: cur.as_ref().map(|c| c.instruction),
@@ -159,6 +165,16 @@ impl ClassicMapper {
     /// intermediate image of that stage, or its base when none was made yet.
     pub fn image_before(&self, stage: usize) -> Option<&str> {
         self.last_image.get(stage)?.as_deref()
+    }
+
+    /// The step that failed, once `on_error` was called.
+    pub fn failed_step(&self) -> Option<(usize, usize)> {
+        self.failed
+    }
+
+    /// The image a stage ended with (the aux id), if it ran.
+    pub fn stage_image(&self, stage: usize) -> Option<&str> {
+        self.stage_images.get(stage)?.as_deref()
     }
 
     /// The stream ended without error: close the last step (a stage that ended without an

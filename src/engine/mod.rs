@@ -2,3 +2,7 @@
 
 pub mod buildkit;
 pub mod classic;
+pub mod connect;
+pub mod names;
+// pub mod run;
+pub mod error;

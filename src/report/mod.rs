@@ -1,1 +1,3 @@
-//! report layer
+//! Headless output: build progress (plain, NDJSON) and the stage graph (text, JSON, Mermaid, DOT).
+
+pub mod progress;

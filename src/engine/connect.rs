@@ -1,0 +1,266 @@
+//! Finding and reaching the Docker engine: `--host`, `DOCKER_HOST`, the current docker
+//! context, the default socket, then Podman's sockets — the order the docker CLI uses, with
+//! Podman as a last resort.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::Docker;
+use sha2::{Digest, Sha256};
+
+/// The whole search must answer within this: a user waiting on a dead daemon gets told fast.
+pub const CONNECT_BUDGET: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    DockerHost,
+    Context(String),
+    DefaultSocket,
+    Podman,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Flag => f.write_str("--host"),
+            Source::DockerHost => f.write_str("DOCKER_HOST"),
+            Source::Context(name) => write!(f, "docker context {name:?}"),
+            Source::DefaultSocket => f.write_str("default socket"),
+            Source::Podman => f.write_str("podman socket"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub source: Source,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "cannot reach the Docker daemon (tried {tried}) — is it running? Start it, or point DOCKER_HOST or --host at it"
+    )]
+    Unreachable { tried: String },
+}
+
+/// What the environment says, read once so the search itself is a pure function.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub flag_host: Option<String>,
+    pub docker_host: Option<String>,
+    pub docker_context: Option<String>,
+    pub docker_config: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+    pub xdg_runtime_dir: Option<PathBuf>,
+}
+
+impl Environment {
+    pub fn from_process(flag_host: Option<String>) -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Environment {
+            flag_host,
+            docker_host: var("DOCKER_HOST"),
+            docker_context: var("DOCKER_CONTEXT"),
+            docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
+            home: var("HOME").map(PathBuf::from),
+            xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
+        }
+    }
+
+    fn config_dir(&self) -> Option<PathBuf> {
+        self.docker_config
+            .clone()
+            .or_else(|| self.home.as_ref().map(|h| h.join(".docker")))
+    }
+
+    fn current_context(&self) -> Option<String> {
+        if let Some(c) = &self.docker_context {
+            return Some(c.clone());
+        }
+        let config = std::fs::read(self.config_dir()?.join("config.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&config).ok()?;
+        v.get("currentContext")?.as_str().map(str::to_string)
+    }
+}
+
+/// The docker CLI stores a context's endpoint under `contexts/meta/<sha256 of its name>`.
+fn context_host(config_dir: &Path, name: &str) -> Option<String> {
+    let digest = hex::encode(Sha256::digest(name.as_bytes()));
+    let meta = std::fs::read(config_dir.join("contexts/meta").join(digest).join("meta.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&meta).ok()?;
+    v.pointer("/Endpoints/docker/Host")?.as_str().map(str::to_string)
+}
+
+/// Where to look, in order. An explicit choice (`--host`, `DOCKER_HOST`, a context) is the
+/// only candidate: falling back behind the user's back would build on the wrong engine.
+pub fn candidates(env: &Environment) -> Vec<Endpoint> {
+    if let Some(h) = &env.flag_host {
+        return vec![Endpoint {
+            host: h.clone(),
+            source: Source::Flag,
+        }];
+    }
+    if let Some(h) = &env.docker_host {
+        return vec![Endpoint {
+            host: h.clone(),
+            source: Source::DockerHost,
+        }];
+    }
+    if let Some(name) = env.current_context().filter(|n| n != "default") {
+        let host = env
+            .config_dir()
+            .and_then(|dir| context_host(&dir, &name))
+            .unwrap_or_else(|| format!("<context {name} has no docker endpoint>"));
+        return vec![Endpoint {
+            host,
+            source: Source::Context(name),
+        }];
+    }
+    let mut out = vec![Endpoint {
+        host: "unix:///var/run/docker.sock".into(),
+        source: Source::DefaultSocket,
+    }];
+    if let Some(run) = &env.xdg_runtime_dir {
+        out.push(Endpoint {
+            host: format!("unix://{}", run.join("podman/podman.sock").display()),
+            source: Source::Podman,
+        });
+    }
+    out.push(Endpoint {
+        host: "unix:///run/podman/podman.sock".into(),
+        source: Source::Podman,
+    });
+    out
+}
+
+/// A connected engine, its API version negotiated.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub docker: Docker,
+    pub endpoint: Endpoint,
+    pub api_version: String,
+    pub server_version: String,
+    pub os: String,
+}
+
+impl Engine {
+    /// BuildKit sessions need API 1.39+ and a Linux engine.
+    pub fn offers_buildkit(&self) -> bool {
+        let (major, minor) = parse_api(&self.api_version);
+        self.os == "linux" && (major, minor) >= (1, 39)
+    }
+}
+
+fn parse_api(v: &str) -> (u32, u32) {
+    let mut it = v.split('.').map(|p| p.parse().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
+    let docker = Docker::connect_with_host(&ep.host).map_err(|e| e.to_string())?;
+    let docker = docker.negotiate_version().await.map_err(|e| e.to_string())?;
+    let version = docker.version().await.map_err(|e| e.to_string())?;
+    Ok(Engine {
+        api_version: docker.client_version().to_string(),
+        server_version: version.version.unwrap_or_default(),
+        os: version.os.unwrap_or_else(|| "linux".into()),
+        docker,
+        endpoint: ep.clone(),
+    })
+}
+
+fn short_error(e: &str) -> String {
+    let line = e.lines().next().unwrap_or(e);
+    if line.len() > 120 {
+        format!("{}…", &line[..line.floor_char_boundary(120)])
+    } else {
+        line.to_string()
+    }
+}
+
+pub async fn connect(env: &Environment) -> Result<Engine, ConnectError> {
+    let deadline = tokio::time::Instant::now() + CONNECT_BUDGET;
+    let mut tried = Vec::new();
+    for ep in candidates(env) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let why = match tokio::time::timeout(left, try_endpoint(&ep)).await {
+            Ok(Ok(engine)) => return Ok(engine),
+            Ok(Err(e)) => short_error(&e),
+            Err(_) => "no answer in time".to_string(),
+        };
+        tried.push(format!("{} {} ({why})", ep.source, ep.host));
+    }
+    Err(ConnectError::Unreachable {
+        tried: tried.join("; "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_choices_are_the_only_candidate() {
+        let env = Environment {
+            flag_host: Some("tcp://1.2.3.4:2375".into()),
+            docker_host: Some("unix:///x.sock".into()),
+            ..Default::default()
+        };
+        assert_eq!(candidates(&env).len(), 1);
+        assert_eq!(candidates(&env)[0].source, Source::Flag);
+        let env = Environment {
+            docker_host: Some("unix:///x.sock".into()),
+            ..Default::default()
+        };
+        assert_eq!(candidates(&env)[0].host, "unix:///x.sock");
+    }
+
+    #[test]
+    fn current_context_is_read_from_the_cli_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path();
+        std::fs::write(cfg.join("config.json"), r#"{"currentContext":"remote"}"#).expect("write");
+        let meta = cfg
+            .join("contexts/meta")
+            .join(hex::encode(Sha256::digest(b"remote")));
+        std::fs::create_dir_all(&meta).expect("mkdir");
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://10.9.9.9:2376"}}}"#,
+        )
+        .expect("write");
+        let env = Environment {
+            docker_config: Some(cfg.to_path_buf()),
+            ..Default::default()
+        };
+        assert_eq!(
+            candidates(&env),
+            vec![Endpoint {
+                host: "tcp://10.9.9.9:2376".into(),
+                source: Source::Context("remote".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn defaults_fall_back_to_podman() {
+        let env = Environment {
+            xdg_runtime_dir: Some("/run/user/1000".into()),
+            home: Some("/nonexistent".into()),
+            ..Default::default()
+        };
+        let c = candidates(&env);
+        assert_eq!(c[0].host, "unix:///var/run/docker.sock");
+        assert_eq!(c[1].host, "unix:///run/user/1000/podman/podman.sock");
+        assert!(c.iter().skip(1).all(|e| e.source == Source::Podman));
+    }
+
+    #[test]
+    fn api_versions_compare_numerically() {
+        assert_eq!(parse_api("1.41"), (1, 41));
+        assert!(parse_api("1.9") < parse_api("1.39"));
+    }
+}

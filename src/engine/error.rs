@@ -1,0 +1,20 @@
+//! What can go wrong talking to the engine, worded for the person at the terminal.
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Context(String),
+    #[error("the classic builder cannot build this Dockerfile: line {line}: {what} needs BuildKit (use --builder buildkit)")]
+    NeedsBuildkit { line: usize, what: String },
+    #[error("this engine does not offer BuildKit (API {0}); use --builder classic")]
+    NoBuildkit(String),
+    #[error("Docker engine: {0}")]
+    Docker(String),
+}
+
+impl From<bollard::errors::Error> for EngineError {
+    fn from(e: bollard::errors::Error) -> Self {
+        EngineError::Docker(e.to_string())
+    }
+}
+

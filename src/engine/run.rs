@@ -1,0 +1,448 @@
+//! Running a build: one BuildKit solve or classic build, its status mapped to BuildEvents,
+//! then (BuildKit) one cached build per needed stage so every stage has an image to open.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bollard::BodyType;
+use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
+use futures_util::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::buildkit::VertexMapper;
+use super::classic::ClassicMapper;
+use super::connect::Engine;
+use super::error::EngineError;
+use super::names::{BUILD_LABEL, stage_tag};
+use crate::build::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
+use crate::dockerfile::Dockerfile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuilderChoice {
+    #[default]
+    Auto,
+    Buildkit,
+    Classic,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    pub target: Option<String>,
+    pub build_args: std::collections::BTreeMap<String, String>,
+    pub platform: Option<String>,
+    pub no_cache: bool,
+    pub builder: BuilderChoice,
+    pub tags: Vec<String>,
+}
+
+/// Makes a fresh tar body of the build context each time it is asked: a build consumes its
+/// body, and BuildKit's per-stage builds need one each.
+pub trait ContextSource: Send + Sync {
+    /// The body and the Dockerfile's name inside it. `dockerfile` replaces the Dockerfile's
+    /// text (a cut Dockerfile); `sent` counts the bytes as they go out.
+    fn body(
+        &self,
+        dockerfile: Option<String>,
+        sent: Arc<AtomicU64>,
+    ) -> Result<(BodyType, String), EngineError>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildOutcome {
+    pub build_id: String,
+    pub builder: BuilderKind,
+    pub image: Option<String>,
+    pub failed: bool,
+    /// Per stage: its image, when it was built.
+    pub stage_images: Vec<Option<String>>,
+}
+
+pub fn new_build_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+fn elapsed_ms(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Everything one engine build call needs.
+struct Solve<'a> {
+    engine: &'a Engine,
+    kind: BuilderKind,
+    req: &'a BuildRequest,
+    build_id: &'a str,
+    dockerfile_text: Option<String>,
+    target: Option<String>,
+    tags: Vec<String>,
+}
+
+impl Solve<'_> {
+    fn options(&self, dockerfile_name: &str) -> bollard::query_parameters::BuildImageOptions {
+        let labels: HashMap<&str, &str> = HashMap::from([(BUILD_LABEL, self.build_id)]);
+        let args: HashMap<&str, &str> = self
+            .req
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut o = BuildImageOptionsBuilder::default()
+            .dockerfile(dockerfile_name)
+            .nocache(self.req.no_cache)
+            .rm(true)
+            .forcerm(true)
+            .labels(&labels)
+            .buildargs(&args);
+        if let Some(t) = &self.target {
+            o = o.target(t);
+        }
+        if let Some(p) = &self.req.platform {
+            o = o.platform(p);
+        }
+        // The API takes repeated `t` parameters; bollard keeps one, so extra tags are added
+        // after the build.
+        if let Some(t) = self.tags.first() {
+            o = o.t(t);
+        }
+        match self.kind {
+            BuilderKind::Buildkit => o
+                .version(BuilderVersion::BuilderBuildKit)
+                .session(&uuid::Uuid::new_v4().to_string())
+                .build(),
+            BuilderKind::Classic => o.version(BuilderVersion::BuilderV1).build(),
+        }
+    }
+}
+
+fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
+    for e in events {
+        // A closed receiver means nobody is watching any more; the build still finishes
+        // its cleanup.
+        let _ = tx.send(e);
+    }
+}
+
+pub fn choose_builder(engine: &Engine, choice: BuilderChoice) -> Result<BuilderKind, EngineError> {
+    match choice {
+        BuilderChoice::Classic => Ok(BuilderKind::Classic),
+        BuilderChoice::Buildkit if !engine.offers_buildkit() => {
+            Err(EngineError::NoBuildkit(engine.api_version.clone()))
+        }
+        BuilderChoice::Buildkit => Ok(BuilderKind::Buildkit),
+        BuilderChoice::Auto if engine.offers_buildkit() => Ok(BuilderKind::Buildkit),
+        BuilderChoice::Auto => Ok(BuilderKind::Classic),
+    }
+}
+
+/// Refuses, before anything is sent, syntax the classic builder would reject mid-build.
+pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
+    match df.buildkit_only().into_iter().next() {
+        Some((line, what)) => Err(EngineError::NeedsBuildkit { line, what }),
+        None => Ok(()),
+    }
+}
+
+/// Runs one build call and feeds its status through the mapper. Returns the final image id
+/// and the failure message, if any.
+async fn solve(
+    solve: &Solve<'_>,
+    ctx: &dyn ContextSource,
+    tx: &UnboundedSender<BuildEvent>,
+    mapper: &mut Mapper,
+    started: Instant,
+) -> Result<(Option<String>, Option<String>), EngineError> {
+    let sent = Arc::new(AtomicU64::new(0));
+    let (body, dockerfile_name) = ctx.body(solve.dockerfile_text.clone(), sent.clone())?;
+    let options = solve.options(&dockerfile_name);
+    let mut stream = solve.engine.docker.build_image(options, None, Some(body));
+    let mut image = None;
+    let mut last_sent = 0;
+    let mut failed_vertexes = Vec::new();
+    while let Some(item) = stream.next().await {
+        let now = sent.load(Ordering::Relaxed);
+        if now != last_sent {
+            last_sent = now;
+            emit(tx, [BuildEvent::ContextProgress { bytes: now }]);
+        }
+        match item {
+            Ok(BuildInfo {
+                aux: Some(BuildInfoAux::BuildKit(status)),
+                ..
+            }) => {
+                if let Mapper::Buildkit(m) = mapper {
+                    failed_vertexes.extend(status.vertexes.iter().filter(|v| !v.error.is_empty()).cloned());
+                    emit(tx, m.on_status(&status));
+                }
+            }
+            Ok(BuildInfo {
+                aux: Some(BuildInfoAux::Default(id)),
+                ..
+            }) => {
+                if let Some(id) = id.id {
+                    if let Mapper::Classic(m) = mapper {
+                        emit(tx, m.on_aux_image(&id, elapsed_ms(started)));
+                    }
+                    image = Some(id);
+                }
+            }
+            Ok(BuildInfo {
+                stream: Some(text), ..
+            }) => {
+                if let Mapper::Classic(m) = mapper {
+                    emit(tx, m.on_stream(&text, elapsed_ms(started)));
+                }
+            }
+            Ok(_) => {}
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                let ev = match mapper {
+                    Mapper::Buildkit(m) => m.failure(&error, &failed_vertexes),
+                    Mapper::Classic(m) => m.on_error(&error),
+                };
+                emit(tx, [ev]);
+                return Ok((image, Some(error)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((image, None))
+}
+
+enum Mapper {
+    Buildkit(VertexMapper),
+    Classic(ClassicMapper),
+}
+
+/// The whole build: the requested target, then an image for every needed stage, and on
+/// failure an image of the state just before the failing instruction.
+pub async fn run_build(
+    engine: &Engine,
+    req: &BuildRequest,
+    df: &Dockerfile,
+    plan: &BuildPlan,
+    ctx: &dyn ContextSource,
+    build_id: &str,
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<BuildOutcome, EngineError> {
+    let kind = choose_builder(engine, req.builder)?;
+    if kind == BuilderKind::Classic {
+        check_classic(df)?;
+    }
+    let started = Instant::now();
+    emit(
+        tx,
+        [BuildEvent::BuildStarted {
+            builder: kind,
+            build_id: build_id.to_string(),
+        }],
+    );
+    let target_name = plan.stages.get(plan.target).map(|s| s.display_name()).unwrap_or_default();
+    let mut tags = req.tags.clone();
+    tags.insert(0, stage_tag(build_id, &target_name));
+    let main = Solve {
+        engine,
+        kind,
+        req,
+        build_id,
+        dockerfile_text: None,
+        target: req.target.clone(),
+        tags: tags.clone(),
+    };
+    let mut mapper = match kind {
+        BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
+        BuilderKind::Classic => Mapper::Classic(ClassicMapper::new(plan.clone())),
+    };
+    let (image, failure) = solve(&main, ctx, tx, &mut mapper, started).await?;
+    let mut stage_images: Vec<Option<String>> = vec![None; plan.stages.len()];
+    match &mut mapper {
+        Mapper::Buildkit(m) if failure.is_none() => emit(tx, m.settle_needed_stages()),
+        Mapper::Classic(m) => emit(tx, m.on_end(elapsed_ms(started))),
+        _ => {}
+    }
+
+    if failure.is_some() {
+        let (stage, instruction) = failed_step(&mapper);
+        if let (Some(stage), Some(k)) = (stage, instruction) {
+            let before = match &mapper {
+                Mapper::Classic(m) => m.image_before(stage).map(str::to_string),
+                Mapper::Buildkit(_) => match k.checked_sub(1) {
+                    Some(prev) => state_image(engine, kind, req, df, ctx, build_id, stage, prev, tx)
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                },
+            };
+            if let Some(image) = before
+                && let Some(prev) = k.checked_sub(1)
+            {
+                let image = tag_state(engine, build_id, plan, stage, prev, &image).await?;
+                emit(
+                    tx,
+                    [BuildEvent::StateImage {
+                        stage,
+                        instruction: prev,
+                        image,
+                    }],
+                );
+            }
+        }
+        return Ok(BuildOutcome {
+            build_id: build_id.to_string(),
+            builder: kind,
+            image: None,
+            failed: true,
+            stage_images,
+        });
+    }
+
+    let image = match image {
+        Some(i) => Some(i),
+        None => image_id_of(engine, &tags[0]).await,
+    };
+    for extra in tags.iter().skip(1) {
+        if let Some(id) = &image {
+            super::names::tag_image(engine, id, extra).await?;
+        }
+    }
+    stage_images[plan.target] = image.clone();
+    if let Some(id) = &image {
+        emit(
+            tx,
+            [BuildEvent::StageImage {
+                stage: plan.target,
+                image: id.clone(),
+            }],
+        );
+    }
+    // Every other needed stage gets its own image: classic already made them; BuildKit
+    // exports only the target, so each stage is built again from cache.
+    for stage in plan.stages.iter().filter(|s| s.needed && s.index != plan.target) {
+        let id = match kind {
+            BuilderKind::Classic => {
+                let id = classic_stage_image(&mapper, stage.index);
+                if let Some(id) = &id {
+                    super::names::tag_image(engine, id, &stage_tag(build_id, &stage.display_name())).await?;
+                }
+                id
+            }
+            BuilderKind::Buildkit => {
+                let last = stage.instructions.len().saturating_sub(1);
+                state_image(engine, kind, req, df, ctx, build_id, stage.index, last, tx).await?
+            }
+        };
+        if let Some(id) = &id {
+            emit(
+                tx,
+                [BuildEvent::StageImage {
+                    stage: stage.index,
+                    image: id.clone(),
+                }],
+            );
+        }
+        stage_images[stage.index] = id;
+    }
+    emit(
+        tx,
+        [BuildEvent::BuildFinished {
+            image: image.clone(),
+            duration_ms: elapsed_ms(started),
+        }],
+    );
+    Ok(BuildOutcome {
+        build_id: build_id.to_string(),
+        builder: kind,
+        image,
+        failed: false,
+        stage_images,
+    })
+}
+
+fn classic_stage_image(mapper: &Mapper, stage: usize) -> Option<String> {
+    match mapper {
+        Mapper::Classic(m) => m.stage_image(stage).map(str::to_string),
+        Mapper::Buildkit(_) => None,
+    }
+}
+
+fn failed_step(mapper: &Mapper) -> (Option<usize>, Option<usize>) {
+    match mapper {
+        Mapper::Buildkit(m) => m.failed_step().map_or((None, None), |(s, k)| (Some(s), Some(k))),
+        Mapper::Classic(m) => m.failed_step().map_or((None, None), |(s, k)| (Some(s), Some(k))),
+    }
+}
+
+async fn image_id_of(engine: &Engine, reference: &str) -> Option<String> {
+    engine.docker.inspect_image(reference).await.ok().and_then(|i| i.id)
+}
+
+async fn tag_state(
+    engine: &Engine,
+    build_id: &str,
+    plan: &BuildPlan,
+    stage: usize,
+    instruction: usize,
+    image: &str,
+) -> Result<String, EngineError> {
+    let name = format!("{}-at-{}", plan.stages[stage].display_name(), instruction);
+    super::names::tag_image(engine, image, &stage_tag(build_id, &name)).await?;
+    Ok(image_id_of(engine, image).await.unwrap_or_else(|| image.to_string()))
+}
+
+/// The image of `stage` right after its instruction `k` (0 is the FROM), built from a
+/// Dockerfile cut there and served from the cache the main build left. BuildKit only.
+#[allow(clippy::too_many_arguments)]
+pub async fn state_image(
+    engine: &Engine,
+    kind: BuilderKind,
+    req: &BuildRequest,
+    df: &Dockerfile,
+    ctx: &dyn ContextSource,
+    build_id: &str,
+    stage: usize,
+    k: usize,
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<Option<String>, EngineError> {
+    let Some(st) = df.stages.get(stage) else {
+        return Ok(None);
+    };
+    let label = if k >= st.instructions.len() {
+        st.display_name()
+    } else {
+        format!("{}-at-{}", st.display_name(), k)
+    };
+    // The model counts the instructions after FROM from 0; events count the FROM as 0.
+    let cut = df.cut_after(stage, k.checked_sub(1));
+    let tag = stage_tag(build_id, &label);
+    let step = InternalStep {
+        name: format!("image of stage {label}"),
+    };
+    emit(tx, [BuildEvent::InternalStarted { step: step.clone() }]);
+    let t = Instant::now();
+    let solve_req = Solve {
+        engine,
+        kind,
+        req,
+        build_id,
+        dockerfile_text: Some(cut),
+        target: None,
+        tags: vec![tag.clone()],
+    };
+    // This build's own vertexes are not the user's build: they go to a throwaway mapper.
+    let mut quiet = Mapper::Buildkit(VertexMapper::new(BuildPlan::default()));
+    let (sink, _drop) = tokio::sync::mpsc::unbounded_channel();
+    let (_, failure) = solve(&solve_req, ctx, &sink, &mut quiet, t).await?;
+    emit(
+        tx,
+        [BuildEvent::InternalFinished {
+            step,
+            cached: true,
+            duration_ms: elapsed_ms(t),
+        }],
+    );
+    if failure.is_some() {
+        return Ok(None);
+    }
+    Ok(image_id_of(engine, &tag).await)
+}

@@ -1,0 +1,356 @@
+//! Headless build output: plain text for people, NDJSON for scripts. Both read the same
+//! folded BuildState, so they never disagree about a duration or a cache hit.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use crate::build::{BuildEvent, BuildPlan, BuildState, LogStream};
+
+pub fn format_duration(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}
+
+fn stage_label(plan: &BuildPlan, stage: usize, k: usize) -> String {
+    let st = &plan.stages[stage];
+    format!("[{} {}/{}]", st.display_name(), k + 1, st.instructions.len())
+}
+
+/// One line per finished instruction with its output indented, then a summary.
+pub struct PlainReporter<W: Write> {
+    pub state: BuildState,
+    out: W,
+}
+
+impl<W: Write> PlainReporter<W> {
+    pub fn new(plan: BuildPlan, out: W) -> Self {
+        PlainReporter {
+            state: BuildState::new(plan),
+            out,
+        }
+    }
+
+    pub fn on_event(&mut self, ev: &BuildEvent) -> io::Result<()> {
+        self.state.apply(ev);
+        match ev {
+            BuildEvent::BuildStarted { builder, build_id } => {
+                writeln!(self.out, "building with {builder} (build {build_id})")?;
+            }
+            BuildEvent::InstructionFinished {
+                stage,
+                instruction,
+                cached,
+                duration_ms,
+            } => {
+                let plan = &self.state.plan;
+                let Some(ins) = plan.stages.get(*stage).and_then(|s| s.instructions.get(*instruction)) else {
+                    return Ok(());
+                };
+                let text = one_line(&ins.text, 70);
+                let timing = if *cached {
+                    "CACHED".to_string()
+                } else {
+                    format_duration(*duration_ms)
+                };
+                writeln!(self.out, "{} {text}   {timing}", stage_label(plan, *stage, *instruction))?;
+                let log = &self.state.stages[*stage].instructions[*instruction].log;
+                if log.dropped() > 0 {
+                    writeln!(self.out, "    … {} earlier lines not kept", log.dropped())?;
+                }
+                for (stream, line) in log.lines() {
+                    let mark = if stream == LogStream::Stderr { "!" } else { " " };
+                    writeln!(self.out, "   {mark}{line}")?;
+                }
+            }
+            BuildEvent::BuildFailed {
+                stage,
+                instruction,
+                message,
+                exit_code,
+            } => {
+                let plan = &self.state.plan;
+                let at = match (stage, instruction) {
+                    (Some(s), Some(k)) => {
+                        let ins = &plan.stages[*s].instructions[*k];
+                        let log = &self.state.stages[*s].instructions[*k].log;
+                        writeln!(self.out, "{} {}   FAILED", stage_label(plan, *s, *k), one_line(&ins.text, 70))?;
+                        for (_, line) in log.lines() {
+                            writeln!(self.out, "    {line}")?;
+                        }
+                        format!(" at line {}", ins.line)
+                    }
+                    _ => String::new(),
+                };
+                let code = exit_code.map(|c| format!(" (exit code {c})")).unwrap_or_default();
+                writeln!(self.out, "error{at}{code}: {message}")?;
+            }
+            BuildEvent::StateImage {
+                stage,
+                instruction,
+                image,
+            } if self.state.failure.is_some() => {
+                let plan = &self.state.plan;
+                writeln!(
+                    self.out,
+                    "state before the failure: {} after {} — open it with: docker run -it --rm {} sh",
+                    plan.stages[*stage].display_name(),
+                    stage_label(plan, *stage, *instruction),
+                    short_id(image)
+                )?;
+            }
+            BuildEvent::BuildFinished { image, duration_ms } => {
+                self.summary(image.as_deref(), *duration_ms)?;
+            }
+            _ => {}
+        }
+        self.out.flush()
+    }
+
+    fn summary(&mut self, image: Option<&str>, duration_ms: u64) -> io::Result<()> {
+        let st = &self.state;
+        writeln!(self.out)?;
+        writeln!(self.out, "stages:")?;
+        for (p, s) in st.plan.stages.iter().zip(&st.stages) {
+            if !p.needed {
+                writeln!(self.out, "  {:<16} not needed", p.display_name())?;
+                continue;
+            }
+            writeln!(
+                self.out,
+                "  {:<16} {:>8}  {}/{} cached  {}",
+                p.display_name(),
+                format_duration(s.duration_ms()),
+                s.cached_count(),
+                s.instructions.len(),
+                s.image.as_deref().map(short_id).unwrap_or("-")
+            )?;
+        }
+        let mut all: Vec<(usize, usize, u64)> = st
+            .stages
+            .iter()
+            .enumerate()
+            .flat_map(|(si, s)| {
+                s.instructions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| !i.cached)
+                    .filter_map(move |(k, i)| i.duration_ms.map(|d| (si, k, d)))
+            })
+            .filter(|(_, _, d)| *d > 0)
+            .collect();
+        all.sort_by(|a, b| b.2.cmp(&a.2));
+        if !all.is_empty() {
+            writeln!(self.out, "slowest instructions:")?;
+            for (s, k, d) in all.iter().take(5) {
+                let ins = &st.plan.stages[*s].instructions[*k];
+                writeln!(
+                    self.out,
+                    "  {:>8}  {} {} (line {})",
+                    format_duration(*d),
+                    stage_label(&st.plan, *s, *k),
+                    one_line(&ins.text, 50),
+                    ins.line
+                )?;
+            }
+        }
+        let path = st.plan.critical_path(&st.stage_durations());
+        let names: Vec<String> = path.iter().map(|&s| st.plan.stages[s].display_name()).collect();
+        writeln!(self.out, "critical path: {}", names.join(" -> "))?;
+        writeln!(
+            self.out,
+            "built {} in {}",
+            image.map(short_id).unwrap_or("(no image)"),
+            format_duration(duration_ms)
+        )
+    }
+}
+
+pub fn short_id(image: &str) -> &str {
+    let hex = image.strip_prefix("sha256:").unwrap_or(image);
+    &hex[..hex.len().min(12)]
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+/// NDJSON: one object per event with stable field names, then one summary object.
+pub struct JsonReporter<W: Write> {
+    pub state: BuildState,
+    out: W,
+}
+
+impl<W: Write> JsonReporter<W> {
+    pub fn new(plan: BuildPlan, out: W) -> Self {
+        JsonReporter {
+            state: BuildState::new(plan),
+            out,
+        }
+    }
+
+    fn stage_value(&self, stage: usize) -> Value {
+        match self.state.plan.stages.get(stage).and_then(|s| s.name.clone()) {
+            Some(n) => Value::String(n),
+            None => json!(stage),
+        }
+    }
+
+    fn line_of(&self, stage: usize, k: usize) -> Value {
+        self.state
+            .plan
+            .stages
+            .get(stage)
+            .and_then(|s| s.instructions.get(k))
+            .map_or(Value::Null, |i| json!(i.line))
+    }
+
+    pub fn on_event(&mut self, ev: &BuildEvent) -> io::Result<()> {
+        self.state.apply(ev);
+        let mut v = serde_json::to_value(ev).map_err(io::Error::other)?;
+        if let Some(obj) = v.as_object_mut() {
+            let stage = obj.get("stage").and_then(Value::as_u64).map(|s| s as usize);
+            let k = obj.get("instruction").and_then(Value::as_u64).map(|s| s as usize);
+            if let Some(s) = stage {
+                obj.insert("stage".into(), self.stage_value(s));
+                if let Some(k) = k {
+                    obj.insert("line".into(), self.line_of(s, k));
+                }
+            }
+        }
+        writeln!(self.out, "{v}")?;
+        if let BuildEvent::BuildFinished { .. } | BuildEvent::BuildFailed { .. } = ev {
+            self.summary()?;
+        }
+        self.out.flush()
+    }
+
+    pub fn summary(&mut self) -> io::Result<()> {
+        let st = &self.state;
+        let stages: Vec<Value> = st
+            .plan
+            .stages
+            .iter()
+            .zip(&st.stages)
+            .map(|(p, s)| {
+                json!({
+                    "stage": self.stage_value(p.index),
+                    "needed": p.needed,
+                    "duration_ms": s.duration_ms(),
+                    "instructions": s.instructions.iter().enumerate().map(|(k, i)| json!({
+                        "instruction": k,
+                        "line": p.instructions[k].line,
+                        "cached": i.cached,
+                        "duration_ms": i.duration_ms,
+                        "image": i.image,
+                    })).collect::<Vec<_>>(),
+                    "instruction_count": s.instructions.len(),
+                    "cached_count": s.cached_count(),
+                    "image": s.image,
+                })
+            })
+            .collect();
+        let path: Vec<Value> = st
+            .plan
+            .critical_path(&st.stage_durations())
+            .into_iter()
+            .map(|s| self.stage_value(s))
+            .collect();
+        let summary = json!({
+            "event": "summary",
+            "ok": st.failure.is_none(),
+            "image": st.finished.as_ref().and_then(|f| f.0.clone()),
+            "duration_ms": st.finished.as_ref().map(|f| f.1),
+            "stages": stages,
+            "critical_path": path,
+            "failure": st.failure.as_ref().map(|f| json!({
+                "stage": f.stage.map(|s| self.stage_value(s)),
+                "instruction": f.instruction,
+                "line": f.stage.zip(f.instruction).map(|(s, k)| self.line_of(s, k)),
+                "message": f.message,
+                "exit_code": f.exit_code,
+            })),
+        });
+        writeln!(self.out, "{summary}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::plan::fixtures::three_stages;
+
+    fn run<W: Write>(mut on: impl FnMut(&BuildEvent) -> io::Result<()>, _w: std::marker::PhantomData<W>) {
+        let events = [
+            BuildEvent::InstructionStarted { stage: 1, instruction: 2 },
+            BuildEvent::Log {
+                stage: 1,
+                instruction: 2,
+                stream: LogStream::Stdout,
+                text: "building\n".into(),
+            },
+            BuildEvent::InstructionFinished {
+                stage: 1,
+                instruction: 2,
+                cached: false,
+                duration_ms: 12_400,
+            },
+            BuildEvent::InstructionFinished {
+                stage: 0,
+                instruction: 1,
+                cached: true,
+                duration_ms: 0,
+            },
+            BuildEvent::StageImage {
+                stage: 2,
+                image: "sha256:0123456789abcdef".into(),
+            },
+            BuildEvent::BuildFinished {
+                image: Some("sha256:0123456789abcdef".into()),
+                duration_ms: 13_000,
+            },
+        ];
+        for e in &events {
+            on(e).expect("write");
+        }
+    }
+
+    #[test]
+    fn plain_output_reads_like_a_build_log() {
+        let mut buf = Vec::new();
+        {
+            let mut r = PlainReporter::new(three_stages(), &mut buf);
+            run::<Vec<u8>>(|e| r.on_event(e), Default::default());
+        }
+        let text = String::from_utf8(buf).expect("utf8");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn json_uses_stage_names_and_lines() {
+        let mut buf = Vec::new();
+        {
+            let mut r = JsonReporter::new(three_stages(), &mut buf);
+            run::<Vec<u8>>(|e| r.on_event(e), Default::default());
+        }
+        let text = String::from_utf8(buf).expect("utf8");
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+        assert_eq!(lines[2]["stage"], "builder");
+        assert_eq!(lines[2]["line"], 6);
+        assert_eq!(lines[2]["duration_ms"], 12_400);
+        let summary = lines.last().expect("summary");
+        assert_eq!(summary["event"], "summary");
+        assert_eq!(summary["stages"][2]["stage"], 2);
+        assert_eq!(summary["stages"][2]["image"], "sha256:0123456789abcdef");
+        assert_eq!(summary["stages"][0]["cached_count"], 1);
+    }
+}
