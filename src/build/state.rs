@@ -157,8 +157,15 @@ impl BuildState {
         }
     }
 
-    fn instruction_mut(&mut self, stage: usize, instruction: usize) -> Option<&mut InstructionState> {
-        self.stages.get_mut(stage)?.instructions.get_mut(instruction)
+    fn instruction_mut(
+        &mut self,
+        stage: usize,
+        instruction: usize,
+    ) -> Option<&mut InstructionState> {
+        self.stages
+            .get_mut(stage)?
+            .instructions
+            .get_mut(instruction)
     }
 
     pub fn apply(&mut self, event: &BuildEvent) {
@@ -194,7 +201,11 @@ impl BuildState {
                 duration_ms,
             } => {
                 if let Some(i) = self.instruction_mut(*stage, *instruction) {
-                    i.status = if *cached { Status::Cached } else { Status::Done };
+                    i.status = if *cached {
+                        Status::Cached
+                    } else {
+                        Status::Done
+                    };
                     i.cached = *cached;
                     i.duration_ms = Some(*duration_ms);
                 }
@@ -202,7 +213,11 @@ impl BuildState {
             BuildEvent::StageFinished { stage, image } => {
                 if let Some(s) = self.stages.get_mut(*stage) {
                     let all_cached = s.instructions.iter().all(|i| i.cached);
-                    s.status = if all_cached { Status::Cached } else { Status::Done };
+                    s.status = if all_cached {
+                        Status::Cached
+                    } else {
+                        Status::Done
+                    };
                     if image.is_some() {
                         s.image.clone_from(image);
                     }
@@ -273,7 +288,11 @@ mod tests {
             log.push(LogStream::Stderr, &format!("{i}\n"));
         }
         assert_eq!(log.dropped(), 12);
-        assert_eq!(log.len(), LOG_LINES_KEPT, "\"part\" joined the first pushed line");
+        assert_eq!(
+            log.len(),
+            LOG_LINES_KEPT,
+            "\"part\" joined the first pushed line"
+        );
     }
 
     #[test]

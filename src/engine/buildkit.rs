@@ -42,7 +42,11 @@ pub struct VertexMapper {
 /// Docker Hub's short names and BuildKit's fully qualified ones compare equal.
 pub fn normalize_image(image: &str) -> String {
     let mut s = image.trim();
-    for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/"] {
+    for prefix in [
+        "docker.io/library/",
+        "index.docker.io/library/",
+        "docker.io/",
+    ] {
         if let Some(rest) = s.strip_prefix(prefix) {
             s = rest;
             break;
@@ -91,7 +95,11 @@ impl VertexMapper {
         let Some(stage) = self.plan.stage_by_buildkit_name(stage_name) else {
             return Owner::Internal(vertex.name.clone());
         };
-        let keyword = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let keyword = text
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         let mut k = n.saturating_sub(1);
         let fits = |k: usize| {
             stage
@@ -111,7 +119,10 @@ impl VertexMapper {
         }
         // Identical FROM vertexes are merged by BuildKit: one `FROM busybox` vertex stands for
         // every stage that starts from that image.
-        let image = normalize_image(text.trim_start_matches(['F', 'R', 'O', 'M', 'f', 'r', 'o', 'm']).trim());
+        let image = normalize_image(
+            text.trim_start_matches(['F', 'R', 'O', 'M', 'f', 'r', 'o', 'm'])
+                .trim(),
+        );
         let mut steps: Vec<Step> = self
             .plan
             .stages
@@ -158,7 +169,11 @@ impl VertexMapper {
                 o
             }
         };
-        let before = self.vertex_progress.get(&v.digest).copied().unwrap_or_default();
+        let before = self
+            .vertex_progress
+            .get(&v.digest)
+            .copied()
+            .unwrap_or_default();
         let now = if v.completed.is_some() {
             Progress::Finished
         } else if v.started.is_some() {
@@ -204,7 +219,13 @@ impl VertexMapper {
     }
 
     fn start_step(&mut self, stage: usize, k: usize, out: &mut Vec<BuildEvent>) {
-        if self.step_progress.get(&(stage, k)).copied().unwrap_or_default() >= Progress::Started {
+        if self
+            .step_progress
+            .get(&(stage, k))
+            .copied()
+            .unwrap_or_default()
+            >= Progress::Started
+        {
             return;
         }
         if !self.stage_started[stage] {
@@ -213,7 +234,7 @@ impl VertexMapper {
         }
         // Earlier instructions without a vertex of their own are done by now.
         for j in 0..k {
-            if self.step_progress.get(&(stage, j)).is_none() && self.has_no_vertex(stage, j) {
+            if !self.step_progress.contains_key(&(stage, j)) && self.has_no_vertex(stage, j) {
                 let cached = self.previous_cached(stage, j);
                 self.start_step(stage, j, out);
                 self.finish_step(stage, j, cached, 0, out);
@@ -242,7 +263,14 @@ impl VertexMapper {
             .unwrap_or(false)
     }
 
-    fn finish_step(&mut self, stage: usize, k: usize, cached: bool, duration_ms: u64, out: &mut Vec<BuildEvent>) {
+    fn finish_step(
+        &mut self,
+        stage: usize,
+        k: usize,
+        cached: bool,
+        duration_ms: u64,
+        out: &mut Vec<BuildEvent>,
+    ) {
         if self.step_progress.get(&(stage, k)) == Some(&Progress::Finished) {
             return;
         }
@@ -256,9 +284,12 @@ impl VertexMapper {
         });
         // Trailing metadata instructions (CMD, ENV, ...) finish with the last real one.
         let len = self.plan.stages[stage].instructions.len();
-        if (k + 1..len).all(|j| self.has_no_vertex(stage, j) || self.step_progress.get(&(stage, j)) == Some(&Progress::Finished)) {
+        if (k + 1..len).all(|j| {
+            self.has_no_vertex(stage, j)
+                || self.step_progress.get(&(stage, j)) == Some(&Progress::Finished)
+        }) {
             for j in k + 1..len {
-                if self.step_progress.get(&(stage, j)).is_none() {
+                if !self.step_progress.contains_key(&(stage, j)) {
                     self.start_step(stage, j, out);
                     self.finish_step(stage, j, cached, 0, out);
                 }
@@ -269,7 +300,8 @@ impl VertexMapper {
 
     fn finish_stage(&mut self, stage: usize, out: &mut Vec<BuildEvent>) {
         let len = self.plan.stages[stage].instructions.len();
-        let all = (0..len).all(|j| self.step_progress.get(&(stage, j)) == Some(&Progress::Finished));
+        let all =
+            (0..len).all(|j| self.step_progress.get(&(stage, j)) == Some(&Progress::Finished));
         if all && !self.stage_finished[stage] {
             self.stage_finished[stage] = true;
             out.push(BuildEvent::StageFinished { stage, image: None });
@@ -325,13 +357,25 @@ mod tests {
     use crate::build::plan::fixtures::three_stages;
     use bollard_buildkit_proto::google::protobuf::Timestamp;
 
-    fn vertex(digest: &str, name: &str, started: Option<i64>, completed: Option<i64>, cached: bool) -> Vertex {
+    fn vertex(
+        digest: &str,
+        name: &str,
+        started: Option<i64>,
+        completed: Option<i64>,
+        cached: bool,
+    ) -> Vertex {
         Vertex {
             digest: digest.into(),
             name: name.into(),
             cached,
-            started: started.map(|s| Timestamp { seconds: s, nanos: 0 }),
-            completed: completed.map(|s| Timestamp { seconds: s, nanos: 0 }),
+            started: started.map(|s| Timestamp {
+                seconds: s,
+                nanos: 0,
+            }),
+            completed: completed.map(|s| Timestamp {
+                seconds: s,
+                nanos: 0,
+            }),
             ..Default::default()
         }
     }
@@ -345,7 +389,10 @@ mod tests {
 
     #[test]
     fn labels_parse_with_and_without_platform() {
-        assert_eq!(parse_label("[builder 3/5] RUN make"), Some(("builder", 3, "RUN make")));
+        assert_eq!(
+            parse_label("[builder 3/5] RUN make"),
+            Some(("builder", 3, "RUN make"))
+        );
         assert_eq!(
             parse_label("[linux/arm64 stage-2 1/2] FROM docker.io/library/busybox"),
             Some(("stage-2", 1, "FROM docker.io/library/busybox"))
@@ -367,7 +414,9 @@ mod tests {
         let finished: Vec<_> = ev
             .iter()
             .filter_map(|e| match e {
-                BuildEvent::InstructionFinished { stage, instruction, .. } => Some((*stage, *instruction)),
+                BuildEvent::InstructionFinished {
+                    stage, instruction, ..
+                } => Some((*stage, *instruction)),
                 _ => None,
             })
             .collect();
@@ -378,8 +427,20 @@ mod tests {
     fn parallel_stages_are_attributed_by_label_and_logs_follow_their_vertex() {
         let mut m = VertexMapper::new(three_stages());
         let mut ev = m.on_status(&status(vec![
-            vertex("sha256:a", "[deps 2/2] RUN echo deps > /deps.txt && sleep 1", Some(1), None, false),
-            vertex("sha256:b", "[builder 3/3] RUN echo building", Some(1), None, false),
+            vertex(
+                "sha256:a",
+                "[deps 2/2] RUN echo deps > /deps.txt && sleep 1",
+                Some(1),
+                None,
+                false,
+            ),
+            vertex(
+                "sha256:b",
+                "[builder 3/3] RUN echo building",
+                Some(1),
+                None,
+                false,
+            ),
         ]));
         ev.extend(m.on_status(&StatusResponse {
             logs: vec![bollard::moby::buildkit::v1::VertexLog {
@@ -397,7 +458,10 @@ mod tests {
             Some(4),
             true,
         )])));
-        assert!(ev.contains(&BuildEvent::InstructionStarted { stage: 0, instruction: 1 }));
+        assert!(ev.contains(&BuildEvent::InstructionStarted {
+            stage: 0,
+            instruction: 1
+        }));
         assert!(ev.contains(&BuildEvent::Log {
             stage: 1,
             instruction: 2,
@@ -421,8 +485,14 @@ mod tests {
         for (d, name) in [
             ("sha256:f", "[stage-2 1/5] FROM docker.io/library/busybox"),
             ("sha256:r", "[stage-2 2/5] RUN echo one"),
-            ("sha256:c1", "[stage-2 3/5] COPY --from=builder /src/app /app"),
-            ("sha256:c2", "[stage-2 4/5] COPY --from=deps /deps.txt /deps.txt"),
+            (
+                "sha256:c1",
+                "[stage-2 3/5] COPY --from=builder /src/app /app",
+            ),
+            (
+                "sha256:c2",
+                "[stage-2 4/5] COPY --from=deps /deps.txt /deps.txt",
+            ),
         ] {
             ev.extend(m.on_status(&status(vec![vertex(d, name, Some(1), Some(2), false)])));
         }
@@ -432,7 +502,10 @@ mod tests {
             cached: false,
             duration_ms: 0
         }));
-        assert!(ev.contains(&BuildEvent::StageFinished { stage: 2, image: None }));
+        assert!(ev.contains(&BuildEvent::StageFinished {
+            stage: 2,
+            image: None
+        }));
     }
 
     #[test]
@@ -440,11 +513,20 @@ mod tests {
         let mut m = VertexMapper::new(three_stages());
         let failed = Vertex {
             error: "executor failed running [/bin/sh -c exit 3]: exit code: 3".into(),
-            ..vertex("sha256:x", "[stage-2 2/5] RUN echo one", Some(1), Some(2), false)
+            ..vertex(
+                "sha256:x",
+                "[stage-2 2/5] RUN echo one",
+                Some(1),
+                Some(2),
+                false,
+            )
         };
         let ev = m.on_status(&status(vec![failed.clone()]));
-        assert!(!ev.iter().any(|e| matches!(e, BuildEvent::InstructionFinished { .. } if false)));
-        let f = m.failure(&failed.error, &[failed.clone()]);
+        assert!(
+            !ev.iter()
+                .any(|e| matches!(e, BuildEvent::InstructionFinished { .. } if false))
+        );
+        let f = m.failure(&failed.error, std::slice::from_ref(&failed));
         assert_eq!(
             f,
             BuildEvent::BuildFailed {

@@ -262,7 +262,14 @@ mod tests {
     #[test]
     fn output_that_looks_like_a_step_is_only_log() {
         let mut m = ClassicMapper::new(three_stages());
-        let ev = feed(&mut m, &["Step 1/11 : ARG BASE=busybox", "Step 2/11 : FROM x", "Step 9/9 : fake\n"]);
+        let ev = feed(
+            &mut m,
+            &[
+                "Step 1/11 : ARG BASE=busybox",
+                "Step 2/11 : FROM x",
+                "Step 9/9 : fake\n",
+            ],
+        );
         assert!(ev.contains(&BuildEvent::Log {
             stage: 0,
             instruction: 0,
@@ -274,7 +281,14 @@ mod tests {
     #[test]
     fn aux_id_closes_the_stage() {
         let mut m = ClassicMapper::new(three_stages());
-        feed(&mut m, &["Step 1/11 : ARG B", "Step 2/11 : FROM busybox", " ---> abc123\n"]);
+        feed(
+            &mut m,
+            &[
+                "Step 1/11 : ARG B",
+                "Step 2/11 : FROM busybox",
+                " ---> abc123\n",
+            ],
+        );
         let ev = m.on_aux_image("sha256:abc123", 500);
         assert_eq!(
             ev.last(),

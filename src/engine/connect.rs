@@ -89,9 +89,17 @@ impl Environment {
 /// The docker CLI stores a context's endpoint under `contexts/meta/<sha256 of its name>`.
 fn context_host(config_dir: &Path, name: &str) -> Option<String> {
     let digest = hex::encode(Sha256::digest(name.as_bytes()));
-    let meta = std::fs::read(config_dir.join("contexts/meta").join(digest).join("meta.json")).ok()?;
+    let meta = std::fs::read(
+        config_dir
+            .join("contexts/meta")
+            .join(digest)
+            .join("meta.json"),
+    )
+    .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&meta).ok()?;
-    v.pointer("/Endpoints/docker/Host")?.as_str().map(str::to_string)
+    v.pointer("/Endpoints/docker/Host")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Where to look, in order. An explicit choice (`--host`, `DOCKER_HOST`, a context) is the
@@ -161,7 +169,10 @@ fn parse_api(v: &str) -> (u32, u32) {
 
 async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
     let docker = Docker::connect_with_host(&ep.host).map_err(|e| e.to_string())?;
-    let docker = docker.negotiate_version().await.map_err(|e| e.to_string())?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| e.to_string())?;
     let version = docker.version().await.map_err(|e| e.to_string())?;
     Ok(Engine {
         api_version: docker.client_version().to_string(),

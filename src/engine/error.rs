@@ -4,7 +4,9 @@
 pub enum EngineError {
     #[error("{0}")]
     Context(String),
-    #[error("the classic builder cannot build this Dockerfile: line {line}: {what} needs BuildKit (use --builder buildkit)")]
+    #[error(
+        "the classic builder cannot build this Dockerfile: line {line}: {what} needs BuildKit (use --builder buildkit)"
+    )]
     NeedsBuildkit { line: usize, what: String },
     #[error("this engine does not offer BuildKit (API {0}); use --builder classic")]
     NoBuildkit(String),
@@ -17,4 +19,3 @@ impl From<bollard::errors::Error> for EngineError {
         EngineError::Docker(e.to_string())
     }
 }
-

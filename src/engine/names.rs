@@ -35,7 +35,10 @@ pub fn stage_tag(build_id: &str, stage: &str) -> String {
 /// Adds `reference` (repo:tag) to an existing image.
 pub async fn tag_image(engine: &Engine, image: &str, reference: &str) -> Result<(), EngineError> {
     let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
-    let opts = TagImageOptionsBuilder::default().repo(repo).tag(tag).build();
+    let opts = TagImageOptionsBuilder::default()
+        .repo(repo)
+        .tag(tag)
+        .build();
     engine.docker.tag_image(image, Some(opts)).await?;
     Ok(())
 }

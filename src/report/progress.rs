@@ -17,7 +17,12 @@ pub fn format_duration(ms: u64) -> String {
 
 fn stage_label(plan: &BuildPlan, stage: usize, k: usize) -> String {
     let st = &plan.stages[stage];
-    format!("[{} {}/{}]", st.display_name(), k + 1, st.instructions.len())
+    format!(
+        "[{} {}/{}]",
+        st.display_name(),
+        k + 1,
+        st.instructions.len()
+    )
 }
 
 /// One line per finished instruction with its output indented, then a summary.
@@ -47,7 +52,11 @@ impl<W: Write> PlainReporter<W> {
                 duration_ms,
             } => {
                 let plan = &self.state.plan;
-                let Some(ins) = plan.stages.get(*stage).and_then(|s| s.instructions.get(*instruction)) else {
+                let Some(ins) = plan
+                    .stages
+                    .get(*stage)
+                    .and_then(|s| s.instructions.get(*instruction))
+                else {
                     return Ok(());
                 };
                 let text = one_line(&ins.text, 70);
@@ -56,13 +65,21 @@ impl<W: Write> PlainReporter<W> {
                 } else {
                     format_duration(*duration_ms)
                 };
-                writeln!(self.out, "{} {text}   {timing}", stage_label(plan, *stage, *instruction))?;
+                writeln!(
+                    self.out,
+                    "{} {text}   {timing}",
+                    stage_label(plan, *stage, *instruction)
+                )?;
                 let log = &self.state.stages[*stage].instructions[*instruction].log;
                 if log.dropped() > 0 {
                     writeln!(self.out, "    … {} earlier lines not kept", log.dropped())?;
                 }
                 for (stream, line) in log.lines() {
-                    let mark = if stream == LogStream::Stderr { "!" } else { " " };
+                    let mark = if stream == LogStream::Stderr {
+                        "!"
+                    } else {
+                        " "
+                    };
                     writeln!(self.out, "   {mark}{line}")?;
                 }
             }
@@ -77,7 +94,12 @@ impl<W: Write> PlainReporter<W> {
                     (Some(s), Some(k)) => {
                         let ins = &plan.stages[*s].instructions[*k];
                         let log = &self.state.stages[*s].instructions[*k].log;
-                        writeln!(self.out, "{} {}   FAILED", stage_label(plan, *s, *k), one_line(&ins.text, 70))?;
+                        writeln!(
+                            self.out,
+                            "{} {}   FAILED",
+                            stage_label(plan, *s, *k),
+                            one_line(&ins.text, 70)
+                        )?;
                         for (_, line) in log.lines() {
                             writeln!(self.out, "    {line}")?;
                         }
@@ -85,7 +107,9 @@ impl<W: Write> PlainReporter<W> {
                     }
                     _ => String::new(),
                 };
-                let code = exit_code.map(|c| format!(" (exit code {c})")).unwrap_or_default();
+                let code = exit_code
+                    .map(|c| format!(" (exit code {c})"))
+                    .unwrap_or_default();
                 writeln!(self.out, "error{at}{code}: {message}")?;
             }
             BuildEvent::StateImage {
@@ -142,7 +166,7 @@ impl<W: Write> PlainReporter<W> {
             })
             .filter(|(_, _, d)| *d > 0)
             .collect();
-        all.sort_by(|a, b| b.2.cmp(&a.2));
+        all.sort_by_key(|x| std::cmp::Reverse(x.2));
         if !all.is_empty() {
             writeln!(self.out, "slowest instructions:")?;
             for (s, k, d) in all.iter().take(5) {
@@ -158,7 +182,10 @@ impl<W: Write> PlainReporter<W> {
             }
         }
         let path = st.plan.critical_path(&st.stage_durations());
-        let names: Vec<String> = path.iter().map(|&s| st.plan.stages[s].display_name()).collect();
+        let names: Vec<String> = path
+            .iter()
+            .map(|&s| st.plan.stages[s].display_name())
+            .collect();
         writeln!(self.out, "critical path: {}", names.join(" -> "))?;
         writeln!(
             self.out,
@@ -199,7 +226,13 @@ impl<W: Write> JsonReporter<W> {
     }
 
     fn stage_value(&self, stage: usize) -> Value {
-        match self.state.plan.stages.get(stage).and_then(|s| s.name.clone()) {
+        match self
+            .state
+            .plan
+            .stages
+            .get(stage)
+            .and_then(|s| s.name.clone())
+        {
             Some(n) => Value::String(n),
             None => json!(stage),
         }
@@ -219,7 +252,10 @@ impl<W: Write> JsonReporter<W> {
         let mut v = serde_json::to_value(ev).map_err(io::Error::other)?;
         if let Some(obj) = v.as_object_mut() {
             let stage = obj.get("stage").and_then(Value::as_u64).map(|s| s as usize);
-            let k = obj.get("instruction").and_then(Value::as_u64).map(|s| s as usize);
+            let k = obj
+                .get("instruction")
+                .and_then(Value::as_u64)
+                .map(|s| s as usize);
             if let Some(s) = stage {
                 obj.insert("stage".into(), self.stage_value(s));
                 if let Some(k) = k {
@@ -289,9 +325,15 @@ mod tests {
     use super::*;
     use crate::build::plan::fixtures::three_stages;
 
-    fn run<W: Write>(mut on: impl FnMut(&BuildEvent) -> io::Result<()>, _w: std::marker::PhantomData<W>) {
+    fn run<W: Write>(
+        mut on: impl FnMut(&BuildEvent) -> io::Result<()>,
+        _w: std::marker::PhantomData<W>,
+    ) {
         let events = [
-            BuildEvent::InstructionStarted { stage: 1, instruction: 2 },
+            BuildEvent::InstructionStarted {
+                stage: 1,
+                instruction: 2,
+            },
             BuildEvent::Log {
                 stage: 1,
                 instruction: 2,
@@ -343,7 +385,10 @@ mod tests {
             run::<Vec<u8>>(|e| r.on_event(e), Default::default());
         }
         let text = String::from_utf8(buf).expect("utf8");
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
         assert_eq!(lines[2]["stage"], "builder");
         assert_eq!(lines[2]["line"], 6);
         assert_eq!(lines[2]["duration_ms"], 12_400);
