@@ -6,3 +6,5 @@ pub mod connect;
 pub mod names;
 // pub mod run;
 pub mod error;
+pub mod base_image;
+pub mod clean;

@@ -1,0 +1,76 @@
+//! `stagescope clean`: removes every container and image stagescope made, found by its
+//! label and its tag repository, and nothing else.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
+
+use super::connect::Engine;
+use super::error::EngineError;
+use super::names::{BUILD_LABEL, TAG_REPO};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Cleaned {
+    pub containers: Vec<String>,
+    pub images: Vec<String>,
+}
+
+/// Removes what one build made (`Some(build_id)`) or what every build made (`None`).
+pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, EngineError> {
+    let label = match build_id {
+        Some(id) => format!("{BUILD_LABEL}={id}"),
+        None => BUILD_LABEL.to_string(),
+    };
+    let mut out = Cleaned::default();
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    let containers = engine
+        .docker
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&filters).build()))
+        .await?;
+    for c in containers {
+        let Some(id) = c.id else { continue };
+        let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        engine.docker.remove_container(&id, Some(opts)).await?;
+        out.containers.push(id[..12.min(id.len())].to_string());
+    }
+
+    // Tags first (a stage image can carry several), then the labelled images themselves.
+    let mut refs = BTreeSet::new();
+    let mut ids = BTreeSet::new();
+    let all = engine
+        .docker
+        .list_images(Some(ListImagesOptionsBuilder::default().all(false).build()))
+        .await?;
+    let prefix = match build_id {
+        Some(id) => format!("{TAG_REPO}/{id}:"),
+        None => format!("{TAG_REPO}/"),
+    };
+    for img in &all {
+        for t in &img.repo_tags {
+            if t.starts_with(&prefix) {
+                refs.insert(t.clone());
+            }
+        }
+        let labelled = img.labels.get(BUILD_LABEL).is_some_and(|v| build_id.is_none_or(|id| v == id));
+        if labelled {
+            ids.insert(img.id.clone());
+        }
+    }
+    for r in refs {
+        let opts = RemoveImageOptionsBuilder::default().noprune(false).build();
+        if engine.docker.remove_image(&r, Some(opts), None).await.is_ok() {
+            out.images.push(r);
+        }
+    }
+    for id in ids {
+        let opts = RemoveImageOptionsBuilder::default().force(true).build();
+        // Already gone with its last tag, or still used by a user's tag: both are fine.
+        if engine.docker.remove_image(&id, Some(opts), None).await.is_ok() {
+            out.images.push(id);
+        }
+    }
+    Ok(out)
+}
