@@ -1,1 +1,3 @@
-//! report layer
+//! report layer: headless output.
+
+pub mod graph;
