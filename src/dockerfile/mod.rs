@@ -21,4 +21,6 @@ pub use model::{ArgDecl, Dockerfile, Stage};
 pub use source::Directive;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -36,7 +36,10 @@ pub fn decode(bytes: &[u8]) -> Result<String, DockerfileError> {
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn position_in(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -104,12 +104,10 @@ pub fn text(file: &str, df: &Dockerfile, g: &StageGraph) -> String {
         .collect();
     let span_w = spans.iter().map(String::len).max().unwrap_or(0);
     for i in 0..df.stages.len() {
-        let mark = if i == g.target {
-            "  <== target"
-        } else if !g.needed[i] {
-            "  (not needed)"
-        } else {
-            ""
+        let mark = match role(g, i) {
+            Role::Target => "  <== target",
+            Role::Unused => "  (not needed)",
+            Role::Needed => "",
         };
         let row = format!(
             "  [{i}] {:<name_w$}  {:<base_w$}  {:<span_w$}{mark}",
@@ -169,16 +167,31 @@ fn mermaid_escape(s: &str) -> String {
         .replace('>', "#gt;")
 }
 
+#[derive(PartialEq)]
+enum Role {
+    Target,
+    Unused,
+    Needed,
+}
+
+fn role(g: &StageGraph, i: usize) -> Role {
+    if i == g.target {
+        Role::Target
+    } else if !g.needed[i] {
+        Role::Unused
+    } else {
+        Role::Needed
+    }
+}
+
 /// A Mermaid flowchart: solid arrows for FROM, dashed for COPY, dotted-thick for mounts.
 pub fn mermaid(df: &Dockerfile, g: &StageGraph) -> String {
     let mut out = String::from("flowchart TD\n");
     for (i, s) in df.stages.iter().enumerate() {
-        let class = if i == g.target {
-            ":::target"
-        } else if !g.needed[i] {
-            ":::unused"
-        } else {
-            ""
+        let class = match role(g, i) {
+            Role::Target => ":::target",
+            Role::Unused => ":::unused",
+            Role::Needed => "",
         };
         let _ = writeln!(
             out,
@@ -232,12 +245,10 @@ fn dot_escape(s: &str) -> String {
 pub fn dot(df: &Dockerfile, g: &StageGraph) -> String {
     let mut out = String::from("digraph stages {\n    rankdir=TB;\n    node [shape=box];\n");
     for (i, s) in df.stages.iter().enumerate() {
-        let style = if i == g.target {
-            ", penwidth=3"
-        } else if !g.needed[i] {
-            ", style=dashed, fontcolor=gray50, color=gray50"
-        } else {
-            ""
+        let style = match role(g, i) {
+            Role::Target => ", penwidth=3",
+            Role::Unused => ", style=dashed, fontcolor=gray50, color=gray50",
+            Role::Needed => "",
         };
         let _ = writeln!(
             out,
