@@ -1,3 +1,4 @@
 //! Headless output: build progress (plain, NDJSON) and the stage graph (text, JSON, Mermaid, DOT).
 
+pub mod graph;
 pub mod progress;
