@@ -1,1 +1,24 @@
-//! dockerfile layer
+//! Dockerfile front end: text -> [`Dockerfile`] model -> [`StageGraph`]. Pure: no I/O.
+//!
+//! Our own parser, following BuildKit's (moby/buildkit `frontend/dockerfile/parser`,
+//! `instructions`, `dockerfile2llb`), so that what we draw is what BuildKit builds.
+
+mod error;
+mod flags;
+mod graph;
+mod heredoc;
+mod instruction;
+mod model;
+mod shell;
+mod source;
+
+pub use error::DockerfileError;
+pub use flags::Flag;
+pub use graph::{Edge, EdgeKind, External, GraphOptions, StageGraph};
+pub use heredoc::Heredoc;
+pub use instruction::{Args, Instruction, Keyword};
+pub use model::{ArgDecl, Dockerfile, Stage};
+pub use source::Directive;
+
+#[cfg(test)]
+mod tests;
