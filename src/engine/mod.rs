@@ -1,1 +1,3 @@
 //! engine layer
+pub mod context;
+pub mod dockerignore;
