@@ -217,3 +217,96 @@ fn dockerignore_matches_docker_classic_builder() {
         "list_context (left) disagrees with what docker sent (right)"
     );
 }
+
+/// Our own stream, sent through bollard to the classic builder with `-f` outside the
+/// context: the generated Dockerfile name is what the daemon reads, it does not end up in
+/// the image (the sent .dockerignore names it), and symlinks arrive as symlinks.
+#[tokio::test]
+async fn our_stream_builds_with_outside_dockerfile() {
+    use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+    use futures_util::StreamExt;
+    use stagescope::engine::context::BuildContext;
+
+    if !docker_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx_dir = tmp.path().join("ctx");
+    write(&ctx_dir, "sub/file.txt");
+    write(&ctx_dir, "ignored.tmp");
+    fs::write(ctx_dir.join(".dockerignore"), "*.tmp\n").expect(".dockerignore");
+    symlink("sub/file.txt", ctx_dir.join("link")).expect("symlink");
+    let df = tmp.path().join("elsewhere.Dockerfile");
+    fs::write(&df, "FROM scratch\nCOPY . /ctx/\n").expect("Dockerfile");
+
+    let ctx = BuildContext::new(&ctx_dir, Some(&df)).expect("context");
+    assert!(ctx.dockerfile_outside());
+    let name = ctx.dockerfile_name().to_string();
+    assert!(
+        ctx.list()
+            .expect("list")
+            .iter()
+            .any(|p| p == Path::new(&name))
+    );
+
+    let tag = format!(
+        "stagescope-test-ctx:{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let mut guard = Cleanup {
+        image: tag.clone(),
+        container: None,
+    };
+    let docker_api = bollard::Docker::connect_with_local_defaults()
+        .expect("connect")
+        .negotiate_version()
+        .await
+        .expect("negotiate");
+    let stream = ctx.stream();
+    let progress = stream.progress();
+    let options = BuildImageOptions {
+        dockerfile: name.clone(),
+        t: Some(tag.clone()),
+        rm: true,
+        version: BuilderVersion::BuilderV1,
+        ..Default::default()
+    };
+    let mut build = docker_api.build_image(options, None, Some(bollard::body_try_stream(stream)));
+    while let Some(info) = build.next().await {
+        let info = info.expect("build stream");
+        if let Some(detail) = info.error_detail {
+            panic!("build failed: {detail:?}");
+        }
+    }
+    assert!(progress.bytes_sent() > 0);
+
+    let out = docker(&["create", &tag, "/nonexistent"]);
+    assert!(out.status.success(), "docker create failed");
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    guard.container = Some(id.clone());
+    let out = docker(&["export", &id]);
+    assert!(out.status.success(), "docker export failed");
+    let mut actual: BTreeMap<String, &str> = BTreeMap::new();
+    let mut ar = tar::Archive::new(out.stdout.as_slice());
+    for entry in ar.entries().expect("export entries") {
+        let entry = entry.expect("entry");
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        if let Some(rel) = path.strip_prefix("ctx/") {
+            let rel = rel.trim_end_matches('/');
+            if !rel.is_empty() {
+                actual.insert(rel.to_string(), kind(entry.header().entry_type()));
+            }
+        }
+    }
+    drop(guard);
+    let want: BTreeMap<String, &str> = [
+        (".dockerignore", "file"),
+        ("link", "symlink"),
+        ("sub", "dir"),
+        ("sub/file.txt", "file"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(actual, want);
+}
