@@ -91,6 +91,33 @@ fn kind(t: tar::EntryType) -> &'static str {
     }
 }
 
+/// Create a container of `image`, export it and list what is under `ctx/` (path -> kind).
+fn exported_ctx(image: &str, guard: &mut Cleanup) -> BTreeMap<String, &'static str> {
+    let out = docker(&["create", image, "/nonexistent"]);
+    assert!(
+        out.status.success(),
+        "docker create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    guard.container = Some(id.clone());
+    let out = docker(&["export", &id]);
+    assert!(out.status.success(), "docker export failed");
+    let mut actual = BTreeMap::new();
+    let mut ar = tar::Archive::new(out.stdout.as_slice());
+    for entry in ar.entries().expect("export entries") {
+        let entry = entry.expect("entry");
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        if let Some(rel) = path.strip_prefix("ctx/") {
+            let rel = rel.trim_end_matches('/');
+            if !rel.is_empty() {
+                actual.insert(rel.to_string(), kind(entry.header().entry_type()));
+            }
+        }
+    }
+    actual
+}
+
 #[test]
 fn dockerignore_matches_docker_classic_builder() {
     if !docker_available() {
@@ -180,31 +207,7 @@ fn dockerignore_matches_docker_classic_builder() {
         "docker build failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = docker(&["create", &tag, "/nonexistent"]);
-    assert!(
-        out.status.success(),
-        "docker create failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    guard.container = Some(id.clone());
-    let out = docker(&["export", &id]);
-    assert!(out.status.success(), "docker export failed");
-
-    let mut actual: BTreeMap<String, &str> = BTreeMap::new();
-    let mut ar = tar::Archive::new(out.stdout.as_slice());
-    for entry in ar.entries().expect("export entries") {
-        let entry = entry.expect("entry");
-        let path = entry.path().expect("path").to_string_lossy().into_owned();
-        let Some(rel) = path.strip_prefix("ctx/") else {
-            continue;
-        };
-        let rel = rel.trim_end_matches('/');
-        if rel.is_empty() {
-            continue;
-        }
-        actual.insert(rel.to_string(), kind(entry.header().entry_type()));
-    }
+    let actual = exported_ctx(&tag, &mut guard);
     drop(guard);
 
     // Guard against a vacuous pass.
@@ -280,24 +283,7 @@ async fn our_stream_builds_with_outside_dockerfile() {
     }
     assert!(progress.bytes_sent() > 0);
 
-    let out = docker(&["create", &tag, "/nonexistent"]);
-    assert!(out.status.success(), "docker create failed");
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    guard.container = Some(id.clone());
-    let out = docker(&["export", &id]);
-    assert!(out.status.success(), "docker export failed");
-    let mut actual: BTreeMap<String, &str> = BTreeMap::new();
-    let mut ar = tar::Archive::new(out.stdout.as_slice());
-    for entry in ar.entries().expect("export entries") {
-        let entry = entry.expect("entry");
-        let path = entry.path().expect("path").to_string_lossy().into_owned();
-        if let Some(rel) = path.strip_prefix("ctx/") {
-            let rel = rel.trim_end_matches('/');
-            if !rel.is_empty() {
-                actual.insert(rel.to_string(), kind(entry.header().entry_type()));
-            }
-        }
-    }
+    let actual = exported_ctx(&tag, &mut guard);
     drop(guard);
     let want: BTreeMap<String, &str> = [
         (".dockerignore", "file"),
