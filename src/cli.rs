@@ -23,6 +23,87 @@ pub struct Cli {
 pub enum Command {
     /// Draw the stage graph of a Dockerfile.
     Graph(GraphArgs),
+    /// Run the build headless, with per-instruction timing and cache hits.
+    Build(BuildArgs),
+    /// Remove every image, tag and container stagescope made.
+    Clean(EngineArgs),
+    /// Make sure the `busybox:latest` base image exists (pulled, or made from the host's
+    /// static busybox where no registry answers).
+    #[command(hide = true)]
+    SetupBase(EngineArgs),
+}
+
+/// Where the Docker engine is.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Docker engine to use (unix://, tcp://, ssh://); default: DOCKER_HOST, the current
+    /// docker context, then the usual sockets.
+    #[arg(long, short = 'H', value_name = "URL")]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    Auto,
+    Buildkit,
+    Classic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    Plain,
+    Json,
+}
+
+/// The flags of `docker build` that stagescope understands, spelled the same.
+#[derive(Debug, Clone, Args)]
+pub struct BuildFlags {
+    /// The build context directory.
+    #[arg(default_value = ".", value_name = "CONTEXT")]
+    pub context: PathBuf,
+    /// The Dockerfile (default: CONTEXT/Dockerfile); may lie outside the context.
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Stage to build (default: the last one).
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Build argument; `K` alone takes the value of the environment variable K.
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// Target platform, e.g. linux/amd64.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Do not use the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Which builder runs the build; auto picks BuildKit when the engine offers it.
+    #[arg(long, value_enum, default_value_t = BuilderArg::Auto)]
+    pub builder: BuilderArg,
+    /// Name and tag for the final image (repeatable).
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
+    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+impl BuildFlags {
+    /// The Dockerfile flags as `graph` reads them: `-f`, or the context directory.
+    pub fn dockerfile_args(&self) -> DockerfileArgs {
+        DockerfileArgs {
+            file: self.file.clone().unwrap_or_else(|| self.context.clone()),
+            target: self.target.clone(),
+            build_args: self.build_args.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub flags: BuildFlags,
+    /// Output: one line per instruction (plain) or NDJSON events and a summary (json).
+    #[arg(long, value_enum, default_value_t = ProgressArg::Plain)]
+    pub progress: ProgressArg,
 }
 
 /// Which Dockerfile, which target, which build arguments: shared by every subcommand.
@@ -171,11 +252,44 @@ mod tests {
             "mermaid",
         ])
         .unwrap();
-        let Command::Graph(g) = cli.command;
+        let Command::Graph(g) = cli.command else {
+            panic!("not graph")
+        };
         assert_eq!(g.format, GraphFormat::Mermaid);
         let o = g.dockerfile.options();
         assert_eq!(o.target.as_deref(), Some("build"));
         assert_eq!(o.build_args["B"], "2=3");
+    }
+
+    #[test]
+    fn parses_build_flags_as_docker_spells_them() {
+        let cli = Cli::try_parse_from([
+            "stagescope",
+            "build",
+            "ctx",
+            "-f",
+            "ctx/D",
+            "-t",
+            "a:1",
+            "-t",
+            "b",
+            "--no-cache",
+            "--builder",
+            "classic",
+            "--progress",
+            "json",
+            "--platform",
+            "linux/amd64",
+        ])
+        .unwrap();
+        let Command::Build(b) = cli.command else {
+            panic!("not build")
+        };
+        assert_eq!(b.flags.context, PathBuf::from("ctx"));
+        assert_eq!(b.flags.tags, vec!["a:1", "b"]);
+        assert_eq!(b.flags.builder, BuilderArg::Classic);
+        assert_eq!(b.progress, ProgressArg::Json);
+        assert_eq!(b.flags.dockerfile_args().file, PathBuf::from("ctx/D"));
     }
 
     #[test]

@@ -223,3 +223,47 @@ mod tests {
         assert!(plan.stage_by_buildkit_name("builder").is_some());
     }
 }
+
+impl BuildPlan {
+    /// The plan of a parsed Dockerfile under the graph's `--target` and `--build-arg`s.
+    pub fn from_model(
+        df: &crate::dockerfile::Dockerfile,
+        graph: &crate::dockerfile::StageGraph,
+    ) -> Self {
+        let instruction = |i: &crate::dockerfile::Instruction| PlanInstruction {
+            keyword: i.keyword.as_str().to_string(),
+            line: i.line,
+            text: i.original.clone(),
+        };
+        let stages = df
+            .stages
+            .iter()
+            .map(|s| {
+                let mut deps: Vec<usize> = graph.edges_into(s.index).map(|e| e.from).collect();
+                deps.sort_unstable();
+                deps.dedup();
+                PlanStage {
+                    index: s.index,
+                    name: s.name.clone(),
+                    base: graph
+                        .base_expanded
+                        .get(s.index)
+                        .cloned()
+                        .unwrap_or_else(|| s.base_expanded.clone()),
+                    base_stage: graph.base_stage.get(s.index).copied().flatten(),
+                    deps,
+                    needed: graph.needed.get(s.index).copied().unwrap_or(true),
+                    instructions: std::iter::once(&s.from)
+                        .chain(&s.instructions)
+                        .map(instruction)
+                        .collect(),
+                }
+            })
+            .collect();
+        BuildPlan {
+            global_args: df.global_args.len(),
+            stages,
+            target: graph.target,
+        }
+    }
+}

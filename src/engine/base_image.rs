@@ -43,13 +43,19 @@ pub fn rootfs_tar(busybox: &Path) -> Result<Vec<u8>, EngineError> {
     let mut h = tar::Header::new_gnu();
     h.set_mode(0o755);
     h.set_size(data.len() as u64);
-    tar.append_data(&mut h, "bin/busybox", data.as_slice()).map_err(io)?;
-    for applet in applets.lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox") {
+    tar.append_data(&mut h, "bin/busybox", data.as_slice())
+        .map_err(io)?;
+    for applet in applets
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_mode(0o777);
         h.set_size(0);
-        tar.append_link(&mut h, format!("bin/{applet}"), "busybox").map_err(io)?;
+        tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
+            .map_err(io)?;
     }
     tar.into_inner().map_err(io)
 }

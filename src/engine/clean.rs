@@ -28,11 +28,19 @@ pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, E
     let filters = HashMap::from([("label", vec![label.as_str()])]);
     let containers = engine
         .docker
-        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&filters).build()))
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
         .await?;
     for c in containers {
         let Some(id) = c.id else { continue };
-        let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         engine.docker.remove_container(&id, Some(opts)).await?;
         out.containers.push(id[..12.min(id.len())].to_string());
     }
@@ -54,21 +62,34 @@ pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, E
                 refs.insert(t.clone());
             }
         }
-        let labelled = img.labels.get(BUILD_LABEL).is_some_and(|v| build_id.is_none_or(|id| v == id));
+        let labelled = img
+            .labels
+            .get(BUILD_LABEL)
+            .is_some_and(|v| build_id.is_none_or(|id| v == id));
         if labelled {
             ids.insert(img.id.clone());
         }
     }
     for r in refs {
         let opts = RemoveImageOptionsBuilder::default().noprune(false).build();
-        if engine.docker.remove_image(&r, Some(opts), None).await.is_ok() {
+        if engine
+            .docker
+            .remove_image(&r, Some(opts), None)
+            .await
+            .is_ok()
+        {
             out.images.push(r);
         }
     }
     for id in ids {
         let opts = RemoveImageOptionsBuilder::default().force(true).build();
         // Already gone with its last tag, or still used by a user's tag: both are fine.
-        if engine.docker.remove_image(&id, Some(opts), None).await.is_ok() {
+        if engine
+            .docker
+            .remove_image(&id, Some(opts), None)
+            .await
+            .is_ok()
+        {
             out.images.push(id);
         }
     }

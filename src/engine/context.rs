@@ -96,6 +96,8 @@ pub struct BuildContext {
     outside: bool,
     dockerignore: Option<PathBuf>,
     matcher: PatternMatcher,
+    /// Text sent in place of the Dockerfile's own (a Dockerfile cut after an instruction).
+    replacement: Option<std::sync::Arc<str>>,
 }
 
 /// One thing the walk will send.
@@ -187,7 +189,16 @@ impl BuildContext {
             outside,
             dockerignore,
             matcher,
+            replacement: None,
         })
+    }
+
+    /// The same context with `text` sent as the Dockerfile, at the Dockerfile's own path.
+    pub fn with_dockerfile_text(&self, text: String) -> Self {
+        BuildContext {
+            replacement: Some(text.into()),
+            ..self.clone()
+        }
     }
 
     /// The (canonical) context directory.
@@ -310,19 +321,34 @@ impl BuildContext {
                     tar.append_data(&mut h, &e.rel, content.as_slice())?;
                     continue;
                 }
+                if let Some(text) = &self.replacement
+                    && e.rel == self.dockerfile_name
+                {
+                    // Same path, same header: only the text differs, so every other file
+                    // of the context, and the cache keys built on it, stay as they were.
+                    let mut h = base_header(&e.meta);
+                    h.set_size(text.len() as u64);
+                    tar.append_data(&mut h, &e.rel, text.as_bytes())?;
+                    continue;
+                }
                 append_entry(&mut tar, e, &mut hardlinks)?;
             }
             if self.outside {
-                let meta = fs::metadata(&self.dockerfile)
-                    .map_err(|err| ContextError::io(&self.dockerfile, err))?;
-                let file = File::open(&self.dockerfile)
-                    .map_err(|err| ContextError::io(&self.dockerfile, err))?;
-                let mut h = synthetic_header(meta.len());
-                tar.append_data(
-                    &mut h,
-                    &self.dockerfile_name,
-                    exact(file, meta.len(), &self.dockerfile),
-                )?;
+                if let Some(text) = &self.replacement {
+                    let mut h = synthetic_header(text.len() as u64);
+                    tar.append_data(&mut h, &self.dockerfile_name, text.as_bytes())?;
+                } else {
+                    let meta = fs::metadata(&self.dockerfile)
+                        .map_err(|err| ContextError::io(&self.dockerfile, err))?;
+                    let file = File::open(&self.dockerfile)
+                        .map_err(|err| ContextError::io(&self.dockerfile, err))?;
+                    let mut h = synthetic_header(meta.len());
+                    tar.append_data(
+                        &mut h,
+                        &self.dockerfile_name,
+                        exact(file, meta.len(), &self.dockerfile),
+                    )?;
+                }
                 if !entries.iter().any(|e| e.rel == ".dockerignore") {
                     let content = format!(".dockerignore\n{}\n", self.dockerfile_name);
                     let mut h = synthetic_header(content.len() as u64);

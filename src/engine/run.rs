@@ -2,11 +2,8 @@
 //! then (BuildKit) one cached build per needed stage so every stage has an image to open.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use bollard::BodyType;
 use bollard::models::{BuildInfo, BuildInfoAux};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use futures_util::StreamExt;
@@ -15,6 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::buildkit::VertexMapper;
 use super::classic::ClassicMapper;
 use super::connect::Engine;
+use super::context::BuildContext;
 use super::error::EngineError;
 use super::names::{BUILD_LABEL, stage_tag};
 use crate::build::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
@@ -36,18 +34,6 @@ pub struct BuildRequest {
     pub no_cache: bool,
     pub builder: BuilderChoice,
     pub tags: Vec<String>,
-}
-
-/// Makes a fresh tar body of the build context each time it is asked: a build consumes its
-/// body, and BuildKit's per-stage builds need one each.
-pub trait ContextSource: Send + Sync {
-    /// The body and the Dockerfile's name inside it. `dockerfile` replaces the Dockerfile's
-    /// text (a cut Dockerfile); `sent` counts the bytes as they go out.
-    fn body(
-        &self,
-        dockerfile: Option<String>,
-        sent: Arc<AtomicU64>,
-    ) -> Result<(BodyType, String), EngineError>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,20 +134,25 @@ pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
 /// and the failure message, if any.
 async fn solve(
     solve: &Solve<'_>,
-    ctx: &dyn ContextSource,
+    ctx: &BuildContext,
     tx: &UnboundedSender<BuildEvent>,
     mapper: &mut Mapper,
     started: Instant,
 ) -> Result<(Option<String>, Option<String>), EngineError> {
-    let sent = Arc::new(AtomicU64::new(0));
-    let (body, dockerfile_name) = ctx.body(solve.dockerfile_text.clone(), sent.clone())?;
-    let options = solve.options(&dockerfile_name);
+    let ctx = match &solve.dockerfile_text {
+        Some(text) => ctx.with_dockerfile_text(text.clone()),
+        None => ctx.clone(),
+    };
+    let tar = ctx.stream();
+    let sent = tar.progress();
+    let options = solve.options(ctx.dockerfile_name());
+    let body = bollard::body_try_stream(tar);
     let mut stream = solve.engine.docker.build_image(options, None, Some(body));
     let mut image = None;
     let mut last_sent = 0;
     let mut failed_vertexes = Vec::new();
     while let Some(item) = stream.next().await {
-        let now = sent.load(Ordering::Relaxed);
+        let now = sent.bytes_sent();
         if now != last_sent {
             last_sent = now;
             emit(tx, [BuildEvent::ContextProgress { bytes: now }]);
@@ -172,7 +163,13 @@ async fn solve(
                 ..
             }) => {
                 if let Mapper::Buildkit(m) = mapper {
-                    failed_vertexes.extend(status.vertexes.iter().filter(|v| !v.error.is_empty()).cloned());
+                    failed_vertexes.extend(
+                        status
+                            .vertexes
+                            .iter()
+                            .filter(|v| !v.error.is_empty())
+                            .cloned(),
+                    );
                     emit(tx, m.on_status(&status));
                 }
             }
@@ -221,7 +218,7 @@ pub async fn run_build(
     req: &BuildRequest,
     df: &Dockerfile,
     plan: &BuildPlan,
-    ctx: &dyn ContextSource,
+    ctx: &BuildContext,
     build_id: &str,
     tx: &UnboundedSender<BuildEvent>,
 ) -> Result<BuildOutcome, EngineError> {
@@ -237,7 +234,11 @@ pub async fn run_build(
             build_id: build_id.to_string(),
         }],
     );
-    let target_name = plan.stages.get(plan.target).map(|s| s.display_name()).unwrap_or_default();
+    let target_name = plan
+        .stages
+        .get(plan.target)
+        .map(|s| s.display_name())
+        .unwrap_or_default();
     let mut tags = req.tags.clone();
     tags.insert(0, stage_tag(build_id, &target_name));
     let main = Solve {
@@ -267,10 +268,12 @@ pub async fn run_build(
             let before = match &mapper {
                 Mapper::Classic(m) => m.image_before(stage).map(str::to_string),
                 Mapper::Buildkit(_) => match k.checked_sub(1) {
-                    Some(prev) => state_image(engine, kind, req, df, ctx, build_id, stage, prev, tx)
-                        .await
-                        .ok()
-                        .flatten(),
+                    Some(prev) => {
+                        state_image(engine, kind, req, df, ctx, build_id, stage, prev, tx)
+                            .await
+                            .ok()
+                            .flatten()
+                    }
                     None => None,
                 },
             };
@@ -318,12 +321,21 @@ pub async fn run_build(
     }
     // Every other needed stage gets its own image: classic already made them; BuildKit
     // exports only the target, so each stage is built again from cache.
-    for stage in plan.stages.iter().filter(|s| s.needed && s.index != plan.target) {
+    for stage in plan
+        .stages
+        .iter()
+        .filter(|s| s.needed && s.index != plan.target)
+    {
         let id = match kind {
             BuilderKind::Classic => {
                 let id = classic_stage_image(&mapper, stage.index);
                 if let Some(id) = &id {
-                    super::names::tag_image(engine, id, &stage_tag(build_id, &stage.display_name())).await?;
+                    super::names::tag_image(
+                        engine,
+                        id,
+                        &stage_tag(build_id, &stage.display_name()),
+                    )
+                    .await?;
                 }
                 id
             }
@@ -368,13 +380,22 @@ fn classic_stage_image(mapper: &Mapper, stage: usize) -> Option<String> {
 
 fn failed_step(mapper: &Mapper) -> (Option<usize>, Option<usize>) {
     match mapper {
-        Mapper::Buildkit(m) => m.failed_step().map_or((None, None), |(s, k)| (Some(s), Some(k))),
-        Mapper::Classic(m) => m.failed_step().map_or((None, None), |(s, k)| (Some(s), Some(k))),
+        Mapper::Buildkit(m) => m
+            .failed_step()
+            .map_or((None, None), |(s, k)| (Some(s), Some(k))),
+        Mapper::Classic(m) => m
+            .failed_step()
+            .map_or((None, None), |(s, k)| (Some(s), Some(k))),
     }
 }
 
 async fn image_id_of(engine: &Engine, reference: &str) -> Option<String> {
-    engine.docker.inspect_image(reference).await.ok().and_then(|i| i.id)
+    engine
+        .docker
+        .inspect_image(reference)
+        .await
+        .ok()
+        .and_then(|i| i.id)
 }
 
 async fn tag_state(
@@ -387,7 +408,9 @@ async fn tag_state(
 ) -> Result<String, EngineError> {
     let name = format!("{}-at-{}", plan.stages[stage].display_name(), instruction);
     super::names::tag_image(engine, image, &stage_tag(build_id, &name)).await?;
-    Ok(image_id_of(engine, image).await.unwrap_or_else(|| image.to_string()))
+    Ok(image_id_of(engine, image)
+        .await
+        .unwrap_or_else(|| image.to_string()))
 }
 
 /// The image of `stage` right after its instruction `k` (0 is the FROM), built from a
@@ -398,7 +421,7 @@ pub async fn state_image(
     kind: BuilderKind,
     req: &BuildRequest,
     df: &Dockerfile,
-    ctx: &dyn ContextSource,
+    ctx: &BuildContext,
     build_id: &str,
     stage: usize,
     k: usize,
@@ -412,8 +435,13 @@ pub async fn state_image(
     } else {
         format!("{}-at-{}", st.display_name(), k)
     };
-    // The model counts the instructions after FROM from 0; events count the FROM as 0.
-    let cut = df.cut_after(stage, k.checked_sub(1));
+    // A named stage's final state is the main Dockerfile with that stage as target: the very
+    // same context, so every vertex comes from cache. Anything else needs a cut Dockerfile
+    // (the model counts instructions after FROM from 0; events count the FROM as 0).
+    let (dockerfile_text, target) = match &st.name {
+        Some(name) if k >= st.instructions.len() => (None, Some(name.clone())),
+        _ => (Some(df.cut_after(stage, k.checked_sub(1))), None),
+    };
     let tag = stage_tag(build_id, &label);
     let step = InternalStep {
         name: format!("image of stage {label}"),
@@ -425,8 +453,8 @@ pub async fn state_image(
         kind,
         req,
         build_id,
-        dockerfile_text: Some(cut),
-        target: None,
+        dockerfile_text,
+        target,
         tags: vec![tag.clone()],
     };
     // This build's own vertexes are not the user's build: they go to a throwaway mapper.

@@ -19,7 +19,7 @@ fn stage_label(plan: &BuildPlan, stage: usize, k: usize) -> String {
     let st = &plan.stages[stage];
     format!(
         "[{} {}/{}]",
-        st.display_name(),
+        st.buildkit_name(),
         k + 1,
         st.instructions.len()
     )

@@ -1,0 +1,245 @@
+//! One function per subcommand: load what it needs, run it, print, and return the exit code
+//! (0 ok, 1 build failed or findings, 2 usage or Dockerfile error, 130 interrupted).
+
+use std::io::Write;
+
+use stagescope::build::{BuildEvent, BuildPlan};
+use stagescope::dockerfile::StageGraph;
+use stagescope::engine::connect::{Engine, Environment, connect};
+use stagescope::engine::context::BuildContext;
+use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build};
+use stagescope::engine::{base_image, clean as engine_clean};
+use stagescope::report;
+use stagescope::report::progress::{JsonReporter, PlainReporter};
+
+use crate::cli::{
+    BuildArgs, BuilderArg, EngineArgs, GraphArgs, GraphFormat, LoadError, ProgressArg,
+};
+
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
+    eprintln!("{message}");
+    code
+}
+
+fn graph_of(loaded: &crate::cli::Loaded) -> Result<StageGraph, LoadError> {
+    StageGraph::build(&loaded.dockerfile, &loaded.options).map_err(|e| LoadError {
+        path: loaded.path.clone(),
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })
+}
+
+pub fn graph(args: &GraphArgs) -> u8 {
+    let loaded = match args.dockerfile.load() {
+        Ok(l) => l,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let g = match graph_of(&loaded) {
+        Ok(g) => g,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let df = &loaded.dockerfile;
+    let file = loaded.path.display().to_string();
+    let out = match args.format {
+        GraphFormat::Text => report::graph::text(&file, df, &g),
+        GraphFormat::Json => report::graph::json(&file, df, &g),
+        GraphFormat::Mermaid => report::graph::mermaid(df, &g),
+        GraphFormat::Dot => report::graph::dot(df, &g),
+    };
+    print!("{out}");
+    0
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            std::process::exit(i32::from(EXIT_FAILED));
+        }
+    }
+}
+
+async fn engine_for(args: &EngineArgs) -> Result<Engine, u8> {
+    connect(&Environment::from_process(args.host.clone()))
+        .await
+        .map_err(|e| fail(EXIT_FAILED, e))
+}
+
+/// Resolves when the user asks to stop: Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+enum Reporter {
+    Plain(PlainReporter<std::io::Stdout>),
+    Json(JsonReporter<std::io::Stdout>),
+}
+
+impl Reporter {
+    fn on_event(&mut self, ev: &BuildEvent) {
+        // stdout closed (a pipe into `head`): keep building, stop printing.
+        let _ = match self {
+            Reporter::Plain(r) => r.on_event(ev),
+            Reporter::Json(r) => r.on_event(ev),
+        };
+    }
+}
+
+pub fn build(args: &BuildArgs) -> u8 {
+    let flags = &args.flags;
+    let loaded = match flags.dockerfile_args().load() {
+        Ok(l) => l,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let g = match graph_of(&loaded) {
+        Ok(g) => g,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let ctx = match BuildContext::new(&flags.context, Some(loaded.path.as_path())) {
+        Ok(c) => c,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let plan = BuildPlan::from_model(&loaded.dockerfile, &g);
+    let req = BuildRequest {
+        target: flags.target.clone(),
+        build_args: loaded.options.build_args.clone(),
+        platform: flags.platform.clone(),
+        no_cache: flags.no_cache,
+        builder: match flags.builder {
+            BuilderArg::Auto => BuilderChoice::Auto,
+            BuilderArg::Buildkit => BuilderChoice::Buildkit,
+            BuilderArg::Classic => BuilderChoice::Classic,
+        },
+        tags: flags.tags.clone(),
+    };
+    let mut reporter = match args.progress {
+        ProgressArg::Plain => Reporter::Plain(PlainReporter::new(plan.clone(), std::io::stdout())),
+        ProgressArg::Json => Reporter::Json(JsonReporter::new(plan.clone(), std::io::stdout())),
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let engine = match engine_for(&flags.engine).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let build_id = new_build_id();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let work = run_build(
+            &engine,
+            &req,
+            &loaded.dockerfile,
+            &plan,
+            &ctx,
+            &build_id,
+            &tx,
+        );
+        tokio::pin!(work);
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(ev) = rx.recv() => reporter.on_event(&ev),
+                res = &mut work => break Some(res),
+                _ = interrupted() => break None,
+            }
+        };
+        while let Ok(ev) = rx.try_recv() {
+            reporter.on_event(&ev);
+        }
+        match outcome {
+            None => {
+                // Dropping the request cancels the build in the daemon; then remove what
+                // this run made.
+                drop(work);
+                let cleaned = engine_clean::clean(&engine, Some(&build_id)).await;
+                let n = cleaned
+                    .map(|c| c.images.len() + c.containers.len())
+                    .unwrap_or(0);
+                let _ = std::io::stdout().flush();
+                fail(
+                    EXIT_INTERRUPTED,
+                    format!("interrupted; removed {n} temporary images and containers"),
+                )
+            }
+            Some(Ok(o)) if o.failed => EXIT_FAILED,
+            Some(Ok(_)) => 0,
+            Some(Err(e)) => {
+                let code = if matches!(
+                    e,
+                    stagescope::engine::error::EngineError::NeedsBuildkit { .. }
+                ) {
+                    EXIT_USAGE
+                } else {
+                    EXIT_FAILED
+                };
+                fail(code, format!("error: {e}"))
+            }
+        }
+    })
+}
+
+pub fn clean(args: &EngineArgs) -> u8 {
+    runtime().block_on(async {
+        let engine = match engine_for(args).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        match engine_clean::clean(&engine, None).await {
+            Ok(c) => {
+                for id in &c.containers {
+                    println!("removed container {id}");
+                }
+                for img in &c.images {
+                    println!("removed image {img}");
+                }
+                if c.containers.is_empty() && c.images.is_empty() {
+                    println!("nothing to remove");
+                }
+                0
+            }
+            Err(e) => fail(EXIT_FAILED, format!("error: {e}")),
+        }
+    })
+}
+
+pub fn setup_base(args: &EngineArgs) -> u8 {
+    runtime().block_on(async {
+        let engine = match engine_for(args).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        match base_image::ensure_base_image(&engine).await {
+            Ok(how) => {
+                println!("{} {how}", base_image::BASE_IMAGE);
+                0
+            }
+            Err(e) => fail(EXIT_FAILED, format!("error: {e}")),
+        }
+    })
+}
