@@ -165,7 +165,7 @@ pub fn build(args: &BuildArgs) -> u8 {
             tokio::select! {
                 biased;
                 Some(ev) = rx.recv() => reporter.on_event(&ev),
-                res = &mut work => break Some(res),
+                res = work.as_mut() => break Some(res),
                 _ = interrupted() => break None,
             }
         };
