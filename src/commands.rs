@@ -151,7 +151,8 @@ pub fn build(args: &BuildArgs) -> u8 {
         };
         let build_id = new_build_id();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let work = run_build(
+        // Boxed so an interrupt can drop it, closing the request, before cleaning up.
+        let mut work = Box::pin(run_build(
             &engine,
             &req,
             &loaded.dockerfile,
@@ -159,8 +160,7 @@ pub fn build(args: &BuildArgs) -> u8 {
             &ctx,
             &build_id,
             &tx,
-        );
-        tokio::pin!(work);
+        ));
         let outcome = loop {
             tokio::select! {
                 biased;
