@@ -83,6 +83,11 @@ fn platform_args() -> Env {
 impl Dockerfile {
     /// Parse Dockerfile bytes. Rejects what BuildKit's parser rejects, and non-text input.
     pub fn parse(text: &[u8]) -> Result<Dockerfile, DockerfileError> {
+        // dockerfile2llb checks this before parsing; a file of only comments gets the
+        // parser's "file with no instructions" instead.
+        if text.is_empty() {
+            return Err(DockerfileError::whole_file("the Dockerfile cannot be empty"));
+        }
         let source = source::decode(text)?;
         let lines = source::physical_lines(&source);
         let (directives, escape) = source::parse_directives(&source, &lines)?;
