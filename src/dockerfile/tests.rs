@@ -156,7 +156,7 @@ fn json_forms() {
 #[test]
 fn rejected_files() {
     let cases: &[(&str, usize, &str)] = &[
-        ("", 1, "no instructions"),
+        ("", 1, "cannot be empty"),
         ("# only a comment\n\n", 1, "no instructions"),
         ("ARG A=1\n", 1, "no stages"),
         ("RUN echo\n", 1, "no build stage"),
