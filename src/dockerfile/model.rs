@@ -86,7 +86,9 @@ impl Dockerfile {
         // dockerfile2llb checks this before parsing; a file of only comments gets the
         // parser's "file with no instructions" instead.
         if text.is_empty() {
-            return Err(DockerfileError::whole_file("the Dockerfile cannot be empty"));
+            return Err(DockerfileError::whole_file(
+                "the Dockerfile cannot be empty",
+            ));
         }
         let source = source::decode(text)?;
         let lines = source::physical_lines(&source);

@@ -56,6 +56,45 @@ pub fn normalize_image(image: &str) -> String {
     s.to_ascii_lowercase()
 }
 
+/// Whitespace-insensitive form of an instruction: BuildKit prints continuation lines joined.
+fn normalize_text(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "\\" && *w != "`")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
+/// Which instruction of `stage` a vertex labelled `[stage n/m] text` stands for. BuildKit's n
+/// skips instructions it does not count (stage-level ARG on 20.10, for one), so the text
+/// decides and n only breaks ties between identical instructions.
+fn match_instruction(stage: &crate::build::PlanStage, n: usize, text: &str) -> Option<usize> {
+    let keyword = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let wanted = normalize_text(text);
+    let hint = n.saturating_sub(1);
+    stage
+        .instructions
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.keyword == keyword)
+        .max_by_key(|(k, i)| {
+            let have = normalize_text(&i.text);
+            (
+                have == wanted,
+                common_prefix(&have, &wanted),
+                std::cmp::Reverse(k.abs_diff(hint)),
+            )
+        })
+        .map(|(k, _)| k)
+}
+
 /// `[linux/amd64 builder 3/5] RUN make` -> ("builder", 3, "RUN make").
 fn parse_label(name: &str) -> Option<(&str, usize, &str)> {
     let rest = name.strip_prefix('[')?;
@@ -95,25 +134,9 @@ impl VertexMapper {
         let Some(stage) = self.plan.stage_by_buildkit_name(stage_name) else {
             return Owner::Internal(vertex.name.clone());
         };
-        let keyword = text
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
-        let mut k = n.saturating_sub(1);
-        let fits = |k: usize| {
-            stage
-                .instructions
-                .get(k)
-                .is_some_and(|i| i.keyword == keyword)
+        let Some(k) = match_instruction(stage, n, text) else {
+            return Owner::Internal(vertex.name.clone());
         };
-        if !fits(k) {
-            // Should not happen; fall back to the nearest instruction with that keyword.
-            match (0..stage.instructions.len()).find(|&j| fits(j)) {
-                Some(j) => k = j,
-                None => return Owner::Internal(vertex.name.clone()),
-            }
-        }
         if k > 0 {
             return Owner::Steps(vec![(stage.index, k)]);
         }
@@ -536,6 +559,29 @@ mod tests {
                 exit_code: Some(3)
             }
         );
+    }
+
+    #[test]
+    fn vertexes_match_by_text_when_buildkit_skips_instructions_in_its_count() {
+        let ins = |keyword: &str, text: &str| crate::build::PlanInstruction {
+            keyword: keyword.into(),
+            line: 1,
+            text: text.into(),
+        };
+        let mut plan = three_stages();
+        plan.stages[1].instructions = vec![
+            ins("FROM", "FROM busybox AS builder"),
+            ins("ARG", "ARG V"),
+            ins("COPY", "COPY src/ ."),
+            ins("COPY", "COPY --from=deps /deps/cache \\\n    /root/.cache"),
+        ];
+        let stage = &plan.stages[1];
+        assert_eq!(
+            match_instruction(stage, 3, "COPY --from=deps /deps/cache /root/.cache"),
+            Some(3)
+        );
+        assert_eq!(match_instruction(stage, 2, "COPY src/ ."), Some(2));
+        assert_eq!(match_instruction(stage, 2, "RUN nothing"), None);
     }
 
     #[test]
