@@ -2,6 +2,7 @@
 //! [`keymap`], one file per pane in [`views`], and the event loop in [`app`].
 
 pub mod ansi;
+pub mod app;
 pub mod keymap;
 pub mod model;
 pub mod update;
