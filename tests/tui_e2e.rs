@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal against the real daemon: the build runs to the end,
 //! the second stage's log is on screen, `q` quits, the terminal is restored, and no container
-//! is left. Skipped with a note when the daemon is missing, unless `CI` is set.
+//! is left; and `--step` pauses before each stage. Skipped with a note when the daemon is
+//! missing, unless `CI` is set.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -13,6 +14,9 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
+
+type Child = Box<dyn portable_pty::Child + Send + Sync>;
+type Keys = Box<dyn Write + Send>;
 
 fn docker_lines(args: &[&str]) -> Vec<String> {
     let out = Command::new("docker").args(args).output().expect("docker");
@@ -32,6 +36,29 @@ fn stagescope_tags() -> Vec<String> {
         .into_iter()
         .filter(|t| t.starts_with("stagescope.local/"))
         .collect()
+}
+
+/// Removes the tags this test made and no one else's (other runs may share the daemon).
+fn remove_new_tags(before: &[String]) {
+    for tag in stagescope_tags()
+        .into_iter()
+        .filter(|t| !before.contains(t))
+    {
+        let _ = Command::new("docker").args(["rmi", &tag]).output();
+    }
+}
+
+fn daemon_or_skip() -> bool {
+    let setup = Command::new(BIN).arg("setup-base").output();
+    let ok = setup.as_ref().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the Docker daemon is not available and CI is set: {setup:?}"
+        );
+        eprintln!("note: skipping the TUI end-to-end test, no Docker daemon");
+    }
+    ok
 }
 
 struct Screen {
@@ -54,27 +81,21 @@ impl Screen {
         }
         panic!("timed out waiting for {what}; screen:\n{}", self.text());
     }
+
+    fn wait_done(&self) {
+        self.wait_for(
+            "the build to finish",
+            |s| s.lines().last().is_some_and(|l| l.contains(" done ")) || s.contains("FAILED"),
+            180,
+        );
+        assert!(!self.text().contains("FAILED"), "{}", self.text());
+    }
 }
 
-#[test]
-fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
-    let setup = Command::new(BIN).arg("setup-base").output();
-    let daemon_ok = setup.as_ref().is_ok_and(|o| o.status.success());
-    if !daemon_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the Docker daemon is not available and CI is set: {setup:?}"
-        );
-        eprintln!("note: skipping the TUI end-to-end test, no Docker daemon");
-        return;
-    }
-    let containers_before = stagescope_containers();
-    let tags_before = stagescope_tags();
-
+/// The TUI on the fixture in a 100x30 pseudo-terminal, its screen read by a vt100 parser.
+fn spawn_tui(args: &[&str]) -> (Screen, Child, Keys) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui");
-    let nonce = format!("n{}", std::process::id());
-    let pty = native_pty_system();
-    let pair = pty
+    let pair = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
             cols: COLS,
@@ -84,18 +105,19 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
         .expect("pty");
     let mut cmd = CommandBuilder::new(BIN);
     cmd.arg(fixture.as_os_str());
-    cmd.args(["--build-arg", &format!("NONCE={nonce}")]);
+    cmd.args(args);
     cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
+    let child = pair.slave.spawn_command(cmd).expect("spawn");
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
+    let writer = pair.master.take_writer().expect("writer");
     let screen = Screen {
         parser: Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0))),
         raw: Arc::new(Mutex::new(Vec::new())),
     };
     let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
     std::thread::spawn(move || {
+        let _master = pair.master;
         let mut buf = [0u8; 8192];
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
@@ -105,24 +127,42 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
             raw.lock().expect("lock").extend_from_slice(&buf[..n]);
         }
     });
-    let mut key = |k: &str| {
-        writer.write_all(k.as_bytes()).expect("write key");
-        writer.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    (screen, child, writer)
+}
 
-    // The status bar says " done " once the build and the per-stage images are finished.
-    screen.wait_for(
-        "the build to finish",
-        |s| s.lines().last().is_some_and(|l| l.contains(" done ")) || s.contains("FAILED"),
-        180,
-    );
-    assert!(!screen.text().contains("FAILED"), "{}", screen.text());
+fn press(keys: &mut Keys, k: &str) {
+    keys.write_all(k.as_bytes()).expect("write key");
+    keys.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+fn wait_exit(child: &mut Child) -> portable_pty::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            return st;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    // A fresh build argument, so the RUN is not served from cache and prints its line.
+    let nonce = format!("n{}", std::process::id());
+    let (screen, mut child, mut keys) = spawn_tui(&["--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_done();
 
     // Graph pane: top, then one down is the second stage; `a` shows its whole log.
-    key("g");
-    key("j");
-    key("a");
+    press(&mut keys, "g");
+    press(&mut keys, "j");
+    press(&mut keys, "a");
     let expected = format!("second says hello {nonce}");
     screen.wait_for("the second stage's log line", |s| s.contains(&expected), 10);
     assert!(
@@ -131,15 +171,8 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
         screen.text()
     );
 
-    key("q");
-    let t = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "did not quit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    press(&mut keys, "q");
+    let status = wait_exit(&mut child);
     assert!(status.success(), "exit: {status:?}");
     std::thread::sleep(Duration::from_millis(200));
 
@@ -150,10 +183,10 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
         .expect("entered the alternate screen");
     let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
     assert!(left > entered, "alternate screen not left last");
+    let shown = raw.rfind("\x1b[?25h").expect("cursor shown");
     assert!(
-        raw[left..].contains("\x1b[?25h")
-            || raw[entered..].rfind("\x1b[?25h") > raw[entered..].rfind("\x1b[?25l"),
-        "cursor not shown"
+        shown > raw.rfind("\x1b[?25l").unwrap_or(0),
+        "cursor hidden at exit"
     );
     assert!(
         !screen
@@ -163,17 +196,39 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
             .screen()
             .alternate_screen()
     );
+    assert!(!screen.parser.lock().expect("lock").screen().hide_cursor());
 
     let left_over: Vec<String> = stagescope_containers()
         .into_iter()
         .filter(|c| !containers_before.contains(c))
         .collect();
     assert!(left_over.is_empty(), "containers left: {left_over:?}");
+    remove_new_tags(&tags_before);
+}
 
-    for tag in stagescope_tags()
-        .into_iter()
-        .filter(|t| !tags_before.contains(t))
-    {
-        let _ = Command::new("docker").args(["rmi", &tag]).output();
+#[test]
+fn step_mode_pauses_before_each_stage_and_continues() {
+    if !daemon_or_skip() {
+        return;
     }
+    let tags_before = stagescope_tags();
+    let nonce = format!("step{}", std::process::id());
+    let (screen, mut child, mut keys) =
+        spawn_tui(&["--step", "--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_for(
+        "a pause before the first stage",
+        |s| s.contains("PAUSED before first"),
+        60,
+    );
+    press(&mut keys, "n");
+    screen.wait_for(
+        "a pause before the second stage",
+        |s| s.contains("PAUSED before second"),
+        120,
+    );
+    press(&mut keys, "c");
+    screen.wait_done();
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    remove_new_tags(&tags_before);
 }
