@@ -94,7 +94,13 @@ impl Screen {
 
 /// The TUI on the fixture in a 100x30 pseudo-terminal, its screen read by a vt100 parser.
 fn spawn_tui(args: &[&str]) -> (Screen, Child, Keys) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui");
+    spawn_on("tui", args)
+}
+
+fn spawn_on(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -230,5 +236,44 @@ fn step_mode_pauses_before_each_stage_and_continues() {
     screen.wait_done();
     press(&mut keys, "q");
     assert!(wait_exit(&mut child).success());
+    remove_new_tags(&tags_before);
+}
+
+#[test]
+fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    let nonce = format!("fail{}", std::process::id());
+    let (screen, mut child, mut keys) =
+        spawn_on("tui-fail", &["--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_for("the failure", |s| s.contains("FAILED"), 180);
+    let expected = format!("about to fail {nonce}");
+    screen.wait_for("the failing log line", |s| s.contains(&expected), 10);
+    assert!(screen.text().contains("Log broken#3"), "{}", screen.text());
+    // The pre-failure state has /prepared; the shell's output proves it ran there.
+    press(&mut keys, "s");
+    std::thread::sleep(Duration::from_secs(2));
+    press(
+        &mut keys,
+        "test -f /prepared && echo in-$((40+2))-side; exit\r",
+    );
+    screen.wait_for(
+        "the TUI back after the shell",
+        |s| s.contains("shell exited"),
+        60,
+    );
+    let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    assert!(raw.contains("in-42-side"), "shell output missing");
+    press(&mut keys, "q");
+    let status = wait_exit(&mut child);
+    assert_eq!(status.exit_code(), 1, "a failed build exits 1");
+    let left_over: Vec<String> = stagescope_containers()
+        .into_iter()
+        .filter(|c| !containers_before.contains(c))
+        .collect();
+    assert!(left_over.is_empty(), "containers left: {left_over:?}");
     remove_new_tags(&tags_before);
 }

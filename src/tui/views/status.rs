@@ -56,15 +56,15 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             .fg(Color::Black)
             .add_modifier(Modifier::BOLD),
     ));
+    if let Some(n) = &m.notice {
+        spans.push(Span::styled(format!(" {n} ·"), bar.fg(Color::Yellow)));
+    }
     let builder = m.builder.map_or("-".to_string(), |b| b.to_string());
     let mut info = format!(" {builder} · {}", duration(m.elapsed_ms));
     if !m.engine.is_empty() {
         info = format!(" {builder} · {} · {}", m.engine, duration(m.elapsed_ms));
     }
     spans.push(Span::styled(info, bar));
-    if let Some(n) = &m.notice {
-        spans.push(Span::styled(format!(" · {n}"), bar.fg(Color::Yellow)));
-    }
     spans.push(Span::styled(
         " · ? help  q quit  / search  S slowest",
         bar.fg(Color::Gray),
