@@ -48,6 +48,32 @@ fn remove_new_tags(before: &[String]) {
     }
 }
 
+fn assert_no_new_containers(before: &[String]) {
+    let left_over: Vec<String> = stagescope_containers()
+        .into_iter()
+        .filter(|c| !before.contains(c))
+        .collect();
+    assert!(left_over.is_empty(), "containers left: {left_over:?}");
+}
+
+/// The terminal as the TUI left it: main screen, cursor shown.
+fn assert_restored(screen: &Screen) {
+    let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    let entered = raw
+        .rfind("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+    assert!(left > entered, "alternate screen not left last");
+    let shown = raw.rfind("\x1b[?25h").expect("cursor shown");
+    assert!(
+        shown > raw.rfind("\x1b[?25l").unwrap_or(0),
+        "cursor hidden at exit"
+    );
+    let parser = screen.parser.lock().expect("lock");
+    assert!(!parser.screen().alternate_screen());
+    assert!(!parser.screen().hide_cursor());
+}
+
 fn daemon_or_skip() -> bool {
     let setup = Command::new(BIN).arg("setup-base").output();
     let ok = setup.as_ref().is_ok_and(|o| o.status.success());
@@ -182,33 +208,8 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
     assert!(status.success(), "exit: {status:?}");
     std::thread::sleep(Duration::from_millis(200));
 
-    // Terminal restored: the last alternate-screen switch leaves it, and the cursor is shown.
-    let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
-    let entered = raw
-        .rfind("\x1b[?1049h")
-        .expect("entered the alternate screen");
-    let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
-    assert!(left > entered, "alternate screen not left last");
-    let shown = raw.rfind("\x1b[?25h").expect("cursor shown");
-    assert!(
-        shown > raw.rfind("\x1b[?25l").unwrap_or(0),
-        "cursor hidden at exit"
-    );
-    assert!(
-        !screen
-            .parser
-            .lock()
-            .expect("lock")
-            .screen()
-            .alternate_screen()
-    );
-    assert!(!screen.parser.lock().expect("lock").screen().hide_cursor());
-
-    let left_over: Vec<String> = stagescope_containers()
-        .into_iter()
-        .filter(|c| !containers_before.contains(c))
-        .collect();
-    assert!(left_over.is_empty(), "containers left: {left_over:?}");
+    assert_restored(&screen);
+    assert_no_new_containers(&containers_before);
     remove_new_tags(&tags_before);
 }
 
@@ -232,6 +233,12 @@ fn step_mode_pauses_before_each_stage_and_continues() {
         |s| s.contains("PAUSED before second"),
         120,
     );
+    // A breakpoint after the second stage's ARG: `c` stops there, then goes on.
+    press(&mut keys, "\t");
+    press(&mut keys, "j");
+    press(&mut keys, "b");
+    press(&mut keys, "c");
+    screen.wait_for("the breakpoint", |s| s.contains("BREAK second#1"), 120);
     press(&mut keys, "c");
     screen.wait_done();
     press(&mut keys, "q");
@@ -270,10 +277,30 @@ fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
     press(&mut keys, "q");
     let status = wait_exit(&mut child);
     assert_eq!(status.exit_code(), 1, "a failed build exits 1");
-    let left_over: Vec<String> = stagescope_containers()
-        .into_iter()
-        .filter(|c| !containers_before.contains(c))
-        .collect();
-    assert!(left_over.is_empty(), "containers left: {left_over:?}");
+    assert_no_new_containers(&containers_before);
+    remove_new_tags(&tags_before);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !daemon_or_skip() {
+        return;
+    }
+    let tags_before = stagescope_tags();
+    let (screen, mut child, _keys) = spawn_tui(&["--step"]);
+    screen.wait_for(
+        "a pause before the first stage",
+        |s| s.contains("PAUSED before first"),
+        60,
+    );
+    let pid = child.process_id().expect("pid");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let status = wait_exit(&mut child);
+    assert_eq!(status.exit_code(), 130);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
     remove_new_tags(&tags_before);
 }
