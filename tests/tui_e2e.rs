@@ -15,7 +15,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
 
-type Child = Box<dyn portable_pty::Child + Send + Sync>;
+/// The TUI process, killed if a test fails before it quits.
+struct Child(Box<dyn portable_pty::Child + Send + Sync>);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+    }
+}
 type Keys = Box<dyn Write + Send>;
 
 fn docker_lines(args: &[&str]) -> Vec<String> {
@@ -74,6 +83,9 @@ fn assert_restored(screen: &Screen) {
     assert!(!parser.screen().hide_cursor());
 }
 
+/// One TUI at a time: a test's leftover check must not see another test's live shell.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 fn daemon_or_skip() -> bool {
     let setup = Command::new(BIN).arg("setup-base").output();
     let ok = setup.as_ref().is_ok_and(|o| o.status.success());
@@ -119,6 +131,17 @@ impl Screen {
 }
 
 /// The TUI on the fixture in a 100x30 pseudo-terminal, its screen read by a vt100 parser.
+fn work_dir(fixture: &Path) -> std::path::PathBuf {
+    let name = fixture.file_name().map(|n| n.to_string_lossy().to_string());
+    let dir = std::env::temp_dir().join(format!(
+        "stagescope-e2e-{}-{}",
+        std::process::id(),
+        name.unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    dir
+}
+
 fn spawn_tui(args: &[&str]) -> (Screen, Child, Keys) {
     spawn_on("tui", args)
 }
@@ -139,7 +162,9 @@ fn spawn_on(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
     cmd.arg(fixture.as_os_str());
     cmd.args(args);
     cmd.env("TERM", "xterm-256color");
-    let child = pair.slave.spawn_command(cmd).expect("spawn");
+    // `w` writes logs into the working directory: keep them out of the repository.
+    cmd.cwd(work_dir(&fixture));
+    let child = Child(pair.slave.spawn_command(cmd).expect("spawn"));
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
     let writer = pair.master.take_writer().expect("writer");
@@ -171,7 +196,7 @@ fn press(keys: &mut Keys, k: &str) {
 fn wait_exit(child: &mut Child) -> portable_pty::ExitStatus {
     let t = Instant::now();
     loop {
-        if let Some(st) = child.try_wait().expect("wait") {
+        if let Some(st) = child.0.try_wait().expect("wait") {
             return st;
         }
         assert!(t.elapsed() < Duration::from_secs(30), "did not quit");
@@ -181,6 +206,7 @@ fn wait_exit(child: &mut Child) -> portable_pty::ExitStatus {
 
 #[test]
 fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !daemon_or_skip() {
         return;
     }
@@ -203,6 +229,18 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
         screen.text()
     );
 
+    // `w` writes the selected log, from the run's full log on disk.
+    press(&mut keys, "w");
+    screen.wait_for(
+        "the log written",
+        |s| s.contains("wrote stagescope-second.log"),
+        10,
+    );
+    let dir = work_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui"));
+    let written = std::fs::read_to_string(dir.join("stagescope-second.log")).expect("log file");
+    assert!(written.contains(&expected), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+
     press(&mut keys, "q");
     let status = wait_exit(&mut child);
     assert!(status.success(), "exit: {status:?}");
@@ -215,6 +253,7 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
 
 #[test]
 fn step_mode_pauses_before_each_stage_and_continues() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !daemon_or_skip() {
         return;
     }
@@ -248,6 +287,7 @@ fn step_mode_pauses_before_each_stage_and_continues() {
 
 #[test]
 fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !daemon_or_skip() {
         return;
     }
@@ -283,6 +323,7 @@ fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
 
 #[test]
 fn sigterm_restores_the_terminal() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !daemon_or_skip() {
         return;
     }
@@ -293,7 +334,7 @@ fn sigterm_restores_the_terminal() {
         |s| s.contains("PAUSED before first"),
         60,
     );
-    let pid = child.process_id().expect("pid");
+    let pid = child.0.process_id().expect("pid");
     let killed = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

@@ -16,6 +16,7 @@ use ratatui::crossterm::{cursor, execute};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::model::{Model, Pause};
+use super::runlog::RunLog;
 use super::update::{Cmd, Msg, StepMode, update};
 use super::{keymap, views};
 use crate::build::{BuildEvent, BuildPlan};
@@ -149,6 +150,7 @@ pub async fn run(session: Session) -> io::Result<u8> {
         adv_rx,
     ));
 
+    let mut runlog = RunLog::new(&build_id);
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
@@ -175,11 +177,12 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 dirty = true;
             }
             Some(ev) = ev_rx.recv() => {
+                runlog.record(&ev);
                 cmds.extend(update(&mut model, Msg::Build(ev)));
                 dirty = true;
             }
             Some(d) = drv_rx.recv() => {
-                cmds.extend(on_driver(&mut model, d, &mut ev_rx));
+                cmds.extend(on_driver(&mut model, d, &mut ev_rx, &mut runlog));
                 dirty = true;
             }
             _ = tokio::time::sleep(wait) => {
@@ -199,12 +202,13 @@ pub async fn run(session: Session) -> io::Result<u8> {
         let mut n = 0;
         while n < EVENTS_PER_TURN {
             let Ok(ev) = ev_rx.try_recv() else { break };
+            runlog.record(&ev);
             cmds.extend(update(&mut model, Msg::Build(ev)));
             n += 1;
         }
         if n < EVENTS_PER_TURN {
             while let Ok(d) = drv_rx.try_recv() {
-                cmds.extend(on_driver(&mut model, d, &mut ev_rx));
+                cmds.extend(on_driver(&mut model, d, &mut ev_rx, &mut runlog));
             }
         }
         failed |= model.state.failure.is_some();
@@ -215,7 +219,18 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 Cmd::Advance { mode, breakpoints } => {
                     let _ = adv_tx.send(Advance { mode, breakpoints });
                 }
-                Cmd::WriteLog { path, text } => {
+                Cmd::WriteLog {
+                    path,
+                    text,
+                    stage,
+                    instruction,
+                } => {
+                    let n = model
+                        .state
+                        .stages
+                        .get(stage)
+                        .map_or(0, |s| s.instructions.len());
+                    let text = runlog.full_text(stage, instruction, n).unwrap_or(text);
                     let note = match std::fs::write(&path, text) {
                         Ok(()) => format!("wrote {path}"),
                         Err(e) => format!("cannot write {path}: {e}"),
@@ -261,10 +276,16 @@ pub async fn run(session: Session) -> io::Result<u8> {
     Ok(code)
 }
 
-fn on_driver(m: &mut Model, d: DriverMsg, ev_rx: &mut UnboundedReceiver<BuildEvent>) -> Vec<Cmd> {
+fn on_driver(
+    m: &mut Model,
+    d: DriverMsg,
+    ev_rx: &mut UnboundedReceiver<BuildEvent>,
+    runlog: &mut RunLog,
+) -> Vec<Cmd> {
     // Events the driver sent before this message come first.
     let mut cmds = Vec::new();
     while let Ok(ev) = ev_rx.try_recv() {
+        runlog.record(&ev);
         cmds.extend(update(m, Msg::Build(ev)));
     }
     cmds.extend(match d {

@@ -5,5 +5,6 @@ pub mod ansi;
 pub mod app;
 pub mod keymap;
 pub mod model;
+pub mod runlog;
 pub mod update;
 pub mod views;

@@ -80,9 +80,12 @@ pub enum Cmd {
         instruction: usize,
         image: Option<String>,
     },
+    /// `text` is what memory holds; the full log on disk wins when there is one.
     WriteLog {
         path: String,
         text: String,
+        stage: usize,
+        instruction: Option<usize>,
     },
 }
 
@@ -502,6 +505,8 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             return vec![Cmd::WriteLog {
                 path,
                 text: log_text(m),
+                stage: m.stage,
+                instruction: (!m.log.whole_stage).then_some(m.instruction),
             }];
         }
     }
@@ -744,7 +749,9 @@ CMD [\"/bin/sh\"]
             cmds,
             vec![Cmd::WriteLog {
                 path: "stagescope-builder-3.log".into(),
-                text: "red\n".into()
+                text: "red\n".into(),
+                stage: 1,
+                instruction: Some(3),
             }]
         );
     }
