@@ -12,11 +12,25 @@ use stagescope::dockerfile::{Dockerfile, GraphOptions};
 #[command(
     name = "stagescope",
     version,
-    about = "Step through Docker multi-stage builds"
+    about = "Step through Docker multi-stage builds",
+    long_about = "Step through Docker multi-stage builds.\n\nWithout a subcommand, opens the terminal UI on CONTEXT and starts the build.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// `stagescope [CONTEXT]`: the build flags, and stepping.
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub flags: BuildFlags,
+    /// Pause before each stage: `n` builds the next one, `c` continues to the end.
+    #[arg(long)]
+    pub step: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,7 +266,7 @@ mod tests {
             "mermaid",
         ])
         .unwrap();
-        let Command::Graph(g) = cli.command else {
+        let Some(Command::Graph(g)) = cli.command else {
             panic!("not graph")
         };
         assert_eq!(g.format, GraphFormat::Mermaid);
@@ -282,7 +296,7 @@ mod tests {
             "linux/amd64",
         ])
         .unwrap();
-        let Command::Build(b) = cli.command else {
+        let Some(Command::Build(b)) = cli.command else {
             panic!("not build")
         };
         assert_eq!(b.flags.context, PathBuf::from("ctx"));
@@ -290,6 +304,19 @@ mod tests {
         assert_eq!(b.flags.builder, BuilderArg::Classic);
         assert_eq!(b.progress, ProgressArg::Json);
         assert_eq!(b.flags.dockerfile_args().file, PathBuf::from("ctx/D"));
+    }
+
+    #[test]
+    fn no_subcommand_opens_the_tui_with_build_flags() {
+        let cli = Cli::try_parse_from(["stagescope", "ctx", "--step", "--target", "b"]).unwrap();
+        assert!(cli.command.is_none());
+        assert!(cli.tui.step);
+        assert_eq!(cli.tui.flags.context, PathBuf::from("ctx"));
+        assert_eq!(cli.tui.flags.target.as_deref(), Some("b"));
+        let cli = Cli::try_parse_from(["stagescope"]).unwrap();
+        assert_eq!(cli.tui.flags.context, PathBuf::from("."));
+        let cli = Cli::try_parse_from(["stagescope", "graph"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Graph(_))));
     }
 
     #[test]

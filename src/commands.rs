@@ -204,6 +204,61 @@ pub fn build(args: &BuildArgs) -> u8 {
     })
 }
 
+/// `stagescope [CONTEXT]`: the terminal UI over the same build `build` runs headless.
+pub fn tui(args: &crate::cli::TuiArgs) -> u8 {
+    use std::io::IsTerminal;
+    let flags = &args.flags;
+    if !std::io::stdout().is_terminal() {
+        return fail(
+            EXIT_USAGE,
+            "the terminal UI needs a terminal; use `stagescope build` for headless output",
+        );
+    }
+    let loaded = match flags.dockerfile_args().load() {
+        Ok(l) => l,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let g = match graph_of(&loaded) {
+        Ok(g) => g,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let context = match BuildContext::new(&flags.context, Some(loaded.path.as_path())) {
+        Ok(c) => c,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let plan = BuildPlan::from_model(&loaded.dockerfile, &g);
+    let request = BuildRequest {
+        target: flags.target.clone(),
+        build_args: loaded.options.build_args.clone(),
+        platform: flags.platform.clone(),
+        no_cache: flags.no_cache,
+        builder: match flags.builder {
+            BuilderArg::Auto => BuilderChoice::Auto,
+            BuilderArg::Buildkit => BuilderChoice::Buildkit,
+            BuilderArg::Classic => BuilderChoice::Classic,
+        },
+        tags: flags.tags.clone(),
+    };
+    runtime().block_on(async {
+        let engine = match engine_for(&flags.engine).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let session = stagescope::tui::app::Session {
+            engine,
+            dockerfile: loaded.dockerfile,
+            plan,
+            context,
+            request,
+            step: args.step,
+        };
+        match stagescope::tui::app::run(session).await {
+            Ok(code) => code,
+            Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
+        }
+    })
+}
+
 pub fn clean(args: &EngineArgs) -> u8 {
     runtime().block_on(async {
         let engine = match engine_for(args).await {

@@ -7,3 +7,4 @@ pub mod build;
 pub mod dockerfile;
 pub mod engine;
 pub mod report;
+pub mod tui;

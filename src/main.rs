@@ -10,11 +10,13 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let code = match Cli::parse().command {
-        Command::Graph(args) => commands::graph(&args),
-        Command::Build(args) => commands::build(&args),
-        Command::Clean(args) => commands::clean(&args),
-        Command::SetupBase(args) => commands::setup_base(&args),
+    let cli = Cli::parse();
+    let code = match cli.command {
+        None => commands::tui(&cli.tui),
+        Some(Command::Graph(args)) => commands::graph(&args),
+        Some(Command::Build(args)) => commands::build(&args),
+        Some(Command::Clean(args)) => commands::clean(&args),
+        Some(Command::SetupBase(args)) => commands::setup_base(&args),
     };
     ExitCode::from(code)
 }

@@ -64,6 +64,15 @@ impl LogBuffer {
             .chain(self.partial.iter().map(|(s, l)| (*s, l.as_str())))
     }
 
+    /// Line `i` in the order of [`LogBuffer::lines`], without walking the ones before it.
+    pub fn get(&self, i: usize) -> Option<(LogStream, &str)> {
+        match self.lines.get(i) {
+            Some((s, l)) => Some((*s, l.as_str())),
+            None if i == self.lines.len() => self.partial.as_ref().map(|(s, l)| (*s, l.as_str())),
+            None => None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.lines.len() + usize::from(self.partial.is_some())
     }

@@ -1,0 +1,10 @@
+//! The terminal UI: a pure [`model::Model`] changed only by [`update::update`], keys mapped by
+//! [`keymap`], one file per pane in [`views`], and the event loop in [`app`].
+
+pub mod ansi;
+pub mod app;
+pub mod keymap;
+pub mod model;
+pub mod runlog;
+pub mod update;
+pub mod views;

@@ -1,0 +1,271 @@
+//! Everything the screen shows, as plain data. Views read it; only `update` changes it.
+
+use std::collections::BTreeSet;
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+
+use crate::build::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Graph,
+    Instructions,
+    Log,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// The slowest instructions of the build, best first; the index is the selected row.
+    Slowest(usize),
+    /// The engine went away or the build could not run: drawn over everything.
+    Error(String),
+}
+
+/// Why the build is not going on by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    BeforeStage(usize),
+    Breakpoint(usize, usize),
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogView {
+    /// Keep the newest line in view.
+    pub follow: bool,
+    /// First line drawn when not following.
+    pub top: usize,
+    pub wrap: bool,
+    /// The whole stage's log instead of the selected instruction's.
+    pub whole_stage: bool,
+    /// The active search, matched case-insensitively.
+    pub search: Option<String>,
+    /// The search being typed after `/`.
+    pub input: Option<String>,
+    /// The line of the current match.
+    pub current_match: Option<usize>,
+}
+
+impl Default for LogView {
+    fn default() -> Self {
+        LogView {
+            follow: true,
+            top: 0,
+            wrap: false,
+            whole_stage: false,
+            search: None,
+            input: None,
+            current_match: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub state: BuildState,
+    pub builder: Option<BuilderKind>,
+    /// "docker 20.10.24 (API 1.41)" or similar; empty in tests.
+    pub engine: String,
+    pub build_id: Option<String>,
+    pub elapsed_ms: u64,
+    pub focus: Focus,
+    pub stage: usize,
+    pub instruction: usize,
+    /// Selection moves with the running instruction until the user selects something.
+    pub track_build: bool,
+    pub log: LogView,
+    pub overlay: Option<Overlay>,
+    pub step_mode: bool,
+    pub pause: Option<Pause>,
+    pub breakpoints: BTreeSet<(usize, usize)>,
+    /// The build driver has stopped (finished, failed or gave up).
+    pub ended: bool,
+    /// One line of feedback in the status bar ("wrote build.log").
+    pub notice: Option<String>,
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+/// Where each pane sits on a screen of a given size: shared by the views and by mouse hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub graph: Rect,
+    pub instructions: Rect,
+    pub log: Rect,
+    pub status: Rect,
+}
+
+pub fn areas(screen: Rect) -> Areas {
+    let [body, status] = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(1), Constraint::Length(1)])
+        .areas(screen);
+    let graph_w = if screen.width >= 120 { 44 } else { 30 };
+    let [graph, right] = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Length(graph_w), Constraint::Min(10)])
+        .areas(body);
+    let [instructions, log] = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(40), Constraint::Percentage(60)])
+        .areas(right);
+    Areas {
+        graph,
+        instructions,
+        log,
+        status,
+    }
+}
+
+/// The first item of a list of `visible` rows drawn so that `selected` is on screen.
+pub fn first_visible(selected: usize, visible: usize) -> usize {
+    if visible == 0 {
+        return selected;
+    }
+    (selected + 1).saturating_sub(visible)
+}
+
+/// Rows a stage node takes in the graph pane.
+pub const NODE_ROWS: usize = 2;
+
+impl Model {
+    pub fn new(plan: BuildPlan, step_mode: bool) -> Self {
+        let stage = plan.target.min(plan.stages.len().saturating_sub(1));
+        Model {
+            state: BuildState::new(plan),
+            builder: None,
+            engine: String::new(),
+            build_id: None,
+            elapsed_ms: 0,
+            focus: Focus::Graph,
+            stage,
+            instruction: 0,
+            track_build: true,
+            log: LogView::default(),
+            overlay: None,
+            step_mode,
+            pause: None,
+            breakpoints: BTreeSet::new(),
+            ended: false,
+            notice: None,
+            size: (80, 24),
+            quit: false,
+        }
+    }
+
+    pub fn plan(&self) -> &BuildPlan {
+        &self.state.plan
+    }
+
+    pub fn screen(&self) -> Rect {
+        Rect::new(0, 0, self.size.0, self.size.1)
+    }
+
+    pub fn areas(&self) -> Areas {
+        areas(self.screen())
+    }
+
+    pub fn stage_count(&self) -> usize {
+        self.state.stages.len()
+    }
+
+    pub fn instruction_count(&self) -> usize {
+        self.state
+            .stages
+            .get(self.stage)
+            .map_or(0, |s| s.instructions.len())
+    }
+
+    /// Lines of the log pane's current selection.
+    pub fn log_len(&self) -> usize {
+        let Some(st) = self.state.stages.get(self.stage) else {
+            return 0;
+        };
+        if self.log.whole_stage {
+            st.instructions.iter().map(|i| i.log.len()).sum()
+        } else {
+            st.instructions
+                .get(self.instruction)
+                .map_or(0, |i| i.log.len())
+        }
+    }
+
+    pub fn log_line(&self, mut n: usize) -> Option<(LogStream, &str)> {
+        let st = self.state.stages.get(self.stage)?;
+        if !self.log.whole_stage {
+            return st.instructions.get(self.instruction)?.log.get(n);
+        }
+        for i in &st.instructions {
+            if n < i.log.len() {
+                return i.log.get(n);
+            }
+            n -= i.log.len();
+        }
+        None
+    }
+
+    /// Rows of log text the log pane shows (inside its border).
+    pub fn log_rows(&self) -> usize {
+        usize::from(self.areas().log.height.saturating_sub(2))
+    }
+
+    /// The first log line drawn, following or not.
+    pub fn log_top(&self) -> usize {
+        let len = self.log_len();
+        let rows = self.log_rows();
+        if self.log.follow {
+            len.saturating_sub(rows)
+        } else {
+            self.log.top.min(len.saturating_sub(1))
+        }
+    }
+
+    /// Status the build is in, as the status bar says it.
+    pub fn phase(&self) -> &'static str {
+        if self.state.failure.is_some() {
+            "failed"
+        } else if self.state.finished.is_some() {
+            "done"
+        } else if matches!(self.pause, Some(Pause::BeforeStage(_))) {
+            "paused"
+        } else if matches!(self.pause, Some(Pause::Breakpoint(..))) {
+            "breakpoint"
+        } else if self.builder.is_some() {
+            "building"
+        } else {
+            "starting"
+        }
+    }
+
+    /// The image holding the state after the selected instruction, when one was made.
+    pub fn selected_image(&self) -> Option<&str> {
+        let st = self.state.stages.get(self.stage)?;
+        let ins = st.instructions.get(self.instruction)?;
+        if let Some(i) = &ins.image {
+            return Some(i);
+        }
+        if self.instruction + 1 == st.instructions.len() && st.status != Status::Failed {
+            return st.image.as_deref();
+        }
+        None
+    }
+
+    /// (duration, stage, instruction) of every finished instruction, slowest first.
+    pub fn slowest(&self) -> Vec<(u64, usize, usize)> {
+        let mut all: Vec<(u64, usize, usize)> = self
+            .state
+            .stages
+            .iter()
+            .enumerate()
+            .flat_map(|(s, st)| {
+                st.instructions
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(k, i)| i.duration_ms.map(|d| (d, s, k)))
+            })
+            .collect();
+        all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        all
+    }
+}

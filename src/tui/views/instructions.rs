@@ -1,0 +1,118 @@
+//! Instructions of the selected stage: status, duration with a bar scaled to the slowest,
+//! CACHED badge, breakpoint mark, Dockerfile line and text.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{duration, focused, glyph, pane};
+use crate::tui::model::{Focus, Model, first_visible};
+
+const BAR: usize = 8;
+
+/// A bar of `BAR` cells, eighths included, for `ms` out of `max`.
+pub fn bar(ms: u64, max: u64) -> String {
+    if max == 0 {
+        return " ".repeat(BAR);
+    }
+    let eighths = (u128::from(ms) * (BAR as u128 * 8) / u128::from(max)) as usize;
+    let full = eighths / 8;
+    let part = eighths % 8;
+    let mut s = "█".repeat(full);
+    if full < BAR {
+        s.push_str([" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][part]);
+        s.push_str(&" ".repeat(BAR - full - 1));
+    }
+    s
+}
+
+pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
+    let Some(stage) = m.plan().stages.get(m.stage) else {
+        frame.render_widget(pane(" Instructions ".into(), false), area);
+        return;
+    };
+    let st = &m.state.stages[m.stage];
+    let title = format!(
+        " {} · {} instructions ",
+        stage.display_name(),
+        stage.instructions.len()
+    );
+    let block = pane(title, focused(m, Focus::Instructions));
+    let rows = usize::from(area.height.saturating_sub(2));
+    let first = first_visible(m.instruction, rows);
+    let max = st
+        .instructions
+        .iter()
+        .filter_map(|i| i.duration_ms)
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<Line> = stage
+        .instructions
+        .iter()
+        .zip(&st.instructions)
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(k, (pi, si))| {
+            let (g, gs) = glyph(si.status);
+            let sel = if k == m.instruction {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            let bp = m.breakpoints.contains(&(m.stage, k));
+            Line::from(vec![
+                Span::styled(if bp { "●" } else { " " }, Style::default().fg(Color::Red)),
+                Span::styled(g, gs),
+                Span::raw(format!(
+                    " {:>6} ",
+                    si.duration_ms.map(duration).unwrap_or_default()
+                )),
+                Span::styled(
+                    bar(si.duration_ms.unwrap_or(0), max),
+                    Style::default().fg(Color::Yellow),
+                ),
+                Span::styled(
+                    if si.cached { " CACHED " } else { "        " },
+                    Style::default().fg(Color::Black).bg(if si.cached {
+                        Color::Blue
+                    } else {
+                        Color::Reset
+                    }),
+                ),
+                Span::styled(
+                    format!("{:>3} ", pi.line),
+                    Style::default().fg(Color::DarkGray),
+                ),
+                Span::styled(pi.text.clone(), sel),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{render_with, state};
+    use super::bar;
+
+    #[test]
+    fn bars_scale_to_the_slowest() {
+        assert_eq!(bar(10, 10), "████████");
+        assert_eq!(bar(0, 10), "        ");
+        assert_eq!(bar(5, 10), "████    ");
+        assert_eq!(bar(1, 16), "▌       ");
+        assert_eq!(bar(3, 0), "        ");
+    }
+
+    #[test]
+    fn instructions_pane_per_state() {
+        for name in ["waiting", "building", "cached", "failed", "paused"] {
+            let m = state(name);
+            let s = render_with(60, 8, |f| super::render(f, f.area(), &m));
+            insta::assert_snapshot!(format!("instructions_{name}"), s);
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The real binary in a pseudo-terminal against the real daemon: the build runs to the end,
+//! the second stage's log is on screen, `q` quits, the terminal is restored, and no container
+//! is left; and `--step` pauses before each stage. Skipped with a note when the daemon is
+//! missing, unless `CI` is set.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
+const ROWS: u16 = 30;
+const COLS: u16 = 100;
+
+/// The TUI process, killed if a test fails before it quits.
+struct Child(Box<dyn portable_pty::Child + Send + Sync>);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+    }
+}
+type Keys = Box<dyn Write + Send>;
+
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn stagescope_containers() -> Vec<String> {
+    docker_lines(&["ps", "-a", "-q", "--filter", "label=dev.stagescope.build"])
+}
+
+fn stagescope_tags() -> Vec<String> {
+    docker_lines(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .into_iter()
+        .filter(|t| t.starts_with("stagescope.local/"))
+        .collect()
+}
+
+/// Removes the tags this test made and no one else's (other runs may share the daemon).
+fn remove_new_tags(before: &[String]) {
+    for tag in stagescope_tags()
+        .into_iter()
+        .filter(|t| !before.contains(t))
+    {
+        let _ = Command::new("docker").args(["rmi", &tag]).output();
+    }
+}
+
+fn assert_no_new_containers(before: &[String]) {
+    let left_over: Vec<String> = stagescope_containers()
+        .into_iter()
+        .filter(|c| !before.contains(c))
+        .collect();
+    assert!(left_over.is_empty(), "containers left: {left_over:?}");
+}
+
+/// The terminal as the TUI left it: main screen, cursor shown.
+fn assert_restored(screen: &Screen) {
+    let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    let entered = raw
+        .rfind("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+    assert!(left > entered, "alternate screen not left last");
+    let shown = raw.rfind("\x1b[?25h").expect("cursor shown");
+    assert!(
+        shown > raw.rfind("\x1b[?25l").unwrap_or(0),
+        "cursor hidden at exit"
+    );
+    let parser = screen.parser.lock().expect("lock");
+    assert!(!parser.screen().alternate_screen());
+    assert!(!parser.screen().hide_cursor());
+}
+
+/// One TUI at a time: a test's leftover check must not see another test's live shell.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn daemon_or_skip() -> bool {
+    let setup = Command::new(BIN).arg("setup-base").output();
+    let ok = setup.as_ref().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the Docker daemon is not available and CI is set: {setup:?}"
+        );
+        eprintln!("note: skipping the TUI end-to-end test, no Docker daemon");
+    }
+    ok
+}
+
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        self.parser.lock().expect("lock").screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, f: impl Fn(&str) -> bool, secs: u64) {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(secs) {
+            if f(&self.text()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}; screen:\n{}", self.text());
+    }
+
+    fn wait_done(&self) {
+        self.wait_for(
+            "the build to finish",
+            |s| s.lines().last().is_some_and(|l| l.contains(" done ")) || s.contains("FAILED"),
+            180,
+        );
+        assert!(!self.text().contains("FAILED"), "{}", self.text());
+    }
+}
+
+/// The TUI on the fixture in a 100x30 pseudo-terminal, its screen read by a vt100 parser.
+fn work_dir(fixture: &Path) -> std::path::PathBuf {
+    let name = fixture.file_name().map(|n| n.to_string_lossy().to_string());
+    let dir = std::env::temp_dir().join(format!(
+        "stagescope-e2e-{}-{}",
+        std::process::id(),
+        name.unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    dir
+}
+
+fn spawn_tui(args: &[&str]) -> (Screen, Child, Keys) {
+    spawn_on("tui", args)
+}
+
+fn spawn_on(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg(fixture.as_os_str());
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    // `w` writes logs into the working directory: keep them out of the repository.
+    cmd.cwd(work_dir(&fixture));
+    let child = Child(pair.slave.spawn_command(cmd).expect("spawn"));
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let writer = pair.master.take_writer().expect("writer");
+    let screen = Screen {
+        parser: Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0))),
+        raw: Arc::new(Mutex::new(Vec::new())),
+    };
+    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
+    std::thread::spawn(move || {
+        let _master = pair.master;
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            parser.lock().expect("lock").process(&buf[..n]);
+            raw.lock().expect("lock").extend_from_slice(&buf[..n]);
+        }
+    });
+    (screen, child, writer)
+}
+
+fn press(keys: &mut Keys, k: &str) {
+    keys.write_all(k.as_bytes()).expect("write key");
+    keys.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+fn wait_exit(child: &mut Child) -> portable_pty::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(st) = child.0.try_wait().expect("wait") {
+            return st;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    // A fresh build argument, so the RUN is not served from cache and prints its line.
+    let nonce = format!("n{}", std::process::id());
+    let (screen, mut child, mut keys) = spawn_tui(&["--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_done();
+
+    // Graph pane: top, then one down is the second stage; `a` shows its whole log.
+    press(&mut keys, "g");
+    press(&mut keys, "j");
+    press(&mut keys, "a");
+    let expected = format!("second says hello {nonce}");
+    screen.wait_for("the second stage's log line", |s| s.contains(&expected), 10);
+    assert!(
+        screen.text().contains("Log second (whole stage)"),
+        "{}",
+        screen.text()
+    );
+
+    // `w` writes the selected log, from the run's full log on disk.
+    press(&mut keys, "w");
+    screen.wait_for(
+        "the log written",
+        |s| s.contains("wrote stagescope-second.log"),
+        10,
+    );
+    let dir = work_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui"));
+    let written = std::fs::read_to_string(dir.join("stagescope-second.log")).expect("log file");
+    assert!(written.contains(&expected), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    press(&mut keys, "q");
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "exit: {status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+
+    assert_restored(&screen);
+    assert_no_new_containers(&containers_before);
+    remove_new_tags(&tags_before);
+}
+
+#[test]
+fn step_mode_pauses_before_each_stage_and_continues() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let tags_before = stagescope_tags();
+    let nonce = format!("step{}", std::process::id());
+    let (screen, mut child, mut keys) =
+        spawn_tui(&["--step", "--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_for(
+        "a pause before the first stage",
+        |s| s.contains("PAUSED before first"),
+        60,
+    );
+    press(&mut keys, "n");
+    screen.wait_for(
+        "a pause before the second stage",
+        |s| s.contains("PAUSED before second"),
+        120,
+    );
+    // A breakpoint after the second stage's ARG: `c` stops there, then goes on.
+    press(&mut keys, "\t");
+    press(&mut keys, "j");
+    press(&mut keys, "b");
+    press(&mut keys, "c");
+    screen.wait_for("the breakpoint", |s| s.contains("BREAK second#1"), 120);
+    press(&mut keys, "c");
+    screen.wait_done();
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    remove_new_tags(&tags_before);
+}
+
+#[test]
+fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    let nonce = format!("fail{}", std::process::id());
+    let (screen, mut child, mut keys) =
+        spawn_on("tui-fail", &["--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_for("the failure", |s| s.contains("FAILED"), 180);
+    let expected = format!("about to fail {nonce}");
+    screen.wait_for("the failing log line", |s| s.contains(&expected), 10);
+    assert!(screen.text().contains("Log broken#3"), "{}", screen.text());
+    // The pre-failure state has /prepared; the shell's output proves it ran there.
+    press(&mut keys, "s");
+    std::thread::sleep(Duration::from_secs(2));
+    press(
+        &mut keys,
+        "test -f /prepared && echo in-$((40+2))-side; exit\r",
+    );
+    screen.wait_for(
+        "the TUI back after the shell",
+        |s| s.contains("shell exited"),
+        60,
+    );
+    let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    assert!(raw.contains("in-42-side"), "shell output missing");
+    press(&mut keys, "q");
+    let status = wait_exit(&mut child);
+    assert_eq!(status.exit_code(), 1, "a failed build exits 1");
+    assert_no_new_containers(&containers_before);
+    remove_new_tags(&tags_before);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let tags_before = stagescope_tags();
+    let (screen, mut child, _keys) = spawn_tui(&["--step"]);
+    screen.wait_for(
+        "a pause before the first stage",
+        |s| s.contains("PAUSED before first"),
+        60,
+    );
+    let pid = child.0.process_id().expect("pid");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let status = wait_exit(&mut child);
+    assert_eq!(status.exit_code(), 130);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
+    remove_new_tags(&tags_before);
+}
