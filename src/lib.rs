@@ -6,4 +6,5 @@
 pub mod build;
 pub mod dockerfile;
 pub mod engine;
+pub mod fs;
 pub mod report;

@@ -1,0 +1,7 @@
+//! Filesystems as data: a tar stream -> [`FsIndex`], and the lazy [`tree::TreeView`] over it.
+//! Pure: no tokio, no bollard.
+
+pub mod index;
+pub mod tree;
+
+pub use index::{EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Progress, escape};
