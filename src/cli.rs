@@ -25,6 +25,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run the build headless, with per-instruction timing and cache hits.
     Build(BuildArgs),
+    /// List the filesystem of an image, or of a stage (or an instruction's state) of a build.
+    Tree(TreeArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(EngineArgs),
     /// Make sure the `busybox:latest` base image exists (pulled, or made from the host's
@@ -123,6 +125,30 @@ pub struct DockerfileArgs {
     /// Build argument; `K` alone takes the value of the environment variable K.
     #[arg(long = "build-arg", value_name = "K=V")]
     pub build_args: Vec<String>,
+}
+
+/// `tree --image IMAGE`, or `tree [CONTEXT] --stage NAME [--at N]` (builds first, from cache
+/// when it can).
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["image", "stage"])))]
+pub struct TreeArgs {
+    /// An image already in the engine (name, tag or id).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "stage")]
+    pub image: Option<String>,
+    /// The stage to open (name, or index for an unnamed stage).
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+    /// Open the state right after the stage's instruction N (0 is the FROM).
+    #[arg(long, value_name = "N", requires = "stage", conflicts_with = "image")]
+    pub at: Option<usize>,
+    /// One JSON object per entry and line, instead of the indented listing.
+    #[arg(long)]
+    pub json: bool,
+    /// Only entries at most N levels below the root (1: the top-level names).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    #[command(flatten)]
+    pub flags: BuildFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -290,6 +316,29 @@ mod tests {
         assert_eq!(b.flags.builder, BuilderArg::Classic);
         assert_eq!(b.progress, ProgressArg::Json);
         assert_eq!(b.flags.dockerfile_args().file, PathBuf::from("ctx/D"));
+    }
+
+    #[test]
+    fn parses_tree_flags() {
+        let cli =
+            Cli::try_parse_from(["stagescope", "tree", "--image", "busybox", "--json"]).unwrap();
+        let Command::Tree(t) = cli.command else {
+            panic!("not tree")
+        };
+        assert_eq!(t.image.as_deref(), Some("busybox"));
+        assert!(t.json);
+        let cli = Cli::try_parse_from(["stagescope", "tree", "ctx", "--stage", "b", "--at", "2"])
+            .unwrap();
+        let Command::Tree(t) = cli.command else {
+            panic!("not tree")
+        };
+        assert_eq!((t.stage.as_deref(), t.at), (Some("b"), Some(2)));
+        assert_eq!(t.flags.context, PathBuf::from("ctx"));
+        assert!(Cli::try_parse_from(["stagescope", "tree"]).is_err());
+        assert!(
+            Cli::try_parse_from(["stagescope", "tree", "--image", "x", "--stage", "y"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["stagescope", "tree", "--image", "x", "--at", "1"]).is_err());
     }
 
     #[test]

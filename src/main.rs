@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let code = match Cli::parse().command {
         Command::Graph(args) => commands::graph(&args),
         Command::Build(args) => commands::build(&args),
+        Command::Tree(args) => commands::tree(&args),
         Command::Clean(args) => commands::clean(&args),
         Command::SetupBase(args) => commands::setup_base(&args),
     };

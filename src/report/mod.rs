@@ -2,3 +2,4 @@
 
 pub mod graph;
 pub mod progress;
+pub mod tree;
