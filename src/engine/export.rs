@@ -91,7 +91,8 @@ where
     }
 }
 
-/// Removals started by dropped guards, so a command can wait for them before exiting.
+/// Removals started by dropped guards (and detached creations), so a command can wait for
+/// them before exiting.
 static PENDING_REMOVALS: Mutex<Vec<tokio::task::JoinHandle<()>>> = Mutex::new(Vec::new());
 
 /// Waits for the container removals that dropped guards started (call before the runtime
@@ -142,17 +143,18 @@ impl Drop for ContainerGuard {
             return;
         };
         let docker = self.docker.clone();
-        let h = rt.spawn(async move {
+        track(rt.spawn(async move {
             let _ = remove(&docker, &id).await;
-        });
-        if let Ok(mut v) = PENDING_REMOVALS.lock() {
-            v.retain(|h| !h.is_finished());
-            v.push(h);
-        }
+        }));
     }
 }
 
 /// Creates a never-started container of `image`, labelled for `clean`.
+///
+/// The create request runs in its own task: were it part of the caller's future, dropping
+/// that future after the daemon made the container but before the answer arrived would
+/// leave a container nobody knows of. The task hands the id over, or removes the container
+/// itself when the caller has gone.
 pub async fn create_export_container(
     engine: &Engine,
     image: &str,
@@ -168,11 +170,35 @@ pub async fn create_export_container(
         network_disabled: Some(true),
         ..Default::default()
     };
-    let created = engine.docker.create_container(None, body).await?;
+    let docker = engine.docker.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let created = docker.create_container(None, body).await;
+        if let Ok(c) = &created
+            && tx.is_closed()
+        {
+            let _ = remove(&docker, &c.id).await;
+            return;
+        }
+        if let Err(Ok(c)) = tx.send(created) {
+            let _ = remove(&docker, &c.id).await;
+        }
+    });
+    track(task);
+    let created = rx
+        .await
+        .map_err(|_| EngineError::Docker("container creation was cancelled".into()))??;
     Ok(ContainerGuard {
         docker: engine.docker.clone(),
         id: Some(created.id),
     })
+}
+
+fn track(task: tokio::task::JoinHandle<()>) {
+    if let Ok(mut v) = PENDING_REMOVALS.lock() {
+        v.retain(|h| !h.is_finished());
+        v.push(task);
+    }
 }
 
 /// The whole filesystem of `image`, indexed as it streams. `on_progress` is called from the
