@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use stagescope::engine::connect::{Environment, connect};
 use stagescope::engine::export::{finish_cleanups, index_image};
@@ -14,43 +14,9 @@ use stagescope::fs::{FsIndex, Kind, escape};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("run docker")
-}
+mod common;
 
-fn docker_available() -> bool {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "docker CLI or daemon not available, and CI is set"
-        );
-        eprintln!("note: docker not available; skipping the filesystem oracle test");
-    }
-    ok
-}
-
-/// Removes the test image (and an oracle container) on every path out of the test.
-struct Cleanup {
-    image: String,
-    container: Option<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(c) = &self.container {
-            let _ = docker(&["rm", "-f", c]);
-        }
-        let _ = docker(&["rmi", "-f", &self.image]);
-    }
-}
+use common::{Cleanup, docker, docker_available};
 
 const DOCKERFILE: &str = r#"FROM busybox AS base
 RUN mkdir -p /t/dir/sub /t/empty \
