@@ -1,7 +1,10 @@
 //! Filesystems as data: a tar stream -> [`FsIndex`], and the lazy [`tree::TreeView`] over it.
 //! Pure: no tokio, no bollard.
 
+pub mod diff;
 pub mod index;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tree;
 
 pub use index::{EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Progress, escape};
