@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod index;
+pub mod provenance;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod testutil;
