@@ -27,6 +27,11 @@ pub enum Command {
     Build(BuildArgs),
     /// List the filesystem of an image, or of a stage (or an instruction's state) of a build.
     Tree(TreeArgs),
+    /// Compare two stages (default: the final stage against the stage it copies the most
+    /// from): what changed, which instruction brought each file, leftovers and secrets.
+    Diff(DiffArgs),
+    /// Compare two images already in the engine, with the same leftover and secret rules.
+    DiffImages(DiffImagesArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(EngineArgs),
     /// Make sure the `busybox:latest` base image exists (pulled, or made from the host's
@@ -149,6 +154,65 @@ pub struct TreeArgs {
     pub depth: Option<usize>,
     #[command(flatten)]
     pub flags: BuildFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Any finding of warning severity or above.
+    Leftovers,
+    /// Secrets only.
+    Secrets,
+    None,
+}
+
+/// How `diff` and `diff-images` report, and when they fail.
+#[derive(Debug, Clone, Args)]
+pub struct DiffOutput {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when findings of this level exist (for CI).
+    #[arg(long, value_enum, default_value_t = FailOnArg::None)]
+    pub fail_on: FailOnArg,
+    /// A TOML file adding rules (`[[rule]]`) or silencing them (`[silence]`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+}
+
+/// `diff [CONTEXT] [--from S] [--to S]`: builds first, from cache when it can.
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// The stage to compare from: a name (or index), or `stage@N` for its state after
+    /// instruction N. Default: the stage the `--to` stage copies the most from.
+    #[arg(long, value_name = "STAGE[@N]")]
+    pub from: Option<String>,
+    /// The stage to compare to (default: the target, i.e. the final stage).
+    #[arg(long, value_name = "STAGE[@N]")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub output: DiffOutput,
+    #[command(flatten)]
+    pub flags: BuildFlags,
+}
+
+/// `diff-images A B`.
+#[derive(Debug, Clone, Args)]
+pub struct DiffImagesArgs {
+    /// The image to compare from (name, tag or id).
+    pub from: String,
+    /// The image to compare to.
+    pub to: String,
+    #[command(flatten)]
+    pub output: DiffOutput,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

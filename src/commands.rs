@@ -19,6 +19,10 @@ use crate::cli::{
     TreeArgs,
 };
 
+mod diff;
+
+pub use diff::{diff, diff_images};
+
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_INTERRUPTED: u8 = 130;

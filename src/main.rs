@@ -14,6 +14,8 @@ fn main() -> ExitCode {
         Command::Graph(args) => commands::graph(&args),
         Command::Build(args) => commands::build(&args),
         Command::Tree(args) => commands::tree(&args),
+        Command::Diff(args) => commands::diff(&args),
+        Command::DiffImages(args) => commands::diff_images(&args),
         Command::Clean(args) => commands::clean(&args),
         Command::SetupBase(args) => commands::setup_base(&args),
     };
