@@ -39,6 +39,13 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run the build headless, with per-instruction timing and cache hits.
     Build(BuildArgs),
+    /// List the filesystem of an image, or of a stage (or an instruction's state) of a build.
+    Tree(TreeArgs),
+    /// Compare two stages (default: the final stage against the stage it copies the most
+    /// from): what changed, which instruction brought each file, leftovers and secrets.
+    Diff(DiffArgs),
+    /// Compare two images already in the engine, with the same leftover and secret rules.
+    DiffImages(DiffImagesArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(EngineArgs),
     /// Make sure the `busybox:latest` base image exists (pulled, or made from the host's
@@ -137,6 +144,89 @@ pub struct DockerfileArgs {
     /// Build argument; `K` alone takes the value of the environment variable K.
     #[arg(long = "build-arg", value_name = "K=V")]
     pub build_args: Vec<String>,
+}
+
+/// `tree --image IMAGE`, or `tree [CONTEXT] --stage NAME [--at N]` (builds first, from cache
+/// when it can).
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["image", "stage"])))]
+pub struct TreeArgs {
+    /// An image already in the engine (name, tag or id).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "stage")]
+    pub image: Option<String>,
+    /// The stage to open (name, or index for an unnamed stage).
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+    /// Open the state right after the stage's instruction N (0 is the FROM).
+    #[arg(long, value_name = "N", requires = "stage", conflicts_with = "image")]
+    pub at: Option<usize>,
+    /// One JSON object per entry and line, instead of the indented listing.
+    #[arg(long)]
+    pub json: bool,
+    /// Only entries at most N levels below the root (1: the top-level names).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    #[command(flatten)]
+    pub flags: BuildFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Any finding of warning severity or above.
+    Leftovers,
+    /// Secrets only.
+    Secrets,
+    None,
+}
+
+/// How `diff` and `diff-images` report, and when they fail.
+#[derive(Debug, Clone, Args)]
+pub struct DiffOutput {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when findings of this level exist (for CI).
+    #[arg(long, value_enum, default_value_t = FailOnArg::None)]
+    pub fail_on: FailOnArg,
+    /// A TOML file adding rules (`[[rule]]`) or silencing them (`[silence]`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+}
+
+/// `diff [CONTEXT] [--from S] [--to S]`: builds first, from cache when it can.
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// The stage to compare from: a name (or index), or `stage@N` for its state after
+    /// instruction N. Default: the stage the `--to` stage copies the most from.
+    #[arg(long, value_name = "STAGE[@N]")]
+    pub from: Option<String>,
+    /// The stage to compare to (default: the target, i.e. the final stage).
+    #[arg(long, value_name = "STAGE[@N]")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub output: DiffOutput,
+    #[command(flatten)]
+    pub flags: BuildFlags,
+}
+
+/// `diff-images A B`.
+#[derive(Debug, Clone, Args)]
+pub struct DiffImagesArgs {
+    /// The image to compare from (name, tag or id).
+    pub from: String,
+    /// The image to compare to.
+    pub to: String,
+    #[command(flatten)]
+    pub output: DiffOutput,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -317,6 +407,29 @@ mod tests {
         assert_eq!(cli.tui.flags.context, PathBuf::from("."));
         let cli = Cli::try_parse_from(["stagescope", "graph"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Graph(_))));
+    }
+
+    #[test]
+    fn parses_tree_flags() {
+        let cli =
+            Cli::try_parse_from(["stagescope", "tree", "--image", "busybox", "--json"]).unwrap();
+        let Some(Command::Tree(t)) = cli.command else {
+            panic!("not tree")
+        };
+        assert_eq!(t.image.as_deref(), Some("busybox"));
+        assert!(t.json);
+        let cli = Cli::try_parse_from(["stagescope", "tree", "ctx", "--stage", "b", "--at", "2"])
+            .unwrap();
+        let Some(Command::Tree(t)) = cli.command else {
+            panic!("not tree")
+        };
+        assert_eq!((t.stage.as_deref(), t.at), (Some("b"), Some(2)));
+        assert_eq!(t.flags.context, PathBuf::from("ctx"));
+        assert!(Cli::try_parse_from(["stagescope", "tree"]).is_err());
+        assert!(
+            Cli::try_parse_from(["stagescope", "tree", "--image", "x", "--stage", "y"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["stagescope", "tree", "--image", "x", "--at", "1"]).is_err());
     }
 
     #[test]

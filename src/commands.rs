@@ -1,20 +1,27 @@
 //! One function per subcommand: load what it needs, run it, print, and return the exit code
 //! (0 ok, 1 build failed or findings, 2 usage or Dockerfile error, 130 interrupted).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use stagescope::build::{BuildEvent, BuildPlan};
 use stagescope::dockerfile::StageGraph;
 use stagescope::engine::connect::{Engine, Environment, connect};
 use stagescope::engine::context::BuildContext;
-use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build};
+use stagescope::engine::export::{finish_cleanups, index_image};
+use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build, state_image};
 use stagescope::engine::{base_image, clean as engine_clean};
+use stagescope::fs::Progress;
 use stagescope::report;
 use stagescope::report::progress::{JsonReporter, PlainReporter};
 
 use crate::cli::{
-    BuildArgs, BuilderArg, EngineArgs, GraphArgs, GraphFormat, LoadError, ProgressArg,
+    BuildArgs, BuildFlags, BuilderArg, EngineArgs, GraphArgs, GraphFormat, LoadError, ProgressArg,
+    TreeArgs,
 };
+
+mod diff;
+
+pub use diff::{diff, diff_images};
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -112,20 +119,22 @@ impl Reporter {
     }
 }
 
-pub fn build(args: &BuildArgs) -> u8 {
-    let flags = &args.flags;
-    let loaded = match flags.dockerfile_args().load() {
-        Ok(l) => l,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
-    let g = match graph_of(&loaded) {
-        Ok(g) => g,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
-    let ctx = match BuildContext::new(&flags.context, Some(loaded.path.as_path())) {
-        Ok(c) => c,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
+/// What a build needs, read from the flags: the Dockerfile, its plan, the context.
+struct Prepared {
+    loaded: crate::cli::Loaded,
+    plan: BuildPlan,
+    ctx: BuildContext,
+    req: BuildRequest,
+}
+
+fn prepare(flags: &BuildFlags) -> Result<Prepared, u8> {
+    let loaded = flags
+        .dockerfile_args()
+        .load()
+        .map_err(|e| fail(EXIT_USAGE, e))?;
+    let g = graph_of(&loaded).map_err(|e| fail(EXIT_USAGE, e))?;
+    let ctx = BuildContext::new(&flags.context, Some(loaded.path.as_path()))
+        .map_err(|e| fail(EXIT_USAGE, e))?;
     let plan = BuildPlan::from_model(&loaded.dockerfile, &g);
     let req = BuildRequest {
         target: flags.target.clone(),
@@ -138,6 +147,25 @@ pub fn build(args: &BuildArgs) -> u8 {
             BuilderArg::Classic => BuilderChoice::Classic,
         },
         tags: flags.tags.clone(),
+    };
+    Ok(Prepared {
+        loaded,
+        plan,
+        ctx,
+        req,
+    })
+}
+
+pub fn build(args: &BuildArgs) -> u8 {
+    let flags = &args.flags;
+    let Prepared {
+        loaded,
+        plan,
+        ctx,
+        req,
+    } = match prepare(flags) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let mut reporter = match args.progress {
         ProgressArg::Plain => Reporter::Plain(PlainReporter::new(plan.clone(), std::io::stdout())),
@@ -296,5 +324,149 @@ pub fn setup_base(args: &EngineArgs) -> u8 {
             }
             Err(e) => fail(EXIT_FAILED, format!("error: {e}")),
         }
+    })
+}
+
+/// The stage's index in the plan: its name (case-insensitive, as BuildKit) or its index.
+fn stage_index(plan: &BuildPlan, wanted: &str) -> Result<usize, String> {
+    plan.stages
+        .iter()
+        .position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+        })
+        .or_else(|| plan.stages.iter().position(|s| s.display_name() == wanted))
+        .ok_or_else(|| {
+            let names: Vec<String> = plan.stages.iter().map(|s| s.display_name()).collect();
+            format!("no stage {wanted:?}; stages: {}", names.join(", "))
+        })
+}
+
+/// Builds (from cache when it can) and returns the image of `stage`, or of its state after
+/// instruction `at`.
+async fn stage_image(
+    engine: &Engine,
+    p: &Prepared,
+    stage: usize,
+    at: Option<usize>,
+) -> Result<String, String> {
+    let build_id = new_build_id();
+    // The build runs quietly: its events go nowhere.
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let df = &p.loaded.dockerfile;
+    let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, &build_id, &tx)
+        .await
+        .map_err(|e| format!("error: {e}"))?;
+    if outcome.failed {
+        return Err(format!(
+            "the build failed; run `stagescope build` to see why (build {build_id})"
+        ));
+    }
+    let built = outcome.stage_images.get(stage).cloned().flatten();
+    let last = p.plan.stages[stage].instructions.len().saturating_sub(1);
+    let image = match (at, built) {
+        (None, Some(id)) => Some(id),
+        (Some(k), Some(id)) if k == last => Some(id),
+        (at, _) => state_image(
+            engine,
+            outcome.builder,
+            &p.req,
+            df,
+            &p.ctx,
+            &build_id,
+            stage,
+            at.unwrap_or(last),
+            &tx,
+        )
+        .await
+        .map_err(|e| format!("error: {e}"))?,
+    };
+    image.ok_or_else(|| "error: the engine made no image for that stage".to_string())
+}
+
+pub fn tree(args: &TreeArgs) -> u8 {
+    let prepared = match &args.stage {
+        Some(_) => match prepare(&args.flags) {
+            Ok(p) => Some(p),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let stage = match (&prepared, &args.stage) {
+        (Some(p), Some(name)) => match stage_index(&p.plan, name) {
+            Ok(i) => Some(i),
+            Err(e) => return fail(EXIT_USAGE, e),
+        },
+        _ => None,
+    };
+    if let (Some(p), Some(i), Some(at)) = (&prepared, stage, args.at) {
+        let n = p.plan.stages[i].instructions.len();
+        if at >= n {
+            return fail(
+                EXIT_USAGE,
+                format!(
+                    "--at {at}: stage {} has instructions 0 to {}",
+                    p.plan.stages[i].display_name(),
+                    n - 1
+                ),
+            );
+        }
+    }
+    let show_progress = std::io::stderr().is_terminal();
+    runtime().block_on(async {
+        let engine = match engine_for(&args.flags.engine).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let work = async {
+            let image = match (&args.image, &prepared, stage) {
+                (Some(image), _, _) => image.clone(),
+                (None, Some(p), Some(i)) => {
+                    if show_progress {
+                        eprintln!(
+                            "building stage {} (from cache when possible)…",
+                            p.plan.stages[i].display_name()
+                        );
+                    }
+                    stage_image(&engine, p, i, args.at).await?
+                }
+                _ => return Err("error: nothing to open".to_string()),
+            };
+            index_image(&engine, &image, move |p: Progress| {
+                if show_progress {
+                    eprint!(
+                        "\rindexing: {} entries, {}   ",
+                        p.entries,
+                        report::tree::human_size(p.bytes)
+                    );
+                }
+            })
+            .await
+            .map_err(|e| format!("error: {e}"))
+        };
+        let outcome = tokio::select! {
+            res = work => Some(res),
+            _ = interrupted() => None,
+        };
+        // Containers whose guard was dropped mid-export are removed before exiting.
+        finish_cleanups().await;
+        if show_progress {
+            eprintln!();
+        }
+        let ix = match outcome {
+            None => return fail(EXIT_INTERRUPTED, "interrupted"),
+            Some(Err(e)) => return fail(EXIT_FAILED, e),
+            Some(Ok(ix)) => ix,
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let written = if args.json {
+            report::tree::json_lines(&ix, args.depth, &|_| None, &mut out)
+        } else {
+            report::tree::text(&ix, args.depth, &mut out)
+        };
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = written.and_then(|()| out.flush());
+        0
     })
 }

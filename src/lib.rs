@@ -6,5 +6,6 @@
 pub mod build;
 pub mod dockerfile;
 pub mod engine;
+pub mod fs;
 pub mod report;
 pub mod tui;

@@ -15,6 +15,9 @@ fn main() -> ExitCode {
         None => commands::tui(&cli.tui),
         Some(Command::Graph(args)) => commands::graph(&args),
         Some(Command::Build(args)) => commands::build(&args),
+        Some(Command::Tree(args)) => commands::tree(&args),
+        Some(Command::Diff(args)) => commands::diff(&args),
+        Some(Command::DiffImages(args)) => commands::diff_images(&args),
         Some(Command::Clean(args)) => commands::clean(&args),
         Some(Command::SetupBase(args)) => commands::setup_base(&args),
     };

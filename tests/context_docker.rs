@@ -9,48 +9,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use stagescope::engine::context::list_context;
 use stagescope::engine::dockerignore::PatternMatcher;
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("run docker")
-}
+mod common;
 
-fn docker_available() -> bool {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "docker CLI or daemon not available, and CI is set"
-        );
-        eprintln!("note: docker not available; skipping the daemon oracle test");
-    }
-    ok
-}
-
-/// Removes the container and image on every path out of the test.
-struct Cleanup {
-    image: String,
-    container: Option<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(c) = &self.container {
-            let _ = docker(&["rm", "-f", c]);
-        }
-        let _ = docker(&["rmi", "-f", &self.image]);
-    }
-}
+use common::{Cleanup, docker, docker_available};
 
 fn write(root: &Path, rel: &str) {
     let p = root.join(rel);

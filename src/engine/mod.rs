@@ -8,5 +8,6 @@ pub mod connect;
 pub mod context;
 pub mod dockerignore;
 pub mod error;
+pub mod export;
 pub mod names;
 pub mod run;

@@ -1,0 +1,248 @@
+use super::*;
+use proptest::prelude::*;
+
+/// A tar with the given (path, kind, content-or-link, mode) entries, written raw so that
+/// hostile names survive (the `tar` crate's `append_path` would refuse them).
+pub(crate) fn tar_of(entries: &[(&[u8], Kind, &[u8], u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut out);
+        for (path, kind, data, mode) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(*mode);
+            h.set_uid(1000);
+            h.set_gid(100);
+            h.set_mtime(1_700_000_000);
+            let body: &[u8] = match kind {
+                Kind::File => data,
+                _ => &[],
+            };
+            h.set_size(body.len() as u64);
+            h.set_entry_type(match kind {
+                Kind::File => tar::EntryType::Regular,
+                Kind::Dir => tar::EntryType::Directory,
+                Kind::Symlink => tar::EntryType::Symlink,
+                Kind::Hardlink => tar::EntryType::Link,
+                Kind::Other => tar::EntryType::Fifo,
+            });
+            if matches!(kind, Kind::Symlink | Kind::Hardlink) {
+                h.set_link_name_literal(data).expect("link name");
+            }
+            append_raw(&mut b, &mut h, path, body);
+        }
+        b.finish().expect("finish");
+    }
+    out
+}
+
+/// Writes the name bytes as they are (a GNU long-name entry first when they do not fit),
+/// bypassing the `tar` crate's refusal of `..` and absolute paths.
+fn append_raw<W: std::io::Write>(
+    b: &mut tar::Builder<W>,
+    h: &mut tar::Header,
+    path: &[u8],
+    body: &[u8],
+) {
+    if path.len() > 100 {
+        let mut long = tar::Header::new_gnu();
+        long.as_gnu_mut().expect("gnu").name[..13].copy_from_slice(b"././@LongLink");
+        long.set_entry_type(tar::EntryType::GNULongName);
+        let mut data = path.to_vec();
+        data.push(0);
+        long.set_size(data.len() as u64);
+        long.set_cksum();
+        b.append(&long, data.as_slice()).expect("long name");
+    }
+    let name = &mut h.as_gnu_mut().expect("gnu").name;
+    let n = path.len().min(100);
+    name[..n].copy_from_slice(&path[..n]);
+    h.set_cksum();
+    b.append(h, body).expect("append");
+}
+
+fn paths(ix: &FsIndex) -> Vec<String> {
+    ix.entries().map(|e| escape(e.path())).collect()
+}
+
+#[test]
+fn indexes_kinds_links_and_metadata() {
+    let tar = tar_of(&[
+        (b"etc/", Kind::Dir, b"", 0o755),
+        (b"etc/passwd", Kind::File, b"root:x:0:0\n", 0o644),
+        (b"bin/sh", Kind::Symlink, b"busybox", 0o777),
+        (b"bin/busybox", Kind::File, b"\x7fELF....", 0o4755),
+        (b"bin/ash", Kind::Hardlink, b"bin/busybox", 0o755),
+        (b"dev/null", Kind::Other, b"", 0o666),
+    ]);
+    let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
+    assert_eq!(
+        paths(&ix),
+        [
+            "bin",
+            "bin/ash",
+            "bin/busybox",
+            "bin/sh",
+            "dev",
+            "dev/null",
+            "etc",
+            "etc/passwd"
+        ]
+    );
+    let bb = ix.get(ix.lookup(b"bin/busybox").expect("busybox"));
+    assert_eq!((bb.kind(), bb.size(), bb.mode()), (Kind::File, 8, 0o4755));
+    assert_eq!((bb.uid(), bb.gid(), bb.mtime()), (1000, 100, 1_700_000_000));
+    let ash = ix.get(ix.lookup(b"/bin/ash").expect("ash"));
+    assert_eq!(ash.kind(), Kind::Hardlink);
+    assert_eq!(ash.link(), Some(&b"bin/busybox"[..]));
+    assert_eq!(ash.hash(), bb.hash());
+    assert_ne!(bb.hash(), 0);
+    let sh = ix.get(ix.lookup(b"bin/sh").expect("sh"));
+    assert_eq!(
+        (sh.kind(), sh.link()),
+        (Kind::Symlink, Some(&b"busybox"[..]))
+    );
+    // Implicit parent with default mode.
+    let bin = ix.get(ix.lookup(b"bin").expect("bin"));
+    assert_eq!((bin.kind(), bin.mode()), (Kind::Dir, 0o755));
+    assert_eq!(bin.total(), 8);
+    assert_eq!(ix.root().total(), 8 + 11);
+    assert_eq!(ix.root().count() as usize, ix.len());
+    let names: Vec<_> = bin.children().iter().map(|&c| ix.get(c).name()).collect();
+    assert_eq!(names, [&b"ash"[..], b"busybox", b"sh"]);
+}
+
+#[test]
+fn depth_first_order_puts_subtrees_together() {
+    let tar = tar_of(&[
+        (b"a.txt", Kind::File, b"x", 0o644),
+        (b"a/b", Kind::File, b"yy", 0o644),
+        (b"a-b", Kind::File, b"", 0o644),
+        (b"a/c/d", Kind::File, b"zzz", 0o644),
+    ]);
+    let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
+    assert_eq!(paths(&ix), ["a", "a/b", "a/c", "a/c/d", "a-b", "a.txt"]);
+    assert_eq!(ix.get(ix.lookup(b"a").expect("a")).total(), 5);
+    assert_eq!(ix.get(ix.lookup(b"a").expect("a")).count(), 4);
+}
+
+#[test]
+fn last_entry_for_a_path_wins() {
+    let tar = tar_of(&[
+        (b"f", Kind::File, b"old", 0o600),
+        (b"./f", Kind::File, b"newer", 0o644),
+    ]);
+    let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
+    assert_eq!(ix.len(), 2);
+    assert_eq!(ix.get(1).size(), 5);
+}
+
+#[test]
+fn hostile_names_are_kept_as_bytes_and_escaped() {
+    let tar = tar_of(&[
+        (b"x/../../etc/evil", Kind::File, b"", 0o644),
+        (b"/abs/file", Kind::File, b"", 0o644),
+        (b"bad\xff\xfename", Kind::File, b"", 0o644),
+        (b"new\nline\x1b[31m", Kind::File, b"", 0o644),
+        (b"back\\slash", Kind::File, b"", 0o644),
+    ]);
+    let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
+    let p = paths(&ix);
+    assert!(p.contains(&"x/../../etc/evil".to_string()), "{p:?}");
+    assert!(p.contains(&"abs/file".to_string()));
+    assert!(p.contains(&"bad\\xff\\xfename".to_string()));
+    assert!(p.contains(&"new\\x0aline\\x1b[31m".to_string()));
+    assert!(p.contains(&"back\\\\slash".to_string()));
+    // `..` is a name: the entry lives under x/../.., never above the root.
+    let evil = ix.get(ix.lookup(b"x/../../etc/evil").expect("evil"));
+    assert_eq!(evil.depth(), 5);
+}
+
+#[test]
+fn long_names_survive() {
+    let long = format!("{}/file", "d".repeat(300));
+    let tar = tar_of(&[(long.as_bytes(), Kind::File, b"1", 0o644)]);
+    let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
+    assert!(ix.lookup(long.as_bytes()).is_some());
+}
+
+#[test]
+fn broken_stream_keeps_what_was_read() {
+    let mut tar = tar_of(&[
+        (b"a", Kind::File, b"1", 0o644),
+        (b"b", Kind::File, &[7u8; 2000], 0o644),
+    ]);
+    tar.truncate(512 * 3);
+    let mut b = IndexBuilder::new();
+    assert!(b.read_tar(tar.as_slice(), |_| {}).is_err());
+    let ix = b.finish();
+    assert!(ix.lookup(b"a").is_some());
+}
+
+#[test]
+fn snapshot_while_reading() {
+    let tar = tar_of(&[(b"a/b", Kind::File, b"1", 0o644)]);
+    let mut b = IndexBuilder::new();
+    b.read_tar(tar.as_slice(), |_| {}).expect("read");
+    let snap = b.snapshot();
+    assert_eq!(snap.len(), 3);
+    assert_eq!(b.progress().entries, 1);
+    assert_eq!(b.progress().bytes, 1);
+}
+
+fn check_invariants(ix: &FsIndex) {
+    let n = ix.len();
+    let mut total = 0u64;
+    let mut count = 0u32;
+    for e in ix.entries() {
+        let p = e.parent().expect("parent");
+        assert!(p < e.id, "parent before child");
+        let pp = ix.get(p).path();
+        assert!(pp.is_empty() || e.path().starts_with(pp));
+        if e.kind() != Kind::Dir {
+            total += e.size();
+        }
+        let sum: u64 = e.children().iter().map(|&c| ix.get(c).total()).sum::<u64>()
+            + if e.kind() == Kind::Dir { 0 } else { e.size() };
+        assert_eq!(e.total(), sum);
+        count += 1;
+    }
+    assert_eq!(ix.root().total(), total);
+    assert_eq!(ix.root().count() as usize, n);
+    assert_eq!(count as usize + 1, n);
+    for w in ix.records.windows(2) {
+        let a = &ix.arena[range(&w[0])];
+        let b = &ix.arena[range(&w[1])];
+        assert_eq!(path_cmp(a, b), std::cmp::Ordering::Less);
+    }
+}
+
+proptest! {
+    #[test]
+    fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let mut b = IndexBuilder::new();
+        let _ = b.read_tar(bytes.as_slice(), |_| {});
+        check_invariants(&b.finish());
+    }
+
+    #[test]
+    fn never_panics_on_mangled_tars(
+        names in proptest::collection::vec(proptest::collection::vec(
+            prop_oneof![Just(b'/'), Just(b'.'), Just(b'a'), Just(b'b'), Just(0xffu8), Just(b'\n')], 1..12), 1..20),
+        cut in 0usize..20000,
+        flip in 0usize..20000,
+    ) {
+        let entries: Vec<(&[u8], Kind, &[u8], u32)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_slice(), if i % 3 == 0 { Kind::Dir } else { Kind::File }, &b"data"[..], 0o644))
+            .collect();
+        let mut tar = tar_of(&entries);
+        let full = FsIndex::from_tar(tar.as_slice()).expect("whole tar");
+        check_invariants(&full);
+        if flip < tar.len() { tar[flip] ^= 0x5a; }
+        tar.truncate(cut);
+        let mut b = IndexBuilder::new();
+        let _ = b.read_tar(tar.as_slice(), |_| {});
+        check_invariants(&b.finish());
+    }
+}

@@ -1,0 +1,70 @@
+//! Small indexes written by hand, for the tests of the pure layers built on [`FsIndex`].
+
+use super::index::{FsIndex, IndexBuilder, Kind};
+
+/// One entry: path, kind, size, content hash (files) or link target (links).
+#[derive(Debug, Clone, Copy)]
+pub struct E<'a> {
+    pub path: &'a str,
+    pub kind: Kind,
+    pub size: u64,
+    pub hash: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub link: Option<&'a str>,
+}
+
+pub fn file(path: &str, size: u64, hash: u64) -> E<'_> {
+    E {
+        path,
+        kind: Kind::File,
+        size,
+        hash,
+        mode: 0o644,
+        uid: 0,
+        link: None,
+    }
+}
+
+pub fn dir(path: &str) -> E<'_> {
+    E {
+        path,
+        kind: Kind::Dir,
+        size: 0,
+        hash: 0,
+        mode: 0o755,
+        uid: 0,
+        link: None,
+    }
+}
+
+pub fn symlink<'a>(path: &'a str, to: &'a str) -> E<'a> {
+    E {
+        path,
+        kind: Kind::Symlink,
+        size: 0,
+        hash: 0,
+        mode: 0o777,
+        uid: 0,
+        link: Some(to),
+    }
+}
+
+pub fn index(entries: &[E<'_>]) -> FsIndex {
+    let mut b = IndexBuilder::new();
+    for e in entries {
+        b.add(
+            e.path.as_bytes(),
+            e.kind,
+            e.size,
+            e.mode,
+            e.uid,
+            e.uid,
+            0,
+            e.link.map(str::as_bytes),
+            e.hash,
+        )
+        .expect("add");
+    }
+    b.finish()
+}

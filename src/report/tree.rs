@@ -1,0 +1,182 @@
+//! `stagescope tree` output: NDJSON (one object per entry) or an indented listing.
+
+use std::io::{self, Write};
+
+use crate::fs::{EntryId, EntryRef, FsIndex, Kind, escape};
+
+/// Which instruction added an entry, when known.
+pub type AddedBy<'a> = &'a dyn Fn(EntryId) -> Option<String>;
+
+#[derive(serde::Serialize)]
+struct JsonEntry {
+    path: String,
+    kind: &'static str,
+    size: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    added_by: Option<String>,
+}
+
+/// One JSON object per line, depth-first, children by name; `depth` limits like the text.
+pub fn json_lines(
+    ix: &FsIndex,
+    depth: Option<usize>,
+    added_by: AddedBy<'_>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    for e in ix
+        .entries()
+        .filter(|e| depth.is_none_or(|d| e.depth() <= d))
+    {
+        let obj = JsonEntry {
+            path: escape(e.path()),
+            kind: e.kind().as_str(),
+            size: e.size(),
+            mode: e.mode(),
+            uid: e.uid(),
+            gid: e.gid(),
+            link: e.link().map(escape),
+            added_by: added_by(e.id),
+        };
+        serde_json::to_writer(&mut *out, &obj)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// `1023`, `1.0K`, `12.5M`: powers of 1024, like `ls -h`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    if n < 1024 {
+        return n.to_string();
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1}{}", UNITS[unit])
+}
+
+/// `drwxr-xr-x`, with setuid/setgid/sticky as `s`/`S`/`t`/`T`.
+pub fn mode_string(kind: Kind, mode: u32) -> String {
+    let mut s = String::with_capacity(10);
+    s.push(match kind {
+        Kind::Dir => 'd',
+        Kind::Symlink => 'l',
+        Kind::Hardlink => 'h',
+        Kind::Other => '?',
+        Kind::File => '-',
+    });
+    let special = [(0o4000, 's'), (0o2000, 's'), (0o1000, 't')];
+    for (who, (bit, ch)) in special.iter().enumerate() {
+        let shift = 6 - 3 * who as u32;
+        let m = (mode >> shift) & 7;
+        s.push(if m & 4 != 0 { 'r' } else { '-' });
+        s.push(if m & 2 != 0 { 'w' } else { '-' });
+        let x = m & 1 != 0;
+        s.push(match (mode & bit != 0, x) {
+            (true, true) => *ch,
+            (true, false) => ch.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
+}
+
+fn line(e: &EntryRef<'_>) -> String {
+    let size = if e.kind() == Kind::Dir {
+        e.total()
+    } else {
+        e.size()
+    };
+    let mut name = escape(e.name());
+    if e.kind() == Kind::Dir {
+        name.push('/');
+    }
+    let indent = "  ".repeat(e.depth().saturating_sub(1));
+    let link = match (e.kind(), e.link()) {
+        (Kind::Symlink, Some(l)) => format!(" -> {}", escape(l)),
+        (Kind::Hardlink, Some(l)) => format!(" => /{}", escape(l)),
+        _ => String::new(),
+    };
+    format!(
+        "{} {:>11} {:>7}  {indent}{name}{link}",
+        mode_string(e.kind(), e.mode()),
+        format!("{}:{}", e.uid(), e.gid()),
+        human_size(size),
+    )
+}
+
+/// An indented listing: mode, owner, size (directories: their whole subtree), name.
+pub fn text(ix: &FsIndex, depth: Option<usize>, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} entries, {} in files",
+        ix.len().saturating_sub(1),
+        human_size(ix.root().total())
+    )?;
+    for e in ix
+        .entries()
+        .filter(|e| depth.is_none_or(|d| e.depth() <= d))
+    {
+        writeln!(out, "{}", line(&e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::IndexBuilder;
+
+    fn sample() -> FsIndex {
+        let mut b = IndexBuilder::new();
+        let add = |b: &mut IndexBuilder, p: &[u8], k, size, mode, link: Option<&[u8]>| {
+            b.add(p, k, size, mode, 0, 0, 0, link, 0).expect("add");
+        };
+        add(&mut b, b"bin/busybox", Kind::File, 1_100_000, 0o4755, None);
+        add(&mut b, b"bin/sh", Kind::Symlink, 0, 0o777, Some(b"busybox"));
+        add(
+            &mut b,
+            b"bin/ash",
+            Kind::Hardlink,
+            0,
+            0o755,
+            Some(b"bin/busybox"),
+        );
+        add(&mut b, b"tmp", Kind::Dir, 0, 0o1777, None);
+        add(&mut b, b"bad\xffname\n", Kind::File, 3, 0o644, None);
+        b.finish()
+    }
+
+    #[test]
+    fn text_listing() {
+        let mut out = Vec::new();
+        text(&sample(), None, &mut out).expect("write");
+        insta::assert_snapshot!(String::from_utf8(out).expect("utf8"));
+    }
+
+    #[test]
+    fn json_lines_escape_and_limit_depth() {
+        let mut out = Vec::new();
+        let by = |id: EntryId| (id == 2).then(|| "base: RUN make".to_string());
+        json_lines(&sample(), Some(1), &by, &mut out).expect("write");
+        insta::assert_snapshot!(String::from_utf8(out).expect("utf8"));
+    }
+
+    #[test]
+    fn sizes_and_modes() {
+        assert_eq!(human_size(1023), "1023");
+        assert_eq!(human_size(1536), "1.5K");
+        assert_eq!(human_size(3 << 30), "3.0G");
+        assert_eq!(mode_string(Kind::File, 0o4755), "-rwsr-xr-x");
+        assert_eq!(mode_string(Kind::Dir, 0o1777), "drwxrwxrwt");
+        assert_eq!(mode_string(Kind::File, 0o2644), "-rw-r-Sr--");
+    }
+}
