@@ -306,11 +306,33 @@ pub fn leftover_images(build_id: &str) -> Vec<String> {
     out
 }
 
-/// Containers (running or not) made from any of `images`, or labelled with the build.
+/// Containers (running or not) made right from one of `images` (ids, short or full), or
+/// labelled with the build. Not `--filter ancestor=`: that also matches every container of
+/// an image built on top, which on a shared daemon means other people's.
 pub fn containers_of(build_id: &str, images: &[String]) -> Vec<String> {
     let mut out = listed("ps", &format!("label=dev.stagescope.build={build_id}"));
-    for img in images {
-        out.extend(listed("ps", &format!("ancestor={img}")));
+    let all: Vec<String> = docker_ok(&["ps", "-a", "-q"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if !all.is_empty() {
+        let mut args = vec!["inspect", "-f", "{{.Id}} {{.Image}}"];
+        args.extend(all.iter().map(String::as_str));
+        // A container may go away between the listing and the inspect: ignore the failure.
+        let listing = docker(&args);
+        for line in String::from_utf8_lossy(&listing.stdout).lines() {
+            let Some((id, image)) = line.split_once(' ') else {
+                continue;
+            };
+            let hex = image.trim_start_matches("sha256:");
+            if images
+                .iter()
+                .map(|i| i.trim_start_matches("sha256:"))
+                .any(|i| !i.is_empty() && hex.starts_with(i))
+            {
+                out.push(id[..12.min(id.len())].to_string());
+            }
+        }
     }
     out.sort();
     out.dedup();
