@@ -8,7 +8,8 @@
 # cold (--no-cache) and warm (after one priming build); then stagescope with BuildKit against
 # our own classic run, and the part of a BuildKit run spent building the extra per-stage
 # images. Prints a markdown table. Uses hyperfine when installed (and installs it with apt-get
-# when root and allowed: BENCH_INSTALL=0 to forbid), else a bash loop over `date +%s%N`.
+# when root and allowed: BENCH_INSTALL=0 to forbid), else (or with BENCH_TIMER=loop) a bash
+# loop over `date +%s%N` that takes turns between the three commands.
 #
 # Environment: STAGESCOPE (binary; default: cargo build --release), COLD_RUNS (default 3),
 # WARM_RUNS (default 5). Everything it builds is removed at the end.
@@ -33,7 +34,11 @@ if ! command -v hyperfine >/dev/null 2>&1 && [ "${BENCH_INSTALL:-1}" = 1 ] \
     && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
 fi
-if command -v hyperfine >/dev/null 2>&1; then timer=hyperfine; else timer="bash loop"; fi
+if [ "${BENCH_TIMER:-}" != loop ] && command -v hyperfine >/dev/null 2>&1; then
+    timer=hyperfine
+else
+    timer="bash loop, interleaved"
+fi
 
 work=$(mktemp -d)
 ids="$work/stagescope-builds"
@@ -79,26 +84,36 @@ exit \$rc
 EOF
 chmod +x "$work/ss" "$work/dk"
 
-# mean RUNS CMD... -> mean wall seconds over RUNS runs (fails when a run fails).
-mean() {
-    local runs=$1
+# hyperfine RUNS CMD... -> mean wall seconds over RUNS runs (fails when a run fails).
+hf_mean() {
+    local runs=$1 json="$work/hf.json" cmd
     shift
+    printf -v cmd '%q ' "$@"
+    hyperfine --runs "$runs" --style none --export-json "$json" "$cmd" >/dev/null
+    jq -r '.results[0].mean' "$json" 2>/dev/null \
+        || python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$json"
+}
+
+# row RUNS DIR EXTRA... -> "docker classic buildkit" mean seconds. The loop timer takes
+# turns (docker, classic, BuildKit, docker, ...) so a busy machine weighs on all three alike.
+row() {
+    local runs=$1 dir=$2
+    shift 2
+    local -a dk=("$work/dk" "$@" -t "$tag" "$dir")
+    local -a cl=("$work/ss" "$@" "$dir" --builder classic --progress plain)
+    local -a bk=("$work/ss" "$@" "$dir" --builder buildkit --progress plain)
     if [ "$timer" = hyperfine ]; then
-        local json="$work/hf.json" cmd
-        printf -v cmd '%q ' "$@"
-        hyperfine --runs "$runs" --style none --export-json "$json" "$cmd" >/dev/null
-        jq -r '.results[0].mean' "$json" 2>/dev/null \
-            || python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$json"
-    else
-        local total=0 t0 t1 i
-        for ((i = 0; i < runs; i++)); do
-            t0=$(date +%s%N)
-            "$@" >/dev/null
-            t1=$(date +%s%N)
-            total=$((total + t1 - t0))
-        done
-        awk -v ns="$total" -v n="$runs" 'BEGIN { printf "%.3f\n", ns / n / 1e9 }'
+        echo "$(hf_mean "$runs" "${dk[@]}") $(hf_mean "$runs" "${cl[@]}") $(hf_mean "$runs" "${bk[@]}")"
+        return
     fi
+    local td=0 tc=0 tb=0 t0 i
+    for ((i = 0; i < runs; i++)); do
+        t0=$(date +%s%N); "${dk[@]}" >/dev/null; td=$((td + $(date +%s%N) - t0))
+        t0=$(date +%s%N); "${cl[@]}" >/dev/null; tc=$((tc + $(date +%s%N) - t0))
+        t0=$(date +%s%N); "${bk[@]}" >/dev/null; tb=$((tb + $(date +%s%N) - t0))
+    done
+    awk -v a="$td" -v b="$tc" -v c="$tb" -v n="$runs" \
+        'BEGIN { printf "%.3f %.3f %.3f\n", a / n / 1e9, b / n / 1e9, c / n / 1e9 }'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
@@ -139,9 +154,7 @@ for f in "${fixtures[@]}"; do
             "$work/ss" "$dir" --builder classic --progress plain >/dev/null
             "$work/ss" "$dir" --builder buildkit --progress plain >/dev/null
         fi
-        d=$(mean "$runs" "$work/dk" "${extra[@]}" -t "$tag" "$dir")
-        c=$(mean "$runs" "$work/ss" "${extra[@]}" "$dir" --builder classic --progress plain)
-        b=$(mean "$runs" "$work/ss" "${extra[@]}" "$dir" --builder buildkit --progress plain)
+        read -r d c b < <(row "$runs" "$dir" "${extra[@]}")
         o=$(stage_image_overhead "$dir" "${extra[@]}")
         echo "| $f | $cache | $(secs "$d") s | $(secs "$c") s | $(ratio "$c" "$d") | $(secs "$b") s | $(ratio "$b" "$c") | $(secs "$o") s |"
     done

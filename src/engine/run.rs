@@ -67,7 +67,13 @@ struct Solve<'a> {
 
 impl Solve<'_> {
     fn options(&self, dockerfile_name: &str) -> bollard::query_parameters::BuildImageOptions {
-        let labels: HashMap<&str, &str> = HashMap::from([(BUILD_LABEL, self.build_id)]);
+        // The classic builder applies labels as an extra LABEL step after the last
+        // instruction: a container and a commit (~1 s) on every build, and a final image
+        // that is never cached. Its images are found by their stagescope.local tags instead.
+        let labels: HashMap<&str, &str> = match self.kind {
+            BuilderKind::Buildkit => HashMap::from([(BUILD_LABEL, self.build_id)]),
+            BuilderKind::Classic => HashMap::new(),
+        };
         let args: HashMap<&str, &str> = self
             .req
             .build_args
