@@ -117,6 +117,12 @@ impl Reporter {
             Reporter::Json(r) => r.on_event(ev),
         };
     }
+
+    fn finish(&mut self) {
+        if let Reporter::Json(r) = self {
+            let _ = r.finish();
+        }
+    }
 }
 
 /// What a build needs, read from the flags: the Dockerfile, its plan, the context.
@@ -200,6 +206,7 @@ pub fn build(args: &BuildArgs) -> u8 {
         while let Ok(ev) = rx.try_recv() {
             reporter.on_event(&ev);
         }
+        reporter.finish();
         match outcome {
             None => {
                 // Dropping the request cancels the build in the daemon; then remove what

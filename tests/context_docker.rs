@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use stagescope::engine::context::list_context;
 use stagescope::engine::dockerignore::PatternMatcher;
 
-mod common;
+mod oracle;
 
-use common::{Cleanup, docker, docker_available};
+use oracle::{Cleanup, docker, docker_available};
 
 fn write(root: &Path, rel: &str) {
     let p = root.join(rel);

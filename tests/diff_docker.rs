@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 #[allow(dead_code)] // the oracle helpers are for the other daemon tests
-mod common;
+mod oracle;
 
-use common::docker_available;
+use oracle::docker_available;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 

@@ -14,9 +14,9 @@ use stagescope::fs::{FsIndex, Kind, escape};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
-mod common;
+mod oracle;
 
-use common::{Cleanup, docker, docker_available};
+use oracle::{Cleanup, docker, docker_available};
 
 const DOCKERFILE: &str = r#"FROM busybox AS base
 RUN mkdir -p /t/dir/sub /t/empty \

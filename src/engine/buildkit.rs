@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use bollard::moby::buildkit::v1::{StatusResponse, Vertex};
 
 use crate::build::event::exit_code_from_message;
-use crate::build::{BuildEvent, BuildPlan, InternalStep, LogStream};
+use crate::build::{BuildEvent, BuildPlan, InternalStep, LogStream, PlanStage};
 
 type Step = (usize, usize);
 
@@ -95,16 +95,82 @@ fn match_instruction(stage: &crate::build::PlanStage, n: usize, text: &str) -> O
         .map(|(k, _)| k)
 }
 
-/// `[linux/amd64 builder 3/5] RUN make` -> ("builder", 3, "RUN make").
-fn parse_label(name: &str) -> Option<(&str, usize, &str)> {
+/// `[linux/amd64 builder 3/5] RUN make` -> ("builder", 3, 5, "RUN make").
+fn parse_label(name: &str) -> Option<(&str, usize, usize, &str)> {
     let rest = name.strip_prefix('[')?;
     let close = rest.find(']')?;
     let mut words = rest[..close].split_whitespace().rev();
     let counts = words.next()?;
-    let stage = words.next()?;
-    let (n, _m) = counts.split_once('/')?;
+    // A Dockerfile of one stage gets no stage name: `[2/3] RUN make`.
+    let stage = words.next().unwrap_or("");
+    let (n, m) = counts.split_once('/')?;
     let n: usize = n.parse().ok()?;
-    Some((stage, n, rest[close + 1..].trim_start()))
+    let m: usize = m.parse().ok()?;
+    Some((stage, n, m, rest[close + 1..].trim_start()))
+}
+
+/// How BuildKit may have counted a stage's `n/m`, most likely first.
+#[derive(Debug, Clone, Copy)]
+enum Numbering {
+    /// dockerfile2llb: only instructions that make a vertex count — the FROM of an image
+    /// (not `scratch`, not another stage), RUN, COPY, ADD and (with file ops) WORKDIR.
+    Vertexes { workdir: bool },
+    /// Every instruction, the FROM included.
+    All,
+}
+
+/// The plan indexes BuildKit numbers 1..=m under `numbering`.
+fn numbered(stage: &PlanStage, numbering: Numbering) -> Vec<usize> {
+    match numbering {
+        Numbering::All => (0..stage.instructions.len()).collect(),
+        Numbering::Vertexes { workdir } => {
+            let image_base =
+                stage.base_stage.is_none() && !stage.base.trim().eq_ignore_ascii_case("scratch");
+            stage
+                .instructions
+                .iter()
+                .enumerate()
+                .filter(|(k, i)| match i.keyword.as_str() {
+                    "FROM" => *k == 0 && image_base,
+                    "RUN" | "COPY" | "ADD" => true,
+                    "WORKDIR" => workdir,
+                    _ => false,
+                })
+                .map(|(k, _)| k)
+                .collect()
+        }
+    }
+}
+
+/// The plan index of the vertex labelled `[stage n/m] text`.
+fn instruction_of(stage: &PlanStage, n: usize, m: usize, text: &str) -> Option<usize> {
+    let keyword = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let fits = |k: usize| {
+        stage
+            .instructions
+            .get(k)
+            .is_some_and(|i| i.keyword == keyword)
+    };
+    for numbering in [
+        Numbering::Vertexes { workdir: true },
+        Numbering::Vertexes { workdir: false },
+        Numbering::All,
+    ] {
+        let ks = numbered(stage, numbering);
+        if ks.len() == m
+            && let Some(&k) = n.checked_sub(1).and_then(|i| ks.get(i))
+            && fits(k)
+        {
+            return Some(k);
+        }
+    }
+    // An engine counting some other way, or a cut Dockerfile (whose m is smaller): the
+    // text decides.
+    match_instruction(stage, n, text)
 }
 
 fn timestamp_ms(ts: &Option<bollard_buildkit_proto::google::protobuf::Timestamp>) -> Option<i128> {
@@ -128,13 +194,17 @@ impl VertexMapper {
     }
 
     fn owner_of(&self, vertex: &Vertex) -> Owner {
-        let Some((stage_name, n, text)) = parse_label(&vertex.name) else {
+        let Some((stage_name, n, m, text)) = parse_label(&vertex.name) else {
             return Owner::Internal(vertex.name.clone());
         };
-        let Some(stage) = self.plan.stage_by_buildkit_name(stage_name) else {
+        let only = match self.plan.stages.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        };
+        let Some(stage) = self.plan.stage_by_buildkit_name(stage_name).or(only) else {
             return Owner::Internal(vertex.name.clone());
         };
-        let Some(k) = match_instruction(stage, n, text) else {
+        let Some(k) = instruction_of(stage, n, m, text) else {
             return Owner::Internal(vertex.name.clone());
         };
         if k > 0 {
@@ -414,12 +484,13 @@ mod tests {
     fn labels_parse_with_and_without_platform() {
         assert_eq!(
             parse_label("[builder 3/5] RUN make"),
-            Some(("builder", 3, "RUN make"))
+            Some(("builder", 3, 5, "RUN make"))
         );
         assert_eq!(
             parse_label("[linux/arm64 stage-2 1/2] FROM docker.io/library/busybox"),
-            Some(("stage-2", 1, "FROM docker.io/library/busybox"))
+            Some(("stage-2", 1, 2, "FROM docker.io/library/busybox"))
         );
+        assert_eq!(parse_label("[2/3] RUN make"), Some(("", 2, 3, "RUN make")));
         assert_eq!(parse_label("[internal] load metadata for x"), None);
         assert_eq!(parse_label("copy /context /"), None);
     }
@@ -582,6 +653,54 @@ mod tests {
         );
         assert_eq!(match_instruction(stage, 2, "COPY src/ ."), Some(2));
         assert_eq!(match_instruction(stage, 2, "RUN nothing"), None);
+    }
+
+    #[test]
+    fn numbering_skips_what_makes_no_vertex() {
+        // BuildKit (20.10 and later) numbers only vertex-making instructions: `FROM a AS b`
+        // and `FROM scratch` are not counted, nor are ENV and the like.
+        let ins = |keyword: &str, text: &str| crate::build::PlanInstruction {
+            keyword: keyword.into(),
+            line: 1,
+            text: text.into(),
+        };
+        let on_stage = PlanStage {
+            index: 1,
+            name: Some("b".into()),
+            base: "a".into(),
+            base_stage: Some(0),
+            deps: vec![0],
+            needed: true,
+            instructions: vec![
+                ins("FROM", "FROM a AS b"),
+                ins("ENV", "ENV Y=2"),
+                ins("RUN", "RUN echo before"),
+                ins("RUN", "RUN exit 7"),
+                ins("COPY", "COPY --from=s /a /sa"),
+            ],
+        };
+        assert_eq!(instruction_of(&on_stage, 1, 3, "RUN echo before"), Some(2));
+        assert_eq!(instruction_of(&on_stage, 2, 3, "RUN exit 7"), Some(3));
+        assert_eq!(
+            instruction_of(&on_stage, 3, 3, "COPY --from=s /a /sa"),
+            Some(4)
+        );
+        let scratch = PlanStage {
+            base: "scratch".into(),
+            base_stage: None,
+            instructions: vec![
+                ins("FROM", "FROM scratch AS s"),
+                ins("COPY", "COPY --from=a /a /a"),
+                ins("ENV", "ENV X=1"),
+            ],
+            ..on_stage.clone()
+        };
+        assert_eq!(
+            instruction_of(&scratch, 1, 1, "COPY --from=a /a /a"),
+            Some(1)
+        );
+        // A count that fits no known numbering falls back to the text.
+        assert_eq!(instruction_of(&on_stage, 1, 9, "RUN exit 7"), Some(3));
     }
 
     #[test]

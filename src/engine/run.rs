@@ -67,7 +67,13 @@ struct Solve<'a> {
 
 impl Solve<'_> {
     fn options(&self, dockerfile_name: &str) -> bollard::query_parameters::BuildImageOptions {
-        let labels: HashMap<&str, &str> = HashMap::from([(BUILD_LABEL, self.build_id)]);
+        // The classic builder applies labels as an extra LABEL step after the last
+        // instruction: a container and a commit (~1 s) on every build, and a final image
+        // that is never cached. Its images are found by their stagescope.local tags instead.
+        let labels: HashMap<&str, &str> = match self.kind {
+            BuilderKind::Buildkit => HashMap::from([(BUILD_LABEL, self.build_id)]),
+            BuilderKind::Classic => HashMap::new(),
+        };
         let args: HashMap<&str, &str> = self
             .req
             .build_args
@@ -320,40 +326,46 @@ pub async fn run_build(
         );
     }
     // Every other needed stage gets its own image: classic already made them; BuildKit
-    // exports only the target, so each stage is built again from cache.
-    for stage in plan
+    // exports only the target, so each stage is built again from cache — all at once, as
+    // each such build is mostly the engine's fixed cost of a solve and an export.
+    let others: Vec<usize> = plan
         .stages
         .iter()
         .filter(|s| s.needed && s.index != plan.target)
-    {
-        let id = match kind {
-            BuilderKind::Classic => {
-                let id = classic_stage_image(&mapper, stage.index);
+        .map(|s| s.index)
+        .collect();
+    let ids: Vec<Option<String>> = match kind {
+        BuilderKind::Classic => {
+            let mut ids = Vec::new();
+            for &stage in &others {
+                let id = classic_stage_image(&mapper, stage);
                 if let Some(id) = &id {
-                    super::names::tag_image(
-                        engine,
-                        id,
-                        &stage_tag(build_id, &stage.display_name()),
-                    )
-                    .await?;
+                    let name = plan.stages[stage].display_name();
+                    super::names::tag_image(engine, id, &stage_tag(build_id, &name)).await?;
                 }
-                id
+                ids.push(id);
             }
-            BuilderKind::Buildkit => {
-                let last = stage.instructions.len().saturating_sub(1);
-                state_image(engine, kind, req, df, ctx, build_id, stage.index, last, tx).await?
-            }
-        };
+            ids
+        }
+        BuilderKind::Buildkit => {
+            futures_util::future::try_join_all(others.iter().map(|&stage| {
+                let last = plan.stages[stage].instructions.len().saturating_sub(1);
+                state_image(engine, kind, req, df, ctx, build_id, stage, last, tx)
+            }))
+            .await?
+        }
+    };
+    for (stage, id) in others.into_iter().zip(ids) {
         if let Some(id) = &id {
             emit(
                 tx,
                 [BuildEvent::StageImage {
-                    stage: stage.index,
+                    stage,
                     image: id.clone(),
                 }],
             );
         }
-        stage_images[stage.index] = id;
+        stage_images[stage] = id;
     }
     emit(
         tx,
@@ -448,10 +460,17 @@ pub async fn state_image(
     };
     emit(tx, [BuildEvent::InternalStarted { step: step.clone() }]);
     let t = Instant::now();
+    // Always from cache, even for a --no-cache build: the main build just made every vertex,
+    // and running them again would be slow and could give a stage image other contents than
+    // the build used (anything non-deterministic, a download, a timestamp).
+    let from_cache = BuildRequest {
+        no_cache: false,
+        ..req.clone()
+    };
     let solve_req = Solve {
         engine,
         kind,
-        req,
+        req: &from_cache,
         build_id,
         dockerfile_text,
         target,

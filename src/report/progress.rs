@@ -215,6 +215,7 @@ fn one_line(text: &str, max: usize) -> String {
 pub struct JsonReporter<W: Write> {
     pub state: BuildState,
     out: W,
+    summarized: bool,
 }
 
 impl<W: Write> JsonReporter<W> {
@@ -222,6 +223,7 @@ impl<W: Write> JsonReporter<W> {
         JsonReporter {
             state: BuildState::new(plan),
             out,
+            summarized: false,
         }
     }
 
@@ -264,13 +266,23 @@ impl<W: Write> JsonReporter<W> {
             }
         }
         writeln!(self.out, "{v}")?;
-        if let BuildEvent::BuildFinished { .. } | BuildEvent::BuildFailed { .. } = ev {
+        if let BuildEvent::BuildFinished { .. } = ev {
+            self.summary()?;
+        }
+        self.out.flush()
+    }
+
+    /// The event stream ended: write the summary if no BuildFinished did. A failed build
+    /// ends here, after its state image, so the summary stays the last line.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if !self.summarized {
             self.summary()?;
         }
         self.out.flush()
     }
 
     pub fn summary(&mut self) -> io::Result<()> {
+        self.summarized = true;
         let st = &self.state;
         let stages: Vec<Value> = st
             .plan
@@ -303,7 +315,8 @@ impl<W: Write> JsonReporter<W> {
             .collect();
         let summary = json!({
             "event": "summary",
-            "ok": st.failure.is_none(),
+            // Built: finished without a failure (an interrupted build is not ok).
+            "ok": st.failure.is_none() && st.finished.is_some(),
             "image": st.finished.as_ref().and_then(|f| f.0.clone()),
             "duration_ms": st.finished.as_ref().map(|f| f.1),
             "stages": stages,
@@ -314,6 +327,11 @@ impl<W: Write> JsonReporter<W> {
                 "line": f.stage.zip(f.instruction).map(|(s, k)| self.line_of(s, k)),
                 "message": f.message,
                 "exit_code": f.exit_code,
+                // The state just before the failing instruction, to open and debug.
+                "state_image": f.stage.zip(f.instruction).and_then(|(s, k)| {
+                    let prev = k.checked_sub(1)?;
+                    st.stages.get(s)?.instructions.get(prev)?.image.clone()
+                }),
             })),
         });
         writeln!(self.out, "{summary}")

@@ -1,42 +1,340 @@
-//! What the daemon-backed tests share: the docker CLI, the skip-or-fail rule, cleanup.
+//! Shared helpers for the tests against the real Docker daemon: make sure the daemon and
+//! `busybox:latest` are there (once per test binary), drive the real binary, read its NDJSON,
+//! and remove what each build made.
+#![allow(dead_code)]
 
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use stagescope::engine::connect::{Engine, Environment, connect};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
-        .env("DOCKER_BUILDKIT", "0")
         .output()
-        .expect("run docker")
+        .expect("run the docker CLI")
 }
 
-/// Whether the daemon answers; when it does not, a failure under `CI`, else a note.
-pub fn docker_available() -> bool {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
+/// stdout of a docker command that must succeed, trimmed.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// True when the daemon answers and `busybox:latest` is ready; false (after a printed note)
+/// when there is no daemon. With `CI` set a missing daemon fails the test instead.
+pub fn docker_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        let up = Command::new("docker")
+            .args(["version", "--format", "{{.Server.Version}}"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !up {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no Docker daemon answers, and CI is set"
+            );
+            eprintln!("note: no Docker daemon answers; skipping the engine tests");
+            return false;
+        }
+        let out = Command::new(BIN)
+            .arg("setup-base")
+            .output()
+            .expect("run stagescope setup-base");
         assert!(
-            std::env::var_os("CI").is_none(),
-            "docker CLI or daemon not available, and CI is set"
+            out.status.success(),
+            "stagescope setup-base failed: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        eprintln!("note: docker not available; skipping a daemon oracle test");
-    }
-    ok
+        true
+    })
 }
 
-/// Removes the container and image on every path out of the test.
+/// Returns from the test when there is no daemon (see `docker_ready`).
+#[macro_export]
+macro_rules! require_docker {
+    () => {
+        if !common::docker_ready() {
+            return;
+        }
+    };
+}
+
+/// A fresh id so a test's RUN lines hit no cache another test or run left.
+pub fn nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// A build context in a temporary directory.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(dockerfile: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("write Dockerfile");
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+}
+
+/// One run of `stagescope build --progress json`.
+#[derive(Debug)]
+pub struct JsonRun {
+    pub code: Option<i32>,
+    pub events: Vec<Value>,
+    pub stderr: String,
+}
+
+impl JsonRun {
+    pub fn build_id(&self) -> Option<String> {
+        self.events
+            .iter()
+            .find(|e| e["event"] == "build_started")
+            .and_then(|e| e["build_id"].as_str())
+            .map(str::to_string)
+    }
+
+    pub fn of(&self, kind: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["event"] == kind).collect()
+    }
+
+    pub fn summary(&self) -> &Value {
+        let last = self.events.last().expect("some output");
+        assert_eq!(last["event"], "summary", "the summary is the last line");
+        last
+    }
+
+    /// Every log line the build printed, joined.
+    pub fn log_text(&self) -> String {
+        self.of("log")
+            .iter()
+            .filter_map(|e| e["text"].as_str())
+            .collect()
+    }
+
+    /// The summary of the named (or numbered) stage.
+    pub fn stage<'a>(&'a self, stage: &str) -> &'a Value {
+        self.summary()["stages"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .find(|s| {
+                s["stage"] == stage
+                    || s["stage"].as_u64().map(|i| i.to_string()).as_deref() == Some(stage)
+            })
+            .unwrap_or_else(|| panic!("no stage {stage} in the summary"))
+    }
+
+    pub fn describe(&self) -> String {
+        let lines: Vec<String> = self.events.iter().map(Value::to_string).collect();
+        format!(
+            "exit {:?}\nstderr: {}\nstdout:\n{}",
+            self.code,
+            self.stderr,
+            lines.join("\n")
+        )
+    }
+}
+
+pub fn parse_ndjson(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn run_build(dir: &Path, progress: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("build")
+        .arg(dir)
+        .args(["--progress", progress])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run stagescope build")
+}
+
+/// `stagescope build --progress json <dir> <args>`; the build is registered with `cleanup`.
+pub fn build_json(dir: &Path, args: &[&str], cleanup: &mut Cleanup) -> JsonRun {
+    let out = run_build(dir, "json", args);
+    let run = JsonRun {
+        code: out.status.code(),
+        events: parse_ndjson(&out.stdout),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    if let Some(id) = run.build_id() {
+        cleanup.build_ids.push(id);
+    }
+    run
+}
+
+/// `stagescope build --progress plain`: (exit code, stdout, stderr). The build id is read
+/// from the first line and registered with `cleanup`.
+pub fn build_plain(dir: &Path, args: &[&str], cleanup: &mut Cleanup) -> (Option<i32>, String) {
+    let out = run_build(dir, "plain", args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if let Some(id) = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split("(build ").nth(1))
+        .map(|rest| rest.trim_end_matches(')').to_string())
+    {
+        cleanup.build_ids.push(id);
+    }
+    let text = format!(
+        "{stdout}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+pub async fn engine() -> Engine {
+    connect(&Environment::from_process(None))
+        .await
+        .expect("connect to the daemon")
+}
+
+/// Removes, when dropped, everything the registered builds made (through
+/// `engine::clean::clean` for each build id) and the extra tags.
+#[derive(Default)]
 pub struct Cleanup {
-    pub image: String,
-    pub container: Option<String>,
+    pub build_ids: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl Cleanup {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A tag unique to this test run, removed at the end.
+    pub fn tag(&mut self, what: &str) -> String {
+        let t = format!("stagescope-test-{what}:{}", nonce());
+        self.tags.push(t.clone());
+        t
+    }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Some(c) = &self.container {
-            let _ = docker(&["rm", "-f", c]);
+        for t in &self.tags {
+            let _ = docker(&["rmi", "-f", t]);
         }
-        let _ = docker(&["rmi", "-f", &self.image]);
+        if self.build_ids.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.build_ids);
+        runtime().block_on(async {
+            let Ok(engine) = connect(&Environment::from_process(None)).await else {
+                return;
+            };
+            for id in &ids {
+                let _ = stagescope::engine::clean::clean(&engine, Some(id)).await;
+            }
+        });
     }
+}
+
+/// `cat` a file inside an image (the image must open and hold it).
+pub fn cat_in_image(image: &str, path: &str) -> String {
+    docker_ok(&["run", "--rm", "--entrypoint", "cat", image, path])
+}
+
+/// Create (never start) a container of `image`, export it and say whether `path` is in it.
+pub fn exported_has(image: &str, path: &str) -> bool {
+    let id = docker_ok(&["create", image, "/nonexistent"]);
+    let out = docker(&["export", &id]);
+    let _ = docker(&["rm", "-f", &id]);
+    assert!(out.status.success(), "docker export {image} failed");
+    let want = path.trim_start_matches('/');
+    let mut ar = tar::Archive::new(out.stdout.as_slice());
+    ar.entries().expect("export entries").any(|e| {
+        e.ok()
+            .and_then(|e| e.path().ok().map(|p| p.to_string_lossy().into_owned()))
+            .is_some_and(|p| p.trim_end_matches('/') == want)
+    })
+}
+
+/// The lines a docker listing printed, with `filter` as its `--filter`.
+fn listed(what: &str, filter: &str) -> Vec<String> {
+    let out = docker(&[what, "-a", "-q", "--filter", filter]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Images still labelled with, or tagged for, this build.
+pub fn leftover_images(build_id: &str) -> Vec<String> {
+    let mut out = listed("images", &format!("label=dev.stagescope.build={build_id}"));
+    let repo = format!("stagescope.local/{build_id}");
+    out.extend(
+        docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", &repo])
+            .lines()
+            .map(str::to_string),
+    );
+    out
+}
+
+/// Containers (running or not) made right from one of `images` (ids, short or full), or
+/// labelled with the build. Not `--filter ancestor=`: that also matches every container of
+/// an image built on top, which on a shared daemon means other people's.
+pub fn containers_of(build_id: &str, images: &[String]) -> Vec<String> {
+    let mut out = listed("ps", &format!("label=dev.stagescope.build={build_id}"));
+    let all: Vec<String> = docker_ok(&["ps", "-a", "-q"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if !all.is_empty() {
+        let mut args = vec!["inspect", "-f", "{{.Id}} {{.Image}}"];
+        args.extend(all.iter().map(String::as_str));
+        // A container may go away between the listing and the inspect: ignore the failure.
+        let listing = docker(&args);
+        for line in String::from_utf8_lossy(&listing.stdout).lines() {
+            let Some((id, image)) = line.split_once(' ') else {
+                continue;
+            };
+            let hex = image.trim_start_matches("sha256:");
+            if images
+                .iter()
+                .map(|i| i.trim_start_matches("sha256:"))
+                .any(|i| !i.is_empty() && hex.starts_with(i))
+            {
+                out.push(id[..12.min(id.len())].to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }

@@ -1,0 +1,221 @@
+//! Builds through the real binary against the real daemon, with both builders: every
+//! stage's image opens, a second run is cached, a failure names its step and leaves its
+//! pre-failure state openable, build args reach RUN, plain progress reads right.
+
+mod common;
+
+use common::{Cleanup, Project, build_json, build_plain, cat_in_image, exported_has, nonce};
+
+const BUILDERS: [&str; 2] = ["buildkit", "classic"];
+
+fn three_stages(n: &str) -> String {
+    format!(
+        "FROM busybox AS left\n\
+         RUN echo left-{n} > /left.txt\n\
+         \n\
+         FROM busybox AS right\n\
+         RUN echo right-{n} > /right.txt\n\
+         \n\
+         FROM busybox AS final\n\
+         COPY --from=left /left.txt /left.txt\n\
+         COPY --from=right /right.txt /right.txt\n\
+         RUN cat /left.txt /right.txt > /both.txt\n"
+    )
+}
+
+#[test]
+fn three_stages_build_open_and_cache_with_both_builders() {
+    require_docker!();
+    for builder in BUILDERS {
+        let mut cleanup = Cleanup::new();
+        let n = nonce();
+        let project = Project::new(&three_stages(&n));
+        let tag = cleanup.tag("three");
+        let args = ["--builder", builder, "-t", tag.as_str()];
+        let run = build_json(project.path(), &args, &mut cleanup);
+        assert_eq!(run.code, Some(0), "{builder}: {}", run.describe());
+        let summary = run.summary();
+        assert_eq!(summary["ok"], true, "{builder}: {}", run.describe());
+        let started = run.of("build_started");
+        assert_eq!(started[0]["builder"], builder);
+
+        // Every needed stage has an image that opens and holds what the stage made.
+        for (stage, file, want) in [
+            ("left", "/left.txt", format!("left-{n}")),
+            ("right", "/right.txt", format!("right-{n}")),
+        ] {
+            let image = run.stage(stage)["image"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{builder}: no image for {stage}: {}", run.describe()))
+                .to_string();
+            assert_eq!(cat_in_image(&image, file), want, "{builder} {stage}");
+        }
+        let final_image = run.stage("final")["image"]
+            .as_str()
+            .expect("final image")
+            .to_string();
+        assert_eq!(summary["image"], final_image.as_str());
+        assert!(exported_has(&final_image, "/both.txt"), "{builder}");
+        assert_eq!(
+            cat_in_image(&final_image, "/both.txt"),
+            format!("left-{n}\nright-{n}")
+        );
+        // `-t` names the target's image.
+        let tagged = common::docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
+        assert_eq!(tagged, final_image, "{builder}: -t tags the final image");
+
+        // Nothing was cached the first time (the nonce is new) ...
+        for stage in ["left", "right"] {
+            let ins = &run.stage(stage)["instructions"][1];
+            assert_eq!(ins["cached"], false, "{builder} {stage} first run");
+        }
+        // ... and everything the second time.
+        let again = build_json(project.path(), &args, &mut cleanup);
+        assert_eq!(again.code, Some(0), "{builder}: {}", again.describe());
+        for stage in ["left", "right", "final"] {
+            let s = again.stage(stage);
+            assert!(
+                s["cached_count"].as_u64().unwrap_or(0) > 0,
+                "{builder} {stage} second run: {}",
+                again.describe()
+            );
+        }
+        let runs: Vec<_> = again
+            .of("instruction_finished")
+            .into_iter()
+            .filter(|e| {
+                let (Some(stage), Some(k)) = (e["stage"].as_str(), e["instruction"].as_u64())
+                else {
+                    return false;
+                };
+                matches!((stage, k), ("left", 1) | ("right", 1) | ("final", 3))
+            })
+            .collect();
+        assert_eq!(runs.len(), 3, "{builder}: {}", again.describe());
+        for e in runs {
+            assert_eq!(e["cached"], true, "{builder}: RUN line not cached: {e}");
+        }
+    }
+}
+
+#[test]
+fn failing_run_names_its_step_and_keeps_the_state_before() {
+    require_docker!();
+    for builder in BUILDERS {
+        let mut cleanup = Cleanup::new();
+        let n = nonce();
+        let project = Project::new(&format!(
+            "FROM busybox AS prep\n\
+             RUN echo {n} > /ready.txt\n\
+             \n\
+             FROM prep AS broken\n\
+             ENV X=1\n\
+             RUN echo before-{n} > /before.txt\n\
+             RUN echo about to fail && exit 7\n\
+             RUN echo never\n"
+        ));
+        let run = build_json(project.path(), &["--builder", builder], &mut cleanup);
+        assert_eq!(run.code, Some(1), "{builder}: {}", run.describe());
+        let failed = run.of("build_failed");
+        assert_eq!(failed.len(), 1, "{builder}: {}", run.describe());
+        let f = failed[0];
+        assert_eq!(f["stage"], "broken", "{builder}: {f}");
+        assert_eq!(f["instruction"], 3, "{builder}: {f}");
+        assert_eq!(f["line"], 7, "{builder}: {f}");
+        assert_eq!(f["exit_code"], 7, "{builder}: {f}");
+        assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()));
+
+        let summary = run.summary();
+        assert_eq!(summary["ok"], false);
+        assert_eq!(summary["failure"]["line"], 7, "{builder}");
+        assert_eq!(summary["failure"]["exit_code"], 7, "{builder}");
+
+        // The state right after `RUN echo before` opens and holds its file.
+        let states: Vec<_> = run
+            .of("state_image")
+            .into_iter()
+            .filter(|e| e["stage"] == "broken" && e["instruction"] == 2)
+            .collect();
+        let image = states
+            .last()
+            .and_then(|e| e["image"].as_str())
+            .unwrap_or_else(|| panic!("{builder}: no state image: {}", run.describe()))
+            .to_string();
+        assert_eq!(
+            summary["failure"]["state_image"],
+            image.as_str(),
+            "{builder}"
+        );
+        assert_eq!(cat_in_image(&image, "/before.txt"), format!("before-{n}"));
+        assert_eq!(cat_in_image(&image, "/ready.txt"), n);
+    }
+}
+
+#[test]
+fn build_args_reach_run() {
+    require_docker!();
+    for builder in BUILDERS {
+        let mut cleanup = Cleanup::new();
+        let n = nonce();
+        let project = Project::new(&format!(
+            "FROM busybox\nARG MSG=unset\nRUN echo \"msg=$MSG {n}\"\n"
+        ));
+        let run = build_json(
+            project.path(),
+            &["--builder", builder, "--build-arg", "MSG=x-from-the-cli"],
+            &mut cleanup,
+        );
+        assert_eq!(run.code, Some(0), "{builder}: {}", run.describe());
+        assert!(
+            run.log_text().contains(&format!("msg=x-from-the-cli {n}")),
+            "{builder}: {}",
+            run.describe()
+        );
+        // A single-stage Dockerfile (no stage name in BuildKit's labels) still attributes
+        // the log to its RUN.
+        let logs = run.of("log");
+        assert!(
+            logs.iter().any(|l| l["instruction"] == 2 && l["line"] == 3),
+            "{builder}: {}",
+            run.describe()
+        );
+    }
+}
+
+#[test]
+fn plain_progress_shows_cached_slowest_and_critical_path() {
+    require_docker!();
+    for builder in BUILDERS {
+        let mut cleanup = Cleanup::new();
+        let n = nonce();
+        let project = Project::new(&format!(
+            "FROM busybox AS base\nRUN echo {n} > /n && sleep 0.3\n\
+             FROM base AS app\nRUN cat /n\n"
+        ));
+        let args = ["--builder", builder];
+        let (code, text) = build_plain(project.path(), &args, &mut cleanup);
+        assert_eq!(code, Some(0), "{builder}: {text}");
+        assert!(text.contains("slowest instructions:"), "{builder}: {text}");
+        assert!(
+            text.contains(&format!("RUN echo {n} > /n && sleep 0.3")),
+            "{builder}: {text}"
+        );
+        assert!(
+            text.contains("critical path: base -> app"),
+            "{builder}: {text}"
+        );
+        let (code, text) = build_plain(project.path(), &args, &mut cleanup);
+        assert_eq!(code, Some(0), "{builder}: {text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("[base 2/2] RUN echo") && l.ends_with("CACHED")),
+            "{builder}: {text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("[app 2/2] RUN cat /n") && l.ends_with("CACHED")),
+            "{builder}: {text}"
+        );
+        assert!(text.contains("critical path:"), "{builder}: {text}");
+    }
+}
