@@ -7,7 +7,7 @@ use stagescope::build::{BuildEvent, BuildPlan};
 use stagescope::dockerfile::StageGraph;
 use stagescope::engine::connect::{Engine, Environment, connect};
 use stagescope::engine::context::BuildContext;
-use stagescope::engine::export::{finish_cleanups, index_image};
+use stagescope::engine::export::{finish_cleanups, image_layers, index_image};
 use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build, state_image};
 use stagescope::engine::{base_image, clean as engine_clean};
 use stagescope::fs::Progress;
@@ -374,7 +374,7 @@ pub fn tree(args: &TreeArgs) -> u8 {
                 }
                 _ => return Err("error: nothing to open".to_string()),
             };
-            index_image(&engine, &image, move |p: Progress| {
+            let ix = index_image(&engine, &image, move |p: Progress| {
                 if show_progress {
                     eprint!(
                         "\rindexing: {} entries, {}   ",
@@ -384,7 +384,20 @@ pub fn tree(args: &TreeArgs) -> u8 {
                 }
             })
             .await
-            .map_err(|e| format!("error: {e}"))
+            .map_err(|e| format!("error: {e}"))?;
+            // Attribution needs a second stream (the image's layers): only for --json.
+            let layers = if args.json {
+                match image_layers(&engine, &image).await {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        eprintln!("note: no added_by: {e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            Ok((ix, layers))
         };
         let outcome = tokio::select! {
             res = work => Some(res),
@@ -395,14 +408,19 @@ pub fn tree(args: &TreeArgs) -> u8 {
         if show_progress {
             eprintln!();
         }
-        let ix = match outcome {
+        let (ix, layers) = match outcome {
             None => return fail(EXIT_INTERRUPTED, "interrupted"),
             Some(Err(e)) => return fail(EXIT_FAILED, e),
-            Some(Ok(ix)) => ix,
+            Some(Ok(found)) => found,
+        };
+        let attribution = layers.as_ref().map(|l| l.attribute(&ix));
+        let added_by = |id| match (&layers, &attribution) {
+            (Some(l), Some(a)) => l.describe(a, id),
+            _ => None,
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let written = if args.json {
-            report::tree::json_lines(&ix, args.depth, &|_| None, &mut out)
+            report::tree::json_lines(&ix, args.depth, &added_by, &mut out)
         } else {
             report::tree::text(&ix, args.depth, &mut out)
         };

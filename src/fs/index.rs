@@ -96,7 +96,7 @@ pub struct IndexBuilder {
 }
 
 /// `a/./b//c/` -> `a/b/c`; leading `/` and `./` dropped. `..` stays a name.
-fn push_normalized(arena: &mut Vec<u8>, raw: &[u8]) -> (u32, u32) {
+pub(crate) fn push_normalized(arena: &mut Vec<u8>, raw: &[u8]) -> (u32, u32) {
     let start = arena.len();
     for comp in raw.split(|&b| b == b'/') {
         if comp.is_empty() || comp == b"." {

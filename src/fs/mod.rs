@@ -2,6 +2,7 @@
 //! Pure: no tokio, no bollard.
 
 pub mod index;
+pub mod layers;
 pub mod tree;
 
 pub use index::{EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Progress, escape};
