@@ -289,14 +289,14 @@ fn stage_index(plan: &BuildPlan, wanted: &str) -> Result<usize, String> {
 async fn stage_image(
     engine: &Engine,
     p: &Prepared,
+    build_id: &str,
     stage: usize,
     at: Option<usize>,
 ) -> Result<String, String> {
-    let build_id = new_build_id();
     // The build runs quietly: its events go nowhere.
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let df = &p.loaded.dockerfile;
-    let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, &build_id, &tx)
+    let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, build_id, &tx)
         .await
         .map_err(|e| format!("error: {e}"))?;
     if outcome.failed {
@@ -315,7 +315,7 @@ async fn stage_image(
             &p.req,
             df,
             &p.ctx,
-            &build_id,
+            build_id,
             stage,
             at.unwrap_or(last),
             &tx,
@@ -360,6 +360,7 @@ pub fn tree(args: &TreeArgs) -> u8 {
             Ok(e) => e,
             Err(code) => return code,
         };
+        let build_id = new_build_id();
         let work = async {
             let image = match (&args.image, &prepared, stage) {
                 (Some(image), _, _) => image.clone(),
@@ -370,7 +371,7 @@ pub fn tree(args: &TreeArgs) -> u8 {
                             p.plan.stages[i].display_name()
                         );
                     }
-                    stage_image(&engine, p, i, args.at).await?
+                    stage_image(&engine, p, &build_id, i, args.at).await?
                 }
                 _ => return Err("error: nothing to open".to_string()),
             };
@@ -403,8 +404,13 @@ pub fn tree(args: &TreeArgs) -> u8 {
             res = work => Some(res),
             _ = interrupted() => None,
         };
-        // Containers whose guard was dropped mid-export are removed before exiting.
+        // Containers whose guard was dropped mid-export are removed before exiting, and an
+        // interrupted build's images with them (a finished build's stay: they are the cache
+        // that makes the next open instant; `stagescope clean` removes them).
         finish_cleanups().await;
+        if outcome.is_none() && prepared.is_some() {
+            let _ = engine_clean::clean(&engine, Some(&build_id)).await;
+        }
         if show_progress {
             eprintln!();
         }
