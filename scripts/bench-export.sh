@@ -2,7 +2,8 @@
 # Index speed against the real daemon: an image of FILES files and about MB megabytes
 # (generated, incompressible), `docker export > /dev/null` versus `stagescope tree --image`
 # (export streamed and indexed, nothing written to disk), with peak memory when GNU time is
-# there (of the CLI process; the daemon does the export either way). Usage: scripts/bench-export.sh [FILES] [MB]   (defaults: 100000 700)
+# there (of the CLI process; the daemon does the export either way).
+# Usage: scripts/bench-export.sh [FILES] [MB]   (defaults: 100000 700)
 # Needs: docker, python3, a built stagescope (STAGESCOPE=path, default target/release).
 set -eu
 FILES=${1:-100000}
