@@ -7,7 +7,7 @@ use stagescope::build::{BuildEvent, BuildPlan};
 use stagescope::dockerfile::StageGraph;
 use stagescope::engine::connect::{Engine, Environment, connect};
 use stagescope::engine::context::BuildContext;
-use stagescope::engine::export::{finish_cleanups, index_image};
+use stagescope::engine::export::{finish_cleanups, image_layers, index_image};
 use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build, state_image};
 use stagescope::engine::{base_image, clean as engine_clean};
 use stagescope::fs::Progress;
@@ -355,14 +355,14 @@ fn stage_index(plan: &BuildPlan, wanted: &str) -> Result<usize, String> {
 async fn stage_image(
     engine: &Engine,
     p: &Prepared,
+    build_id: &str,
     stage: usize,
     at: Option<usize>,
 ) -> Result<String, String> {
-    let build_id = new_build_id();
     // The build runs quietly: its events go nowhere.
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let df = &p.loaded.dockerfile;
-    let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, &build_id, &tx)
+    let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, build_id, &tx)
         .await
         .map_err(|e| format!("error: {e}"))?;
     if outcome.failed {
@@ -381,7 +381,7 @@ async fn stage_image(
             &p.req,
             df,
             &p.ctx,
-            &build_id,
+            build_id,
             stage,
             at.unwrap_or(last),
             &tx,
@@ -426,6 +426,7 @@ pub fn tree(args: &TreeArgs) -> u8 {
             Ok(e) => e,
             Err(code) => return code,
         };
+        let build_id = new_build_id();
         let work = async {
             let image = match (&args.image, &prepared, stage) {
                 (Some(image), _, _) => image.clone(),
@@ -436,11 +437,11 @@ pub fn tree(args: &TreeArgs) -> u8 {
                             p.plan.stages[i].display_name()
                         );
                     }
-                    stage_image(&engine, p, i, args.at).await?
+                    stage_image(&engine, p, &build_id, i, args.at).await?
                 }
                 _ => return Err("error: nothing to open".to_string()),
             };
-            index_image(&engine, &image, move |p: Progress| {
+            let ix = index_image(&engine, &image, move |p: Progress| {
                 if show_progress {
                     eprint!(
                         "\rindexing: {} entries, {}   ",
@@ -450,25 +451,48 @@ pub fn tree(args: &TreeArgs) -> u8 {
                 }
             })
             .await
-            .map_err(|e| format!("error: {e}"))
+            .map_err(|e| format!("error: {e}"))?;
+            // Attribution needs a second stream (the image's layers): only for --json.
+            let layers = if args.json {
+                match image_layers(&engine, &image).await {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        eprintln!("note: no added_by: {e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            Ok((ix, layers))
         };
         let outcome = tokio::select! {
             res = work => Some(res),
             _ = interrupted() => None,
         };
-        // Containers whose guard was dropped mid-export are removed before exiting.
+        // Containers whose guard was dropped mid-export are removed before exiting, and an
+        // interrupted build's images with them (a finished build's stay: they are the cache
+        // that makes the next open instant; `stagescope clean` removes them).
         finish_cleanups().await;
+        if outcome.is_none() && prepared.is_some() {
+            let _ = engine_clean::clean(&engine, Some(&build_id)).await;
+        }
         if show_progress {
             eprintln!();
         }
-        let ix = match outcome {
+        let (ix, layers) = match outcome {
             None => return fail(EXIT_INTERRUPTED, "interrupted"),
             Some(Err(e)) => return fail(EXIT_FAILED, e),
-            Some(Ok(ix)) => ix,
+            Some(Ok(found)) => found,
+        };
+        let attribution = layers.as_ref().map(|l| l.attribute(&ix));
+        let added_by = |id| match (&layers, &attribution) {
+            (Some(l), Some(a)) => l.describe(a, id),
+            _ => None,
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let written = if args.json {
-            report::tree::json_lines(&ix, args.depth, &|_| None, &mut out)
+            report::tree::json_lines(&ix, args.depth, &added_by, &mut out)
         } else {
             report::tree::text(&ix, args.depth, &mut out)
         };

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use stagescope::engine::connect::{Environment, connect};
-use stagescope::engine::export::{finish_cleanups, index_image};
+use stagescope::engine::export::{finish_cleanups, image_layers, index_image};
 use stagescope::fs::{FsIndex, Kind, escape};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
@@ -126,7 +126,7 @@ fn index_equals_docker_export_listing() {
     build_image(ctx.path(), &tag);
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let ix = rt.block_on(async {
+    let (ix, layers) = rt.block_on(async {
         let engine = connect(&Environment::from_process(None))
             .await
             .expect("connect");
@@ -141,7 +141,8 @@ fn index_equals_docker_export_listing() {
         .await;
         assert!(early.is_err(), "the export should not finish in 5 ms");
         finish_cleanups().await;
-        ix
+        let layers = image_layers(&engine, &tag).await.expect("image layers");
+        (ix, layers)
     });
 
     let expected = oracle(&tag, &mut guard);
@@ -179,6 +180,17 @@ fn index_equals_docker_export_listing() {
         ix.get(ix.lookup(b"t/hard").expect("hard")).hash(),
         ix.get(ix.lookup(b"t/dir/file.txt").expect("file")).hash()
     );
+
+    // Which instruction added what: the last RUN changed t/exec and deleted f9999.
+    let attr = layers.attribute(&ix);
+    let by = |p: &[u8]| layers.describe(&attr, ix.lookup(p).expect("entry"));
+    let last = by(b"t/exec").expect("t/exec attributed");
+    assert!(last.contains("RUN rm /t/many/f9999"), "{last}");
+    let many = by(b"t/many/f0").expect("f0 attributed");
+    assert!(many.contains("RUN mkdir /t/many"), "{many}");
+    assert!(by(b"t/suid").expect("suid").contains("chmod 4755"));
+    let top = layers.layers.last().expect("layers");
+    assert_eq!(top.deleted, [b"t/many/f9999".to_vec()]);
 
     // The command line gives the same entries.
     let out = Command::new(BIN)

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::connect::Engine;
 use super::error::EngineError;
 use super::names::BUILD_LABEL;
+use crate::fs::layers::{ImageLayers, read_save};
 use crate::fs::{FsIndex, IndexBuilder, Progress};
 
 /// Label value of export containers: `dev.stagescope.build=export`.
@@ -220,6 +221,15 @@ pub async fn index_image(
     let index = indexed?.map_err(|e| EngineError::Docker(format!("export of {image}: {e}")))?;
     removed?;
     Ok(index)
+}
+
+/// The layers of `image` and what each added or deleted, from a `docker save` stream
+/// (read as it arrives, like the export).
+pub async fn image_layers(engine: &Engine, image: &str) -> Result<ImageLayers, EngineError> {
+    let stream = engine.docker.export_image(image);
+    pipe_to_blocking(stream, read_save)
+        .await?
+        .map_err(|e| EngineError::Docker(format!("save of {image}: {e}")))
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub struct IndexBuilder {
 }
 
 /// `a/./b//c/` -> `a/b/c`; leading `/` and `./` dropped. `..` stays a name.
-fn push_normalized(arena: &mut Vec<u8>, raw: &[u8]) -> (u32, u32) {
+pub(crate) fn push_normalized(arena: &mut Vec<u8>, raw: &[u8]) -> (u32, u32) {
     let start = arena.len();
     for comp in raw.split(|&b| b == b'/') {
         if comp.is_empty() || comp == b"." {
@@ -211,9 +211,26 @@ impl IndexBuilder {
             let link = entry.link_name_bytes().map(|l| l.into_owned());
             let h = entry.header();
             let mode = h.mode().unwrap_or(0);
-            let uid = h.uid().unwrap_or(0);
-            let gid = h.gid().unwrap_or(0);
-            let mtime = h.mtime().unwrap_or(0);
+            let mut uid = h.uid().unwrap_or(0);
+            let mut gid = h.gid().unwrap_or(0);
+            let mut mtime = h.mtime().unwrap_or(0);
+            // Ids past the header's octal fields (user namespaces) and times arrive as PAX
+            // records, which the `tar` crate applies to the path and size only.
+            if let Ok(Some(pax)) = entry.pax_extensions() {
+                for ext in pax.flatten() {
+                    let num = || {
+                        let v = ext.value_bytes();
+                        let whole = v.split(|&b| b == b'.').next().unwrap_or(v);
+                        std::str::from_utf8(whole).ok()?.parse::<u64>().ok()
+                    };
+                    match ext.key_bytes() {
+                        b"uid" => uid = num().unwrap_or(uid),
+                        b"gid" => gid = num().unwrap_or(gid),
+                        b"mtime" => mtime = num().unwrap_or(mtime),
+                        _ => {}
+                    }
+                }
+            }
             let size = entry.size();
             let mut hash = 0;
             if kind == Kind::File {

@@ -158,6 +158,28 @@ fn hostile_names_are_kept_as_bytes_and_escaped() {
 }
 
 #[test]
+fn pax_records_override_ids_and_time() {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("uid", &b"100000000"[..]),
+        ("gid", &b"200000"[..]),
+        ("mtime", &b"1700000001.5"[..]),
+    ])
+    .expect("pax");
+    let mut h = tar::Header::new_ustar();
+    h.set_size(0);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "f", std::io::empty()).expect("file");
+    let tar = b.into_inner().expect("tar");
+    let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
+    let f = ix.get(ix.lookup(b"f").expect("f"));
+    assert_eq!(
+        (f.uid(), f.gid(), f.mtime()),
+        (100_000_000, 200_000, 1_700_000_001)
+    );
+}
+
+#[test]
 fn long_names_survive() {
     let long = format!("{}/file", "d".repeat(300));
     let tar = tar_of(&[(long.as_bytes(), Kind::File, b"1", 0o644)]);

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod index;
+pub mod layers;
 pub mod provenance;
 pub mod rules;
 #[cfg(test)]

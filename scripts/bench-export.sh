@@ -1,0 +1,46 @@
+#!/bin/sh
+# Index speed against the real daemon: an image of FILES files and about MB megabytes
+# (generated, incompressible), `docker export > /dev/null` versus `stagescope tree --image`
+# (export streamed and indexed, nothing written to disk), with peak memory when GNU time is
+# there (of the CLI process; the daemon does the export either way).
+# Usage: scripts/bench-export.sh [FILES] [MB]   (defaults: 100000 700)
+# Needs: docker, python3, a built stagescope (STAGESCOPE=path, default target/release).
+set -eu
+FILES=${1:-100000}
+MB=${2:-700}
+BIN=${STAGESCOPE:-${CARGO_TARGET_DIR:-target}/release/stagescope}
+TAG=stagescope-bench:$FILES-$MB
+CTX=$(mktemp -d)
+trap 'rm -rf "$CTX"; docker rmi -f "$TAG" >/dev/null 2>&1 || true' EXIT
+
+"$BIN" setup-base >/dev/null
+python3 - "$CTX" "$FILES" "$MB" <<'PY'
+import os, sys
+root, files, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+size = mb * 1024 * 1024 // files
+blob = os.urandom(size + 4096)
+for i in range(files):
+    d = os.path.join(root, "data", "d%03d" % (i % 1000))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%06d" % i), "wb") as f:
+        f.write(blob[i % 4096:i % 4096 + size])
+open(os.path.join(root, "Dockerfile"), "w").write("FROM busybox\nCOPY data /data\n")
+PY
+DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$CTX" >/dev/null
+rm -rf "$CTX"/data
+
+timeit() {
+    if command -v /usr/bin/time >/dev/null; then
+        /usr/bin/time -f "  %e s, peak RSS %M KiB" "$@"
+    else
+        start=$(date +%s.%N); "$@"; end=$(date +%s.%N)
+        echo "  $(echo "$end - $start" | bc) s"
+    fi
+}
+echo "image: $FILES files, ~$MB MB"
+for run in 1 2 3; do
+    echo "run $run: docker export > /dev/null (with create/rm)"
+    timeit sh -c 'id=$(docker create "$0" /nonexistent) && docker export "$id" >/dev/null; docker rm "$id" >/dev/null' "$TAG"
+    echo "run $run: stagescope tree --image (export + index)"
+    timeit "$BIN" tree --image "$TAG" --depth 0 >/dev/null
+done

@@ -1,0 +1,304 @@
+//! Which layer (and so which instruction) added each file, from a `docker save` stream.
+//!
+//! Both layouts are read as they stream: the classic one (`<id>/layer.tar`, `<id>.json`,
+//! `manifest.json` last) and the OCI one of engines 25+ (`blobs/sha256/<hex>`, gzip layers,
+//! `index.json`; Docker writes a `manifest.json` beside it too). Layers are read when they
+//! pass, before the manifest says their order, so each is kept by its archive path. Zstd
+//! layers are recognised and skipped (no attribution for their files).
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use super::index::{EntryId, FsIndex, IndexError, push_normalized};
+
+/// What one layer did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    /// Paths written by the layer (normalized, no leading slash).
+    pub added: Vec<Vec<u8>>,
+    /// Paths a whiteout deleted (`.wh.name`).
+    pub deleted: Vec<Vec<u8>>,
+    /// Directories made opaque (`.wh..wh..opq`): what lower layers had in them is gone.
+    pub opaque: Vec<Vec<u8>>,
+    /// The history line that made the layer (`/bin/sh -c …`, `COPY …`), when known.
+    pub created_by: Option<String>,
+    /// The layer's compression could not be read (zstd): nothing is known of it.
+    pub unreadable: bool,
+}
+
+/// The layers of an image, bottom first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageLayers {
+    pub layers: Vec<Layer>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestItem {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Config {
+    #[serde(default)]
+    history: Vec<History>,
+}
+
+#[derive(serde::Deserialize)]
+struct History {
+    #[serde(default)]
+    created_by: String,
+    #[serde(default)]
+    empty_layer: bool,
+}
+
+/// JSON documents worth keeping from the save stream; anything larger is not metadata.
+const MAX_JSON: u64 = 8 << 20;
+
+fn read_layer(r: impl Read) -> Result<Layer, IndexError> {
+    let mut layer = Layer::default();
+    let mut ar = tar::Archive::new(r);
+    for e in ar.entries()? {
+        let e = e?;
+        let mut norm = Vec::new();
+        push_normalized(&mut norm, &e.path_bytes());
+        let (dir, name) = match norm.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&norm[..i], &norm[i + 1..]),
+            None => (&norm[..0], &norm[..]),
+        };
+        if name == b".wh..wh..opq" {
+            layer.opaque.push(dir.to_vec());
+        } else if let Some(gone) = name.strip_prefix(b".wh.") {
+            let mut p = dir.to_vec();
+            if !p.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(gone);
+            layer.deleted.push(p);
+        } else if !norm.is_empty() {
+            layer.added.push(norm);
+        }
+    }
+    Ok(layer)
+}
+
+/// Reads a whole `docker save` tar stream of one image.
+pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
+    let mut by_path: HashMap<Vec<u8>, Layer> = HashMap::new();
+    let mut json: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+    let mut ar = tar::Archive::new(reader);
+    for e in ar.entries()? {
+        let mut e = e?;
+        if !e.header().entry_type().is_file() {
+            continue;
+        }
+        let path = e.path_bytes().into_owned();
+        let mut head = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = e.read(&mut head[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let head = &head[..got];
+        let rest = head.chain(&mut e);
+        if head.starts_with(&[0x1f, 0x8b]) {
+            by_path.insert(path, read_layer(flate2::read::GzDecoder::new(rest))?);
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            let layer = Layer {
+                unreadable: true,
+                ..Layer::default()
+            };
+            by_path.insert(path, layer);
+        } else if head.first().is_some_and(|b| matches!(b, b'{' | b'[')) {
+            let mut buf = Vec::new();
+            rest.take(MAX_JSON).read_to_end(&mut buf)?;
+            json.insert(path, buf);
+        } else if path.ends_with(b".tar") || path.starts_with(b"blobs/") {
+            by_path.insert(path, read_layer(rest)?);
+        }
+    }
+    let manifest: Vec<ManifestItem> = json
+        .get(&b"manifest.json"[..])
+        .and_then(|m| serde_json::from_slice(m).ok())
+        .unwrap_or_default();
+    let Some(item) = manifest.into_iter().next() else {
+        return Ok(ImageLayers::default());
+    };
+    let config: Config = json
+        .get(item.config.as_bytes())
+        .and_then(|c| serde_json::from_slice(c).ok())
+        .unwrap_or_default();
+    let mut history = config
+        .history
+        .into_iter()
+        .filter(|h| !h.empty_layer)
+        .map(|h| h.created_by);
+    let layers = item
+        .layers
+        .iter()
+        .map(|p| {
+            let mut l = by_path.remove(p.as_bytes()).unwrap_or(Layer {
+                unreadable: true,
+                ..Layer::default()
+            });
+            l.created_by = history.next().map(|h| short_created_by(&h));
+            l
+        })
+        .collect();
+    Ok(ImageLayers { layers })
+}
+
+/// `/bin/sh -c #(nop) COPY file:… in /x` -> `COPY file:… in /x`; `/bin/sh -c make` ->
+/// `RUN make`; BuildKit's `RUN /bin/sh -c make # buildkit` -> `RUN make`.
+pub fn short_created_by(h: &str) -> String {
+    let h = h.trim();
+    let h = h.strip_suffix("# buildkit").unwrap_or(h).trim_end();
+    // Classic RUN with build args: `|2 A=1 B=2 /bin/sh -c …`.
+    let h = match h.strip_prefix('|') {
+        Some(rest) => rest.find("/bin/sh -c ").map_or(h, |i| &rest[i..]),
+        None => h,
+    };
+    if let Some(rest) = h.strip_prefix("/bin/sh -c #(nop) ") {
+        return rest.trim().to_string();
+    }
+    if let Some(rest) = h.strip_prefix("/bin/sh -c ") {
+        return format!("RUN {}", rest.trim());
+    }
+    if let Some(rest) = h.strip_prefix("RUN /bin/sh -c ") {
+        return format!("RUN {}", rest.trim());
+    }
+    h.to_string()
+}
+
+impl ImageLayers {
+    /// Per index entry: the last layer that wrote it (its index), if any layer did.
+    pub fn attribute(&self, ix: &FsIndex) -> Vec<Option<u16>> {
+        let mut last: HashMap<&[u8], u16> = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            for p in &l.added {
+                last.insert(p.as_slice(), i);
+            }
+        }
+        let mut out = vec![None; ix.len()];
+        for e in ix.entries() {
+            out[e.id as usize] = last.get(e.path()).copied();
+        }
+        out
+    }
+
+    /// `layer 3: RUN make` for an entry, given [`ImageLayers::attribute`]'s answer.
+    pub fn describe(&self, attribution: &[Option<u16>], id: EntryId) -> Option<String> {
+        let layer = (*attribution.get(id as usize)?)?;
+        let l = self.layers.get(layer as usize)?;
+        Some(match &l.created_by {
+            Some(c) => format!("layer {layer}: {c}"),
+            None => format!("layer {layer}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (p, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, p, *data).expect("append");
+        }
+        b.into_inner().expect("tar")
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).expect("gzip");
+        enc.finish().expect("gzip")
+    }
+
+    const CONFIG: &str = r#"{"history":[
+        {"created_by":"/bin/sh -c #(nop) ADD file:abc in / "},
+        {"created_by":"/bin/sh -c #(nop)  CMD [\"sh\"]","empty_layer":true},
+        {"created_by":"|1 V=2 /bin/sh -c make && rm -rf /src"},
+        {"created_by":"RUN /bin/sh -c echo hi > /b # buildkit"}]}"#;
+
+    fn check(save: &[u8]) {
+        let layers = read_save(save).expect("read save");
+        assert_eq!(layers.layers.len(), 3);
+        assert_eq!(
+            layers.layers[0].created_by.as_deref(),
+            Some("ADD file:abc in /")
+        );
+        assert_eq!(
+            layers.layers[1].created_by.as_deref(),
+            Some("RUN make && rm -rf /src")
+        );
+        assert_eq!(layers.layers[1].deleted, [b"src".to_vec()]);
+        assert_eq!(layers.layers[2].opaque, [b"etc".to_vec()]);
+        assert_eq!(
+            layers.layers[2].created_by.as_deref(),
+            Some("RUN echo hi > /b")
+        );
+
+        let fs = tar_with(&[("a", b"1"), ("b", b"2"), ("etc/x", b"")]);
+        let ix = FsIndex::from_tar(fs.as_slice()).expect("index");
+        let attr = layers.attribute(&ix);
+        let by = |p: &[u8]| layers.describe(&attr, ix.lookup(p).expect("entry"));
+        assert_eq!(
+            by(b"a").as_deref(),
+            Some("layer 1: RUN make && rm -rf /src")
+        );
+        assert_eq!(by(b"b").as_deref(), Some("layer 2: RUN echo hi > /b"));
+        assert_eq!(by(b"etc/x"), None);
+    }
+
+    #[test]
+    fn classic_layout() {
+        let l0 = tar_with(&[("a", b"0"), ("src/main.c", b"int")]);
+        let l1 = tar_with(&[("a", b"1"), (".wh.src", b"")]);
+        let l2 = tar_with(&[("b", b"2"), ("etc/.wh..wh..opq", b"")]);
+        let manifest =
+            r#"[{"Config":"cfg.json","Layers":["l0/layer.tar","l1/layer.tar","l2/layer.tar"]}]"#;
+        let save = tar_with(&[
+            ("l0/layer.tar", &l0),
+            ("l1/layer.tar", &l1),
+            ("l2/layer.tar", &l2),
+            ("cfg.json", CONFIG.as_bytes()),
+            ("manifest.json", manifest.as_bytes()),
+        ]);
+        check(&save);
+    }
+
+    #[test]
+    fn oci_layout_with_gzip_layers() {
+        let l0 = gzip(&tar_with(&[("a", b"0"), ("src/main.c", b"int")]));
+        let l1 = gzip(&tar_with(&[("a", b"1"), (".wh.src", b"")]));
+        let l2 = tar_with(&[("b", b"2"), ("etc/.wh..wh..opq", b"")]);
+        let manifest = r#"[{"Config":"blobs/sha256/cc","Layers":["blobs/sha256/00","blobs/sha256/11","blobs/sha256/22"]}]"#;
+        let save = tar_with(&[
+            ("blobs/sha256/cc", CONFIG.as_bytes()),
+            ("blobs/sha256/00", &l0),
+            ("blobs/sha256/11", &l1),
+            ("blobs/sha256/22", &l2),
+            ("index.json", br#"{"schemaVersion":2}"#),
+            ("manifest.json", manifest.as_bytes()),
+        ]);
+        check(&save);
+    }
+
+    #[test]
+    fn garbage_is_an_error_or_empty_never_a_panic() {
+        let _ = read_save(&b"not a tar at all"[..]);
+        let _ = read_save(&[0u8; 2048][..]);
+    }
+}
