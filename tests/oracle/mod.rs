@@ -23,8 +23,22 @@ pub fn docker_available() -> bool {
             "docker CLI or daemon not available, and CI is set"
         );
         eprintln!("note: docker not available; skipping a daemon oracle test");
+        return false;
     }
-    ok
+    // The oracle builds start FROM busybox: make sure it is there, as the engine tests do.
+    static BASE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_stagescope"))
+            .arg("setup-base")
+            .output()
+            .expect("run stagescope setup-base");
+        assert!(
+            out.status.success(),
+            "stagescope setup-base failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    true
 }
 
 /// Removes the container and image on every path out of the test.
