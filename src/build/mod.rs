@@ -5,5 +5,5 @@ pub mod plan;
 pub mod state;
 
 pub use event::{BuildEvent, BuilderKind, InternalStep, LogStream};
-pub use plan::{BuildPlan, PlanInstruction, PlanStage};
+pub use plan::{BuildPlan, EdgeVia, PlanEdge, PlanInstruction, PlanStage};
 pub use state::{BuildState, Status};

@@ -76,6 +76,25 @@ pub struct BuildPlan {
     pub global_args: usize,
     pub stages: Vec<PlanStage>,
     pub target: usize,
+    /// The stage graph's edges, one per instruction that makes one, for views that draw them.
+    #[serde(default)]
+    pub edges: Vec<PlanEdge>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeVia {
+    From,
+    Copy,
+    Mount,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEdge {
+    pub from: usize,
+    pub to: usize,
+    pub via: EdgeVia,
+    pub line: usize,
 }
 
 impl BuildPlan {
@@ -145,6 +164,20 @@ pub(crate) mod fixtures {
         BuildPlan {
             global_args: 1,
             target: 2,
+            edges: vec![
+                PlanEdge {
+                    from: 1,
+                    to: 2,
+                    via: EdgeVia::Copy,
+                    line: 9,
+                },
+                PlanEdge {
+                    from: 0,
+                    to: 2,
+                    via: EdgeVia::Copy,
+                    line: 10,
+                },
+            ],
             stages: vec![
                 PlanStage {
                     index: 0,
@@ -260,10 +293,25 @@ impl BuildPlan {
                 }
             })
             .collect();
+        let edges = graph
+            .edges
+            .iter()
+            .map(|e| PlanEdge {
+                from: e.from,
+                to: e.to,
+                via: match e.via {
+                    crate::dockerfile::EdgeKind::From => EdgeVia::From,
+                    crate::dockerfile::EdgeKind::Copy => EdgeVia::Copy,
+                    crate::dockerfile::EdgeKind::Mount => EdgeVia::Mount,
+                },
+                line: e.line,
+            })
+            .collect();
         BuildPlan {
             global_args: df.global_args.len(),
             stages,
             target: graph.target,
+            edges,
         }
     }
 }

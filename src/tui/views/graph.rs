@@ -1,5 +1,7 @@
-//! The stage graph: one node per stage (status, name, base, duration, cached share) with its
-//! incoming edges, the critical path marked with `*` and drawn in yellow.
+//! The stage graph: one node per stage (status, name, base, duration, cached share), the
+//! edges drawn as lanes on the left (FROM grey, COPY --from magenta, RUN --mount cyan), the
+//! critical path marked with `*` and drawn in yellow. When the edges need more lanes than
+//! the pane can spare, they are listed under each node instead.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,8 +9,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::lanes::{self, Cell};
 use super::{duration, focused, glyph, pane};
-use crate::build::Status;
+use crate::build::{EdgeVia, Status};
 use crate::tui::model::{Focus, Model, NODE_ROWS, first_visible};
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
@@ -28,6 +31,28 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let rows = usize::from(area.height.saturating_sub(2));
     let visible = (rows / NODE_ROWS).max(1);
     let first = first_visible(m.stage, visible);
+    // A third of the pane at most goes to lanes, never less than the node text needs.
+    let max_lanes = (usize::from(area.width) / 3).saturating_sub(1).min(12);
+    let gutter = lanes::layout(
+        &plan.edges,
+        plan.stages.len(),
+        NODE_ROWS,
+        &critical,
+        max_lanes,
+    );
+    let gutter_spans = |row: usize| -> Vec<Span<'static>> {
+        let Some(g) = &gutter else { return Vec::new() };
+        let mut spans: Vec<Span<'static>> = g.rows.get(row).map_or_else(Vec::new, |cells| {
+            cells
+                .iter()
+                .map(|c| Span::styled(c.ch.to_string(), lane_style(c)))
+                .collect()
+        });
+        if g.width > 0 {
+            spans.push(Span::raw(" "));
+        }
+        spans
+    };
     let mut lines = Vec::with_capacity(rows);
     for (s, stage) in plan.stages.iter().enumerate().skip(first).take(visible) {
         let st = &m.state.stages[s];
@@ -47,7 +72,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             Some(b) => format!("← {}", plan.stages[b].display_name()),
             None => stage.base.clone(),
         };
-        lines.push(Line::from(vec![
+        let mut head = gutter_spans(s * NODE_ROWS);
+        head.extend([
             Span::styled(
                 if on_path { "*" } else { " " },
                 Style::default().fg(Color::Yellow),
@@ -56,9 +82,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             Span::raw(" "),
             Span::styled(stage.display_name(), name_style.patch(sel)),
             Span::styled(format!(" {from}"), Style::default().fg(Color::DarkGray)),
-        ]));
+        ]);
+        lines.push(Line::from(head));
         let n = st.instructions.len();
-        let mut detail = vec![Span::raw("   ")];
+        let mut detail = gutter_spans(s * NODE_ROWS + 1);
+        detail.push(Span::raw("   "));
         match st.status {
             Status::NotNeeded => detail.push(Span::styled(
                 "not needed",
@@ -91,7 +119,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             .filter(|&&d| Some(d) != stage.base_stage)
             .map(|&d| plan.stages[d].display_name())
             .collect();
-        if !others.is_empty() {
+        if gutter.is_none() && !others.is_empty() {
             detail.push(Span::styled(
                 format!(" ⇠ {}", others.join(",")),
                 Style::default().fg(Color::Magenta),
@@ -100,6 +128,20 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
         lines.push(Line::from(detail));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn lane_style(c: &Cell) -> Style {
+    let base = match c.via {
+        Some(EdgeVia::From) => Style::default().fg(Color::Gray),
+        Some(EdgeVia::Copy) => Style::default().fg(Color::Magenta),
+        Some(EdgeVia::Mount) => Style::default().fg(Color::Cyan),
+        None => Style::default(),
+    };
+    if c.critical {
+        base.fg(Color::Yellow)
+    } else {
+        base
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod error;
 pub mod graph;
 pub mod help;
 pub mod instructions;
+pub mod lanes;
 pub mod log;
 pub mod slowest;
 pub mod status;
