@@ -680,6 +680,18 @@ impl RuleSet {
             .min_by_key(|&k| (std::cmp::Reverse(self.rules[k].severity), k))
     }
 
+    /// The rule that would report entry `id` on its own (silenced paths give none): which
+    /// files a grouped finding stands for.
+    pub fn rule_of(&self, ix: &FsIndex, id: EntryId) -> Option<usize> {
+        let e = ix.get(id);
+        let path = String::from_utf8_lossy(e.path());
+        let cand = Candidate::new(path.as_ref());
+        if self.silenced.is_match_candidate(&cand) {
+            return None;
+        }
+        self.best(&cand, e.kind(), e.content_flags(), &mut Vec::new())
+    }
+
     /// Every finding in `ix`, in path order (grouped ones where their directory is).
     pub fn scan(&self, ix: &FsIndex) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
