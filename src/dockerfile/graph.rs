@@ -181,6 +181,24 @@ impl StageGraph {
     pub fn edges_into(&self, i: usize) -> impl Iterator<Item = &Edge> {
         self.edges.iter().filter(move |e| e.to == i)
     }
+
+    /// The stage `to` copies the most from (COPY --from edges; the earlier stage on a tie,
+    /// usually the builder), else its FROM stage: what a diff compares `to` against by
+    /// default, in `stagescope diff` and in the TUI alike.
+    pub fn copied_most_from(&self, to: usize) -> Option<usize> {
+        let mut counts: Vec<(usize, usize)> = Vec::new();
+        for e in self.edges_into(to).filter(|e| e.via == EdgeKind::Copy) {
+            match counts.iter_mut().find(|c| c.0 == e.from) {
+                Some(c) => c.1 += 1,
+                None => counts.push((e.from, 1)),
+            }
+        }
+        let best = counts
+            .iter()
+            .max_by_key(|&&(s, n)| (n, std::cmp::Reverse(s)))
+            .map(|c| c.0);
+        best.or(self.base_stage.get(to).copied().flatten())
+    }
 }
 
 /// BuildKit's stage name in messages: the name, or `stage-N`.

@@ -9,6 +9,8 @@ use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3;
 
+use super::sniff::{ContentFlags, SNIFF_LIMIT};
+
 /// Index of an entry in an [`FsIndex`]; 0 is the root directory.
 pub type EntryId = u32;
 
@@ -63,6 +65,8 @@ struct Record {
     uid: u32,
     gid: u32,
     kind: Kind,
+    /// [`ContentFlags`] bits of a small file's content (fits in the padding after `kind`).
+    flags: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +151,7 @@ impl IndexBuilder {
         }
     }
 
-    /// Adds one entry. `content` is read to its end and hashed (regular files only).
+    /// Adds one entry whose content was not sniffed.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
@@ -160,6 +164,35 @@ impl IndexBuilder {
         mtime: u64,
         link: Option<&[u8]>,
         hash: u64,
+    ) -> Result<(), IndexError> {
+        self.add_sniffed(
+            path,
+            kind,
+            size,
+            mode,
+            uid,
+            gid,
+            mtime,
+            link,
+            hash,
+            ContentFlags::empty(),
+        )
+    }
+
+    /// Adds one entry with what sniffing its content found.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_sniffed(
+        &mut self,
+        path: &[u8],
+        kind: Kind,
+        size: u64,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: u64,
+        link: Option<&[u8]>,
+        hash: u64,
+        flags: ContentFlags,
     ) -> Result<(), IndexError> {
         self.arena_ok()?;
         let (path_start, path_len) = push_normalized(&mut self.arena, path);
@@ -190,6 +223,7 @@ impl IndexBuilder {
             uid,
             gid,
             kind,
+            flags: flags.bits(),
         });
         self.progress.entries += 1;
         Ok(())
@@ -203,7 +237,8 @@ impl IndexBuilder {
         mut on_progress: impl FnMut(Progress),
     ) -> Result<(), IndexError> {
         let mut archive = tar::Archive::new(reader);
-        let mut buf = vec![0u8; 64 * 1024];
+        // As large as the sniffing limit, so a small file arrives whole in one fill.
+        let mut buf = vec![0u8; SNIFF_LIMIT as usize];
         for entry in archive.entries()? {
             let mut entry = entry?;
             let kind = Kind::of(entry.header().entry_type());
@@ -233,7 +268,25 @@ impl IndexBuilder {
             }
             let size = entry.size();
             let mut hash = 0;
-            if kind == Kind::File {
+            let mut flags = ContentFlags::empty();
+            if kind == Kind::File && size <= SNIFF_LIMIT {
+                // Small: the whole content fits the buffer, so hash and sniff it at once
+                // (a header split across two reads is still seen).
+                let mut filled = 0;
+                loop {
+                    let n = entry.read(&mut buf[filled..])?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                    self.progress.bytes += n as u64;
+                    if filled == buf.len() {
+                        break;
+                    }
+                }
+                hash = xxhash_rust::xxh3::xxh3_64(&buf[..filled]);
+                flags = ContentFlags::sniff(&buf[..filled]);
+            } else if kind == Kind::File {
                 let mut hasher = Xxh3::new();
                 loop {
                     let n = entry.read(&mut buf)?;
@@ -245,7 +298,7 @@ impl IndexBuilder {
                 }
                 hash = hasher.digest();
             }
-            self.add(
+            self.add_sniffed(
                 &path,
                 kind,
                 size,
@@ -255,6 +308,7 @@ impl IndexBuilder {
                 mtime,
                 link.as_deref().filter(|_| kind != Kind::File),
                 hash,
+                flags,
             )?;
             if self.progress.entries.is_multiple_of(1024) {
                 on_progress(self.progress);
@@ -301,6 +355,7 @@ impl IndexBuilder {
             uid: 0,
             gid: 0,
             kind: Kind::Dir,
+            flags: 0,
         };
 
         // Depth-first order: an entry's parent is the top of the stack of open ancestors
@@ -464,6 +519,11 @@ impl<'a> EntryRef<'a> {
     pub fn hash(&self) -> u64 {
         self.rec.hash
     }
+    /// What sniffing a small file's content found (empty for everything else). Hard links
+    /// get their target's.
+    pub fn content_flags(&self) -> ContentFlags {
+        ContentFlags::from_bits(self.rec.flags)
+    }
     /// Symlink target as written, or hard link target path (normalized).
     pub fn link(&self) -> Option<&'a [u8]> {
         (self.rec.link_start != NONE).then(|| {
@@ -558,6 +618,7 @@ impl FsIndex {
             let target = self.get(i as u32).link().and_then(|l| self.lookup(l));
             if let Some(t) = target {
                 self.records[i].hash = self.records[t as usize].hash;
+                self.records[i].flags = self.records[t as usize].flags;
             }
         }
     }

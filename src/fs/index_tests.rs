@@ -268,3 +268,56 @@ proptest! {
         check_invariants(&b.finish());
     }
 }
+
+/// Hands out at most 7 bytes a read, as a network stream may.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(7).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn small_files_are_sniffed_in_the_hashing_pass() {
+    let key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    let mut big = vec![b'x'; SNIFF_LIMIT as usize + 1];
+    big[..key.len()].copy_from_slice(key);
+    let tar = tar_of(&[
+        (b"app/deploy.txt", Kind::File, key, 0o644),
+        (b"app/deploy.bak", Kind::Hardlink, b"app/deploy.txt", 0o644),
+        (
+            b"root/.npmrc",
+            Kind::File,
+            b"//r.example/:_authToken=abc\n",
+            0o600,
+        ),
+        (b"etc/aws", Kind::File, b"id=AKIAIOSFODNN7EXAMPLE\n", 0o600),
+        (b"app/readme", Kind::File, b"nothing to see\n", 0o644),
+        (b"app/huge.bin", Kind::File, &big, 0o644),
+    ]);
+    let mut b = IndexBuilder::new();
+    b.read_tar(Trickle(&tar), |_| {}).expect("index");
+    let ix = b.finish();
+    let flags = |p: &str| ix.get(ix.lookup(p.as_bytes()).expect(p)).content_flags();
+    assert_eq!(flags("app/deploy.txt"), ContentFlags::PRIVATE_KEY);
+    // A hard link carries no content of its own: it gets its target's.
+    assert_eq!(flags("app/deploy.bak"), ContentFlags::PRIVATE_KEY);
+    assert_eq!(flags("root/.npmrc"), ContentFlags::AUTH_TOKEN);
+    assert_eq!(flags("etc/aws"), ContentFlags::AWS_KEY_ID);
+    assert_eq!(flags("app/readme"), ContentFlags::empty());
+    // Past the limit nothing is sniffed; directories never are.
+    assert_eq!(flags("app/huge.bin"), ContentFlags::empty());
+    assert_eq!(flags("app"), ContentFlags::empty());
+    // Hashing is unchanged by the one-shot path for small files.
+    let hash = |p: &str| ix.get(ix.lookup(p.as_bytes()).expect(p)).hash();
+    assert_eq!(hash("app/deploy.txt"), xxhash_rust::xxh3::xxh3_64(key));
+    assert_eq!(hash("app/huge.bin"), xxhash_rust::xxh3::xxh3_64(&big));
+    assert_eq!(
+        ix.progress().bytes,
+        (key.len() + 28 + 24 + 15 + big.len()) as u64
+    );
+}

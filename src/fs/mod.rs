@@ -6,8 +6,10 @@ pub mod index;
 pub mod layers;
 pub mod provenance;
 pub mod rules;
+pub mod sniff;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod tree;
 
 pub use index::{EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Progress, escape};
+pub use sniff::ContentFlags;

@@ -8,8 +8,9 @@
 //! inside it — a secret inside `.git/` is still reported. Non-secret file matches in one
 //! directory are grouped into one finding.
 //!
-//! Matching is by path and kind only: the index keeps hashes, not bytes, so a private key
-//! is found by its name, not by a PEM header.
+//! Matching is by path and kind, and for rules with `content` by the [`ContentFlags`] the
+//! indexer sniffed from small files as they streamed by: a PEM private key is found under
+//! any name, and a `.npmrc` that really holds a token is an error, not a warning.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::index::{EntryId, FsIndex, Kind};
+use super::sniff::ContentFlags;
 
 /// How bad a finding is. `--fail-on leftovers` fails from `Warning` up; secrets are `Error`.
 #[derive(
@@ -79,6 +81,25 @@ pub enum Applies {
     Dir,
 }
 
+/// What a rule can require of a file's content (see [`ContentFlags`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContentMatch {
+    PrivateKey,
+    AuthToken,
+    AwsKeyId,
+}
+
+impl ContentMatch {
+    pub fn flag(self) -> ContentFlags {
+        match self {
+            ContentMatch::PrivateKey => ContentFlags::PRIVATE_KEY,
+            ContentMatch::AuthToken => ContentFlags::AUTH_TOKEN,
+            ContentMatch::AwsKeyId => ContentFlags::AWS_KEY_ID,
+        }
+    }
+}
+
 /// One rule. Globs match the whole path without its leading `/` (`*` stays within one
 /// component, `**/` spans any number of them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +115,9 @@ pub struct Rule {
     pub paths: Vec<String>,
     #[serde(default)]
     pub except: Vec<String>,
+    /// When not empty, only files whose sniffed content shows one of these match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<ContentMatch>,
     pub reason: String,
 }
 
@@ -105,6 +129,7 @@ pub struct Builtin {
     pub kind: Applies,
     pub paths: &'static [&'static str],
     pub except: &'static [&'static str],
+    pub content: &'static [ContentMatch],
     pub reason: &'static str,
 }
 
@@ -137,6 +162,14 @@ const SYSTEM_SOURCES: &[&str] = &[
     "**/node_modules/**",
 ];
 
+/// Package registry configuration files, which may hold an auth token.
+const REGISTRY_CONFIGS: &[&str] = &[
+    "**/.npmrc",
+    "**/.pypirc",
+    "**/.yarnrc.yml",
+    "**/.gem/credentials",
+];
+
 /// The one table of built-in rules.
 pub const BUILTIN: &[Builtin] = &[
     Builtin {
@@ -146,6 +179,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: Dir,
         paths: &["**/.ssh"],
         except: &[],
+        content: &[],
         reason: "an .ssh directory: private keys, known hosts, agent config",
     },
     Builtin {
@@ -165,7 +199,18 @@ pub const BUILTIN: &[Builtin] = &[
             "**/*.jks",
         ],
         except: CERT_STORES,
+        content: &[],
         reason: "a private key file by its name; anyone with the image has the key",
+    },
+    Builtin {
+        name: "private-key-content",
+        severity: Severity::Error,
+        category: C::Secret,
+        kind: File,
+        paths: &["**"],
+        except: &[],
+        content: &[ContentMatch::PrivateKey],
+        reason: "a PEM private key, whatever the file is called; anyone with the image has the key",
     },
     Builtin {
         name: "dotenv",
@@ -174,6 +219,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: File,
         paths: &["**/.env", "**/.env.*"],
         except: &["**/.env.example", "**/.env.sample", "**/.env.template"],
+        content: &[],
         reason: "a .env file usually holds passwords and API keys",
     },
     Builtin {
@@ -193,6 +239,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/.netrc",
         ],
         except: &[],
+        content: &[],
         reason: "cloud, cluster or registry credentials",
     },
     Builtin {
@@ -200,14 +247,30 @@ pub const BUILTIN: &[Builtin] = &[
         severity: Warning,
         category: C::Secret,
         kind: File,
-        paths: &[
-            "**/.npmrc",
-            "**/.pypirc",
-            "**/.yarnrc.yml",
-            "**/.gem/credentials",
-        ],
+        paths: REGISTRY_CONFIGS,
         except: &[],
+        content: &[],
         reason: "package registry config, which often holds an auth token",
+    },
+    Builtin {
+        name: "registry-token-content",
+        severity: Severity::Error,
+        category: C::Secret,
+        kind: File,
+        paths: REGISTRY_CONFIGS,
+        except: &[],
+        content: &[ContentMatch::AuthToken],
+        reason: "package registry config holding an auth token or password",
+    },
+    Builtin {
+        name: "aws-key-content",
+        severity: Severity::Error,
+        category: C::Secret,
+        kind: File,
+        paths: &["**"],
+        except: &[],
+        content: &[ContentMatch::AwsKeyId],
+        reason: "an AWS access key id in the file's content",
     },
     Builtin {
         name: "vcs-metadata",
@@ -216,6 +279,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: Any,
         paths: &["**/.git", "**/.svn", "**/.hg", "**/.bzr"],
         except: &[],
+        content: &[],
         reason: "version control metadata: the whole history, remotes, maybe credentials",
     },
     Builtin {
@@ -237,6 +301,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/bin/as",
         ],
         except: &[],
+        content: &[],
         reason: "a C/C++ compiler or linker: needed to build, not to run",
     },
     Builtin {
@@ -246,6 +311,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: Any,
         paths: &["**/bin/go", "usr/local/go", "usr/lib/go", "usr/lib/go-*"],
         except: &[],
+        content: &[],
         reason: "the Go toolchain: needed to build, not to run a Go binary",
     },
     Builtin {
@@ -255,6 +321,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: Any,
         paths: &["**/bin/rustc", "**/bin/cargo", "**/.rustup"],
         except: &[],
+        content: &[],
         reason: "the Rust toolchain: needed to build, not to run",
     },
     Builtin {
@@ -264,6 +331,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: File,
         paths: &["**/bin/javac"],
         except: &[],
+        content: &[],
         reason: "a JDK compiler: a JRE is enough to run",
     },
     Builtin {
@@ -273,6 +341,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: Any,
         paths: &["**/node-gyp", "**/.node-gyp", "**/.cache/node-gyp"],
         except: &[],
+        content: &[],
         reason: "node-gyp and its headers build native addons; not needed at run time",
     },
     Builtin {
@@ -287,6 +356,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/bin/ninja",
         ],
         except: &[],
+        content: &[],
         reason: "a build tool: needed to build, not to run",
     },
     Builtin {
@@ -296,6 +366,7 @@ pub const BUILTIN: &[Builtin] = &[
         kind: Dir,
         paths: &["var/cache/apt", "var/lib/apt/lists"],
         except: &[],
+        content: &[],
         reason: "apt package cache and lists: `rm -rf /var/lib/apt/lists/*` after install",
     },
     Builtin {
@@ -320,6 +391,7 @@ pub const BUILTIN: &[Builtin] = &[
             "var/cache/dnf",
         ],
         except: &[],
+        content: &[],
         reason: "a package manager's download cache",
     },
     Builtin {
@@ -335,6 +407,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/go/pkg/mod",
         ],
         except: &[],
+        content: &[],
         reason: "a compiler or module cache: only speeds up the next build",
     },
     Builtin {
@@ -349,6 +422,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/.next/cache",
         ],
         except: &[],
+        content: &[],
         reason: "a build directory: intermediate artifacts, usually far larger than the result",
     },
     Builtin {
@@ -374,6 +448,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/Cargo.toml",
         ],
         except: SYSTEM_SOURCES,
+        content: &[],
         reason: "sources, headers or objects: the shipped binary does not need them",
     },
     Builtin {
@@ -389,6 +464,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/spec",
         ],
         except: &["usr/lib/**", "usr/share/**"],
+        content: &[],
         reason: "tests: not needed at run time",
     },
     Builtin {
@@ -403,6 +479,7 @@ pub const BUILTIN: &[Builtin] = &[
             "**/docs",
         ],
         except: &[],
+        content: &[],
         reason: "documentation: not needed at run time",
     },
 ];
@@ -417,6 +494,7 @@ impl Builtin {
             kind: self.kind,
             paths: owned(self.paths),
             except: owned(self.except),
+            content: self.content.to_vec(),
             reason: self.reason.to_string(),
         }
     }
@@ -578,7 +656,13 @@ impl RuleSet {
 
     /// The rule that applies to one entry: the most severe that matches, first in the table
     /// on a tie.
-    fn best(&self, path: &Candidate<'_>, kind: Kind, hits: &mut Vec<usize>) -> Option<usize> {
+    fn best(
+        &self,
+        path: &Candidate<'_>,
+        kind: Kind,
+        flags: ContentFlags,
+        hits: &mut Vec<usize>,
+    ) -> Option<usize> {
         self.paths.matches_candidate_into(path, hits);
         hits.iter()
             .map(|&g| self.owner[g])
@@ -589,9 +673,23 @@ impl RuleSet {
                     Applies::File => kind != Kind::Dir,
                     Applies::Dir => kind == Kind::Dir,
                 };
-                kind_ok && !self.except[k].is_match_candidate(path)
+                let content_ok =
+                    r.content.is_empty() || r.content.iter().any(|c| flags.contains(c.flag()));
+                kind_ok && content_ok && !self.except[k].is_match_candidate(path)
             })
             .min_by_key(|&k| (std::cmp::Reverse(self.rules[k].severity), k))
+    }
+
+    /// The rule that would report entry `id` on its own (silenced paths give none): which
+    /// files a grouped finding stands for.
+    pub fn rule_of(&self, ix: &FsIndex, id: EntryId) -> Option<usize> {
+        let e = ix.get(id);
+        let path = String::from_utf8_lossy(e.path());
+        let cand = Candidate::new(path.as_ref());
+        if self.silenced.is_match_candidate(&cand) {
+            return None;
+        }
+        self.best(&cand, e.kind(), e.content_flags(), &mut Vec::new())
     }
 
     /// Every finding in `ix`, in path order (grouped ones where their directory is).
@@ -614,7 +712,7 @@ impl RuleSet {
             if self.silenced.is_match_candidate(&cand) {
                 continue;
             }
-            let Some(k) = self.best(&cand, e.kind(), &mut hits) else {
+            let Some(k) = self.best(&cand, e.kind(), e.content_flags(), &mut hits) else {
                 continue;
             };
             let rule = &self.rules[k];

@@ -152,3 +152,90 @@ fn empty_caches_are_not_findings_but_empty_vcs_dirs_are() {
         vec!["vcs-metadata app/.git 0/0"]
     );
 }
+
+#[test]
+fn content_finds_keys_under_any_name_and_tokens_raise_severity() {
+    use crate::fs::ContentFlags as F;
+    let ix = index(&[
+        file("app/deploy.txt", 400, 1).sniffed(F::PRIVATE_KEY),
+        file("app/server", 5000, 2),
+        file("etc/ssl/certs/mine.pem", 300, 3).sniffed(F::PRIVATE_KEY),
+        file("home/a/.npmrc", 40, 4).sniffed(F::AUTH_TOKEN),
+        file("home/b/.npmrc", 40, 5),
+        file("home/c/notes", 40, 6).sniffed(F::AUTH_TOKEN),
+        file("srv/config.ini", 40, 7).sniffed(F::AWS_KEY_ID),
+    ]);
+    let rs = RuleSet::builtin();
+    assert_eq!(
+        names(&rs, &ix),
+        vec![
+            "private-key-content app/deploy.txt 1/400",
+            // A key in a trust store is still a key.
+            "private-key-content etc/ssl/certs/mine.pem 1/300",
+            "registry-token-content home/a/.npmrc 1/40",
+            "registry-token home/b/.npmrc 1/40",
+            "aws-key-content srv/config.ini 1/40",
+        ]
+    );
+    let sev: Vec<Severity> = rs.scan(&ix).iter().map(|f| rs.rule(f).severity).collect();
+    assert_eq!(
+        sev,
+        [
+            Severity::Error,
+            Severity::Error,
+            Severity::Error,
+            Severity::Warning,
+            Severity::Error
+        ]
+    );
+}
+
+#[test]
+fn user_rules_can_match_content_and_silence_content_rules() {
+    let rs = RuleSet::with_user_toml(
+        r#"
+        [[rule]]
+        name = "keys-in-config"
+        severity = "error"
+        category = "secret"
+        kind = "file"
+        paths = ["etc/**"]
+        content = ["private-key", "aws-key-id"]
+        reason = "no keys in /etc"
+
+        [silence]
+        rules = ["private-key-content"]
+        "#,
+    )
+    .expect("rules");
+    let ix = index(&[
+        file("app/deploy.txt", 1, 1).sniffed(crate::fs::ContentFlags::PRIVATE_KEY),
+        file("etc/app.conf", 2, 2).sniffed(crate::fs::ContentFlags::AWS_KEY_ID),
+        file("etc/other.conf", 3, 3),
+    ]);
+    assert_eq!(names(&rs, &ix), vec!["aws-key-content etc/app.conf 1/2",]);
+    // Without the built-in, the user's rule takes it.
+    let rs = RuleSet::with_user_toml(
+        r#"
+        [[rule]]
+        name = "keys-in-config"
+        severity = "error"
+        category = "secret"
+        kind = "file"
+        paths = ["etc/**"]
+        content = ["aws-key-id"]
+        reason = "no keys in /etc"
+
+        [silence]
+        rules = ["aws-key-content"]
+        "#,
+    )
+    .expect("rules");
+    assert_eq!(
+        names(&rs, &ix),
+        vec![
+            "private-key-content app/deploy.txt 1/1",
+            "keys-in-config etc/app.conf 1/2"
+        ]
+    );
+}

@@ -1,6 +1,7 @@
 //! Small indexes written by hand, for the tests of the pure layers built on [`FsIndex`].
 
 use super::index::{FsIndex, IndexBuilder, Kind};
+use super::sniff::ContentFlags;
 
 /// One entry: path, kind, size, content hash (files) or link target (links).
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +13,15 @@ pub struct E<'a> {
     pub mode: u32,
     pub uid: u32,
     pub link: Option<&'a str>,
+    pub flags: ContentFlags,
+}
+
+impl E<'_> {
+    /// The same entry with what sniffing its content would have found.
+    pub fn sniffed(mut self, flags: ContentFlags) -> Self {
+        self.flags = flags;
+        self
+    }
 }
 
 pub fn file(path: &str, size: u64, hash: u64) -> E<'_> {
@@ -23,6 +33,7 @@ pub fn file(path: &str, size: u64, hash: u64) -> E<'_> {
         mode: 0o644,
         uid: 0,
         link: None,
+        flags: ContentFlags::empty(),
     }
 }
 
@@ -35,6 +46,7 @@ pub fn dir(path: &str) -> E<'_> {
         mode: 0o755,
         uid: 0,
         link: None,
+        flags: ContentFlags::empty(),
     }
 }
 
@@ -47,13 +59,14 @@ pub fn symlink<'a>(path: &'a str, to: &'a str) -> E<'a> {
         mode: 0o777,
         uid: 0,
         link: Some(to),
+        flags: ContentFlags::empty(),
     }
 }
 
 pub fn index(entries: &[E<'_>]) -> FsIndex {
     let mut b = IndexBuilder::new();
     for e in entries {
-        b.add(
+        b.add_sniffed(
             e.path.as_bytes(),
             e.kind,
             e.size,
@@ -63,6 +76,7 @@ pub fn index(entries: &[E<'_>]) -> FsIndex {
             0,
             e.link.map(str::as_bytes),
             e.hash,
+            e.flags,
         )
         .expect("add");
     }

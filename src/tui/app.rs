@@ -15,10 +15,11 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use super::diffview::Indexed;
 use super::model::{Model, Pause};
 use super::runlog::RunLog;
 use super::update::{Cmd, Msg, StepMode, update};
-use super::{keymap, views};
+use super::{diffjob, keymap, views};
 use crate::build::{BuildEvent, BuildPlan};
 use crate::dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use crate::engine::clean as engine_clean;
@@ -127,6 +128,13 @@ pub async fn run(session: Session) -> io::Result<u8> {
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         model.size = (w, h);
     }
+    let opts = GraphOptions {
+        target: session.request.target.clone(),
+        build_args: session.request.build_args.clone(),
+    };
+    model.diff.default_from = StageGraph::build(&session.dockerfile, &opts)
+        .ok()
+        .and_then(|g| g.copied_most_from(model.plan().target));
 
     install_panic_hook();
     enter_terminal()?;
@@ -150,6 +158,9 @@ pub async fn run(session: Session) -> io::Result<u8> {
         adv_rx,
     ));
 
+    // At most one diff job: a newer request aborts the older one.
+    let (diff_tx, mut diff_rx) = unbounded_channel::<Indexed>();
+    let mut diff_job: Option<tokio::task::JoinHandle<()>> = None;
     let mut runlog = RunLog::new(&build_id);
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;
@@ -185,6 +196,10 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 cmds.extend(on_driver(&mut model, d, &mut ev_rx, &mut runlog));
                 dirty = true;
             }
+            Some(r) = diff_rx.recv() => {
+                cmds.extend(update(&mut model, Msg::DiffIndexed(r)));
+                dirty = true;
+            }
             _ = tokio::time::sleep(wait) => {
                 if !model.ended {
                     update(&mut model, Msg::Tick { elapsed_ms: ms(started.elapsed()) });
@@ -218,6 +233,26 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 Cmd::Quit => quit = true,
                 Cmd::Advance { mode, breakpoints } => {
                     let _ = adv_tx.send(Advance { mode, breakpoints });
+                }
+                Cmd::IndexDiff {
+                    request,
+                    from,
+                    to,
+                    images,
+                } => {
+                    if let Some(old) = diff_job.take() {
+                        old.abort();
+                    }
+                    let (s, id, tx) = (session.clone(), build_id.clone(), diff_tx.clone());
+                    let job = diffjob::Job {
+                        request,
+                        from,
+                        to,
+                        images,
+                    };
+                    diff_job = Some(tokio::spawn(async move {
+                        let _ = tx.send(diffjob::run(&s, &id, job).await);
+                    }));
                 }
                 Cmd::WriteLog {
                     path,
@@ -265,6 +300,10 @@ pub async fn run(session: Session) -> io::Result<u8> {
         }
     };
     input_stop.store(true, Ordering::Relaxed);
+    if let Some(job) = diff_job {
+        job.abort();
+    }
+    crate::engine::export::finish_cleanups().await;
     driver.abort();
     let _ = driver.await;
     drop(terminal);

@@ -33,6 +33,24 @@ pub const HELP: &[(&str, &str)] = &[
     ("S", "slowest instructions"),
     ("Esc", "close the overlay, clear the search"),
     ("mouse", "click to select, wheel to scroll"),
+    (
+        "d",
+        "diff: the final stage against the stage it copies most from",
+    ),
+    (
+        "diff: v",
+        "filter the tree: all, only release, only leftovers, only changed",
+    ),
+    (
+        "diff: Tab",
+        "tree / findings (reason and the instruction that brought it)",
+    ),
+    (
+        "diff: Enter",
+        "open a directory; both sides of a file or finding",
+    ),
+    ("diff: ←/→", "collapse (or go up) / expand a directory"),
+    ("diff: Esc, q", "close the detail, then back to the build"),
 ];
 
 pub fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
@@ -83,6 +101,9 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if model.diff.view.is_some() {
+        return on_diff_key(k);
+    }
     let paused = matches!(
         model.pause,
         Some(Pause::BeforeStage(_) | Pause::Breakpoint(..))
@@ -115,6 +136,28 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         KeyCode::Char('s') => A::Shell,
         KeyCode::Char('w') => A::WriteLog,
         KeyCode::Char('S') => A::Slowest,
+        KeyCode::Char('d') => A::OpenDiff,
+        _ => return None,
+    })
+}
+
+/// Keys while the diff view is open: `q` goes back rather than quitting.
+fn on_diff_key(k: &KeyEvent) -> Option<Action> {
+    use Action as A;
+    Some(match k.code {
+        KeyCode::Char('q') | KeyCode::Esc => A::Close,
+        KeyCode::Char('?') => A::Help,
+        KeyCode::Tab | KeyCode::BackTab => A::FocusNext,
+        KeyCode::Up | KeyCode::Char('k') => A::Up,
+        KeyCode::Down | KeyCode::Char('j') => A::Down,
+        KeyCode::PageUp => A::PageUp,
+        KeyCode::PageDown => A::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => A::Top,
+        KeyCode::End | KeyCode::Char('G') => A::Bottom,
+        KeyCode::Enter => A::Enter,
+        KeyCode::Right | KeyCode::Char('l') => A::Expand,
+        KeyCode::Left | KeyCode::Char('h') => A::Collapse,
+        KeyCode::Char('v') => A::CycleFilter,
         _ => return None,
     })
 }

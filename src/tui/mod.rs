@@ -3,6 +3,8 @@
 
 pub mod ansi;
 pub mod app;
+mod diffjob;
+pub mod diffview;
 pub mod keymap;
 pub mod model;
 pub mod runlog;

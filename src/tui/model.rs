@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
+use super::diffview::DiffState;
 use crate::build::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +86,8 @@ pub struct Model {
     pub notice: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
+    /// `d`: the diff view and what it compares by default.
+    pub diff: DiffState,
 }
 
 /// Where each pane sits on a screen of a given size: shared by the views and by mouse hits.
@@ -151,6 +154,7 @@ impl Model {
             notice: None,
             size: (80, 24),
             quit: false,
+            diff: DiffState::default(),
         }
     }
 

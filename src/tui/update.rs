@@ -4,6 +4,7 @@
 use crate::build::{BuildEvent, Status};
 
 use super::ansi;
+use super::diffview;
 use super::model::{Focus, Model, NODE_ROWS, Overlay, Pause, first_visible};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,12 @@ pub enum Action {
     ToggleBreakpoint,
     Shell,
     WriteLog,
+    /// `d`: the diff view.
+    OpenDiff,
+    /// Diff view: all / only release / only leftovers / only changed.
+    CycleFilter,
+    Expand,
+    Collapse,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +65,8 @@ pub enum Msg {
         at: (u16, u16),
     },
     Notice(String),
+    /// Both sides of the diff view are indexed (or could not be).
+    DiffIndexed(diffview::Indexed),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +95,14 @@ pub enum Cmd {
         text: String,
         stage: usize,
         instruction: Option<usize>,
+    },
+    /// Index stages `from` and `to` (and what provenance needs) in the background;
+    /// `images` holds each stage's image where the build made one.
+    IndexDiff {
+        request: u64,
+        from: usize,
+        to: usize,
+        images: Vec<Option<String>>,
     },
 }
 
@@ -132,6 +149,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Click { at } => click(m, at),
         Msg::Notice(n) => m.notice = Some(n),
+        Msg::DiffIndexed(r) => diffview::on_indexed(m, r),
     }
     vec![]
 }
@@ -332,6 +350,9 @@ fn log_text(m: &Model) -> String {
 fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
     use Action as A;
     m.notice = None;
+    if m.diff.view.is_some() && m.overlay.is_none() && !matches!(a, A::Quit | A::Help) {
+        return diffview::action(m, a);
+    }
     match a {
         A::Quit => {
             m.quit = true;
@@ -495,6 +516,8 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 image,
             }];
         }
+        A::OpenDiff => return diffview::open(m),
+        A::CycleFilter | A::Expand | A::Collapse => {}
         A::WriteLog => {
             let name = m.state.plan.stages[m.stage].display_name();
             let path = if m.log.whole_stage {

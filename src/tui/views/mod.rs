@@ -1,5 +1,6 @@
 //! One file per pane; `draw` lays them out and puts overlays on top.
 
+pub mod diff;
 pub mod error;
 pub mod graph;
 pub mod help;
@@ -20,9 +21,14 @@ use super::model::{Focus, Model, Overlay};
 
 pub fn draw(frame: &mut Frame, m: &Model) {
     let a = super::model::areas(frame.area());
-    graph::render(frame, a.graph, m);
-    instructions::render(frame, a.instructions, m);
-    log::render(frame, a.log, m);
+    if let Some(v) = &m.diff.view {
+        // The diff view takes the panes' place; the status bar stays.
+        diff::render(frame, a.graph.union(a.log), v);
+    } else {
+        graph::render(frame, a.graph, m);
+        instructions::render(frame, a.instructions, m);
+        log::render(frame, a.log, m);
+    }
     status::render(frame, a.status, m);
     match &m.overlay {
         Some(Overlay::Help) => help::render(frame, frame.area(), m),
