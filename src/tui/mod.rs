@@ -3,8 +3,11 @@
 
 pub mod ansi;
 pub mod app;
+pub mod files_task;
+pub mod fsview;
 pub mod keymap;
 pub mod model;
+pub mod preview;
 pub mod runlog;
 pub mod update;
 pub mod views;

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
+use super::fsview::FilesPane;
 use crate::build::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
+use crate::fs::cache::MemoryCache;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -85,6 +87,12 @@ pub struct Model {
     pub notice: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
+    /// `f`: the filesystem pane, full screen while open.
+    pub files: Option<FilesPane>,
+    /// Request ids of the filesystem pane: each open gets the next.
+    pub files_seq: u64,
+    /// The last indexes opened, by image id: reopening one is instant.
+    pub files_cache: MemoryCache,
 }
 
 /// Where each pane sits on a screen of a given size: shared by the views and by mouse hits.
@@ -151,6 +159,9 @@ impl Model {
             notice: None,
             size: (80, 24),
             quit: false,
+            files: None,
+            files_seq: 0,
+            files_cache: MemoryCache::new(4),
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::build::{BuildEvent, Status};
 
 use super::ansi;
+use super::fsview::{self, FilesCmd, FilesKey, FilesMsg};
 use super::model::{Focus, Model, NODE_ROWS, Overlay, Pause, first_visible};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,10 @@ pub enum Action {
     ToggleBreakpoint,
     Shell,
     WriteLog,
+    /// `f`: the filesystem of the selected stage or instruction's state.
+    OpenFiles,
+    /// A key of the filesystem pane.
+    Files(FilesKey),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +63,8 @@ pub enum Msg {
         at: (u16, u16),
     },
     Notice(String),
+    /// Background work of the filesystem pane.
+    Files(FilesMsg),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +94,8 @@ pub enum Cmd {
         stage: usize,
         instruction: Option<usize>,
     },
+    /// Work of the filesystem pane.
+    Files(FilesCmd),
 }
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
@@ -132,6 +141,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Click { at } => click(m, at),
         Msg::Notice(n) => m.notice = Some(n),
+        Msg::Files(f) => return fsview::on_msg(m, f),
     }
     vec![]
 }
@@ -338,6 +348,8 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             return vec![Cmd::Quit];
         }
         A::Help => m.overlay = Some(Overlay::Help),
+        A::OpenFiles => return fsview::open(m),
+        A::Files(k) => return fsview::on_key_action(m, k),
         A::Slowest => m.overlay = Some(Overlay::Slowest(0)),
         A::Close => {
             if m.overlay.is_some() {

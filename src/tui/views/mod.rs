@@ -1,6 +1,7 @@
 //! One file per pane; `draw` lays them out and puts overlays on top.
 
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod help;
 pub mod instructions;
@@ -18,11 +19,15 @@ use crate::build::Status;
 use super::model::{Focus, Model, Overlay};
 
 pub fn draw(frame: &mut Frame, m: &Model) {
-    let a = super::model::areas(frame.area());
-    graph::render(frame, a.graph, m);
-    instructions::render(frame, a.instructions, m);
-    log::render(frame, a.log, m);
-    status::render(frame, a.status, m);
+    if let Some(p) = &m.files {
+        files::render(frame, frame.area(), p);
+    } else {
+        let a = super::model::areas(frame.area());
+        graph::render(frame, a.graph, m);
+        instructions::render(frame, a.instructions, m);
+        log::render(frame, a.log, m);
+        status::render(frame, a.status, m);
+    }
     match &m.overlay {
         Some(Overlay::Help) => help::render(frame, frame.area(), m),
         Some(Overlay::Slowest(sel)) => slowest::render(frame, frame.area(), m, *sel),
