@@ -486,8 +486,29 @@ pub fn tree(args: &TreeArgs) -> u8 {
             Some(Ok(found)) => found,
         };
         let attribution = layers.as_ref().map(|l| l.attribute(&ix));
+        // Layers map to instructions only when the build is known (not for --image).
+        let origins = match (&prepared, stage, &layers) {
+            (Some(p), Some(i), Some(l)) => {
+                let last = p.plan.stages[i].instructions.len().saturating_sub(1);
+                report::added_by::map_layers(&p.plan, i, args.at.unwrap_or(last), l)
+            }
+            _ => Vec::new(),
+        };
         let added_by = |id| match (&layers, &attribution) {
-            (Some(l), Some(a)) => l.describe(a, id),
+            (Some(l), Some(a)) => {
+                let text = l.describe(a, id)?;
+                let origin = a
+                    .get(id as usize)
+                    .copied()
+                    .flatten()
+                    .and_then(|layer| origins.get(usize::from(layer)).cloned().flatten());
+                Some(report::tree::AddedBy {
+                    stage: origin.as_ref().map(|o| o.stage.clone()),
+                    instruction: origin.as_ref().map(|o| o.instruction),
+                    line: origin.as_ref().map(|o| o.line),
+                    text,
+                })
+            }
             _ => None,
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());

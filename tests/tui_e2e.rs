@@ -241,6 +241,16 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
     assert!(written.contains(&expected), "{written}");
     let _ = std::fs::remove_dir_all(&dir);
 
+    // `f` opens the second stage's filesystem: the root's directories are listed.
+    press(&mut keys, "f");
+    screen.wait_for(
+        "the second stage's files",
+        |s| s.contains("Files · stage second") && s.contains("etc/") && s.contains("indexed"),
+        60,
+    );
+    press(&mut keys, "\x1b");
+    screen.wait_for("the graph again", |s| !s.contains("Files · stage"), 10);
+
     press(&mut keys, "q");
     let status = wait_exit(&mut child);
     assert!(status.success(), "exit: {status:?}");

@@ -207,13 +207,25 @@ fn track(task: tokio::task::JoinHandle<()>) {
 pub async fn index_image(
     engine: &Engine,
     image: &str,
-    on_progress: impl FnMut(Progress) + Send + 'static,
+    mut on_progress: impl FnMut(Progress) + Send + 'static,
+) -> Result<FsIndex, EngineError> {
+    index_image_observed(engine, image, move |b: &IndexBuilder| {
+        on_progress(b.progress())
+    })
+    .await
+}
+
+/// [`index_image`], showing `observe` the builder itself (for snapshots while it streams).
+pub async fn index_image_observed(
+    engine: &Engine,
+    image: &str,
+    observe: impl FnMut(&IndexBuilder) + Send + 'static,
 ) -> Result<FsIndex, EngineError> {
     let guard = create_export_container(engine, image).await?;
     let stream = engine.docker.export_container(guard.id());
     let indexed = pipe_to_blocking(stream, move |reader| {
         let mut b = IndexBuilder::new();
-        let res = b.read_tar(reader, on_progress);
+        let res = b.read_tar_observed(reader, observe);
         res.map(|()| b.finish())
     })
     .await;

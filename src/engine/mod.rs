@@ -9,5 +9,6 @@ pub mod context;
 pub mod dockerignore;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod names;
 pub mod run;

@@ -236,6 +236,16 @@ impl IndexBuilder {
         reader: R,
         mut on_progress: impl FnMut(Progress),
     ) -> Result<(), IndexError> {
+        self.read_tar_observed(reader, |b| on_progress(b.progress()))
+    }
+
+    /// [`IndexBuilder::read_tar`], handing the builder itself to `observe` every ~1k entries
+    /// and at the end, so a viewer can take a [`IndexBuilder::snapshot`] while it streams.
+    pub fn read_tar_observed<R: Read>(
+        &mut self,
+        reader: R,
+        mut observe: impl FnMut(&IndexBuilder),
+    ) -> Result<(), IndexError> {
         let mut archive = tar::Archive::new(reader);
         // As large as the sniffing limit, so a small file arrives whole in one fill.
         let mut buf = vec![0u8; SNIFF_LIMIT as usize];
@@ -311,10 +321,10 @@ impl IndexBuilder {
                 flags,
             )?;
             if self.progress.entries.is_multiple_of(1024) {
-                on_progress(self.progress);
+                observe(self);
             }
         }
-        on_progress(self.progress);
+        observe(self);
         Ok(())
     }
 
@@ -649,6 +659,10 @@ pub fn escape(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The on-disk form of an index (for the cache): a child module, so it sees the fields.
+#[path = "index_codec.rs"]
+pub mod codec;
 
 #[cfg(test)]
 #[path = "index_tests.rs"]

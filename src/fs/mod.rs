@@ -1,6 +1,7 @@
 //! Filesystems as data: a tar stream -> [`FsIndex`], and the lazy [`tree::TreeView`] over it.
 //! Pure: no tokio, no bollard.
 
+pub mod cache;
 pub mod diff;
 pub mod index;
 pub mod layers;

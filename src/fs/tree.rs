@@ -96,6 +96,34 @@ impl TreeView {
         v
     }
 
+    /// A view of `ix` sorted by `sort` with the directories at `expanded` (paths) open: how
+    /// a view follows its index when a newer snapshot of the same stream replaces it.
+    pub fn reopen(ix: &FsIndex, sort: SortBy, expanded: &[Vec<u8>]) -> TreeView {
+        let mut v = TreeView {
+            sort,
+            expanded: vec![false; ix.len()],
+            keep: None,
+            rows: Vec::new(),
+        };
+        for p in expanded {
+            if let Some(id) = ix.lookup(p) {
+                v.expanded[id as usize] = true;
+            }
+        }
+        v.rebuild(ix);
+        v
+    }
+
+    /// Paths of the expanded directories (for [`TreeView::reopen`]).
+    pub fn expanded_paths(&self, ix: &FsIndex) -> Vec<Vec<u8>> {
+        self.expanded
+            .iter()
+            .enumerate()
+            .filter(|&(i, &x)| x && i < ix.len())
+            .map(|(i, _)| ix.get(i as EntryId).path().to_vec())
+            .collect()
+    }
+
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }

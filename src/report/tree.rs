@@ -4,8 +4,21 @@ use std::io::{self, Write};
 
 use crate::fs::{EntryId, EntryRef, FsIndex, Kind, escape};
 
+/// Which layer added an entry and, when the build is known, which instruction made it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddedBy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// `layer 2: RUN make`: the history line, always there.
+    pub text: String,
+}
+
 /// Which instruction added an entry, when known.
-pub type AddedBy<'a> = &'a dyn Fn(EntryId) -> Option<String>;
+pub type AddedByFn<'a> = &'a dyn Fn(EntryId) -> Option<AddedBy>;
 
 #[derive(serde::Serialize)]
 struct JsonEntry {
@@ -17,14 +30,14 @@ struct JsonEntry {
     gid: u32,
     link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    added_by: Option<String>,
+    added_by: Option<AddedBy>,
 }
 
 /// One JSON object per line, depth-first, children by name; `depth` limits like the text.
 pub fn json_lines(
     ix: &FsIndex,
     depth: Option<usize>,
-    added_by: AddedBy<'_>,
+    added_by: AddedByFn<'_>,
     out: &mut impl Write,
 ) -> io::Result<()> {
     for e in ix
@@ -165,7 +178,14 @@ mod tests {
     #[test]
     fn json_lines_escape_and_limit_depth() {
         let mut out = Vec::new();
-        let by = |id: EntryId| (id == 2).then(|| "base: RUN make".to_string());
+        let by = |id: EntryId| {
+            (id == 2).then(|| AddedBy {
+                stage: Some("base".into()),
+                instruction: Some(3),
+                line: Some(4),
+                text: "layer 1: RUN make".into(),
+            })
+        };
         json_lines(&sample(), Some(1), &by, &mut out).expect("write");
         insta::assert_snapshot!(String::from_utf8(out).expect("utf8"));
     }

@@ -16,6 +16,7 @@ use ratatui::crossterm::{cursor, execute};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::diffview::Indexed;
+use super::files_task::FilesRunner;
 use super::model::{Model, Pause};
 use super::runlog::RunLog;
 use super::update::{Cmd, Msg, StepMode, update};
@@ -161,6 +162,9 @@ pub async fn run(session: Session) -> io::Result<u8> {
     // At most one diff job: a newer request aborts the older one.
     let (diff_tx, mut diff_rx) = unbounded_channel::<Indexed>();
     let mut diff_job: Option<tokio::task::JoinHandle<()>> = None;
+    let (files_tx, mut files_rx) = unbounded_channel::<Msg>();
+    let mut files = FilesRunner::new(session.clone(), build_id.clone(), ev_tx.clone(), files_tx);
+
     let mut runlog = RunLog::new(&build_id);
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;
@@ -192,6 +196,10 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 cmds.extend(update(&mut model, Msg::Build(ev)));
                 dirty = true;
             }
+            Some(msg) = files_rx.recv() => {
+                cmds.extend(update(&mut model, msg));
+                dirty = true;
+            }
             Some(d) = drv_rx.recv() => {
                 cmds.extend(on_driver(&mut model, d, &mut ev_rx, &mut runlog));
                 dirty = true;
@@ -214,6 +222,9 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 cmds.extend(update(&mut model, msg));
             }
         }
+        while let Ok(msg) = files_rx.try_recv() {
+            cmds.extend(update(&mut model, msg));
+        }
         let mut n = 0;
         while n < EVENTS_PER_TURN {
             let Ok(ev) = ev_rx.try_recv() else { break };
@@ -231,6 +242,7 @@ pub async fn run(session: Session) -> io::Result<u8> {
         for cmd in cmds {
             match cmd {
                 Cmd::Quit => quit = true,
+                Cmd::Files(c) => files.run(c),
                 Cmd::Advance { mode, breakpoints } => {
                     let _ = adv_tx.send(Advance { mode, breakpoints });
                 }
@@ -300,12 +312,15 @@ pub async fn run(session: Session) -> io::Result<u8> {
         }
     };
     input_stop.store(true, Ordering::Relaxed);
+    files.stop();
     if let Some(job) = diff_job {
         job.abort();
     }
     crate::engine::export::finish_cleanups().await;
     driver.abort();
     let _ = driver.await;
+    // Export containers of aborted file tasks go before the process does.
+    crate::engine::export::finish_cleanups().await;
     drop(terminal);
     drop(guard);
     // Whatever the build left (cut builds, shells): removed unless the build went through.

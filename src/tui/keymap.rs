@@ -4,7 +4,7 @@ use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::model::{Model, Overlay, Pause};
+use super::model::{Focus, Model, Overlay, Pause};
 use super::update::{Action, Msg};
 
 /// Every key, for the help overlay: (keys, what they do).
@@ -17,7 +17,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgUp/PgDn", "page up / down"),
     ("g / G", "top / bottom (G follows the log tail)"),
     ("Enter", "open: stage → instructions → log"),
-    ("f", "toggle follow-tail of the log"),
+    ("f", "files of the selected stage / instruction's state"),
+    ("f (log pane)", "toggle follow-tail of the log"),
     ("r", "toggle wrapping of long log lines"),
     ("a", "log of the whole stage / of the instruction"),
     ("/", "search the log (Enter to search, Esc to cancel)"),
@@ -81,6 +82,12 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if let Some(files) = model.files.as_ref().filter(|_| model.overlay.is_none()) {
+        return match k.code {
+            KeyCode::Char('?') if files.input.is_none() => Some(A::Help),
+            _ => super::fsview::on_key(files, k).map(A::Files),
+        };
+    }
     if let Some(o) = &model.overlay {
         let any = match o {
             Overlay::Help => None,
@@ -123,7 +130,8 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         KeyCode::End | KeyCode::Char('G') => A::Bottom,
         KeyCode::Enter => A::Enter,
         KeyCode::Esc => A::Close,
-        KeyCode::Char('f') => A::ToggleFollow,
+        KeyCode::Char('f') if model.focus == Focus::Log => A::ToggleFollow,
+        KeyCode::Char('f') => A::OpenFiles,
         KeyCode::Char('r') => A::ToggleWrap,
         KeyCode::Char('a') => A::ToggleWholeStage,
         KeyCode::Char('/') => A::SearchStart,

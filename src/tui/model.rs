@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
 use super::diffview::DiffState;
+use super::fsview::FilesPane;
 use crate::build::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
+use crate::fs::cache::MemoryCache;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -88,6 +90,12 @@ pub struct Model {
     pub quit: bool,
     /// `d`: the diff view and what it compares by default.
     pub diff: DiffState,
+    /// `f`: the filesystem pane, full screen while open.
+    pub files: Option<FilesPane>,
+    /// Request ids of the filesystem pane: each open gets the next.
+    pub files_seq: u64,
+    /// The last indexes opened, by image id: reopening one is instant.
+    pub files_cache: MemoryCache,
 }
 
 /// Where each pane sits on a screen of a given size: shared by the views and by mouse hits.
@@ -155,6 +163,9 @@ impl Model {
             size: (80, 24),
             quit: false,
             diff: DiffState::default(),
+            files: None,
+            files_seq: 0,
+            files_cache: MemoryCache::new(4),
         }
     }
 

@@ -5,6 +5,7 @@ use crate::build::{BuildEvent, Status};
 
 use super::ansi;
 use super::diffview;
+use super::fsview::{self, FilesCmd, FilesKey, FilesMsg};
 use super::model::{Focus, Model, NODE_ROWS, Overlay, Pause, first_visible};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,10 @@ pub enum Action {
     CycleFilter,
     Expand,
     Collapse,
+    /// `f`: the filesystem of the selected stage or instruction's state.
+    OpenFiles,
+    /// A key of the filesystem pane.
+    Files(FilesKey),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +72,8 @@ pub enum Msg {
     Notice(String),
     /// Both sides of the diff view are indexed (or could not be).
     DiffIndexed(diffview::Indexed),
+    /// Background work of the filesystem pane.
+    Files(FilesMsg),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +111,8 @@ pub enum Cmd {
         to: usize,
         images: Vec<Option<String>>,
     },
+    /// Work of the filesystem pane.
+    Files(FilesCmd),
 }
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
@@ -150,6 +159,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::Click { at } => click(m, at),
         Msg::Notice(n) => m.notice = Some(n),
         Msg::DiffIndexed(r) => diffview::on_indexed(m, r),
+        Msg::Files(f) => return fsview::on_msg(m, f),
     }
     vec![]
 }
@@ -359,6 +369,8 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             return vec![Cmd::Quit];
         }
         A::Help => m.overlay = Some(Overlay::Help),
+        A::OpenFiles => return fsview::open(m),
+        A::Files(k) => return fsview::on_key_action(m, k),
         A::Slowest => m.overlay = Some(Overlay::Slowest(0)),
         A::Close => {
             if m.overlay.is_some() {

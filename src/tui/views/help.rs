@@ -10,8 +10,13 @@ use super::{centered, pane};
 use crate::tui::keymap::HELP;
 use crate::tui::model::Model;
 
-pub fn render(frame: &mut Frame, area: Rect, _m: &Model) {
-    let lines: Vec<Line> = HELP
+pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
+    let table = if m.files.is_some() {
+        crate::tui::fsview::HELP
+    } else {
+        HELP
+    };
+    let lines: Vec<Line> = table
         .iter()
         .map(|(k, what)| {
             Line::from(vec![

@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod help;
 pub mod instructions;
@@ -20,16 +21,20 @@ use crate::build::Status;
 use super::model::{Focus, Model, Overlay};
 
 pub fn draw(frame: &mut Frame, m: &Model) {
-    let a = super::model::areas(frame.area());
-    if let Some(v) = &m.diff.view {
-        // The diff view takes the panes' place; the status bar stays.
-        diff::render(frame, a.graph.union(a.log), v);
+    if let Some(p) = &m.files {
+        files::render(frame, frame.area(), p);
     } else {
-        graph::render(frame, a.graph, m);
-        instructions::render(frame, a.instructions, m);
-        log::render(frame, a.log, m);
+        let a = super::model::areas(frame.area());
+        if let Some(v) = &m.diff.view {
+            // The diff view takes the panes' place; the status bar stays.
+            diff::render(frame, a.graph.union(a.log), v);
+        } else {
+            graph::render(frame, a.graph, m);
+            instructions::render(frame, a.instructions, m);
+            log::render(frame, a.log, m);
+        }
+        status::render(frame, a.status, m);
     }
-    status::render(frame, a.status, m);
     match &m.overlay {
         Some(Overlay::Help) => help::render(frame, frame.area(), m),
         Some(Overlay::Slowest(sel)) => slowest::render(frame, frame.area(), m, *sel),

@@ -1,0 +1,255 @@
+//! A compact binary form of a finished [`FsIndex`], for the on-disk cache: the arrays as
+//! they are in memory, little-endian, behind a magic and followed by an xxh3 checksum.
+//!
+//! Reading never trusts the bytes: a truncated, corrupt or foreign file is refused (`None`),
+//! never a panic later, because every id and range is checked against the sizes once.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::{FsIndex, Kind, NONE, Progress, Record};
+
+// Version 2 adds the content-sniffing flags byte to each record.
+const MAGIC: &[u8; 8] = b"SSIX\x00\x00\x00\x02";
+
+fn kind_byte(k: Kind) -> u8 {
+    match k {
+        Kind::File => 0,
+        Kind::Dir => 1,
+        Kind::Symlink => 2,
+        Kind::Hardlink => 3,
+        Kind::Other => 4,
+    }
+}
+
+fn byte_kind(b: u8) -> Option<Kind> {
+    Some(match b {
+        0 => Kind::File,
+        1 => Kind::Dir,
+        2 => Kind::Symlink,
+        3 => Kind::Hardlink,
+        4 => Kind::Other,
+        _ => return None,
+    })
+}
+
+/// The index as bytes.
+pub fn encode(ix: &FsIndex) -> Vec<u8> {
+    let n = ix.records.len();
+    let mut out = Vec::with_capacity(ix.arena.len() + n * 90 + 64);
+    out.extend_from_slice(MAGIC);
+    for v in [
+        ix.arena.len() as u64,
+        n as u64,
+        ix.children.len() as u64,
+        ix.progress.entries,
+        ix.progress.bytes,
+    ] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&ix.arena);
+    for r in &ix.records {
+        for v in [r.path_start, r.path_len, r.link_start, r.link_len] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [r.size, r.mtime, r.hash] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [r.mode, r.uid, r.gid] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.push(kind_byte(r.kind));
+        out.push(r.flags);
+    }
+    for arr in [&ix.parent, &ix.child_start, &ix.children, &ix.count] {
+        for v in arr.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    for v in &ix.total {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let sum = xxh3_64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.buf.len() < n {
+            return None;
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Some(head)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u32s(&mut self, n: usize) -> Option<Vec<u32>> {
+        let bytes = self.take(n.checked_mul(4)?)?;
+        Some(
+            bytes
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
+    }
+}
+
+/// The index back from [`encode`]'s bytes, or `None` when they are not a sound index.
+pub fn decode(bytes: &[u8]) -> Option<FsIndex> {
+    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    if u64::from_le_bytes(sum.try_into().ok()?) != xxh3_64(body) {
+        return None;
+    }
+    let mut c = Cursor { buf: body };
+    if c.take(8)? != MAGIC {
+        return None;
+    }
+    let arena_len = usize::try_from(c.u64()?).ok()?;
+    let n = usize::try_from(c.u64()?).ok()?;
+    let n_children = usize::try_from(c.u64()?).ok()?;
+    let progress = Progress {
+        entries: c.u64()?,
+        bytes: c.u64()?,
+    };
+    // Sizes must match what the rest of the bytes can hold before anything is allocated.
+    if n == 0 || n_children != n - 1 || n > u32::MAX as usize || c.buf.len() < arena_len {
+        return None;
+    }
+    let arena = c.take(arena_len)?.to_vec();
+    let mut records = Vec::with_capacity(n.min(c.buf.len() / 58));
+    let in_arena = |s: u32, l: u32| {
+        (s as usize)
+            .checked_add(l as usize)
+            .is_some_and(|e| e <= arena_len)
+    };
+    for _ in 0..n {
+        let path_start = c.u32()?;
+        let path_len = c.u32()?;
+        let link_start = c.u32()?;
+        let link_len = c.u32()?;
+        let size = c.u64()?;
+        let mtime = c.u64()?;
+        let hash = c.u64()?;
+        let mode = c.u32()?;
+        let uid = c.u32()?;
+        let gid = c.u32()?;
+        let kind = byte_kind(c.take(1)?[0])?;
+        let flags = c.take(1)?[0];
+        if !in_arena(path_start, path_len)
+            || (link_start != NONE && !in_arena(link_start, link_len))
+        {
+            return None;
+        }
+        records.push(Record {
+            path_start,
+            path_len,
+            link_start,
+            link_len,
+            size,
+            mtime,
+            hash,
+            mode,
+            uid,
+            gid,
+            kind,
+            flags,
+        });
+    }
+    let parent = c.u32s(n)?;
+    let child_start = c.u32s(n + 1)?;
+    let children = c.u32s(n_children)?;
+    let count = c.u32s(n)?;
+    let total_bytes = c.take(n.checked_mul(8)?)?;
+    let total = total_bytes
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect();
+    if !c.buf.is_empty() {
+        return None;
+    }
+    let id_ok = |v: &u32| (*v as usize) < n;
+    let sound = parent[0] == NONE
+        && parent[1..].iter().all(id_ok)
+        && children.iter().all(id_ok)
+        && child_start.windows(2).all(|w| w[0] <= w[1])
+        && child_start[n] as usize == n_children;
+    if !sound {
+        return None;
+    }
+    Some(FsIndex {
+        arena,
+        records,
+        parent,
+        child_start,
+        children,
+        total,
+        count,
+        progress,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::IndexBuilder;
+
+    fn sample() -> FsIndex {
+        let mut b = IndexBuilder::new();
+        b.add(b"usr/bin/env", Kind::File, 10, 0o755, 0, 0, 7, None, 42)
+            .expect("add");
+        b.add(
+            b"bin/sh",
+            Kind::Symlink,
+            0,
+            0o777,
+            0,
+            0,
+            0,
+            Some(b"busybox"),
+            0,
+        )
+        .expect("add");
+        b.add(b"bad\xff\n", Kind::File, 3, 0o4755, 1, 2, 3, None, 9)
+            .expect("add");
+        b.finish()
+    }
+
+    #[test]
+    fn round_trips() {
+        let ix = sample();
+        let back = decode(&encode(&ix)).expect("decode");
+        assert_eq!(back.len(), ix.len());
+        for (a, b) in ix.entries().zip(back.entries()) {
+            assert_eq!(a.path(), b.path());
+            assert_eq!(a.link(), b.link());
+            assert_eq!(
+                (a.kind(), a.size(), a.mode(), a.uid(), a.gid(), a.hash()),
+                (b.kind(), b.size(), b.mode(), b.uid(), b.gid(), b.hash())
+            );
+            assert_eq!(a.children(), b.children());
+            assert_eq!(a.total(), b.total());
+        }
+        assert_eq!(back.lookup(b"usr/bin/env"), ix.lookup(b"usr/bin/env"));
+    }
+
+    #[test]
+    fn refuses_damaged_bytes() {
+        let bytes = encode(&sample());
+        assert!(decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(decode(&[]).is_none());
+        for i in (0..bytes.len()).step_by(7) {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x55;
+            assert!(decode(&bad).is_none(), "flip at {i} accepted");
+        }
+    }
+}
