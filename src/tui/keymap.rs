@@ -10,7 +10,7 @@ use super::update::{Action, Msg};
 /// Every key, for the help overlay: (keys, what they do).
 pub const HELP: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit (the build is cancelled)"),
-    ("?", "this help"),
+    ("?", "this help (↑/↓ scroll it)"),
     ("Tab, Shift-Tab", "next / previous pane"),
     ("←/→, h/l", "previous / next pane"),
     ("↑/↓, k/j", "move the selection, or scroll the log"),
@@ -36,15 +36,15 @@ pub const HELP: &[(&str, &str)] = &[
     ("mouse", "click to select, wheel to scroll"),
     (
         "d",
-        "diff: the final stage against the stage it copies most from",
+        "diff: the final stage against the stage it copies most",
     ),
     (
         "diff: v",
-        "filter the tree: all, only release, only leftovers, only changed",
+        "tree filter: all / release / leftovers / changed",
     ),
     (
         "diff: Tab",
-        "tree / findings (reason and the instruction that brought it)",
+        "tree / findings (reason, instruction that brought it)",
     ),
     (
         "diff: Enter",
@@ -90,7 +90,13 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
     }
     if let Some(o) = &model.overlay {
         let any = match o {
-            Overlay::Help => None,
+            Overlay::Help => match k.code {
+                KeyCode::Up | KeyCode::Char('k') => Some(A::Up),
+                KeyCode::Down | KeyCode::Char('j') => Some(A::Down),
+                KeyCode::PageUp => Some(A::PageUp),
+                KeyCode::PageDown | KeyCode::Char(' ') => Some(A::PageDown),
+                _ => None,
+            },
             Overlay::Slowest(_) => match k.code {
                 KeyCode::Up | KeyCode::Char('k') => Some(A::Up),
                 KeyCode::Down | KeyCode::Char('j') => Some(A::Down),
@@ -242,7 +248,9 @@ mod tests {
         let mut m = model();
         m.overlay = Some(Overlay::Help);
         assert_eq!(on_key(&m, &key(KeyCode::Esc)), Some(Action::Close));
-        assert_eq!(on_key(&m, &key(KeyCode::Char('j'))), None);
+        // The key list is taller than an 80x24 screen: j/k scroll it.
+        assert_eq!(on_key(&m, &key(KeyCode::Char('j'))), Some(Action::Down));
+        assert_eq!(on_key(&m, &key(KeyCode::Char('x'))), None);
         m.overlay = Some(Overlay::Slowest(0));
         assert_eq!(on_key(&m, &key(KeyCode::Char('j'))), Some(Action::Down));
     }

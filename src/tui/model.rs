@@ -86,6 +86,8 @@ pub struct Model {
     pub ended: bool,
     /// One line of feedback in the status bar ("wrote build.log").
     pub notice: Option<String>,
+    /// First line of the `?` overlay shown: at 80x24 the key list is taller than the screen.
+    pub help_scroll: u16,
     pub size: (u16, u16),
     pub quit: bool,
     /// `d`: the diff view and what it compares by default.
@@ -160,6 +162,7 @@ impl Model {
             breakpoints: BTreeSet::new(),
             ended: false,
             notice: None,
+            help_scroll: 0,
             size: (80, 24),
             quit: false,
             diff: DiffState::default(),

@@ -368,7 +368,22 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             m.quit = true;
             return vec![Cmd::Quit];
         }
-        A::Help => m.overlay = Some(Overlay::Help),
+        A::Help => {
+            m.overlay = Some(Overlay::Help);
+            m.help_scroll = 0;
+        }
+        A::Up | A::Down | A::PageUp | A::PageDown if m.overlay == Some(Overlay::Help) => {
+            // Clamped when drawn: the view knows how many lines fit.
+            let step: i32 = match a {
+                A::Up => -1,
+                A::Down => 1,
+                A::PageUp => -10,
+                _ => 10,
+            };
+            let max = i32::try_from(super::keymap::HELP.len()).unwrap_or(i32::MAX);
+            m.help_scroll =
+                u16::try_from((i32::from(m.help_scroll) + step).clamp(0, max)).unwrap_or(0);
+        }
         A::OpenFiles => return fsview::open(m),
         A::Files(k) => return fsview::on_key_action(m, k),
         A::Slowest => m.overlay = Some(Overlay::Slowest(0)),

@@ -4,12 +4,14 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::{centered, pane};
 use crate::tui::keymap::HELP;
 use crate::tui::model::Model;
 
+/// Lines are not wrapped (descriptions are kept short) so one entry is one screen row and the
+/// scroll range is exact.
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let table = if m.files.is_some() {
         crate::tui::fsview::HELP
@@ -30,13 +32,25 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             ])
         })
         .collect();
-    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let h = total.saturating_add(2);
     let r = centered(area, 76, h);
+    let shown = r.height.saturating_sub(2);
+    let scroll = m.help_scroll.min(total.saturating_sub(shown));
+    let title = if shown < total {
+        let last = (scroll + shown).min(total);
+        format!(
+            " Keys {}-{last} of {total} · ↑/↓ scroll · Esc to close ",
+            scroll + 1
+        )
+    } else {
+        " Keys · Esc to close ".to_string()
+    };
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(pane(" Keys · Esc to close ".into(), true)),
+            .scroll((scroll, 0))
+            .block(pane(title, true)),
         r,
     );
 }
@@ -44,6 +58,17 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{render_with, state};
+
+    #[test]
+    fn a_short_screen_scrolls_to_the_last_key() {
+        let mut m = state("help");
+        let top = render_with(80, 24, |f| super::render(f, f.area(), &m));
+        assert!(top.contains("↑/↓ scroll"), "{top}");
+        m.help_scroll = u16::MAX;
+        let bottom = render_with(80, 24, |f| super::render(f, f.area(), &m));
+        let (last_key, _) = crate::tui::keymap::HELP[crate::tui::keymap::HELP.len() - 1];
+        assert!(bottom.contains(last_key), "{bottom}");
+    }
 
     #[test]
     fn help_lists_every_key() {
