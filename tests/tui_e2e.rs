@@ -311,7 +311,10 @@ fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
     screen.wait_for("the failing log line", |s| s.contains(&expected), 10);
     assert!(screen.text().contains("Log broken#3"), "{}", screen.text());
     // The pre-failure state has /prepared; the shell's output proves it ran there.
+    // `s` asks for a command first; Enter on an empty one opens /bin/sh.
     press(&mut keys, "s");
+    screen.wait_for("the shell prompt", |s| s.contains("Enter run"), 10);
+    press(&mut keys, "\r");
     std::thread::sleep(Duration::from_secs(2));
     press(
         &mut keys,
@@ -324,6 +327,22 @@ fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
     );
     let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
     assert!(raw.contains("in-42-side"), "shell output missing");
+    // A typed command runs with `sh -c` and waits for Enter before the TUI comes back.
+    press(&mut keys, "s");
+    screen.wait_for("the shell prompt again", |s| s.contains("Enter run"), 10);
+    press(&mut keys, "echo typed-$((6*7))\r");
+    screen.wait_for("the command's output", |s| s.contains("typed-42"), 60);
+    screen.wait_for(
+        "the return prompt",
+        |s| s.contains("press Enter to return"),
+        30,
+    );
+    press(&mut keys, "\r");
+    screen.wait_for(
+        "the TUI back after the command",
+        |s| s.contains("Log broken#3"),
+        30,
+    );
     press(&mut keys, "q");
     let status = wait_exit(&mut child);
     assert_eq!(status.exit_code(), 1, "a failed build exits 1");

@@ -288,11 +288,21 @@ pub async fn run(session: Session) -> io::Result<u8> {
                     stage,
                     instruction,
                     image,
+                    command,
                 } => {
                     input_paused.store(true, Ordering::Relaxed);
                     // Longer than one poll of the input thread, so it lets go of stdin.
                     tokio::time::sleep(Duration::from_millis(80)).await;
-                    let note = shell(&session, &build_id, &ev_tx, stage, instruction, image).await;
+                    let note = shell(
+                        &session,
+                        &build_id,
+                        &ev_tx,
+                        stage,
+                        instruction,
+                        image,
+                        command,
+                    )
+                    .await;
                     enter_terminal()?;
                     terminal.clear()?;
                     input_paused.store(false, Ordering::Relaxed);
@@ -569,6 +579,7 @@ async fn step_through(
 
 /// `/bin/sh` in a new container from the state after `instruction` of `stage`, on the real
 /// terminal; the container is removed when the shell exits.
+#[allow(clippy::too_many_arguments)]
 async fn shell(
     s: &Session,
     build_id: &str,
@@ -576,6 +587,7 @@ async fn shell(
     stage: usize,
     instruction: usize,
     image: Option<String>,
+    command: Option<String>,
 ) -> String {
     restore_terminal();
     let image = match image {
@@ -626,6 +638,9 @@ async fn shell(
         "/bin/sh",
         &image,
     ]);
+    if let Some(c) = &command {
+        cmd.args(["-c", c]);
+    }
     let status = tokio::task::spawn_blocking(move || cmd.status()).await;
     // `--rm` removes it; this catches a shell killed before docker could.
     let host = s.engine.endpoint.host.clone();
@@ -639,6 +654,15 @@ async fn shell(
             .status()
     })
     .await;
+    if command.is_some() {
+        // The command's output stays on the screen until the user has read it.
+        println!("\n[press Enter to return to stagescope]");
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        })
+        .await;
+    }
     match status {
         Ok(Ok(st)) => format!("shell exited ({st})"),
         Ok(Err(e)) => format!("cannot run docker: {e}"),

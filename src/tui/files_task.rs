@@ -178,9 +178,10 @@ pub fn layer_info(
         .enumerate()
         .map(|(i, (l, o))| match o {
             Some(o) => o.label(),
-            None => match &l.created_by {
-                Some(c) => format!("base: {c}"),
-                None => format!("base layer {i}"),
+            // An imported base (`docker import`) has an empty history line.
+            None => match l.created_by.as_deref().map(str::trim) {
+                Some(c) if !c.is_empty() => format!("base: {c}"),
+                _ => format!("base image, layer {i}"),
             },
         })
         .collect();

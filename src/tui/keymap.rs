@@ -29,7 +29,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("n", "step mode: build the next stage"),
     ("c", "step mode: continue to the end (stops at breakpoints)"),
     ("b", "toggle a breakpoint after the selected instruction"),
-    ("s", "shell (/bin/sh) in the state after the selection"),
+    (
+        "s",
+        "shell in the state after the selection (type a command)",
+    ),
     ("w", "write the selected log to a file"),
     ("S", "slowest instructions"),
     ("Esc", "close the overlay, clear the search"),
@@ -70,6 +73,15 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
             KeyCode::Char('c') => Some(A::Quit),
             KeyCode::Char('d') => Some(A::PageDown),
             KeyCode::Char('u') => Some(A::PageUp),
+            _ => None,
+        };
+    }
+    if model.shell_prompt.is_some() {
+        return match k.code {
+            KeyCode::Enter => Some(A::ShellSubmit),
+            KeyCode::Esc => Some(A::ShellCancel),
+            KeyCode::Backspace => Some(A::ShellBackspace),
+            KeyCode::Char(c) => Some(A::ShellInput(c)),
             _ => None,
         };
     }

@@ -25,6 +25,16 @@ pub enum Overlay {
     Error(String),
 }
 
+/// A shell about to open in the state after `instruction` of `stage`: the command is typed
+/// first (empty: an interactive `/bin/sh`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellPrompt {
+    pub stage: usize,
+    pub instruction: usize,
+    pub image: Option<String>,
+    pub command: String,
+}
+
 /// Why the build is not going on by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pause {
@@ -86,6 +96,8 @@ pub struct Model {
     pub ended: bool,
     /// One line of feedback in the status bar ("wrote build.log").
     pub notice: Option<String>,
+    /// `s` asks which command to run in the state before running it.
+    pub shell_prompt: Option<ShellPrompt>,
     /// First line of the `?` overlay shown: at 80x24 the key list is taller than the screen.
     pub help_scroll: u16,
     pub size: (u16, u16),
@@ -163,6 +175,7 @@ impl Model {
             ended: false,
             notice: None,
             help_scroll: 0,
+            shell_prompt: None,
             size: (80, 24),
             quit: false,
             diff: DiffState::default(),

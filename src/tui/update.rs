@@ -27,6 +27,10 @@ pub enum Action {
     ToggleWrap,
     ToggleWholeStage,
     SearchStart,
+    ShellInput(char),
+    ShellBackspace,
+    ShellSubmit,
+    ShellCancel,
     SearchInput(char),
     SearchBackspace,
     SearchSubmit,
@@ -95,6 +99,8 @@ pub enum Cmd {
         stage: usize,
         instruction: usize,
         image: Option<String>,
+        /// `sh -c` this; None: an interactive `/bin/sh`.
+        command: Option<String>,
     },
     /// `text` is what memory holds; the full log on disk wins when there is one.
     WriteLog {
@@ -537,11 +543,34 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 m.notice = Some("that state is not built yet".into());
                 return vec![];
             };
-            return vec![Cmd::Shell {
+            m.shell_prompt = Some(super::model::ShellPrompt {
                 stage: m.stage,
                 instruction: k,
                 image,
-            }];
+                command: String::new(),
+            });
+        }
+        A::ShellInput(c) => {
+            if let Some(p) = &mut m.shell_prompt {
+                p.command.push(c);
+            }
+        }
+        A::ShellBackspace => {
+            if let Some(p) = &mut m.shell_prompt {
+                p.command.pop();
+            }
+        }
+        A::ShellCancel => m.shell_prompt = None,
+        A::ShellSubmit => {
+            if let Some(p) = m.shell_prompt.take() {
+                let command = Some(p.command.trim().to_string()).filter(|c| !c.is_empty());
+                return vec![Cmd::Shell {
+                    stage: p.stage,
+                    instruction: p.instruction,
+                    image: p.image,
+                    command,
+                }];
+            }
         }
         A::OpenDiff => return diffview::open(m),
         A::CycleFilter | A::Expand | A::Collapse => {}
@@ -665,15 +694,39 @@ CMD [\"/bin/sh\"]
         assert_eq!(m.pause, Some(Pause::Failed));
         assert_eq!(m.log_line(0).map(|l| l.1), Some("boom"));
         // Its pre-failure state is what `s` opens.
-        let cmds = key(&mut m, Action::Shell);
+        assert!(
+            key(&mut m, Action::Shell).is_empty(),
+            "s asks for a command first"
+        );
+        assert!(m.shell_prompt.is_some());
+        let cmds = key(&mut m, Action::ShellSubmit);
         assert_eq!(
             cmds,
             vec![Cmd::Shell {
                 stage: 1,
                 instruction: 2,
-                image: None
+                image: None,
+                command: None
             }]
         );
+        key(&mut m, Action::Shell);
+        for c in "ls /src".chars() {
+            key(&mut m, Action::ShellInput(c));
+        }
+        key(&mut m, Action::ShellBackspace);
+        key(&mut m, Action::ShellInput('c'));
+        assert_eq!(
+            key(&mut m, Action::ShellSubmit),
+            vec![Cmd::Shell {
+                stage: 1,
+                instruction: 2,
+                image: None,
+                command: Some("ls /src".into())
+            }]
+        );
+        key(&mut m, Action::Shell);
+        key(&mut m, Action::ShellCancel);
+        assert!(m.shell_prompt.is_none());
     }
 
     #[test]

@@ -12,6 +12,28 @@ use crate::tui::model::{Model, Pause};
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let bar = Style::default().bg(Color::DarkGray).fg(Color::White);
     let mut spans = vec![];
+    if let Some(p) = &m.shell_prompt {
+        let what = m
+            .plan()
+            .stages
+            .get(p.stage)
+            .map(|s| s.display_name())
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!("shell in {what}#{} $ ", p.instruction),
+            bar,
+        ));
+        spans.push(Span::styled(
+            p.command.clone(),
+            bar.add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(
+            "█  Enter run (empty: /bin/sh) · Esc cancel",
+            bar,
+        ));
+        frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+        return;
+    }
     if let Some(input) = &m.log.input {
         spans.push(Span::styled(
             format!("/{input}"),
