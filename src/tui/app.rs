@@ -151,12 +151,14 @@ pub async fn run(session: Session) -> io::Result<u8> {
     let (ev_tx, mut ev_rx) = unbounded_channel::<BuildEvent>();
     let (drv_tx, mut drv_rx) = unbounded_channel::<DriverMsg>();
     let (adv_tx, adv_rx) = unbounded_channel::<Advance>();
+    let (bp_tx, bp_rx) = tokio::sync::watch::channel(Vec::<(usize, usize)>::new());
     let driver = tokio::spawn(drive(
         session.clone(),
         build_id.clone(),
         ev_tx.clone(),
         drv_tx,
         adv_rx,
+        bp_rx,
     ));
 
     // At most one diff job: a newer request aborts the older one.
@@ -245,6 +247,9 @@ pub async fn run(session: Session) -> io::Result<u8> {
                 Cmd::Files(c) => files.run(c),
                 Cmd::Advance { mode, breakpoints } => {
                     let _ = adv_tx.send(Advance { mode, breakpoints });
+                }
+                Cmd::Breakpoints(bps) => {
+                    let _ = bp_tx.send(bps);
                 }
                 Cmd::IndexDiff {
                     request,
@@ -397,24 +402,92 @@ async fn drive(
     ev_tx: UnboundedSender<BuildEvent>,
     out: UnboundedSender<DriverMsg>,
     mut adv: UnboundedReceiver<Advance>,
+    breakpoints: tokio::sync::watch::Receiver<Vec<(usize, usize)>>,
 ) {
     let result = if s.step {
         step_through(&s, &build_id, &ev_tx, &out, &mut adv).await
     } else {
-        run_build(
-            &s.engine,
-            &s.request,
-            &s.dockerfile,
-            &s.plan,
-            &s.context,
-            &build_id,
-            &ev_tx,
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        run_to_breakpoint(&s, &build_id, &ev_tx, &out, &mut adv, breakpoints).await
     };
     let _ = out.send(DriverMsg::Ended(result));
+}
+
+/// The whole build in one solve, as fast as it goes, until an instruction with a breakpoint
+/// finishes: then the solve is dropped (the daemon cancels it), that state is built from the
+/// cache, and the rest goes on step by step from there.
+async fn run_to_breakpoint(
+    s: &Session,
+    build_id: &str,
+    ev_tx: &UnboundedSender<BuildEvent>,
+    out: &UnboundedSender<DriverMsg>,
+    adv: &mut UnboundedReceiver<Advance>,
+    breakpoints: tokio::sync::watch::Receiver<Vec<(usize, usize)>>,
+) -> Result<(), String> {
+    let (tx, mut rx) = unbounded_channel();
+    let mut work = Box::pin(run_build(
+        &s.engine,
+        &s.request,
+        &s.dockerfile,
+        &s.plan,
+        &s.context,
+        build_id,
+        &tx,
+    ));
+    // Per stage, the instructions that finished, so a resumed stage skips them.
+    let mut finished: Vec<Option<usize>> = vec![None; s.plan.stages.len()];
+    let mut hit = None;
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            Some(ev) = rx.recv() => {
+                if let BuildEvent::InstructionFinished { stage, instruction, .. } = &ev
+                    && let Some(f) = finished.get_mut(*stage)
+                {
+                    *f = Some(f.map_or(*instruction, |x| x.max(*instruction)));
+                    if breakpoints.borrow().contains(&(*stage, *instruction)) {
+                        hit = Some((*stage, *instruction));
+                    }
+                }
+                let _ = ev_tx.send(ev);
+                if hit.is_some() {
+                    break None;
+                }
+            }
+            r = work.as_mut() => break Some(r),
+        }
+    };
+    if let Some(r) = outcome {
+        drop(work);
+        while let Ok(ev) = rx.try_recv() {
+            let _ = ev_tx.send(ev);
+        }
+        return r.map(|_| ()).map_err(|e| e.to_string());
+    }
+    drop(work);
+    // What the solve had already said (the stage that just finished, its image) still counts.
+    while let Ok(ev) = rx.try_recv() {
+        let _ = ev_tx.send(ev);
+    }
+    let Some((stage, k)) = hit else {
+        return Ok(());
+    };
+    // The state at the breakpoint, from the cache the run just filled.
+    if !build_cut(s, build_id, ev_tx, stage, k, Some(k), true).await? {
+        return Ok(());
+    }
+    finished[stage] = Some(k);
+    let t = Instant::now();
+    step_from(
+        s,
+        build_id,
+        ev_tx,
+        out,
+        adv,
+        finished,
+        Some(Pause::Breakpoint(stage, k)),
+        t,
+    )
+    .await
 }
 
 /// One build of the Dockerfile cut after event-instruction `k` of `stage`; its events for
@@ -507,7 +580,24 @@ async fn step_through(
         builder: kind,
         build_id: build_id.to_string(),
     });
-    let t = Instant::now();
+    let none = vec![None; s.plan.stages.len()];
+    step_from(s, build_id, ev_tx, out, adv, none, None, Instant::now()).await
+}
+
+/// Builds the needed stages in order, each as cut builds up to its next breakpoint, pausing
+/// before each stage in `n` mode. `finished[stage]` is the last instruction already built
+/// (those are skipped); `first` is a pause to wait in before anything runs.
+#[allow(clippy::too_many_arguments)]
+async fn step_from(
+    s: &Session,
+    build_id: &str,
+    ev_tx: &UnboundedSender<BuildEvent>,
+    out: &UnboundedSender<DriverMsg>,
+    adv: &mut UnboundedReceiver<Advance>,
+    finished: Vec<Option<usize>>,
+    first: Option<Pause>,
+    t: Instant,
+) -> Result<(), String> {
     let mut mode = StepMode::Next;
     let mut breakpoints: Vec<(usize, usize)> = vec![];
     let mut wait = async |p: Pause, mode: &mut StepMode, bps: &mut Vec<(usize, usize)>| {
@@ -521,14 +611,27 @@ async fn step_through(
             None => false,
         }
     };
+    if let Some(p) = first
+        && !wait(p, &mut mode, &mut breakpoints).await
+    {
+        return Ok(());
+    }
     for stage in s.plan.stages.iter().filter(|st| st.needed) {
-        if mode == StepMode::Next
+        let last = stage.instructions.len().saturating_sub(1);
+        let mut done: Option<usize> = finished.get(stage.index).copied().flatten();
+        if done == Some(last) {
+            let _ = ev_tx.send(BuildEvent::StageFinished {
+                stage: stage.index,
+                image: None,
+            });
+            continue;
+        }
+        if done.is_none()
+            && mode == StepMode::Next
             && !wait(Pause::BeforeStage(stage.index), &mut mode, &mut breakpoints).await
         {
             return Ok(());
         }
-        let last = stage.instructions.len().saturating_sub(1);
-        let mut done: Option<usize> = None;
         loop {
             let next_bp = breakpoints
                 .iter()

@@ -89,6 +89,8 @@ pub enum StepMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
     Quit,
+    /// The breakpoints changed: the running build stops when it finishes one of them.
+    Breakpoints(Vec<(usize, usize)>),
     /// Let the step driver go on, stopping at these breakpoints.
     Advance {
         mode: StepMode,
@@ -501,9 +503,11 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             }
         }
         A::NextStage | A::Continue => {
-            if !m.step_mode {
-                m.notice = Some("not in step mode: start with --step".into());
-            } else if matches!(m.pause, Some(Pause::BeforeStage(_) | Pause::Breakpoint(..))) {
+            // A breakpoint pauses a normal run too; from there it goes on step by step.
+            let paused = matches!(m.pause, Some(Pause::BeforeStage(_) | Pause::Breakpoint(..)));
+            if !m.step_mode && !paused {
+                m.notice = Some("not paused: n/c go on from --step pauses and breakpoints".into());
+            } else if paused {
                 m.pause = None;
                 m.track_build = true;
                 let mode = if a == A::NextStage {
@@ -521,10 +525,9 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             let key = (m.stage, m.instruction);
             if !m.breakpoints.remove(&key) {
                 m.breakpoints.insert(key);
-                if !m.step_mode {
-                    m.notice = Some("breakpoints stop the build in --step mode".into());
-                }
             }
+            // A running build learns of it at once: it stops when that instruction finishes.
+            return vec![Cmd::Breakpoints(m.breakpoints.iter().copied().collect())];
         }
         A::Shell => {
             if m.instruction_count() == 0 {
@@ -661,6 +664,34 @@ CMD [\"/bin/sh\"]
 
     fn key(m: &mut Model, a: Action) -> Vec<Cmd> {
         update(m, Msg::Action(a))
+    }
+
+    #[test]
+    fn a_breakpoint_reaches_the_running_build_and_pauses_a_normal_run() {
+        let mut m = model();
+        assert!(!m.step_mode);
+        m.stage = 1;
+        m.instruction = 1;
+        assert_eq!(
+            key(&mut m, Action::ToggleBreakpoint),
+            vec![Cmd::Breakpoints(vec![(1, 1)])]
+        );
+        // Not paused: n/c only say why they do nothing.
+        assert!(key(&mut m, Action::Continue).is_empty());
+        assert!(m.notice.is_some());
+        // The driver stopped at the breakpoint: c goes on from there.
+        update(&mut m, Msg::Paused(Pause::Breakpoint(1, 1)));
+        assert_eq!(
+            key(&mut m, Action::Continue),
+            vec![Cmd::Advance {
+                mode: StepMode::Continue,
+                breakpoints: vec![(1, 1)]
+            }]
+        );
+        assert_eq!(
+            key(&mut m, Action::ToggleBreakpoint),
+            vec![Cmd::Breakpoints(vec![])]
+        );
     }
 
     #[test]
