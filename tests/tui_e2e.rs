@@ -374,3 +374,96 @@ fn sigterm_restores_the_terminal() {
     assert_restored(&screen);
     remove_new_tags(&tags_before);
 }
+
+/// Stands in for the daemon's socket and forwards to the real one until `cut`: the daemon
+/// "disappears" for this one client without stopping the daemon others use.
+struct SocketProxy {
+    path: std::path::PathBuf,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    conns: Arc<Mutex<Vec<std::os::unix::net::UnixStream>>>,
+}
+
+impl SocketProxy {
+    fn start() -> Self {
+        use std::os::unix::net::{UnixListener, UnixStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let path =
+            std::env::temp_dir().join(format!("stagescope-proxy-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).expect("bind proxy socket");
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<UnixStream>>> = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, conns2) = (stop.clone(), conns.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(daemon) = UnixStream::connect("/var/run/docker.sock") else {
+                    continue;
+                };
+                for s in [&client, &daemon] {
+                    if let Ok(c) = s.try_clone() {
+                        conns2.lock().expect("lock").push(c);
+                    }
+                }
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        daemon.try_clone().expect("clone"),
+                    ),
+                    (daemon, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        SocketProxy { path, stop, conns }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.path.display())
+    }
+
+    fn cut(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().expect("lock").iter() {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+        let _ = std::os::unix::net::UnixStream::connect(&self.path);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[test]
+fn the_daemon_going_away_mid_build_is_an_error_overlay_not_a_crash() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    let proxy = SocketProxy::start();
+    let nonce = format!("gone{}", std::process::id());
+    let host = proxy.host();
+    let (screen, mut child, mut keys) = spawn_on(
+        "tui-slow",
+        &["--host", &host, "--build-arg", &format!("NONCE={nonce}")],
+    );
+    let started = format!("slow step started {nonce}");
+    screen.wait_for("the slow step", |s| s.contains(&started), 120);
+    proxy.cut();
+    screen.wait_for("the error overlay", |s| s.contains("Error"), 60);
+    press(&mut keys, "q");
+    let status = wait_exit(&mut child);
+    assert_ne!(status.exit_code(), 0, "a build cut off is not a success");
+    assert_restored(&screen);
+    // The daemon cancels a solve whose client went away; give it a moment.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_no_new_containers(&containers_before);
+    remove_new_tags(&tags_before);
+}

@@ -28,7 +28,10 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("n", "step mode: build the next stage"),
     ("c", "step mode: continue to the end (stops at breakpoints)"),
-    ("b", "breakpoint: the build stops after the selected instruction"),
+    (
+        "b",
+        "breakpoint: the build stops after the selected instruction",
+    ),
     (
         "s",
         "shell in the state after the selection (type a command)",
