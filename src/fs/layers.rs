@@ -22,7 +22,7 @@ pub struct Layer {
     pub opaque: Vec<Vec<u8>>,
     /// The history line that made the layer (`/bin/sh -c …`, `COPY …`), when known.
     pub created_by: Option<String>,
-    /// The layer's compression could not be read (zstd): nothing is known of it.
+    /// The layer could not be decompressed: nothing is known of it.
     pub unreadable: bool,
 }
 
@@ -109,9 +109,13 @@ pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
         if head.starts_with(&[0x1f, 0x8b]) {
             by_path.insert(path, read_layer(flate2::read::GzDecoder::new(rest))?);
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            let layer = Layer {
-                unreadable: true,
-                ..Layer::default()
+            // zstd layers (engines 25+ with zstd compression): pure-Rust decoder, streamed.
+            let layer = match ruzstd::decoding::StreamingDecoder::new(rest) {
+                Ok(dec) => read_layer(dec)?,
+                Err(_) => Layer {
+                    unreadable: true,
+                    ..Layer::default()
+                },
             };
             by_path.insert(path, layer);
         } else if head.first().is_some_and(|b| matches!(b, b'{' | b'[')) {
@@ -279,10 +283,23 @@ mod tests {
         check(&save);
     }
 
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
     #[test]
     fn oci_layout_with_gzip_layers() {
-        let l0 = gzip(&tar_with(&[("a", b"0"), ("src/main.c", b"int")]));
-        let l1 = gzip(&tar_with(&[("a", b"1"), (".wh.src", b"")]));
+        oci_layout_with(gzip);
+    }
+
+    #[test]
+    fn oci_layout_with_zstd_layers() {
+        oci_layout_with(zstd);
+    }
+
+    fn oci_layout_with(compress: fn(&[u8]) -> Vec<u8>) {
+        let l0 = compress(&tar_with(&[("a", b"0"), ("src/main.c", b"int")]));
+        let l1 = compress(&tar_with(&[("a", b"1"), (".wh.src", b"")]));
         let l2 = tar_with(&[("b", b"2"), ("etc/.wh..wh..opq", b"")]);
         let manifest = r#"[{"Config":"blobs/sha256/cc","Layers":["blobs/sha256/00","blobs/sha256/11","blobs/sha256/22"]}]"#;
         let save = tar_with(&[
