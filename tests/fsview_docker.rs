@@ -15,6 +15,7 @@ use stagescope::engine::fetch::{extract_path, fetch_path, image_id};
 use stagescope::fs::cache::DiskCache;
 use stagescope::fs::{IndexBuilder, Kind};
 use stagescope::report::added_by::map_layers;
+use stagescope::tui::diffpreview::{self, Side};
 use stagescope::tui::preview::{Body, PREVIEW_LIMIT, Preview};
 
 mod oracle;
@@ -32,6 +33,79 @@ fn containers_of(image: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `docker build -t tag` of a context holding only `dockerfile`.
+fn build(tag: &str, dockerfile: &str) {
+    let ctx = tempfile::tempdir().expect("tempdir");
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile).expect("write");
+    let out = docker(&["build", "-q", "-t", tag, ctx.path().to_str().expect("utf8")]);
+    assert!(
+        out.status.success(),
+        "docker build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Enter in the diff view: both sides of one changed file read for real, then diffed by
+/// lines; a file only on one side is read from that side alone.
+#[test]
+fn both_sides_of_a_changed_file_are_read_and_diffed() {
+    if !docker_available() {
+        return;
+    }
+    let (left, right) = (
+        format!("stagescope-sides-test:left-{}", std::process::id()),
+        format!("stagescope-sides-test:right-{}", std::process::id()),
+    );
+    let _guards = [&left, &right].map(|t| Cleanup {
+        image: t.clone(),
+        container: None,
+    });
+    build(
+        &left,
+        "FROM busybox\nRUN printf 'one\\ntwo\\nthree\\n' > /conf\n",
+    );
+    build(
+        &right,
+        "FROM busybox\nRUN printf 'one\\n2\\nthree\\nfour\\n' > /conf && echo new > /only\n",
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let engine = connect(&Environment::from_process(None))
+            .await
+            .expect("connect");
+        let (l, r) = tokio::join!(
+            fetch_path(&engine, &left, b"conf", PREVIEW_LIMIT),
+            fetch_path(&engine, &right, b"conf", PREVIEW_LIMIT),
+        );
+        let (l, r) = (l.map_err(|e| e.to_string()), r.map_err(|e| e.to_string()));
+        let side = |label, fetched| Side {
+            label,
+            hash: 0,
+            fetched,
+        };
+        let rows = diffpreview::rows(b"conf", Some(side("left", &l)), Some(side("right", &r)));
+        let marks: Vec<String> = rows
+            .iter()
+            .skip(1)
+            .map(|r| r.text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            marks,
+            ["1 1 one", "2 - two", "2 + 2", "3 3 three", "4 + four"],
+            "{rows:?}"
+        );
+        let only = fetch_path(&engine, &right, b"only", PREVIEW_LIMIT)
+            .await
+            .map_err(|e| e.to_string());
+        let rows = diffpreview::rows(b"only", None, Some(side("right", &only)));
+        assert_eq!(rows.last().map(|r| r.text.trim()), Some("1 + new"));
+        finish_cleanups().await;
+    });
+    for t in [&left, &right] {
+        assert_eq!(containers_of(t), "", "a container was left behind");
+    }
+}
+
 #[test]
 fn open_preview_extract_and_cache_a_stage() {
     if !docker_available() {
@@ -42,20 +116,7 @@ fn open_preview_extract_and_cache_a_stage() {
         image: tag.clone(),
         container: None,
     };
-    let ctx = tempfile::tempdir().expect("tempdir");
-    std::fs::write(ctx.path().join("Dockerfile"), DOCKERFILE).expect("write");
-    let out = docker(&[
-        "build",
-        "-q",
-        "-t",
-        &tag,
-        ctx.path().to_str().expect("utf8"),
-    ]);
-    assert!(
-        out.status.success(),
-        "docker build: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build(&tag, DOCKERFILE);
 
     let dest = tempfile::tempdir().expect("tempdir");
     let cache_dir = tempfile::tempdir().expect("tempdir");

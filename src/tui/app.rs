@@ -15,6 +15,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use super::diffpreview::Sides;
 use super::diffview::Indexed;
 use super::files_task::FilesRunner;
 use super::model::{Model, Pause};
@@ -164,6 +165,9 @@ pub async fn run(session: Session) -> io::Result<u8> {
     // At most one diff job: a newer request aborts the older one.
     let (diff_tx, mut diff_rx) = unbounded_channel::<Indexed>();
     let mut diff_job: Option<tokio::task::JoinHandle<()>> = None;
+    // Likewise at most one read of a file's two sides.
+    let (sides_tx, mut sides_rx) = unbounded_channel::<Sides>();
+    let mut sides_job: Option<tokio::task::JoinHandle<()>> = None;
     let (files_tx, mut files_rx) = unbounded_channel::<Msg>();
     let mut files = FilesRunner::new(session.clone(), build_id.clone(), ev_tx.clone(), files_tx);
 
@@ -208,6 +212,10 @@ pub async fn run(session: Session) -> io::Result<u8> {
             }
             Some(r) = diff_rx.recv() => {
                 cmds.extend(update(&mut model, Msg::DiffIndexed(r)));
+                dirty = true;
+            }
+            Some(r) = sides_rx.recv() => {
+                cmds.extend(update(&mut model, Msg::DiffSides(r)));
                 dirty = true;
             }
             _ = tokio::time::sleep(wait) => {
@@ -271,6 +279,15 @@ pub async fn run(session: Session) -> io::Result<u8> {
                         let _ = tx.send(diffjob::run(&s, &id, job).await);
                     }));
                 }
+                Cmd::FetchSides(job) => {
+                    if let Some(old) = sides_job.take() {
+                        old.abort();
+                    }
+                    let (s, tx) = (session.clone(), sides_tx.clone());
+                    sides_job = Some(tokio::spawn(async move {
+                        let _ = tx.send(diffjob::fetch_sides(&s, job).await);
+                    }));
+                }
                 Cmd::WriteLog {
                     path,
                     text,
@@ -328,7 +345,7 @@ pub async fn run(session: Session) -> io::Result<u8> {
     };
     input_stop.store(true, Ordering::Relaxed);
     files.stop();
-    if let Some(job) = diff_job {
+    for job in [diff_job, sides_job].into_iter().flatten() {
         job.abort();
     }
     crate::engine::export::finish_cleanups().await;

@@ -6,8 +6,11 @@
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::app::Session;
+use super::diffpreview::{FetchSides, Sides};
 use super::diffview::{Attribution, DiffData, Indexed};
+use super::preview::PREVIEW_LIMIT;
 use crate::engine::export::index_image;
+use crate::engine::fetch::{FetchedFile, fetch_path};
 use crate::engine::run::{choose_builder, state_image};
 use crate::fs::FsIndex;
 use crate::fs::provenance::{CopySource, Inputs, ReleaseModel};
@@ -59,9 +62,32 @@ async fn index(s: &Session, image: &str) -> Result<FsIndex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Both sides of one file, read at once (each in its own throwaway container).
+pub async fn fetch_sides(s: &Session, job: FetchSides) -> Sides {
+    async fn one(
+        s: &Session,
+        side: Option<(String, Vec<u8>)>,
+    ) -> Option<Result<FetchedFile, String>> {
+        let (image, path) = side?;
+        Some(
+            fetch_path(&s.engine, &image, &path, PREVIEW_LIMIT)
+                .await
+                .map_err(|e| e.to_string()),
+        )
+    }
+    let (left, right) = tokio::join!(one(s, job.left), one(s, job.right));
+    Sides {
+        request: job.request,
+        left,
+        right,
+    }
+}
+
 async fn compute(s: &Session, build_id: &str, job: &Job) -> Result<DiffData, String> {
-    let left = index(s, &image_of(s, build_id, job, job.from).await?).await?;
-    let right = index(s, &image_of(s, build_id, job, job.to).await?).await?;
+    let from_image = image_of(s, build_id, job, job.from).await?;
+    let to_image = image_of(s, build_id, job, job.to).await?;
+    let left = index(s, &from_image).await?;
+    let right = index(s, &to_image).await?;
     let model = ReleaseModel::from_dockerfile(&s.dockerfile, job.to);
     // Provenance reads the stages the release copies from; the `from` side is one already.
     let mut sources = Vec::new();
@@ -90,7 +116,7 @@ async fn compute(s: &Session, build_id: &str, job: &Job) -> Result<DiffData, Str
         s.plan.stages[job.from].buildkit_name(),
         s.plan.stages[job.to].buildkit_name(),
     );
-    tokio::task::spawn_blocking(move || {
+    let mut data = tokio::task::spawn_blocking(move || {
         let stages: Vec<(usize, &FsIndex)> = sources.iter().map(|(st, ix)| (*st, ix)).collect();
         let attribution = Attribution {
             model,
@@ -107,5 +133,7 @@ async fn compute(s: &Session, build_id: &str, job: &Job) -> Result<DiffData, Str
         )
     })
     .await
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    data.images = Some((from_image, to_image));
+    Ok(data)
 }

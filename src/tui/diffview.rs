@@ -15,6 +15,7 @@ use crate::fs::rules::{Finding, RuleSet};
 use crate::fs::{EntryId, FsIndex, Kind};
 use crate::report::diff::{DiffReport, FindingRow, Summary};
 
+use super::diffpreview::{self, Contents, FetchSides, Side, Sides};
 use super::model::{Model, first_visible};
 use super::update::{Action, Cmd};
 
@@ -79,6 +80,9 @@ pub struct DiffData {
     /// The release entry of each finding (same order as `findings`).
     pub finding_entries: Vec<EntryId>,
     pub origins: Option<(ReleaseModel, Provenance)>,
+    /// The images of the two sides (from, to), where they are known: what Enter reads
+    /// a file's content from.
+    pub images: Option<(String, String)>,
     /// Per diff entry: the index just past its subtree.
     end: Vec<u32>,
     /// Per diff entry: its directory's diff entry, `u32::MAX` at the top.
@@ -175,6 +179,7 @@ impl DiffData {
             right,
             diff,
             origins,
+            images: None,
             end,
             parent,
             flags,
@@ -302,6 +307,8 @@ pub struct DiffView {
     pub finding: usize,
     /// Both sides of one diff entry, drawn over the view.
     pub detail: Option<u32>,
+    /// The content of both sides of `detail`, when it is a file.
+    pub contents: Option<Contents>,
 }
 
 impl DiffView {
@@ -396,6 +403,7 @@ pub fn open(m: &mut Model) -> Vec<Cmd> {
         selected: 0,
         finding: 0,
         detail: None,
+        contents: None,
     });
     vec![Cmd::IndexDiff {
         request,
@@ -420,16 +428,87 @@ pub fn on_indexed(m: &mut Model, msg: Indexed) {
     v.refresh();
 }
 
+/// Opens the detail of diff entry `i`; a file (on either side) also has its content read
+/// from both images, under a new request id that makes any pending answer stale.
+fn show(v: &mut DiffView, seq: &mut u64, i: u32) -> Vec<Cmd> {
+    v.detail = Some(i);
+    v.contents = None;
+    let Some(d) = v.data() else { return vec![] };
+    let Some((from, to)) = &d.images else {
+        return vec![];
+    };
+    let e = &d.diff.entries()[i as usize];
+    let file = |ix: &FsIndex, id: Option<EntryId>, image: &str| {
+        id.map(|id| ix.get(id))
+            .filter(|x| matches!(x.kind(), Kind::File | Kind::Hardlink))
+            .map(|x| (image.to_string(), x.path().to_vec()))
+    };
+    let left = file(&d.left, e.left, from);
+    let right = file(&d.right, e.right, to);
+    if left.is_none() && right.is_none() {
+        return vec![];
+    }
+    *seq += 1;
+    v.contents = Some(Contents {
+        request: *seq,
+        rows: None,
+        top: 0,
+    });
+    vec![Cmd::FetchSides(FetchSides {
+        request: *seq,
+        left,
+        right,
+    })]
+}
+
+/// Both sides' bytes arrived: kept only for the detail that asked for them.
+pub fn on_sides(m: &mut Model, msg: Sides) {
+    let Some(v) = m.diff.view.as_mut() else {
+        return;
+    };
+    let (Some(i), Phase::Ready(d)) = (v.detail, &v.phase) else {
+        return;
+    };
+    let Some(c) = v.contents.as_mut().filter(|c| c.request == msg.request) else {
+        return;
+    };
+    let e = &d.diff.entries()[i as usize];
+    let side = |ix: &FsIndex, id: Option<EntryId>, label, fetched| {
+        Some(Side {
+            label,
+            hash: ix.get(id?).hash(),
+            fetched: fetched?,
+        })
+    };
+    let path = e.path(&d.left, &d.right);
+    c.rows = Some(diffpreview::rows(
+        path,
+        side(&d.left, e.left, &d.from_label, msg.left.as_ref()),
+        side(&d.right, e.right, &d.to_label, msg.right.as_ref()),
+    ));
+}
+
 /// Keys while the view is open.
 pub fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
     use Action as A;
     let page = usize::from(m.size.1 / 2).max(1);
+    let seq = &mut m.diff.seq;
     let Some(v) = m.diff.view.as_mut() else {
         return vec![];
     };
     if v.detail.is_some() {
-        if matches!(a, A::Close | A::Enter) {
-            v.detail = None;
+        match a {
+            A::Close | A::Enter => {
+                v.detail = None;
+                v.contents = None;
+            }
+            A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
+                if let Some(c) = v.contents.as_mut() {
+                    let n = c.rows.as_ref().map_or(0, Vec::len);
+                    c.top = scrolled(c.top, a, page).min(n.saturating_sub(1));
+                }
+            }
+            _ => {}
         }
         return vec![];
     }
@@ -446,25 +525,18 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             }
         }
         A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
-            let delta: isize = match a {
-                A::Up => -1,
-                A::Down => 1,
-                A::PageUp => -(page as isize),
-                A::PageDown => page as isize,
-                A::Top => isize::MIN / 2,
-                _ => isize::MAX / 2,
-            };
             let findings = v.data().map_or(0, |d| d.findings.len());
             let (cur, n) = match v.pane {
                 Pane::Tree => (&mut v.selected, v.rows.len()),
                 Pane::Findings => (&mut v.finding, findings),
             };
-            *cur = cur.saturating_add_signed(delta).min(n.saturating_sub(1));
+            *cur = scrolled(*cur, a, page).min(n.saturating_sub(1));
         }
         A::Expand | A::Collapse | A::Enter if v.pane == Pane::Tree => {
             let Some(&row) = v.rows.get(v.selected) else {
                 return vec![];
             };
+            let mut cmds = vec![];
             let is_dir = v.data().is_some_and(|d| d.is_dir(row));
             let open = v.expanded.contains(&row);
             match a {
@@ -487,10 +559,11 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 A::Enter if is_dir => {
                     v.expanded.insert(row);
                 }
-                A::Enter => v.detail = Some(row),
+                A::Enter => cmds = show(v, seq, row),
                 _ => {}
             }
             v.refresh();
+            return cmds;
         }
         A::Enter => {
             // A finding: show it in the tree and both sides of it.
@@ -501,12 +574,25 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             });
             if let Some(i) = target {
                 v.reveal(i);
-                v.detail = Some(i);
+                return show(v, seq, i);
             }
         }
         _ => {}
     }
     vec![]
+}
+
+/// A list position moved by one of the movement keys (not clamped at the end).
+fn scrolled(cur: usize, a: Action, page: usize) -> usize {
+    let delta: isize = match a {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -(page as isize),
+        Action::PageDown => page as isize,
+        Action::Top => isize::MIN / 2,
+        _ => isize::MAX / 2,
+    };
+    cur.saturating_add_signed(delta)
 }
 
 /// First tree row drawn so that the selection is on screen.

@@ -2,8 +2,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::dockerfile::Dockerfile;
+use crate::engine::fetch::FetchedFile;
 use crate::fs::ContentFlags;
 use crate::fs::testutil::{dir, file, index, symlink};
+use crate::tui::diffpreview::{FetchSides, Sides};
 use crate::tui::keymap::on_key;
 use crate::tui::update::tests::{DOCKERFILE, model};
 use crate::tui::update::{Msg, update};
@@ -48,12 +50,36 @@ pub fn data() -> DiffData {
             base: None,
         },
     };
-    DiffData::compute(
+    let mut d = DiffData::compute(
         ("builder", builder()),
         ("stage-3", release()),
         &RuleSet::builtin(),
         Some(attribution),
-    )
+    );
+    d.images = Some(("img-builder".into(), "img-release".into()));
+    d
+}
+
+/// A regular file as the engine's archive gives it back, whole.
+pub fn fetched(data: &[u8]) -> Result<FetchedFile, String> {
+    Ok(FetchedFile {
+        kind: Kind::File,
+        size: data.len() as u64,
+        mode: 0o644,
+        link: None,
+        data: data.to_vec(),
+    })
+}
+
+/// The view open on `path` (revealed from the top), as Enter on it leaves it.
+pub fn detail_of(m: &mut Model, path: &[u8]) -> Vec<Cmd> {
+    let v = m.diff.view.as_mut().expect("view");
+    let d = v.data().expect("ready");
+    let i = (0..d.len() as u32)
+        .find(|&i| d.diff.entries()[i as usize].path(&d.left, &d.right) == path)
+        .expect("path in the diff");
+    v.reveal(i);
+    act(m, Action::Enter)
 }
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -305,4 +331,78 @@ fn help_still_opens_over_the_view() {
     assert_eq!(on_key(&m, &key(KeyCode::Esc)), Some(Action::Close));
     act(&mut m, Action::Close);
     assert!(m.overlay.is_none() && m.diff.view.is_some());
+}
+
+fn sides(request: u64, left: Option<&[u8]>, right: Option<&[u8]>) -> Msg {
+    Msg::DiffSides(Sides {
+        request,
+        left: left.map(fetched),
+        right: right.map(fetched),
+    })
+}
+
+fn contents(m: &Model) -> Option<&crate::tui::diffpreview::Contents> {
+    view(m).contents.as_ref()
+}
+
+#[test]
+fn enter_reads_both_sides_and_stale_answers_are_dropped() {
+    let mut m = ready();
+    let cmds = detail_of(&mut m, b"etc/passwd");
+    assert_eq!(
+        cmds,
+        vec![Cmd::FetchSides(FetchSides {
+            request: 2,
+            left: Some(("img-builder".into(), b"etc/passwd".to_vec())),
+            right: Some(("img-release".into(), b"etc/passwd".to_vec())),
+        })]
+    );
+    assert_eq!(contents(&m).map(|c| c.rows.is_none()), Some(true));
+    // Esc and Enter again: a new request; the first one's answer is stale.
+    act(&mut m, Action::Close);
+    assert!(contents(&m).is_none());
+    let again = act(&mut m, Action::Enter);
+    assert!(matches!(&again[..], [Cmd::FetchSides(f)] if f.request == 3));
+    update(&mut m, sides(2, Some(b"old\n"), Some(b"old\n")));
+    assert_eq!(contents(&m).map(|c| c.rows.is_none()), Some(true));
+    update(
+        &mut m,
+        sides(3, Some(b"root:x:0\n"), Some(b"root:x:0\napp:x:1\n")),
+    );
+    let rows = contents(&m).and_then(|c| c.rows.clone()).expect("rows");
+    assert!(
+        rows.iter().any(|r| r.text.ends_with("+ app:x:1")),
+        "{rows:?}"
+    );
+    // An answer after Esc changes nothing.
+    act(&mut m, Action::Close);
+    update(&mut m, sides(3, Some(b"x"), Some(b"y")));
+    assert!(contents(&m).is_none() && view(&m).detail.is_none());
+}
+
+#[test]
+fn only_existing_file_sides_are_read_and_the_content_scrolls() {
+    let mut m = ready();
+    let cmds = detail_of(&mut m, b"app/main.c");
+    assert!(matches!(
+        &cmds[..],
+        [Cmd::FetchSides(FetchSides {
+            left: None,
+            right: Some(_),
+            ..
+        })]
+    ));
+    let text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    update(&mut m, sides(2, None, Some(text.as_bytes())));
+    act(&mut m, Action::Down);
+    act(&mut m, Action::PageDown);
+    assert!(contents(&m).is_some_and(|c| c.top > 1));
+    act(&mut m, Action::Top);
+    assert_eq!(contents(&m).map(|c| c.top), Some(0));
+    act(&mut m, Action::Bottom);
+    assert!(contents(&m).is_some_and(|c| c.top < 110));
+    act(&mut m, Action::Close);
+    // A link has nothing to read: metadata only.
+    assert!(detail_of(&mut m, b"bin/sh").is_empty());
+    assert!(view(&m).detail.is_some() && contents(&m).is_none());
 }

@@ -56,6 +56,10 @@ pub const HELP: &[(&str, &str)] = &[
         "diff: Enter",
         "open a directory; both sides of a file or finding",
     ),
+    (
+        "diff: ↑↓ PgUp",
+        "in both sides: scroll the line diff or hex dump",
+    ),
     ("diff: ←/→", "collapse (or go up) / expand a directory"),
     ("diff: Esc, q", "close the detail, then back to the build"),
 ];

@@ -4,6 +4,7 @@
 pub mod ansi;
 pub mod app;
 mod diffjob;
+pub mod diffpreview;
 pub mod diffview;
 pub mod files_task;
 pub mod fsview;

@@ -91,7 +91,7 @@ fn text_lines(data: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn hex_lines(data: &[u8]) -> Vec<String> {
+pub(crate) fn hex_lines(data: &[u8]) -> Vec<String> {
     data[..data.len().min(HEX_LIMIT)]
         .chunks(16)
         .enumerate()

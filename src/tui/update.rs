@@ -76,6 +76,8 @@ pub enum Msg {
     Notice(String),
     /// Both sides of the diff view are indexed (or could not be).
     DiffIndexed(diffview::Indexed),
+    /// Both sides' content of the file the diff view's detail shows.
+    DiffSides(super::diffpreview::Sides),
     /// Background work of the filesystem pane.
     Files(FilesMsg),
 }
@@ -119,6 +121,8 @@ pub enum Cmd {
         to: usize,
         images: Vec<Option<String>>,
     },
+    /// Read both sides of one file of the diff view, in the background.
+    FetchSides(super::diffpreview::FetchSides),
     /// Work of the filesystem pane.
     Files(FilesCmd),
 }
@@ -167,6 +171,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::Click { at } => click(m, at),
         Msg::Notice(n) => m.notice = Some(n),
         Msg::DiffIndexed(r) => diffview::on_indexed(m, r),
+        Msg::DiffSides(r) => diffview::on_sides(m, r),
         Msg::Files(f) => return fsview::on_msg(m, f),
     }
     vec![]

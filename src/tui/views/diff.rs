@@ -13,6 +13,7 @@ use crate::fs::provenance::Provenance;
 use crate::fs::rules::Severity;
 use crate::fs::{EntryRef, Kind, escape};
 use crate::report::tree::human_size;
+use crate::tui::diffpreview::{Contents, Tone};
 use crate::tui::diffview::{DiffData, DiffView, Pane, Phase, first_row};
 use crate::tui::model::first_visible;
 
@@ -39,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, v: &DiffView) {
     tree_pane(frame, tree, v, d);
     findings_pane(frame, findings, v, d);
     if let Some(i) = v.detail {
-        detail(frame, area, d, i);
+        detail(frame, area, d, i, v.contents.as_ref());
     }
 }
 
@@ -298,7 +299,7 @@ fn meta(e: Option<EntryRef<'_>>) -> [String; 7] {
     ]
 }
 
-fn detail(frame: &mut Frame, area: Rect, d: &DiffData, i: u32) {
+fn detail(frame: &mut Frame, area: Rect, d: &DiffData, i: u32, contents: Option<&Contents>) {
     let e = &d.diff.entries()[i as usize];
     let here = e.entry(&d.left, &d.right);
     let left = meta(e.left.map(|l| d.left.get(l)));
@@ -360,13 +361,47 @@ fn detail(frame: &mut Frame, area: Rect, d: &DiffData, i: u32) {
             Provenance::describe(model, prov.of(r))
         )));
     }
+    let mut title = " Both sides · Esc ".to_string();
+    if let Some(c) = contents {
+        // The content takes what the screen has left under the metadata.
+        let room = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len() + 1);
+        lines.push(Line::from(Span::styled(
+            "─".repeat(w),
+            Style::default().fg(Color::DarkGray),
+        )));
+        match &c.rows {
+            None => lines.push(Line::from(Span::styled(
+                "reading both sides…",
+                Style::default().fg(Color::Yellow),
+            ))),
+            Some(rows) => {
+                let top = c.top.min(rows.len().saturating_sub(room));
+                if rows.len() > room {
+                    title = format!(
+                        " Both sides · {}-{} of {} · ↑↓ PgUp PgDn · Esc ",
+                        top + 1,
+                        (top + room).min(rows.len()),
+                        rows.len()
+                    );
+                }
+                lines.extend(rows.iter().skip(top).take(room).map(|r| {
+                    let style = match r.tone {
+                        Tone::Head => Style::default().add_modifier(Modifier::BOLD),
+                        Tone::Same => Style::default(),
+                        Tone::Del => Style::default().fg(Color::Red),
+                        Tone::Add => Style::default().fg(Color::Green),
+                        Tone::Note => Style::default().fg(Color::Yellow),
+                    };
+                    Line::from(Span::styled(r.text.clone(), style))
+                }));
+            }
+        }
+    }
+    // Sized to what it holds; the content part never makes it taller than the screen.
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let r = centered(area, 100, h);
     frame.render_widget(Clear, r);
-    frame.render_widget(
-        Paragraph::new(lines).block(pane(" Both sides · Esc ".into(), true)),
-        r,
-    );
+    frame.render_widget(Paragraph::new(lines).block(pane(title, true)), r);
 }
 
 #[cfg(test)]

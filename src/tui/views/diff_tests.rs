@@ -1,5 +1,6 @@
 use super::super::tests::{render_with, screen};
-use crate::tui::diffview::tests::ready;
+use crate::tui::diffpreview::Sides;
+use crate::tui::diffview::tests::{detail_of, fetched, ready};
 use crate::tui::update::{Action, Msg, update};
 
 fn act(m: &mut crate::tui::model::Model, a: Action) {
@@ -57,4 +58,55 @@ fn both_sides_of_a_finding_and_loading_and_small_screens() {
     act(&mut m, Action::OpenDiff);
     let s = render_with(80, 6, |f| super::super::draw(f, &m));
     assert!(s.contains("indexing both stages"), "{s}");
+}
+
+fn preview(path: &[u8], left: Option<&[u8]>, right: Option<&[u8]>) -> String {
+    let mut m = ready();
+    m.size = (100, 40);
+    detail_of(&mut m, path);
+    update(
+        &mut m,
+        Msg::DiffSides(Sides {
+            request: 2,
+            left: left.map(fetched),
+            right: right.map(fetched),
+        }),
+    );
+    screen(&m)
+}
+
+#[test]
+fn content_of_both_sides_as_a_line_diff() {
+    let s = preview(
+        b"etc/passwd",
+        Some(b"root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/sbin/nologin\nnobody:x:65534\n"),
+        Some(b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/false\nnobody:x:65534\n"),
+    );
+    insta::assert_snapshot!("diff_content_text", s);
+}
+
+#[test]
+fn content_of_a_file_only_in_the_release() {
+    let s = preview(
+        b"app/main.c",
+        None,
+        Some(b"int main(void) {\n\treturn 0;\n}\n"),
+    );
+    insta::assert_snapshot!("diff_content_one_side", s);
+}
+
+#[test]
+fn content_of_binaries_as_type_size_hash_and_hex() {
+    let mut elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+    elf.extend((0u8..200).map(|b| b.wrapping_mul(7)));
+    let s = preview(b"etc/passwd", Some(&[0x1f, 0x8b, 8, 0, 0, 0]), Some(&elf));
+    insta::assert_snapshot!("diff_content_binary", s);
+}
+
+#[test]
+fn reading_both_sides_shows_while_it_runs() {
+    let mut m = ready();
+    m.size = (100, 30);
+    detail_of(&mut m, b"etc/passwd");
+    assert!(screen(&m).contains("reading both sides…"));
 }
