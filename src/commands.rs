@@ -249,30 +249,14 @@ pub fn tui(args: &crate::cli::TuiArgs) -> u8 {
             "the terminal UI needs a terminal; use `stagescope build` for headless output",
         );
     }
-    let loaded = match flags.dockerfile_args().load() {
-        Ok(l) => l,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
-    let g = match graph_of(&loaded) {
-        Ok(g) => g,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
-    let context = match BuildContext::new(&flags.context, Some(loaded.path.as_path())) {
-        Ok(c) => c,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
-    let plan = BuildPlan::from_model(&loaded.dockerfile, &g);
-    let request = BuildRequest {
-        target: flags.target.clone(),
-        build_args: loaded.options.build_args.clone(),
-        platform: flags.platform.clone(),
-        no_cache: flags.no_cache,
-        builder: match flags.builder {
-            BuilderArg::Auto => BuilderChoice::Auto,
-            BuilderArg::Buildkit => BuilderChoice::Buildkit,
-            BuilderArg::Classic => BuilderChoice::Classic,
-        },
-        tags: flags.tags.clone(),
+    let Prepared {
+        loaded,
+        plan,
+        ctx: context,
+        req: request,
+    } = match prepare(flags) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     runtime().block_on(async {
         let engine = match engine_for(&flags.engine).await {
@@ -352,14 +336,12 @@ fn stage_index(plan: &BuildPlan, wanted: &str) -> Result<usize, String> {
 
 /// Builds (from cache when it can) and returns the image of `stage`, or of its state after
 /// instruction `at`.
-async fn stage_image(
+/// The build with its events going nowhere, for commands that only want its images.
+async fn quiet_build(
     engine: &Engine,
     p: &Prepared,
     build_id: &str,
-    stage: usize,
-    at: Option<usize>,
-) -> Result<String, String> {
-    // The build runs quietly: its events go nowhere.
+) -> Result<stagescope::engine::run::BuildOutcome, String> {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let df = &p.loaded.dockerfile;
     let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, build_id, &tx)
@@ -370,8 +352,20 @@ async fn stage_image(
             "the build failed; run `stagescope build` to see why (build {build_id})"
         ));
     }
+    Ok(outcome)
+}
+
+async fn stage_image(
+    engine: &Engine,
+    p: &Prepared,
+    build_id: &str,
+    stage: usize,
+    at: Option<usize>,
+) -> Result<String, String> {
+    let outcome = quiet_build(engine, p, build_id).await?;
     let built = outcome.stage_images.get(stage).cloned().flatten();
     let last = p.plan.stages[stage].instructions.len().saturating_sub(1);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let image = match (at, built) {
         (None, Some(id)) => Some(id),
         (Some(k), Some(id)) if k == last => Some(id),
@@ -379,7 +373,7 @@ async fn stage_image(
             engine,
             outcome.builder,
             &p.req,
-            df,
+            &p.loaded.dockerfile,
             &p.ctx,
             build_id,
             stage,

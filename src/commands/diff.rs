@@ -8,7 +8,7 @@ use stagescope::build::BuildPlan;
 use stagescope::engine::clean as engine_clean;
 use stagescope::engine::connect::Engine;
 use stagescope::engine::export::{finish_cleanups, index_image};
-use stagescope::engine::run::{BuildOutcome, new_build_id, run_build, state_image};
+use stagescope::engine::run::{BuildOutcome, new_build_id, state_image};
 use stagescope::fs::FsIndex;
 use stagescope::fs::diff::Diff;
 use stagescope::fs::provenance::{CopySource, Inputs, Provenance, ReleaseModel};
@@ -18,7 +18,7 @@ use stagescope::report::diff::{DiffReport, FailOn};
 
 use super::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Prepared, engine_for, fail, graph_of, interrupted,
-    prepare, runtime, stage_index,
+    prepare, quiet_build, runtime, stage_index,
 };
 use crate::cli::{DiffArgs, DiffFormat, DiffImagesArgs, DiffOutput, FailOnArg};
 
@@ -170,16 +170,7 @@ async fn build_and_index(
     show: bool,
 ) -> Result<Indexed, String> {
     note(show, "building (from cache when possible)…");
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let df = &p.loaded.dockerfile;
-    let outcome = run_build(engine, &p.req, df, &p.plan, &p.ctx, build_id, &tx)
-        .await
-        .map_err(|e| format!("error: {e}"))?;
-    if outcome.failed {
-        return Err(format!(
-            "the build failed; run `stagescope build` to see why (build {build_id})"
-        ));
-    }
+    let outcome = quiet_build(engine, p, build_id).await?;
     let whole = |stage| StageRef { stage, at: None };
     note(show, &format!("indexing {}…", from.label(&p.plan)));
     let from_ix = index(engine, &image_of(engine, p, &outcome, from).await?).await?;
