@@ -134,6 +134,15 @@ struct Prepared {
 }
 
 fn prepare(flags: &BuildFlags) -> Result<Prepared, u8> {
+    if !flags.context.is_dir() {
+        return Err(fail(
+            EXIT_USAGE,
+            format!(
+                "{}: no such directory (the build context must be a directory)",
+                flags.context.display()
+            ),
+        ));
+    }
     let loaded = flags
         .dockerfile_args()
         .load()
