@@ -103,14 +103,17 @@ pub fn text(file: &str, df: &Dockerfile, g: &StageGraph) -> String {
         .map(|s| format!("lines {}-{}", s.line, s.end_line))
         .collect();
     let span_w = spans.iter().map(String::len).max().unwrap_or(0);
+    // `[9]` and `[10]` take the same width, so the columns stay straight past ten stages.
+    let index_w = df.stages.len().saturating_sub(1).to_string().len() + 2;
     for i in 0..df.stages.len() {
         let mark = match role(g, i) {
             Role::Target => "  <== target",
             Role::Unused => "  (not needed)",
             Role::Needed => "",
         };
+        let index = format!("[{i}]");
         let row = format!(
-            "  [{i}] {:<name_w$}  {:<base_w$}  {:<span_w$}{mark}",
+            "  {index:<index_w$} {:<name_w$}  {:<base_w$}  {:<span_w$}{mark}",
             names[i], bases[i], spans[i]
         );
         let _ = writeln!(out, "{}", row.trim_end());
