@@ -118,6 +118,13 @@ impl Reporter {
         };
     }
 
+    fn state(&self) -> &stagescope::build::BuildState {
+        match self {
+            Reporter::Plain(r) => &r.state,
+            Reporter::Json(r) => &r.state,
+        }
+    }
+
     fn finish(&mut self) {
         if let Reporter::Json(r) = self {
             let _ = r.finish();
@@ -222,9 +229,12 @@ pub fn build(args: &BuildArgs) -> u8 {
                 // this run made.
                 drop(work);
                 let cleaned = engine_clean::clean(&engine, Some(&build_id)).await;
+                let fresh = engine_clean::fresh_intermediates(reporter.state());
+                let removed = engine_clean::remove_intermediates(&engine, &fresh).await;
                 let n = cleaned
                     .map(|c| c.images.len() + c.containers.len())
-                    .unwrap_or(0);
+                    .unwrap_or(0)
+                    + removed;
                 let _ = std::io::stdout().flush();
                 fail(
                     EXIT_INTERRUPTED,

@@ -153,6 +153,23 @@ fn interrupt_during_run(builder: &str) {
         imgs.is_empty(),
         "{builder}: temporary images left: {imgs:?}"
     );
+    // The classic builder's intermediate image of `RUN echo <nonce>` was made by this run
+    // alone (the nonce defeats any cache): it goes too.
+    let kept: Vec<&String> = images
+        .iter()
+        .filter(|i| {
+            Command::new("docker")
+                .args(["image", "inspect", i.as_str()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    assert!(
+        kept.is_empty(),
+        "{builder}: intermediate images left: {kept:?}"
+    );
     if !local {
         eprintln!("note: {builder}: the RUN's process is not visible on this host; not checked");
     } else {

@@ -95,3 +95,74 @@ pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, E
     }
     Ok(out)
 }
+
+/// The intermediate images an interrupted classic build made itself: the state images of
+/// instructions that ran (not served from cache). A FROM's image is the base, never ours.
+pub fn fresh_intermediates(state: &crate::build::BuildState) -> Vec<String> {
+    state
+        .stages
+        .iter()
+        .flat_map(|s| s.instructions.iter().skip(1))
+        .filter(|i| !i.cached && i.duration_ms.is_some())
+        .filter_map(|i| i.image.clone())
+        .collect()
+}
+
+/// Removes those images, newest first so no child holds a parent back, without pruning
+/// parents (a cached parent existed before this run and is somebody's cache). The cancelled
+/// step's container holds its parent image until the daemon has removed it, so each image
+/// is retried for a few seconds. Returns how many went.
+pub async fn remove_intermediates(engine: &Engine, images: &[String]) -> usize {
+    let mut removed = 0;
+    for id in images.iter().rev() {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(8);
+        loop {
+            let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
+            match engine.docker.remove_image(id, Some(opts), None).await {
+                Ok(_) => {
+                    removed += 1;
+                    break;
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => break,
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::plan::fixtures::three_stages;
+    use crate::build::{BuildEvent, BuildState};
+
+    #[test]
+    fn only_images_this_run_made_are_removed_on_interrupt() {
+        let mut st = BuildState::new(three_stages());
+        let mut finish = |stage, instruction, cached, image: &str| {
+            st.apply(&BuildEvent::InstructionFinished {
+                stage,
+                instruction,
+                cached,
+                duration_ms: 5,
+            });
+            st.apply(&BuildEvent::StateImage {
+                stage,
+                instruction,
+                image: image.into(),
+            });
+        };
+        finish(0, 0, false, "base");
+        finish(0, 1, true, "cached-before");
+        finish(1, 0, false, "base");
+        finish(1, 1, false, "made-now");
+        finish(1, 2, false, "made-now-too");
+        assert_eq!(fresh_intermediates(&st), vec!["made-now", "made-now-too"]);
+    }
+}
