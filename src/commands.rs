@@ -228,13 +228,7 @@ pub fn build(args: &BuildArgs) -> u8 {
                 // Dropping the request cancels the build in the daemon; then remove what
                 // this run made.
                 drop(work);
-                let cleaned = engine_clean::clean(&engine, Some(&build_id)).await;
-                let fresh = engine_clean::fresh_intermediates(reporter.state());
-                let removed = engine_clean::remove_intermediates(&engine, &fresh).await;
-                let n = cleaned
-                    .map(|c| c.images.len() + c.containers.len())
-                    .unwrap_or(0)
-                    + removed;
+                let n = engine_clean::clean_unfinished(&engine, &build_id, reporter.state()).await;
                 let _ = std::io::stdout().flush();
                 fail(
                     EXIT_INTERRUPTED,

@@ -96,9 +96,23 @@ pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, E
     Ok(out)
 }
 
+/// Everything a run that did not go through leaves: its labelled and tagged images and
+/// containers, and the intermediate images its classic steps made. Returns how many went.
+pub async fn clean_unfinished(
+    engine: &Engine,
+    build_id: &str,
+    state: &crate::build::BuildState,
+) -> usize {
+    let tagged = clean(engine, Some(build_id))
+        .await
+        .map(|c| c.images.len() + c.containers.len())
+        .unwrap_or(0);
+    tagged + remove_intermediates(engine, &fresh_intermediates(state)).await
+}
+
 /// The intermediate images an interrupted classic build made itself: the state images of
 /// instructions that ran (not served from cache). A FROM's image is the base, never ours.
-pub fn fresh_intermediates(state: &crate::build::BuildState) -> Vec<String> {
+fn fresh_intermediates(state: &crate::build::BuildState) -> Vec<String> {
     state
         .stages
         .iter()
@@ -112,7 +126,7 @@ pub fn fresh_intermediates(state: &crate::build::BuildState) -> Vec<String> {
 /// parents (a cached parent existed before this run and is somebody's cache). The cancelled
 /// step's container holds its parent image until the daemon has removed it, so each image
 /// is retried for a few seconds. Returns how many went.
-pub async fn remove_intermediates(engine: &Engine, images: &[String]) -> usize {
+async fn remove_intermediates(engine: &Engine, images: &[String]) -> usize {
     let mut removed = 0;
     for id in images.iter().rev() {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(8);

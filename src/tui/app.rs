@@ -357,7 +357,7 @@ pub async fn run(session: Session) -> io::Result<u8> {
     drop(guard);
     // Whatever the build left (cut builds, shells): removed unless the build went through.
     if code != 0 {
-        let _ = engine_clean::clean(&session.engine, Some(&build_id)).await;
+        engine_clean::clean_unfinished(&session.engine, &build_id, &model.state).await;
     }
     Ok(code)
 }
