@@ -44,6 +44,33 @@ pub struct Session {
     pub step: bool,
 }
 
+impl Session {
+    /// The image of the state after event-instruction `k` of `stage`, built from the cache
+    /// with the session's builder; its internal steps go to `tx`.
+    pub async fn state_image(
+        &self,
+        build_id: &str,
+        stage: usize,
+        k: usize,
+        tx: &UnboundedSender<BuildEvent>,
+    ) -> Result<Option<String>, String> {
+        let kind = choose_builder(&self.engine, self.request.builder).map_err(|e| e.to_string())?;
+        state_image(
+            &self.engine,
+            kind,
+            &self.request,
+            &self.dockerfile,
+            &self.context,
+            build_id,
+            stage,
+            k,
+            tx,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+}
+
 /// Puts the terminal back as it was: cooked mode, main screen, cursor shown, no mouse.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
@@ -714,24 +741,10 @@ async fn shell(
         Some(i) => Some(i),
         None => {
             println!("making the image of that state (served from the build cache)…");
-            let kind = choose_builder(&s.engine, s.request.builder).ok();
-            match kind {
-                Some(kind) => state_image(
-                    &s.engine,
-                    kind,
-                    &s.request,
-                    &s.dockerfile,
-                    &s.context,
-                    build_id,
-                    stage,
-                    instruction,
-                    ev_tx,
-                )
+            s.state_image(build_id, stage, instruction, ev_tx)
                 .await
                 .ok()
-                .flatten(),
-                None => None,
-            }
+                .flatten()
         }
     };
     let Some(image) = image else {

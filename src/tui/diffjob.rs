@@ -11,7 +11,6 @@ use super::diffview::{Attribution, DiffData, Indexed};
 use super::preview::PREVIEW_LIMIT;
 use crate::engine::export::index_image;
 use crate::engine::fetch::{FetchedFile, fetch_path};
-use crate::engine::run::{choose_builder, state_image};
 use crate::fs::FsIndex;
 use crate::fs::provenance::{CopySource, Inputs, ReleaseModel};
 use crate::fs::rules::RuleSet;
@@ -36,23 +35,10 @@ async fn image_of(s: &Session, build_id: &str, job: &Job, stage: usize) -> Resul
     if let Some(Some(id)) = job.images.get(stage) {
         return Ok(id.clone());
     }
-    let kind = choose_builder(&s.engine, s.request.builder).map_err(|e| e.to_string())?;
     let last = s.plan.stages[stage].instructions.len().saturating_sub(1);
     // Its events would replay cached work into the build's panes: not shown.
     let (tx, _rx) = unbounded_channel();
-    let id = state_image(
-        &s.engine,
-        kind,
-        &s.request,
-        &s.dockerfile,
-        &s.context,
-        build_id,
-        stage,
-        last,
-        &tx,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let id = s.state_image(build_id, stage, last, &tx).await?;
     id.ok_or_else(|| format!("the engine made no image for stage {stage}"))
 }
 

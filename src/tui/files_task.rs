@@ -15,7 +15,6 @@ use super::update::Msg;
 use crate::build::{BuildEvent, BuildPlan};
 use crate::engine::export::{image_layers, index_image_observed};
 use crate::engine::fetch::{extract_path, fetch_path, image_id};
-use crate::engine::run::{choose_builder, state_image};
 use crate::fs::cache::DiskCache;
 use crate::fs::layers::ImageLayers;
 use crate::fs::{FsIndex, IndexBuilder, Kind, escape};
@@ -263,22 +262,7 @@ async fn open(
     let image = match image {
         Some(i) => i,
         None => {
-            let made = match choose_builder(&s.engine, s.request.builder) {
-                Ok(kind) => state_image(
-                    &s.engine,
-                    kind,
-                    &s.request,
-                    &s.dockerfile,
-                    &s.context,
-                    &build_id,
-                    stage,
-                    instruction,
-                    &ev_tx,
-                )
-                .await
-                .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let made = s.state_image(&build_id, stage, instruction, &ev_tx).await;
             match made {
                 Ok(Some(i)) => {
                     let _ = ev_tx.send(BuildEvent::StateImage {
