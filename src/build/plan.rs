@@ -119,6 +119,9 @@ impl BuildPlan {
     /// dependency graph ending at the target, weighted by each stage's duration.
     pub fn critical_path(&self, stage_ms: &[u64]) -> Vec<usize> {
         let n = self.stages.len();
+        if n == 0 {
+            return Vec::new();
+        }
         let mut best: Vec<(u64, Option<usize>)> = vec![(0, None); n];
         // Dependencies always point to earlier stages, so index order is topological.
         for s in 0..n {
@@ -133,11 +136,8 @@ impl BuildPlan {
             best[s] = (prev_ms + own, prev);
         }
         let mut path = Vec::new();
-        let mut cur = Some(self.target.min(n.saturating_sub(1)));
+        let mut cur = Some(self.target.min(n - 1));
         while let Some(s) = cur {
-            if n == 0 {
-                break;
-            }
             path.push(s);
             cur = best[s].1;
         }

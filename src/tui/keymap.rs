@@ -140,6 +140,9 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         model.pause,
         Some(Pause::BeforeStage(_) | Pause::Breakpoint(..))
     );
+    if let Some(a) = movement(k) {
+        return Some(a);
+    }
     Some(match k.code {
         KeyCode::Char('q') => A::Quit,
         KeyCode::Char('?') => A::Help,
@@ -147,13 +150,6 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         KeyCode::BackTab => A::FocusPrev,
         KeyCode::Right | KeyCode::Char('l') => A::FocusNext,
         KeyCode::Left | KeyCode::Char('h') => A::FocusPrev,
-        KeyCode::Up | KeyCode::Char('k') => A::Up,
-        KeyCode::Down | KeyCode::Char('j') => A::Down,
-        KeyCode::PageUp => A::PageUp,
-        KeyCode::PageDown => A::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => A::Top,
-        KeyCode::End | KeyCode::Char('G') => A::Bottom,
-        KeyCode::Enter => A::Enter,
         KeyCode::Esc => A::Close,
         KeyCode::Char('f') if model.focus == Focus::Log => A::ToggleFollow,
         KeyCode::Char('f') => A::OpenFiles,
@@ -174,13 +170,10 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
     })
 }
 
-/// Keys while the diff view is open: `q` goes back rather than quitting.
-fn on_diff_key(k: &KeyEvent) -> Option<Action> {
+/// Moving a selection and opening it: the same keys in the build panes and the diff view.
+fn movement(k: &KeyEvent) -> Option<Action> {
     use Action as A;
     Some(match k.code {
-        KeyCode::Char('q') | KeyCode::Esc => A::Close,
-        KeyCode::Char('?') => A::Help,
-        KeyCode::Tab | KeyCode::BackTab => A::FocusNext,
         KeyCode::Up | KeyCode::Char('k') => A::Up,
         KeyCode::Down | KeyCode::Char('j') => A::Down,
         KeyCode::PageUp => A::PageUp,
@@ -188,6 +181,20 @@ fn on_diff_key(k: &KeyEvent) -> Option<Action> {
         KeyCode::Home | KeyCode::Char('g') => A::Top,
         KeyCode::End | KeyCode::Char('G') => A::Bottom,
         KeyCode::Enter => A::Enter,
+        _ => return None,
+    })
+}
+
+/// Keys while the diff view is open: `q` goes back rather than quitting.
+fn on_diff_key(k: &KeyEvent) -> Option<Action> {
+    use Action as A;
+    if let Some(a) = movement(k) {
+        return Some(a);
+    }
+    Some(match k.code {
+        KeyCode::Char('q') | KeyCode::Esc => A::Close,
+        KeyCode::Char('?') => A::Help,
+        KeyCode::Tab | KeyCode::BackTab => A::FocusNext,
         KeyCode::Right | KeyCode::Char('l') => A::Expand,
         KeyCode::Left | KeyCode::Char('h') => A::Collapse,
         KeyCode::Char('v') => A::CycleFilter,
