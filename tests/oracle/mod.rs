@@ -11,34 +11,13 @@ pub fn docker(args: &[&str]) -> Output {
         .expect("run docker")
 }
 
-/// Whether the daemon answers; when it does not, a failure under `CI`, else a note.
+#[path = "../common/mod.rs"]
+mod common;
+
+/// Whether the daemon answers (and `busybox:latest` is ready): the engine tests' rule, a
+/// failure under `CI`, else a note and a skip.
 pub fn docker_available() -> bool {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "docker CLI or daemon not available, and CI is set"
-        );
-        eprintln!("note: docker not available; skipping a daemon oracle test");
-        return false;
-    }
-    // The oracle builds start FROM busybox: make sure it is there, as the engine tests do.
-    static BASE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BASE.get_or_init(|| {
-        let out = Command::new(env!("CARGO_BIN_EXE_stagescope"))
-            .arg("setup-base")
-            .output()
-            .expect("run stagescope setup-base");
-        assert!(
-            out.status.success(),
-            "stagescope setup-base failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    true
+    common::docker_ready()
 }
 
 /// Removes the container and image on every path out of the test.
