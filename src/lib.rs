@@ -1,11 +1,13 @@
 //! stagescope: step through Docker multi-stage builds.
 //!
-//! Layers (see README "Architecture"): `dockerfile` (text -> model -> stage graph, pure),
-//! `build` (the build as data, pure), `engine` (the only bollard user), `report` (headless output).
+//! Layers (see README "Architecture"), each importing only those below it:
+//! `tui` (the terminal front end) -> `session` (the build core) -> `engine` (the only
+//! bollard user) and `report` (headless output) -> `build`, `fs`, `dockerfile` (pure).
 
 pub mod build;
 pub mod dockerfile;
 pub mod engine;
 pub mod fs;
 pub mod report;
+pub mod session;
 pub mod tui;

@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use stagescope::build::BuildPlan;
+use stagescope::build::added_by::map_layers;
 use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope::engine::connect::{Environment, connect};
 use stagescope::engine::export::{finish_cleanups, image_layers, index_image_observed};
 use stagescope::engine::fetch::{extract_path, fetch_path, image_id};
 use stagescope::fs::cache::DiskCache;
+use stagescope::fs::preview::{Body, PREVIEW_LIMIT, Preview};
 use stagescope::fs::{IndexBuilder, Kind};
-use stagescope::report::added_by::map_layers;
 use stagescope::tui::diffpreview::{self, Side};
-use stagescope::tui::preview::{Body, PREVIEW_LIMIT, Preview};
 
 mod oracle;
 

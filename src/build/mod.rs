@@ -1,9 +1,12 @@
 //! The build as data: normalized events and the state they fold into. Pure: no I/O.
 
+pub mod added_by;
 pub mod event;
 pub mod plan;
+pub mod stage_ref;
 pub mod state;
 
 pub use event::{BuildEvent, BuilderKind, InternalStep, LogStream};
 pub use plan::{BuildPlan, EdgeVia, PlanEdge, PlanInstruction, PlanStage};
+pub use stage_ref::{StageRef, stage_index};
 pub use state::{BuildState, Status};

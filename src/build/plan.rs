@@ -149,6 +149,14 @@ impl BuildPlan {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use crate::dockerfile::{Dockerfile, GraphOptions, StageGraph};
+
+    /// The plan of a Dockerfile's text.
+    pub fn plan_of(text: &str) -> BuildPlan {
+        let df = Dockerfile::parse(text.as_bytes()).expect("parse");
+        let g = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
+        BuildPlan::from_model(&df, &g)
+    }
 
     fn ins(keyword: &str, line: usize, text: &str) -> PlanInstruction {
         PlanInstruction {

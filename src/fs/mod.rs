@@ -2,9 +2,12 @@
 //! Pure: no tokio, no bollard.
 
 pub mod cache;
+pub mod compare;
 pub mod diff;
+pub mod format;
 pub mod index;
 pub mod layers;
+pub mod preview;
 pub mod provenance;
 pub mod rules;
 pub mod sniff;

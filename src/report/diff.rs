@@ -6,8 +6,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::tree::human_size;
+use crate::fs::compare::Comparison;
 use crate::fs::diff::{Diff, Status};
+use crate::fs::format::human_size;
 use crate::fs::provenance::{Provenance, ReleaseModel};
 use crate::fs::rules::{Category, Finding, RuleSet, Severity};
 use crate::fs::{FsIndex, Kind, escape};
@@ -97,6 +98,18 @@ pub struct DiffReport {
 pub type Origins<'a> = Option<(&'a ReleaseModel, &'a Provenance)>;
 
 impl DiffReport {
+    /// The report of one [`Comparison`].
+    pub fn of(c: &Comparison, rules: &RuleSet) -> DiffReport {
+        DiffReport::new(
+            (&c.from_label, &c.left),
+            (&c.to_label, &c.right),
+            &c.diff,
+            rules,
+            &c.findings,
+            c.origins.as_ref().map(|(m, p)| (m, p)),
+        )
+    }
+
     pub fn new(
         (from_label, from): (&str, &FsIndex),
         (to_label, to): (&str, &FsIndex),

@@ -1,6 +1,5 @@
 //! Headless output: build progress (plain, NDJSON) and the stage graph (text, JSON, Mermaid, DOT).
 
-pub mod added_by;
 pub mod diff;
 pub mod graph;
 pub mod progress;

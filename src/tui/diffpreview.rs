@@ -5,10 +5,10 @@
 //! short hex dump of each side otherwise.
 
 use crate::engine::fetch::FetchedFile;
+use crate::fs::format::human_size;
 use crate::fs::{Kind, escape};
-use crate::report::tree::human_size;
 
-use super::preview::{Body, PREVIEW_LIMIT, Preview, hex_lines};
+use crate::fs::preview::{Body, PREVIEW_LIMIT, Preview, hex_lines};
 
 /// Lines of each side the line diff reads; beyond, the rest is left out (and said so).
 pub const MAX_LINES: usize = 5000;

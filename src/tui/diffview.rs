@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use crate::build::Status;
+use crate::fs::compare::Comparison;
 use crate::fs::diff::{Diff, Status as DiffStatus};
 use crate::fs::provenance::{Inputs, Provenance, ReleaseModel};
 use crate::fs::rules::{Finding, RuleSet};
@@ -105,25 +106,27 @@ impl DiffData {
     /// Compares `left` (from) with `right` (to), scans `right` for findings and, when the
     /// Dockerfile is known, attributes them. Linear in the entries, plus the rules.
     pub fn compute(
-        (from_label, left): (&str, FsIndex),
-        (to_label, right): (&str, FsIndex),
+        from: (&str, FsIndex),
+        to: (&str, FsIndex),
         rules: &RuleSet,
         attribution: Option<Attribution<'_>>,
     ) -> DiffData {
-        let diff = Diff::compute(&left, &right);
-        let findings = rules.scan(&right);
-        let origins = attribution.map(|a| {
-            let p = Provenance::attribute(&a.model, &right, &a.inputs);
-            (a.model, p)
-        });
-        let report = DiffReport::new(
-            (from_label, &left),
-            (to_label, &right),
-            &diff,
-            rules,
-            &findings,
-            origins.as_ref().map(|(m, p)| (m, p)),
-        );
+        let c = Comparison::compute(from, to, rules, attribution.map(|a| (a.model, a.inputs)));
+        DiffData::from_comparison(c, rules)
+    }
+
+    /// The view's data over one comparison: its report rows and the lazy tree's links.
+    pub fn from_comparison(c: Comparison, rules: &RuleSet) -> DiffData {
+        let report = DiffReport::of(&c, rules);
+        let Comparison {
+            from_label,
+            to_label,
+            left,
+            right,
+            diff,
+            findings,
+            origins,
+        } = c;
         let leftover = leftover_entries(rules, &right, &findings);
         let n = diff.entries().len();
         let mut end = vec![0u32; n];
@@ -170,8 +173,8 @@ impl DiffData {
             }
         }
         DiffData {
-            from_label: from_label.to_string(),
-            to_label: to_label.to_string(),
+            from_label,
+            to_label,
             finding_entries: findings.iter().map(|f| f.entry).collect(),
             summary: report.summary,
             findings: report.findings,

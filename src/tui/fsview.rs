@@ -10,9 +10,10 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::model::{Focus, Model};
-use super::preview::Preview;
 use super::update::Cmd;
 use crate::build::Status;
+use crate::build::added_by::LayerInfo;
+use crate::fs::preview::Preview;
 use crate::fs::tree::{Filter, SortBy, TreeView, largest_files};
 use crate::fs::{EntryId, FsIndex, Kind, Progress, escape};
 
@@ -46,20 +47,6 @@ impl<T> std::ops::Deref for Shared<T> {
     fn deref(&self) -> &T {
         &self.0
     }
-}
-
-/// What the layers say of the opened image, ready to draw.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LayerInfo {
-    /// Per index entry: the layer that last wrote it.
-    pub attribution: Vec<Option<u16>>,
-    /// Per layer: `line 6 RUN make`, or the history line for the base image's layers.
-    pub labels: Vec<String>,
-    /// The layer the opened instruction made, if it made one.
-    pub target_layer: Option<usize>,
-    /// What that layer wrote and deleted (paths).
-    pub added: Vec<Vec<u8>>,
-    pub deleted: Vec<Vec<u8>>,
 }
 
 /// One row of the "what this instruction changed" list.

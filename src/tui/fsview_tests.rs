@@ -5,9 +5,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::build::BuildEvent;
+use crate::build::added_by::layer_info;
 use crate::fs::IndexBuilder;
 use crate::fs::layers::{ImageLayers, Layer};
-use crate::tui::files_task::layer_info;
 use crate::tui::keymap;
 use crate::tui::update::tests::{feed, ins, model};
 use crate::tui::update::{Action, Msg, update};
@@ -333,7 +333,7 @@ fn a_symlink_loop_previews_as_a_note() {
         .expect("preview");
     assert_eq!(
         pv.body,
-        crate::tui::preview::Body::Note("symbolic link to loop".into())
+        crate::fs::preview::Body::Note("symbolic link to loop".into())
     );
 }
 

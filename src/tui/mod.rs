@@ -1,16 +1,16 @@
 //! The terminal UI: a pure [`model::Model`] changed only by [`update::update`], keys mapped by
-//! [`keymap`], one file per pane in [`views`], and the event loop in [`app`].
+//! [`keymap`], one file per pane in [`views`], background work in [`jobs`] over the session
+//! core, and the event loop in [`app`].
 
 pub mod ansi;
 pub mod app;
-mod diffjob;
 pub mod diffpreview;
 pub mod diffview;
-pub mod files_task;
 pub mod fsview;
+pub mod jobs;
 pub mod keymap;
 pub mod model;
-pub mod preview;
 pub mod runlog;
+mod shell;
 pub mod update;
 pub mod views;

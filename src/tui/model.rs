@@ -8,6 +8,7 @@ use super::diffview::DiffState;
 use super::fsview::FilesPane;
 use crate::build::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
 use crate::fs::cache::MemoryCache;
+pub use crate::session::Pause;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -33,14 +34,6 @@ pub struct ShellPrompt {
     pub instruction: usize,
     pub image: Option<String>,
     pub command: String,
-}
-
-/// Why the build is not going on by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pause {
-    BeforeStage(usize),
-    Breakpoint(usize, usize),
-    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use super::ansi;
 use super::diffview;
 use super::fsview::{self, FilesCmd, FilesKey, FilesMsg};
 use super::model::{Focus, Model, NODE_ROWS, Overlay, Pause, first_visible};
+pub use crate::session::StepMode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -80,12 +81,6 @@ pub enum Msg {
     DiffSides(super::diffpreview::Sides),
     /// Background work of the filesystem pane.
     Files(FilesMsg),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepMode {
-    Next,
-    Continue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{centered, pane};
 use crate::fs::diff::Status;
+use crate::fs::format::human_size;
 use crate::fs::provenance::Provenance;
 use crate::fs::rules::Severity;
 use crate::fs::{EntryRef, Kind, escape};
-use crate::report::tree::human_size;
 use crate::tui::diffpreview::{Contents, Tone};
 use crate::tui::diffview::{DiffData, DiffView, Pane, Phase, first_row};
 use crate::tui::model::first_visible;

@@ -8,12 +8,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::fs::format::{human_size, mode_string};
+use crate::fs::preview::{Body, Preview};
 use crate::fs::tree::SortBy;
 use crate::fs::{EntryId, FsIndex, Kind, escape};
-use crate::report::tree::{human_size, mode_string};
 use crate::tui::fsview::{ChangeRow, FilesPane, InputKind, List};
 use crate::tui::model::first_visible;
-use crate::tui::preview::{Body, Preview};
 
 fn added_width(w: u16) -> usize {
     match w {

@@ -4,7 +4,8 @@
 //! opened. Matching runs from the top layer down, so the base image's layers (below every
 //! instruction of the build) stay unattributed rather than guessed.
 
-use crate::build::BuildPlan;
+use super::plan::BuildPlan;
+use crate::fs::FsIndex;
 use crate::fs::layers::ImageLayers;
 
 /// The instruction behind a layer.
@@ -118,11 +119,66 @@ pub fn map_layers(
     out
 }
 
+/// What the layers say of one opened image, ready to draw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// Per index entry: the layer that last wrote it.
+    pub attribution: Vec<Option<u16>>,
+    /// Per layer: `line 6 RUN make`, or the history line for the base image's layers.
+    pub labels: Vec<String>,
+    /// The layer the opened instruction made, if it made one.
+    pub target_layer: Option<usize>,
+    /// What that layer wrote and deleted (paths).
+    pub added: Vec<Vec<u8>>,
+    pub deleted: Vec<Vec<u8>>,
+}
+
+/// Attribution, instruction labels and the opened instruction's own changes, from the
+/// layers of the image of `instruction` of `stage`, indexed as `ix`.
+pub fn layer_info(
+    plan: &BuildPlan,
+    stage: usize,
+    instruction: usize,
+    layers: &ImageLayers,
+    ix: &FsIndex,
+) -> LayerInfo {
+    let origins = map_layers(plan, stage, instruction, layers);
+    let labels = layers
+        .layers
+        .iter()
+        .zip(&origins)
+        .enumerate()
+        .map(|(i, (l, o))| match o {
+            Some(o) => o.label(),
+            // An imported base (`docker import`) has an empty history line.
+            None => match l.created_by.as_deref().map(str::trim) {
+                Some(c) if !c.is_empty() => format!("base: {c}"),
+                _ => format!("base image, layer {i}"),
+            },
+        })
+        .collect();
+    let target_layer = origins.iter().rposition(|o| {
+        o.as_ref()
+            .is_some_and(|o| o.stage_index == stage && o.instruction == instruction)
+    });
+    let (added, deleted) = match target_layer.and_then(|t| layers.layers.get(t)) {
+        Some(l) => (l.added.clone(), l.deleted.clone()),
+        None => (Vec::new(), Vec::new()),
+    };
+    LayerInfo {
+        attribution: layers.attribute(ix),
+        labels,
+        target_layer,
+        added,
+        deleted,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::plan::fixtures::plan_of;
     use crate::fs::layers::Layer;
-    use crate::tui::update::tests::plan_of;
 
     fn layers(created: &[&str]) -> ImageLayers {
         ImageLayers {

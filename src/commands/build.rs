@@ -1,0 +1,111 @@
+//! `stagescope build`: the build headless, as a plain log or NDJSON progress.
+
+use std::io::Write;
+
+use stagescope::build::{BuildEvent, BuildState};
+use stagescope::engine::clean as engine_clean;
+use stagescope::engine::error::EngineError;
+use stagescope::report::progress::{JsonReporter, PlainReporter};
+use stagescope::session::{Events, SessionEvent};
+use tokio::sync::mpsc::unbounded_channel;
+
+use super::{
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupted, prepare, runtime, session_for,
+};
+use crate::cli::{BuildArgs, ProgressArg};
+
+enum Reporter {
+    Plain(PlainReporter<std::io::Stdout>),
+    Json(JsonReporter<std::io::Stdout>),
+}
+
+impl Reporter {
+    fn on_event(&mut self, ev: &BuildEvent) {
+        // stdout closed (a pipe into `head`): keep building, stop printing.
+        let _ = match self {
+            Reporter::Plain(r) => r.on_event(ev),
+            Reporter::Json(r) => r.on_event(ev),
+        };
+    }
+
+    fn state(&self) -> &BuildState {
+        match self {
+            Reporter::Plain(r) => &r.state,
+            Reporter::Json(r) => &r.state,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Reporter::Json(r) = self {
+            let _ = r.finish();
+        }
+    }
+}
+
+pub fn build(args: &BuildArgs) -> u8 {
+    let flags = &args.flags;
+    let setup = match prepare(flags) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let plan = setup.plan.clone();
+    let mut reporter = match args.progress {
+        ProgressArg::Plain => Reporter::Plain(PlainReporter::new(plan, std::io::stdout())),
+        ProgressArg::Json => Reporter::Json(JsonReporter::new(plan, std::io::stdout())),
+    };
+    runtime().block_on(async {
+        let session = match session_for(setup, flags).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        // The reporter lives on this task: events reach it through a channel.
+        let (tx, mut rx) = unbounded_channel();
+        let events = Events::new(move |ev| {
+            if let SessionEvent::Build(ev) = ev {
+                let _ = tx.send(ev);
+            }
+        });
+        // Boxed so an interrupt can drop it, closing the request, before cleaning up.
+        let mut work = Box::pin(session.run(&events));
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(ev) = rx.recv() => reporter.on_event(&ev),
+                res = work.as_mut() => break Some(res),
+                _ = interrupted() => break None,
+            }
+        };
+        drop(work);
+        while let Ok(ev) = rx.try_recv() {
+            reporter.on_event(&ev);
+        }
+        reporter.finish();
+        match outcome {
+            None => {
+                // Dropping the request cancelled the build in the daemon; now remove what
+                // this run made.
+                let n = engine_clean::clean_unfinished(
+                    &session.engine,
+                    &session.build_id,
+                    reporter.state(),
+                )
+                .await;
+                let _ = std::io::stdout().flush();
+                fail(
+                    EXIT_INTERRUPTED,
+                    format!("interrupted; removed {n} temporary images and containers"),
+                )
+            }
+            Some(Ok(o)) if o.failed => EXIT_FAILED,
+            Some(Ok(_)) => 0,
+            Some(Err(e)) => {
+                let code = if matches!(e, EngineError::NeedsBuildkit { .. }) {
+                    EXIT_USAGE
+                } else {
+                    EXIT_FAILED
+                };
+                fail(code, format!("error: {e}"))
+            }
+        }
+    })
+}

@@ -1,0 +1,149 @@
+//! One file per subcommand, each a thin shell over the session core: read the flags, run,
+//! print, and return the exit code (0 ok, 1 build failed or findings, 2 usage or Dockerfile
+//! error, 130 interrupted). What they share is here.
+
+use stagescope::build::BuildPlan;
+use stagescope::dockerfile::StageGraph;
+use stagescope::engine::connect::{Engine, Environment, connect};
+use stagescope::engine::context::BuildContext;
+use stagescope::engine::run::{BuildRequest, BuilderChoice};
+use stagescope::session::{Session, Setup};
+
+use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
+
+mod build;
+mod clean;
+mod diff;
+mod diff_images;
+mod graph;
+mod setup_base;
+mod tree;
+mod tui;
+
+pub use build::build;
+pub use clean::clean;
+pub use diff::diff;
+pub use diff_images::diff_images;
+pub use graph::graph;
+pub use setup_base::setup_base;
+pub use tree::tree;
+pub use tui::tui;
+
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
+    eprintln!("{message}");
+    code
+}
+
+fn graph_of(loaded: &Loaded) -> Result<StageGraph, LoadError> {
+    StageGraph::build(&loaded.dockerfile, &loaded.options).map_err(|e| LoadError {
+        path: loaded.path.clone(),
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            std::process::exit(i32::from(EXIT_FAILED));
+        }
+    }
+}
+
+async fn engine_for(args: &EngineArgs) -> Result<Engine, u8> {
+    connect(&Environment::from_process(args.host.clone()))
+        .await
+        .map_err(|e| fail(EXIT_FAILED, e))
+}
+
+/// The build the flags describe, checked before any engine is reached.
+fn prepare(flags: &BuildFlags) -> Result<Setup, u8> {
+    if !flags.context.is_dir() {
+        return Err(fail(
+            EXIT_USAGE,
+            format!(
+                "{}: no such directory (the build context must be a directory)",
+                flags.context.display()
+            ),
+        ));
+    }
+    let loaded = flags
+        .dockerfile_args()
+        .load()
+        .map_err(|e| fail(EXIT_USAGE, e))?;
+    let graph = graph_of(&loaded).map_err(|e| fail(EXIT_USAGE, e))?;
+    let context = BuildContext::new(&flags.context, Some(loaded.path.as_path()))
+        .map_err(|e| fail(EXIT_USAGE, e))?;
+    let plan = BuildPlan::from_model(&loaded.dockerfile, &graph);
+    let request = BuildRequest {
+        target: flags.target.clone(),
+        build_args: loaded.options.build_args.clone(),
+        platform: flags.platform.clone(),
+        no_cache: flags.no_cache,
+        builder: match flags.builder {
+            BuilderArg::Auto => BuilderChoice::Auto,
+            BuilderArg::Buildkit => BuilderChoice::Buildkit,
+            BuilderArg::Classic => BuilderChoice::Classic,
+        },
+        tags: flags.tags.clone(),
+    };
+    Ok(Setup {
+        dockerfile: loaded.dockerfile,
+        graph,
+        plan,
+        context,
+        request,
+    })
+}
+
+/// The session of a prepared build, on the engine the flags name.
+async fn session_for(setup: Setup, flags: &BuildFlags) -> Result<Session, u8> {
+    Ok(Session::new(setup, engine_for(&flags.engine).await?))
+}
+
+/// Resolves when the user asks to stop: Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs `work`, stopping on Ctrl-C; waits for dropped export containers to go.
+async fn interruptible<T>(work: impl Future<Output = Result<T, String>>) -> Result<T, u8> {
+    let outcome = tokio::select! {
+        res = work => Some(res),
+        _ = interrupted() => None,
+    };
+    stagescope::engine::export::finish_cleanups().await;
+    match outcome {
+        None => Err(fail(EXIT_INTERRUPTED, "interrupted")),
+        Some(Err(e)) => Err(fail(EXIT_FAILED, e)),
+        Some(Ok(v)) => Ok(v),
+    }
+}

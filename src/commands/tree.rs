@@ -1,0 +1,157 @@
+//! `stagescope tree`: the files of a stage, of the state after one of its instructions, or
+//! of any image, as text or JSON lines with the instruction that added each.
+
+use std::io::{IsTerminal, Write};
+
+use stagescope::build::StageRef;
+use stagescope::build::added_by::map_layers;
+use stagescope::engine::clean as engine_clean;
+use stagescope::engine::export::{finish_cleanups, image_layers, index_image};
+use stagescope::fs::Progress;
+use stagescope::fs::format::human_size;
+use stagescope::report;
+use stagescope::session::{Events, Session};
+
+use super::{
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, engine_for, fail, interrupted, prepare, runtime,
+};
+use crate::cli::TreeArgs;
+
+pub fn tree(args: &TreeArgs) -> u8 {
+    let setup = match &args.stage {
+        Some(_) => match prepare(&args.flags) {
+            Ok(p) => Some(p),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let at = match (&setup, &args.stage) {
+        (Some(p), Some(name)) => match StageRef::parse(&p.plan, name) {
+            Ok(r) => Some(StageRef {
+                stage: r.stage,
+                at: args.at.or(r.at),
+            }),
+            Err(e) => return fail(EXIT_USAGE, e),
+        },
+        _ => None,
+    };
+    if let (Some(p), Some(r)) = (&setup, at) {
+        let n = p.plan.stages[r.stage].instructions.len();
+        if let Some(k) = r.at
+            && k >= n
+        {
+            return fail(
+                EXIT_USAGE,
+                format!(
+                    "--at {k}: stage {} has instructions 0 to {}",
+                    p.plan.stages[r.stage].display_name(),
+                    n - 1
+                ),
+            );
+        }
+    }
+    let show_progress = std::io::stderr().is_terminal();
+    runtime().block_on(async {
+        let engine = match engine_for(&args.flags.engine).await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let session = setup.map(|s| Session::new(s, engine.clone()));
+        let work = async {
+            let image = match (&args.image, &session, at) {
+                (Some(image), _, _) => image.clone(),
+                (None, Some(s), Some(r)) => {
+                    if show_progress {
+                        eprintln!(
+                            "building stage {} (from cache when possible)…",
+                            s.plan.stages[r.stage].display_name()
+                        );
+                    }
+                    let built = s.build_quietly().await?;
+                    s.image_of(&built, r, &Events::none())
+                        .await
+                        .map_err(|e| format!("error: {e}"))?
+                }
+                _ => return Err("error: nothing to open".to_string()),
+            };
+            let ix = index_image(&engine, &image, move |p: Progress| {
+                if show_progress {
+                    eprint!(
+                        "\rindexing: {} entries, {}   ",
+                        p.entries,
+                        human_size(p.bytes)
+                    );
+                }
+            })
+            .await
+            .map_err(|e| format!("error: {e}"))?;
+            // Attribution needs a second stream (the image's layers): only for --json.
+            let layers = if args.json {
+                match image_layers(&engine, &image).await {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        eprintln!("note: no added_by: {e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            Ok((ix, layers))
+        };
+        let outcome = tokio::select! {
+            res = work => Some(res),
+            _ = interrupted() => None,
+        };
+        // Containers whose guard was dropped mid-export are removed before exiting, and an
+        // interrupted build's images with them (a finished build's stay: they are the cache
+        // that makes the next open instant; `stagescope clean` removes them).
+        finish_cleanups().await;
+        if let (None, Some(s)) = (&outcome, &session) {
+            let _ = engine_clean::clean(&engine, Some(&s.build_id)).await;
+        }
+        if show_progress {
+            eprintln!();
+        }
+        let (ix, layers) = match outcome {
+            None => return fail(EXIT_INTERRUPTED, "interrupted"),
+            Some(Err(e)) => return fail(EXIT_FAILED, e),
+            Some(Ok(found)) => found,
+        };
+        let attribution = layers.as_ref().map(|l| l.attribute(&ix));
+        // Layers map to instructions only when the build is known (not for --image).
+        let origins = match (&session, at, &layers) {
+            (Some(s), Some(r), Some(l)) => {
+                let last = s.plan.stages[r.stage].instructions.len().saturating_sub(1);
+                map_layers(&s.plan, r.stage, r.at.unwrap_or(last), l)
+            }
+            _ => Vec::new(),
+        };
+        let added_by = |id| match (&layers, &attribution) {
+            (Some(l), Some(a)) => {
+                let text = l.describe(a, id)?;
+                let origin = a
+                    .get(id as usize)
+                    .copied()
+                    .flatten()
+                    .and_then(|layer| origins.get(usize::from(layer)).cloned().flatten());
+                Some(report::tree::AddedBy {
+                    stage: origin.as_ref().map(|o| o.stage.clone()),
+                    instruction: origin.as_ref().map(|o| o.instruction),
+                    line: origin.as_ref().map(|o| o.line),
+                    text,
+                })
+            }
+            _ => None,
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let written = if args.json {
+            report::tree::json_lines(&ix, args.depth, &added_by, &mut out)
+        } else {
+            report::tree::text(&ix, args.depth, &mut out)
+        };
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = written.and_then(|()| out.flush());
+        0
+    })
+}

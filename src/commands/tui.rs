@@ -1,0 +1,30 @@
+//! `stagescope [CONTEXT]`: the terminal UI over the same build `build` runs headless.
+
+use std::io::IsTerminal;
+
+use super::{EXIT_FAILED, EXIT_USAGE, fail, prepare, runtime, session_for};
+use crate::cli::TuiArgs;
+
+pub fn tui(args: &TuiArgs) -> u8 {
+    let flags = &args.flags;
+    if !std::io::stdout().is_terminal() {
+        return fail(
+            EXIT_USAGE,
+            "the terminal UI needs a terminal; use `stagescope build` for headless output",
+        );
+    }
+    let setup = match prepare(flags) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    runtime().block_on(async {
+        let session = match session_for(setup, flags).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        match stagescope::tui::app::run(session, args.step).await {
+            Ok(code) => code,
+            Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
+        }
+    })
+}

@@ -1,0 +1,112 @@
+//! Builds and the images they leave: the whole build, and the image of any stage or of the
+//! state after any instruction, built from the cache when the build did not keep it.
+
+use tokio::sync::mpsc::unbounded_channel;
+
+use super::{Events, Session, pump};
+use crate::build::{BuildEvent, StageRef};
+use crate::engine::error::EngineError;
+use crate::engine::export::index_image;
+use crate::engine::run::{BuildOutcome, choose_builder, run_build, state_image};
+use crate::fs::FsIndex;
+
+impl Session {
+    /// The build as the request asks for it; its events go to `events` as they happen.
+    pub async fn run(&self, events: &Events) -> Result<BuildOutcome, EngineError> {
+        let (tx, mut rx) = unbounded_channel();
+        let work = run_build(
+            &self.engine,
+            &self.request,
+            &self.dockerfile,
+            &self.plan,
+            &self.context,
+            &self.build_id,
+            &tx,
+        );
+        pump(work, &mut rx, |ev| events.build(ev)).await
+    }
+
+    /// The build with nobody watching, for commands that only want its images: per stage,
+    /// the image it left, if any.
+    pub async fn build_quietly(&self) -> Result<Vec<Option<String>>, String> {
+        let outcome = self
+            .run(&Events::none())
+            .await
+            .map_err(|e| format!("error: {e}"))?;
+        if outcome.failed {
+            return Err(format!(
+                "the build failed; run `stagescope build` to see why (build {})",
+                self.build_id
+            ));
+        }
+        Ok(outcome.stage_images)
+    }
+
+    /// The image of a stage, or of its state after an instruction: the one the build left
+    /// (`built`, per stage) when it is that, else one built from the cache. The cache build's
+    /// own steps go to `events`.
+    pub async fn image_of(
+        &self,
+        built: &[Option<String>],
+        at: StageRef,
+        events: &Events,
+    ) -> Result<String, String> {
+        let last = self.plan.stages[at.stage]
+            .instructions
+            .len()
+            .saturating_sub(1);
+        let k = at.at.unwrap_or(last);
+        if k == last
+            && let Some(Some(id)) = built.get(at.stage)
+        {
+            return Ok(id.clone());
+        }
+        let kind = choose_builder(&self.engine, self.request.builder).map_err(|e| e.to_string())?;
+        let (tx, mut rx) = unbounded_channel();
+        let work = state_image(
+            &self.engine,
+            kind,
+            &self.request,
+            &self.dockerfile,
+            &self.context,
+            &self.build_id,
+            at.stage,
+            k,
+            &tx,
+        );
+        let made = pump(work, &mut rx, |ev| events.build(ev))
+            .await
+            .map_err(|e| e.to_string())?;
+        made.ok_or_else(|| {
+            format!(
+                "the engine made no image for stage {}",
+                at.label(&self.plan)
+            )
+        })
+    }
+
+    /// Like [`Session::image_of`], and the model learns that state's image.
+    pub async fn state_image(
+        &self,
+        built: &[Option<String>],
+        at: StageRef,
+        events: &Events,
+    ) -> Result<String, String> {
+        let image = self.image_of(built, at, events).await?;
+        if let Some(instruction) = at.at {
+            events.build(BuildEvent::StateImage {
+                stage: at.stage,
+                instruction,
+                image: image.clone(),
+            });
+        }
+        Ok(image)
+    }
+
+    /// The filesystem of an image, streamed and indexed.
+    pub async fn index(&self, image: &str) -> Result<FsIndex, String> {
+        index_image(&self.engine, image, |_| {})
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,126 @@
+//! The build core both front ends drive: one build's engine, Dockerfile model, plan,
+//! context and request, with the operations the TUI and the subcommands share — run a
+//! build as a stream of events, step and stop at breakpoints ([`driver`] over the pure
+//! [`stepper`]), the image of a stage or of the state after an instruction ([`images`]),
+//! a state's filesystem ([`files`]), and a comparison of two stages ([`compare`]).
+
+pub mod compare;
+pub mod driver;
+pub mod files;
+pub mod images;
+pub mod stepper;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::build::{BuildEvent, BuildPlan};
+use crate::dockerfile::{Dockerfile, StageGraph};
+use crate::engine::connect::Engine;
+use crate::engine::context::BuildContext;
+use crate::engine::run::{BuildRequest, new_build_id};
+
+pub use stepper::{Pause, StepMode};
+
+/// What a build needs before an engine is reached: read and checked from the flags.
+pub struct Setup {
+    pub dockerfile: Dockerfile,
+    pub graph: StageGraph,
+    pub plan: BuildPlan,
+    pub context: BuildContext,
+    pub request: BuildRequest,
+}
+
+/// One build: what it builds, where, and the id that labels everything it makes.
+pub struct Session {
+    pub engine: Engine,
+    pub dockerfile: Dockerfile,
+    pub graph: StageGraph,
+    pub plan: BuildPlan,
+    pub context: BuildContext,
+    pub request: BuildRequest,
+    pub build_id: String,
+}
+
+impl Session {
+    pub fn new(setup: Setup, engine: Engine) -> Self {
+        let Setup {
+            dockerfile,
+            graph,
+            plan,
+            context,
+            request,
+        } = setup;
+        Session {
+            engine,
+            dockerfile,
+            graph,
+            plan,
+            context,
+            request,
+            build_id: new_build_id(),
+        }
+    }
+
+    /// "docker 20.10.24 (API 1.41)": which engine this session talks to.
+    pub fn engine_label(&self) -> String {
+        format!(
+            "docker {} (API {})",
+            self.engine.server_version, self.engine.api_version
+        )
+    }
+}
+
+/// What the core tells a front end while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEvent {
+    Build(BuildEvent),
+    /// The build waits for [`driver::Advance`].
+    Paused(Pause),
+    /// The driver stopped: finished, failed (the events said how), or could not go on.
+    Ended(Result<(), String>),
+}
+
+/// Where a session's events go: a front end's own channel, whatever its message type.
+#[derive(Clone)]
+pub struct Events(Arc<dyn Fn(SessionEvent) + Send + Sync>);
+
+impl Events {
+    pub fn new(f: impl Fn(SessionEvent) + Send + Sync + 'static) -> Self {
+        Events(Arc::new(f))
+    }
+
+    /// Events nobody watches (a command that only wants images).
+    pub fn none() -> Self {
+        Events::new(|_| {})
+    }
+
+    pub fn send(&self, ev: SessionEvent) {
+        (self.0)(ev);
+    }
+
+    pub fn build(&self, ev: BuildEvent) {
+        self.send(SessionEvent::Build(ev));
+    }
+}
+
+/// Runs `work` (which sends into the channel `rx` reads) and hands each event to `on` as it
+/// arrives, then the ones still queued when `work` ends.
+pub(crate) async fn pump<T>(
+    work: impl Future<Output = T>,
+    rx: &mut UnboundedReceiver<BuildEvent>,
+    mut on: impl FnMut(BuildEvent),
+) -> T {
+    let mut work = std::pin::pin!(work);
+    let out = loop {
+        tokio::select! {
+            biased;
+            Some(ev) = rx.recv() => on(ev),
+            r = work.as_mut() => break r,
+        }
+    };
+    while let Ok(ev) = rx.try_recv() {
+        on(ev);
+    }
+    out
+}
