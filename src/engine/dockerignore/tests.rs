@@ -100,16 +100,86 @@ const TABLE: &[(&str, &str, bool)] = &[
     (".", "a", false),
 ];
 
-#[test]
-fn table_matches_moby_patternmatcher() {
+/// Every row of a (dockerignore text, path, excluded?) table, all mismatches reported at once.
+fn check_table(table: &[(&str, &str, bool)]) {
     let mut failures = Vec::new();
-    for (text, path, want) in TABLE {
+    for (text, path, want) in table {
         let got = pm(text).matches_or_parent_matches(path);
         if got != *want {
             failures.push(format!("{text:?} vs {path:?}: got {got}, want {want}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn table_matches_moby_patternmatcher() {
+    check_table(TABLE);
+}
+
+/// Where Go's regexp dialect and the `regex` crate's part ways (expectations checked against
+/// the docker 20.10 CLI with the classic builder).
+const GO_DIALECT: &[(&str, &str, bool)] = &[
+    // No nested classes or set operators in Go.
+    ("[a[b]x", "[x", true),
+    ("[a[b]x", "cx", false),
+    ("[a&&b]x", "&x", true),
+    ("[~~a]x", "~x", true),
+    ("[\\--0]x", ".x", true),
+    ("[\\--0]x", ",x", false),
+    // `[:` without a `:]` anywhere after it is a literal `[`.
+    ("[[:alpha]x", ":x", true),
+    ("[[:alpha]x", "bx", false),
+    ("[^[:alpha:]]x", "1x", true),
+    ("[^[:alpha:]]x", "ax", false),
+    // Perl classes and word boundaries are ASCII; `\s` leaves out `\v`, `[:space:]` not.
+    ("[\\d]x", "1x", true),
+    ("[\\d]x", "\u{663}x", false),
+    ("a\\sx", "a x", true),
+    ("a\\sx", "a\u{a0}x", false),
+    ("a\\sx", "a\u{b}x", false),
+    ("[[:space:]]x", "\u{b}x", true),
+    ("a\\wb", "a\u{e9}b", false),
+    ("a\\b\\.c", "a.c", true),
+    ("\u{e9}\\b\\.c", "\u{e9}.c", false),
+    // One-letter Unicode classes; Go's `C` has no unassigned code points.
+    ("\\pLx", "\u{e9}x", true),
+    ("\\pLx", "1x", false),
+    ("\\PLx", "1x", true),
+    ("[\\pN]x", "1x", true),
+    ("\\pCx", "\u{e000}x", true),
+    ("\\pCx", "\u{ad}x", true),
+    ("\\pCx", "\u{378}x", false),
+    // `\<` is a plain `<`; octal and `\xHH` escapes; `\Q` swallows moby's closing `$`.
+    ("a\\<b", "a<b", true),
+    ("\\101b", "Ab", true),
+    ("\\x41c", "Ac", true),
+    ("\\Qab", "ab$", true),
+    ("\\Qab", "ab", false),
+    ("a\\z", "a", true),
+    ("[^/]x", "\nx", true),
+];
+
+#[test]
+fn go_regexp_dialect_not_rust_dialect() {
+    check_table(GO_DIALECT);
+    // Rejected by Go's regexp (docker: "syntax error in pattern") though Rust takes most.
+    for bad in [
+        "\\pl",
+        "\\1x",
+        "\\8",
+        "\\u0041",
+        "[[:alpha:]",
+        "[[:foo:]]",
+        "x[[:a]y:]",
+        "[a-\\d]",
+    ] {
+        let err = PatternMatcher::from_dockerignore(bad).expect_err(bad);
+        assert!(
+            matches!(&err, IgnoreError::BadPattern { pattern, .. } if pattern == bad),
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -168,7 +238,7 @@ fn walk_variant_inherits_parent_results() {
 
 #[test]
 fn regex_engine_basics() {
-    let re = |r: &str, s: &str| Regex::new(r).expect(r).is_match(s);
+    let re = |r: &str, s: &str| go_regexp(r).expect(r).is_match(s);
     assert!(re("^a[^/]*b$", "axxb"));
     assert!(!re("^a[^/]*b$", "ax/b"));
     assert!(re("^(.*/)?b$", "b"));
@@ -183,8 +253,8 @@ fn regex_engine_basics() {
     assert!(re("^[[:^alpha:]]$", "1"));
     assert!(!re("^[[:^alpha:]]$", "a"));
     assert!(re("^[\\d-]+$", "1-2"));
-    assert!(Regex::new("^a**$").is_err());
-    assert!(Regex::new("^[b-a]$").is_err());
+    assert!(go_regexp("^a**$").is_err());
+    assert!(go_regexp("^[b-a]$").is_err());
 }
 
 proptest! {
