@@ -48,10 +48,31 @@ pub enum Command {
     DiffImages(DiffImagesArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(EngineArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand into a directory.
+    Man(ManArgs),
     /// Make sure the `busybox:latest` base image exists (pulled, or made from the host's
     /// static busybox where no registry answers).
     #[command(hide = true)]
     SetupBase(EngineArgs),
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man [--dir DIR]`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write stagescope.1 and a page per subcommand (stagescope-graph.1, …) into DIR,
+    /// creating it, instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Where the Docker engine is.
@@ -407,6 +428,21 @@ mod tests {
         assert_eq!(cli.tui.flags.context, PathBuf::from("."));
         let cli = Cli::try_parse_from(["stagescope", "graph"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Graph(_))));
+    }
+
+    #[test]
+    fn parses_completions_and_man() {
+        let cli = Cli::try_parse_from(["stagescope", "completions", "zsh"]).unwrap();
+        let Some(Command::Completions(c)) = cli.command else {
+            panic!("not completions")
+        };
+        assert_eq!(c.shell, clap_complete::Shell::Zsh);
+        assert!(Cli::try_parse_from(["stagescope", "completions", "tcsh"]).is_err());
+        let cli = Cli::try_parse_from(["stagescope", "man", "--dir", "out"]).unwrap();
+        let Some(Command::Man(m)) = cli.command else {
+            panic!("not man")
+        };
+        assert_eq!(m.dir, Some(PathBuf::from("out")));
     }
 
     #[test]

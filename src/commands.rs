@@ -19,9 +19,13 @@ use crate::cli::{
     TreeArgs,
 };
 
+mod completions;
 mod diff;
+mod man;
 
+pub use completions::completions;
 pub use diff::{diff, diff_images};
+pub use man::man;
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;

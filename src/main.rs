@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         Some(Command::Diff(args)) => commands::diff(&args),
         Some(Command::DiffImages(args)) => commands::diff_images(&args),
         Some(Command::Clean(args)) => commands::clean(&args),
+        Some(Command::Completions(args)) => commands::completions(&args),
+        Some(Command::Man(args)) => commands::man(&args),
         Some(Command::SetupBase(args)) => commands::setup_base(&args),
     };
     ExitCode::from(code)
