@@ -10,6 +10,10 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    if let Some(word) = cli::stray_word(std::env::args_os()) {
+        eprintln!("{}", cli::stray_word_error(&word));
+        return ExitCode::from(commands::EXIT_USAGE);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         None => commands::tui(&cli.tui),

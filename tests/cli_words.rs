@@ -1,5 +1,6 @@
-//! The command line as a person meets it, through the real binary: the completion scripts
-//! and man pages made from the clap definitions. No Docker engine needed.
+//! The command line as a person meets it, through the real binary: a word that is neither a
+//! subcommand nor a directory, and the completion scripts and man pages made from the clap
+//! definitions. No Docker engine needed.
 
 use std::process::{Command, Output, Stdio};
 
@@ -34,6 +35,49 @@ fn stdout(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn a_word_that_is_neither_a_subcommand_nor_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM busybox\n").unwrap();
+    for (args, word) in [
+        (&["explain", "x"][..], "explain"),
+        (&["nosuch"][..], "nosuch"),
+        (&["--step", "grph"][..], "grph"),
+        // A file is not a build context either.
+        (&["Dockerfile"][..], "Dockerfile"),
+    ] {
+        let out = run_in(dir.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            format!(
+                "error: '{word}' is neither a subcommand nor a directory (subcommands: {})\n",
+                SUBCOMMANDS.join(", ")
+            ),
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_directory_still_goes_to_the_tui() {
+    // Without a terminal the TUI refuses to start: that message shows the directory (given,
+    // or `.` by default) was taken as the build context and not as a stray word.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ctx")).unwrap();
+    for args in [&["ctx"][..], &[][..]] {
+        let out = run_in(dir.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("the terminal UI needs a terminal"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
