@@ -2,9 +2,11 @@
 //! subcommand shares.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum, value_parser};
 
 use stagescope::dockerfile::{Dockerfile, GraphOptions};
 
@@ -48,10 +50,79 @@ pub enum Command {
     DiffImages(DiffImagesArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(EngineArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand into a directory.
+    Man(ManArgs),
     /// Make sure the `busybox:latest` base image exists (pulled, or made from the host's
     /// static busybox where no registry answers).
     #[command(hide = true)]
     SetupBase(EngineArgs),
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man [--dir DIR]`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write stagescope.1 and a page per subcommand (stagescope-graph.1, …) into DIR,
+    /// creating it, instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The positional argument [`stray_word`] adds to catch what follows CONTEXT.
+const REST: &str = "stagescope-rest";
+
+/// The word a command line gives where CONTEXT goes when it is neither a subcommand nor a
+/// directory: the `explain` of `stagescope explain x`, the `nosuch` of `stagescope nosuch`.
+/// Left to clap, the first is taken for CONTEXT and `x` reported as a subcommand that
+/// "cannot be used with '[CONTEXT]'", and the second opens the TUI on a missing directory.
+/// `None` for anything else (a subcommand, a directory, `--help`, a usage error clap
+/// describes well itself).
+pub fn stray_word<I, T>(args: I) -> Option<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    // The same command with a catch-all after CONTEXT, so that what follows the word does
+    // not stop the parse before CONTEXT can be looked at.
+    let lenient = Cli::command().arg(
+        Arg::new(REST)
+            .num_args(1..)
+            .action(ArgAction::Append)
+            .value_parser(value_parser!(OsString))
+            .hide(true),
+    );
+    let matches = lenient.try_get_matches_from(args).ok()?;
+    if matches.subcommand().is_some()
+        || matches.value_source("context") != Some(ValueSource::CommandLine)
+    {
+        return None;
+    }
+    let context = matches.get_one::<PathBuf>("context")?;
+    (!context.is_dir()).then(|| context.clone().into_os_string())
+}
+
+/// The one-line error for a [`stray_word`], naming the subcommands there are.
+pub fn stray_word_error(word: &OsString) -> String {
+    let cmd = Cli::command();
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name())
+        .collect();
+    format!(
+        "error: '{}' is neither a subcommand nor a directory (subcommands: {})",
+        word.to_string_lossy(),
+        names.join(", ")
+    )
 }
 
 /// Where the Docker engine is.
@@ -407,6 +478,59 @@ mod tests {
         assert_eq!(cli.tui.flags.context, PathBuf::from("."));
         let cli = Cli::try_parse_from(["stagescope", "graph"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Graph(_))));
+    }
+
+    #[test]
+    fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("Dockerfile");
+        std::fs::write(&file, "FROM a\n").unwrap();
+        let (dir, file) = (dir.path().to_str().unwrap(), file.to_str().unwrap());
+        let stray = |args: &[&str]| stray_word(["stagescope"].iter().chain(args));
+        assert_eq!(stray(&["explain", "x"]), Some("explain".into()));
+        assert_eq!(stray(&["nosuch"]), Some("nosuch".into()));
+        assert_eq!(
+            stray(&["--step", "-t", "a", "nosuch"]),
+            Some("nosuch".into())
+        );
+        assert_eq!(stray(&[file]), Some(file.into()));
+        // A directory, a subcommand, or nothing at all: clap's parse goes on as before.
+        for args in [
+            &[][..],
+            &[dir],
+            &[dir, "x"],
+            &["-f", "nosuch"],
+            &["graph"],
+            &["build", "nosuch"],
+            &["help"],
+            &["--help"],
+            &["completions"],
+        ] {
+            assert_eq!(stray(args), None, "{args:?}");
+        }
+        let e = stray_word_error(&"explain".into());
+        assert!(
+            e.starts_with(
+                "error: 'explain' is neither a subcommand nor a directory (subcommands: graph, build, "
+            ),
+            "{e}"
+        );
+        assert!(e.ends_with(", clean, completions, man)"), "{e}");
+    }
+
+    #[test]
+    fn parses_completions_and_man() {
+        let cli = Cli::try_parse_from(["stagescope", "completions", "zsh"]).unwrap();
+        let Some(Command::Completions(c)) = cli.command else {
+            panic!("not completions")
+        };
+        assert_eq!(c.shell, clap_complete::Shell::Zsh);
+        assert!(Cli::try_parse_from(["stagescope", "completions", "tcsh"]).is_err());
+        let cli = Cli::try_parse_from(["stagescope", "man", "--dir", "out"]).unwrap();
+        let Some(Command::Man(m)) = cli.command else {
+            panic!("not man")
+        };
+        assert_eq!(m.dir, Some(PathBuf::from("out")));
     }
 
     #[test]

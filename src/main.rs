@@ -10,6 +10,10 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    if let Some(word) = cli::stray_word(std::env::args_os()) {
+        eprintln!("{}", cli::stray_word_error(&word));
+        return ExitCode::from(commands::EXIT_USAGE);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         None => commands::tui(&cli.tui),
@@ -19,6 +23,8 @@ fn main() -> ExitCode {
         Some(Command::Diff(args)) => commands::diff(&args),
         Some(Command::DiffImages(args)) => commands::diff_images(&args),
         Some(Command::Clean(args)) => commands::clean(&args),
+        Some(Command::Completions(args)) => commands::completions(&args),
+        Some(Command::Man(args)) => commands::man(&args),
         Some(Command::SetupBase(args)) => commands::setup_base(&args),
     };
     ExitCode::from(code)

@@ -13,18 +13,22 @@ use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
 
 mod build;
 mod clean;
+mod completions;
 mod diff;
 mod diff_images;
 mod graph;
+mod man;
 mod setup_base;
 mod tree;
 mod tui;
 
 pub use build::build;
 pub use clean::clean;
+pub use completions::completions;
 pub use diff::diff;
 pub use diff_images::diff_images;
 pub use graph::graph;
+pub use man::man;
 pub use setup_base::setup_base;
 pub use tree::tree;
 pub use tui::tui;
