@@ -2,6 +2,7 @@
 //! Pure: no tokio, no bollard.
 
 pub mod cache;
+pub mod content_diff;
 pub mod diff;
 pub mod index;
 pub mod layers;
