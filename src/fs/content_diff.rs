@@ -1,10 +1,16 @@
-//! Two texts compared line by line: the shortest edit script (Myers) as unified diff
-//! lines numbered on both sides, and the rows the diff view draws of it.
+//! Two texts compared line by line: the edit script (Myers', from the `similar` crate) as
+//! unified diff lines numbered on both sides, and the rows the diff view draws of it.
 //! Pure: the lines come from whoever read the files, the rows go to a view.
 
-/// Edits the line diff looks for before it gives up on a minimal one and replaces the
-/// whole middle: bounds its time and memory (both about `MAX_EDITS²`).
-const MAX_EDITS: usize = 1000;
+use std::time::{Duration, Instant};
+
+use similar::algorithms::{Capture, Compact, IdentifyDistinct, Replace, diff_deadline};
+use similar::{Algorithm, DiffTag};
+
+/// How long the line diff looks for a minimal edit script before it settles for what it
+/// has and shows each part it had not finished as all removed, then all added. It runs
+/// while a frame waits, so a pathological pair of files must not stall the screen.
+pub const DEADLINE: Duration = Duration::from_millis(100);
 
 /// One line of a unified diff: `mark` is ` `, `-` or `+`; line numbers from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,166 +21,62 @@ pub struct DiffLine {
     pub text: String,
 }
 
-/// The shortest edit script from `a` to `b` (Myers), as unified diff lines. Common
-/// prefix and suffix are matched first; when the middle needs more than [`MAX_EDITS`]
-/// edits it is shown as all removed, then all added.
+/// The shortest edit script from `a` to `b`, as unified diff lines: within a changed
+/// block the removed lines come before the added ones. Past [`DEADLINE`] the parts not
+/// yet resolved are shown whole (see [`line_diff_until`]).
 pub fn line_diff(a: &[String], b: &[String]) -> Vec<DiffLine> {
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suf = a[pre..]
-        .iter()
-        .rev()
-        .zip(b[pre..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
+    line_diff_until(a, b, Instant::now() + DEADLINE)
+}
+
+/// [`line_diff`] that stops looking for a minimal script at `deadline`. The common
+/// prefix and suffix are matched whatever the time; a middle not resolved by then is
+/// all removed, then all added. Lines are compared as small integers (each distinct
+/// line numbered once), so long lines cost no more than short ones; memory is linear
+/// in the number of lines.
+pub fn line_diff_until(a: &[String], b: &[String], deadline: Instant) -> Vec<DiffLine> {
+    let ids = IdentifyDistinct::<u32>::new(a, 0..a.len(), b, 0..b.len());
+    let mut hook = Compact::new(
+        Replace::new(Capture::new()),
+        ids.old_lookup(),
+        ids.new_lookup(),
+    );
+    let done = diff_deadline(
+        Algorithm::Myers,
+        &mut hook,
+        ids.old_lookup(),
+        ids.old_range(),
+        ids.new_lookup(),
+        ids.new_range(),
+        Some(deadline),
+    );
+    // Capturing cannot fail: its error type is uninhabited.
+    let Ok(()) = done;
     let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let same = |out: &mut Vec<DiffLine>, i: usize, j: usize| {
-        out.push(DiffLine {
-            mark: ' ',
-            left: Some(i + 1),
-            right: Some(j + 1),
-            text: a[i].clone(),
-        })
-    };
-    for i in 0..pre {
-        same(&mut out, i, i);
-    }
-    let ops = myers(ma, mb).unwrap_or_else(|| {
-        let mut ops = vec![Op::Del; ma.len()];
-        ops.extend(vec![Op::Add; mb.len()]);
-        ops
-    });
-    let (mut i, mut j) = (pre, pre);
-    for op in ops {
-        match op {
-            Op::Same => {
-                same(&mut out, i, j);
-                i += 1;
-                j += 1;
-            }
-            Op::Del => {
-                out.push(DiffLine {
-                    mark: '-',
-                    left: Some(i + 1),
-                    right: None,
-                    text: a[i].clone(),
-                });
-                i += 1;
-            }
-            Op::Add => {
-                out.push(DiffLine {
-                    mark: '+',
-                    left: None,
-                    right: Some(j + 1),
-                    text: b[j].clone(),
-                });
-                j += 1;
-            }
+    for op in hook.into_inner().into_inner().into_ops() {
+        let (tag, old, new) = op.as_tag_tuple();
+        if tag == DiffTag::Equal {
+            out.extend(old.zip(new).map(|(i, j)| DiffLine {
+                mark: ' ',
+                left: Some(i + 1),
+                right: Some(j + 1),
+                text: a[i].clone(),
+            }));
+            continue;
         }
-    }
-    for k in 0..suf {
-        same(&mut out, i + k, j + k);
+        out.extend(old.map(|i| DiffLine {
+            mark: '-',
+            left: Some(i + 1),
+            right: None,
+            text: a[i].clone(),
+        }));
+        out.extend(new.map(|j| DiffLine {
+            mark: '+',
+            left: None,
+            right: Some(j + 1),
+            text: b[j].clone(),
+        }));
     }
     out
-}
-
-/// Replays a diff on its left side: the right side, or why the diff does not fit `left`.
-pub fn apply(left: &[String], diff: &[DiffLine]) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut i = 0usize;
-    for d in diff {
-        match d.mark {
-            ' ' | '-' => {
-                if left.get(i) != Some(&d.text) {
-                    return Err(format!("line {} does not match", i + 1));
-                }
-                i += 1;
-                if d.mark == ' ' {
-                    out.push(d.text.clone());
-                }
-            }
-            '+' => out.push(d.text.clone()),
-            m => return Err(format!("unknown mark {m:?}")),
-        }
-    }
-    if i != left.len() {
-        return Err(format!(
-            "{} lines of the left side left over",
-            left.len() - i
-        ));
-    }
-    Ok(out)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Same,
-    Del,
-    Add,
-}
-
-/// Myers' O(ND) shortest edit script; None past [`MAX_EDITS`]. Keeps, per edit count `d`,
-/// the furthest x of each diagonal in `-d..=d` for the walk back.
-fn myers<T: PartialEq>(a: &[T], b: &[T]) -> Option<Vec<Op>> {
-    let (n, m) = (a.len() as isize, b.len() as isize);
-    let max = (n + m) as usize;
-    let off = max as isize + 1;
-    let mut v = vec![0isize; 2 * max + 3];
-    let at = |k: isize| (k + off) as usize;
-    let mut trace: Vec<Vec<isize>> = Vec::new();
-    for d in 0..=max.min(MAX_EDITS) as isize {
-        trace.push(v[at(-d)..=at(d)].to_vec());
-        let mut k = -d;
-        while k <= d {
-            let mut x = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) {
-                v[at(k + 1)]
-            } else {
-                v[at(k - 1)] + 1
-            };
-            let mut y = x - k;
-            while x < n && y < m && a[x as usize] == b[y as usize] {
-                x += 1;
-                y += 1;
-            }
-            v[at(k)] = x;
-            if x >= n && y >= m {
-                return Some(walk_back(&trace, n, m));
-            }
-            k += 2;
-        }
-    }
-    None
-}
-
-fn walk_back(trace: &[Vec<isize>], n: isize, m: isize) -> Vec<Op> {
-    let (mut x, mut y) = (n, m);
-    let mut ops = Vec::new();
-    for (d, w) in trace.iter().enumerate().rev() {
-        let d = d as isize;
-        if d == 0 {
-            ops.extend(std::iter::repeat_n(Op::Same, x as usize));
-            break;
-        }
-        // `w` holds diagonals -d..=d as they were after d-1 edits.
-        let val = |k: isize| w[(k + d) as usize];
-        let k = x - y;
-        let prev_k = if k == -d || (k != d && val(k - 1) < val(k + 1)) {
-            k + 1
-        } else {
-            k - 1
-        };
-        let prev_x = val(prev_k);
-        let prev_y = prev_x - prev_k;
-        while x > prev_x && y > prev_y {
-            ops.push(Op::Same);
-            x -= 1;
-            y -= 1;
-        }
-        ops.push(if x == prev_x { Op::Add } else { Op::Del });
-        (x, y) = (prev_x, prev_y);
-    }
-    ops.reverse();
-    ops
 }
 
 /// How a row of the content part is drawn.
@@ -238,6 +140,34 @@ pub fn text_rows(left: Option<&str>, right: Option<&str>, a: &[String], b: &[Str
         Row::new(tone, text)
     }));
     out
+}
+
+/// Replays a diff on its left side: the right side, or why the diff does not fit `left`.
+pub fn apply(left: &[String], diff: &[DiffLine]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    for d in diff {
+        match d.mark {
+            ' ' | '-' => {
+                if left.get(i) != Some(&d.text) {
+                    return Err(format!("line {} does not match", i + 1));
+                }
+                i += 1;
+                if d.mark == ' ' {
+                    out.push(d.text.clone());
+                }
+            }
+            '+' => out.push(d.text.clone()),
+            m => return Err(format!("unknown mark {m:?}")),
+        }
+    }
+    if i != left.len() {
+        return Err(format!(
+            "{} lines of the left side left over",
+            left.len() - i
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

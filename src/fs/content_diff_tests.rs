@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use proptest::prelude::*;
 
 use super::*;
@@ -35,7 +37,7 @@ fn empty_sides_and_identical_sides() {
 }
 
 #[test]
-fn past_the_edit_bound_the_middle_is_replaced_whole() {
+fn sides_with_no_line_in_common_are_all_removed_then_all_added() {
     let a: Vec<String> = (0..3000).map(|i| format!("a{i}")).collect();
     let b: Vec<String> = (0..3000).map(|i| format!("b{i}")).collect();
     let d = line_diff(&a, &b);
@@ -49,6 +51,53 @@ fn apply_refuses_a_diff_of_another_file() {
     let d = line_diff(&lines("a\nb"), &lines("a\nc"));
     assert!(apply(&lines("z\nb"), &d).is_err());
     assert!(apply(&lines("a\nb\nc"), &d).is_err());
+}
+
+#[test]
+fn past_the_deadline_the_middle_is_replaced_whole_between_the_common_ends() {
+    let a = lines("head\nx\nsame\ny\ntail");
+    let b = lines("head\nsame\nz\ntail");
+    assert_eq!(marks(&line_diff(&a, &b)), " - -+ ");
+    let past = Instant::now();
+    std::thread::sleep(Duration::from_millis(1));
+    let d = line_diff_until(&a, &b, past);
+    assert_eq!(marks(&d), " ---++ ");
+    assert_eq!(apply(&a, &d), Ok(b));
+}
+
+/// Thousands of lines and nothing in common: minimal takes seconds unbounded (a debug
+/// build), the deadline keeps it near [`DEADLINE`]; the bound here only catches a diff
+/// that ignores the deadline.
+#[test]
+fn a_pathological_pair_stops_at_the_deadline() {
+    let a: Vec<String> = (0..5000).map(|i| format!("l{i}")).collect();
+    let b: Vec<String> = (0..5000)
+        .map(|i| {
+            if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("m{i}")
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    let d = line_diff(&a, &b);
+    assert!(
+        t.elapsed() < DEADLINE + Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(apply(&a, &d), Ok(b));
+}
+
+#[test]
+fn long_lines_are_compared_whole() {
+    let long = "x".repeat(100_000);
+    let a = vec![long.clone(), format!("{long}a"), long.clone()];
+    let b = vec![long.clone(), format!("{long}b"), long];
+    let d = line_diff(&a, &b);
+    assert_eq!(marks(&d), " -+ ");
+    assert_eq!(apply(&a, &d), Ok(b));
 }
 
 #[test]
