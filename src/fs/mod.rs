@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod compare;
+pub mod content_diff;
 pub mod diff;
 pub mod format;
 pub mod index;

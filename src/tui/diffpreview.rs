@@ -1,216 +1,22 @@
 //! Enter in the diff view: the content of both sides of one file, under its metadata.
 //! Both sides' first bytes are fetched in the background (one request id per opening,
-//! stale answers dropped); what arrives is turned here, purely, into the rows drawn:
-//! a unified line diff when both sides are text, a type guess, size, hash verdict and a
-//! short hex dump of each side otherwise.
+//! stale answers dropped); what arrives is turned here into the rows drawn: read as the
+//! file preview reads it, then a unified line diff ([`crate::fs::content_diff`]) when
+//! both sides are text, a type guess, size, hash verdict and a short hex dump of each
+//! side otherwise.
 
 use crate::engine::fetch::FetchedFile;
 use crate::fs::format::human_size;
+use crate::fs::content_diff::{Row, Tone, text_rows};
 use crate::fs::{Kind, escape};
 
 use crate::fs::preview::{Body, PREVIEW_LIMIT, Preview, hex_lines};
 
 /// Lines of each side the line diff reads; beyond, the rest is left out (and said so).
+/// With [`crate::fs::content_diff::DEADLINE`], bounds what one opening costs.
 pub const MAX_LINES: usize = 5000;
-/// Edits the line diff looks for before it gives up on a minimal one and replaces the
-/// whole middle: bounds its time and memory (both about `MAX_EDITS²`).
-const MAX_EDITS: usize = 1000;
 /// Hex lines (16 bytes each) of each side of a binary.
 const HEX_ROWS: usize = 8;
-
-/// One line of a unified diff: `mark` is ` `, `-` or `+`; line numbers from 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffLine {
-    pub mark: char,
-    pub left: Option<usize>,
-    pub right: Option<usize>,
-    pub text: String,
-}
-
-/// The shortest edit script from `a` to `b` (Myers), as unified diff lines. Common
-/// prefix and suffix are matched first; when the middle needs more than [`MAX_EDITS`]
-/// edits it is shown as all removed, then all added.
-pub fn line_diff(a: &[String], b: &[String]) -> Vec<DiffLine> {
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suf = a[pre..]
-        .iter()
-        .rev()
-        .zip(b[pre..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let same = |out: &mut Vec<DiffLine>, i: usize, j: usize| {
-        out.push(DiffLine {
-            mark: ' ',
-            left: Some(i + 1),
-            right: Some(j + 1),
-            text: a[i].clone(),
-        })
-    };
-    for i in 0..pre {
-        same(&mut out, i, i);
-    }
-    let ops = myers(ma, mb).unwrap_or_else(|| {
-        let mut ops = vec![Op::Del; ma.len()];
-        ops.extend(vec![Op::Add; mb.len()]);
-        ops
-    });
-    let (mut i, mut j) = (pre, pre);
-    for op in ops {
-        match op {
-            Op::Same => {
-                same(&mut out, i, j);
-                i += 1;
-                j += 1;
-            }
-            Op::Del => {
-                out.push(DiffLine {
-                    mark: '-',
-                    left: Some(i + 1),
-                    right: None,
-                    text: a[i].clone(),
-                });
-                i += 1;
-            }
-            Op::Add => {
-                out.push(DiffLine {
-                    mark: '+',
-                    left: None,
-                    right: Some(j + 1),
-                    text: b[j].clone(),
-                });
-                j += 1;
-            }
-        }
-    }
-    for k in 0..suf {
-        same(&mut out, i + k, j + k);
-    }
-    out
-}
-
-/// Replays a diff on its left side: the right side, or why the diff does not fit `left`.
-pub fn apply(left: &[String], diff: &[DiffLine]) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut i = 0usize;
-    for d in diff {
-        match d.mark {
-            ' ' | '-' => {
-                if left.get(i) != Some(&d.text) {
-                    return Err(format!("line {} does not match", i + 1));
-                }
-                i += 1;
-                if d.mark == ' ' {
-                    out.push(d.text.clone());
-                }
-            }
-            '+' => out.push(d.text.clone()),
-            m => return Err(format!("unknown mark {m:?}")),
-        }
-    }
-    if i != left.len() {
-        return Err(format!(
-            "{} lines of the left side left over",
-            left.len() - i
-        ));
-    }
-    Ok(out)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Same,
-    Del,
-    Add,
-}
-
-/// Myers' O(ND) shortest edit script; None past [`MAX_EDITS`]. Keeps, per edit count `d`,
-/// the furthest x of each diagonal in `-d..=d` for the walk back.
-fn myers<T: PartialEq>(a: &[T], b: &[T]) -> Option<Vec<Op>> {
-    let (n, m) = (a.len() as isize, b.len() as isize);
-    let max = (n + m) as usize;
-    let off = max as isize + 1;
-    let mut v = vec![0isize; 2 * max + 3];
-    let at = |k: isize| (k + off) as usize;
-    let mut trace: Vec<Vec<isize>> = Vec::new();
-    for d in 0..=max.min(MAX_EDITS) as isize {
-        trace.push(v[at(-d)..=at(d)].to_vec());
-        let mut k = -d;
-        while k <= d {
-            let mut x = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) {
-                v[at(k + 1)]
-            } else {
-                v[at(k - 1)] + 1
-            };
-            let mut y = x - k;
-            while x < n && y < m && a[x as usize] == b[y as usize] {
-                x += 1;
-                y += 1;
-            }
-            v[at(k)] = x;
-            if x >= n && y >= m {
-                return Some(walk_back(&trace, n, m));
-            }
-            k += 2;
-        }
-    }
-    None
-}
-
-fn walk_back(trace: &[Vec<isize>], n: isize, m: isize) -> Vec<Op> {
-    let (mut x, mut y) = (n, m);
-    let mut ops = Vec::new();
-    for (d, w) in trace.iter().enumerate().rev() {
-        let d = d as isize;
-        if d == 0 {
-            ops.extend(std::iter::repeat_n(Op::Same, x as usize));
-            break;
-        }
-        // `w` holds diagonals -d..=d as they were after d-1 edits.
-        let val = |k: isize| w[(k + d) as usize];
-        let k = x - y;
-        let prev_k = if k == -d || (k != d && val(k - 1) < val(k + 1)) {
-            k + 1
-        } else {
-            k - 1
-        };
-        let prev_x = val(prev_k);
-        let prev_y = prev_x - prev_k;
-        while x > prev_x && y > prev_y {
-            ops.push(Op::Same);
-            x -= 1;
-            y -= 1;
-        }
-        ops.push(if x == prev_x { Op::Add } else { Op::Del });
-        (x, y) = (prev_x, prev_y);
-    }
-    ops.reverse();
-    ops
-}
-
-/// How a row of the content part is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    Head,
-    Same,
-    Del,
-    Add,
-    Note,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub tone: Tone,
-    pub text: String,
-}
-
-fn row(tone: Tone, text: impl Into<String>) -> Row {
-    Row {
-        tone,
-        text: text.into(),
-    }
-}
 
 /// What is known of one side: its label and index hash, and what the fetch gave.
 pub struct Side<'a> {
@@ -253,7 +59,7 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
     let mut out = Vec::new();
     for (side, seen) in [(&left, &l), (&right, &r)] {
         if let (Some(s), Some(Seen::Note(n))) = (side, seen) {
-            out.push(row(Tone::Note, format!("{}: {n}", s.label)));
+            out.push(Row::new(Tone::Note, format!("{}: {n}", s.label)));
         }
     }
     match (&l, &r) {
@@ -265,7 +71,7 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
                 };
                 let label = s.as_ref().map_or("", |s| s.label);
                 if *truncated {
-                    out.push(row(
+                    out.push(Row::new(
                         Tone::Note,
                         format!(
                             "{label}: only the first {} read",
@@ -274,7 +80,7 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
                     ));
                 }
                 if lines.len() > MAX_LINES {
-                    out.push(row(
+                    out.push(Row::new(
                         Tone::Note,
                         format!(
                             "{label}: only the first {MAX_LINES} of {} lines compared",
@@ -286,36 +92,12 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
             };
             let a = lines(&l, &left, &mut out);
             let b = lines(&r, &right, &mut out);
-            let diff = line_diff(&a, &b);
-            let (adds, dels) = diff.iter().fold((0, 0), |(p, m), d| match d.mark {
-                '+' => (p + 1, m),
-                '-' => (p, m + 1),
-                _ => (p, m),
-            });
-            out.push(row(
-                Tone::Head,
-                format!(
-                    "--- {}  +++ {}  ({dels} removed, {adds} added)",
-                    left.as_ref().map_or("(absent)", |s| s.label),
-                    right.as_ref().map_or("(absent)", |s| s.label),
-                ),
+            out.extend(text_rows(
+                left.as_ref().map(|s| s.label),
+                right.as_ref().map(|s| s.label),
+                &a,
+                &b,
             ));
-            let num = |n: Option<usize>| n.map_or(String::new(), |n| n.to_string());
-            out.extend(diff.into_iter().map(|d| {
-                let tone = match d.mark {
-                    '-' => Tone::Del,
-                    '+' => Tone::Add,
-                    _ => Tone::Same,
-                };
-                let text = format!(
-                    "{:>5} {:>5} {} {}",
-                    num(d.left),
-                    num(d.right),
-                    d.mark,
-                    d.text
-                );
-                row(tone, text)
-            }));
         }
         _ => binary(&mut out, [left.as_ref(), right.as_ref()], [&l, &r]),
     }
@@ -325,12 +107,12 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
 fn binary(out: &mut Vec<Row>, sides: [Option<&Side<'_>>; 2], seen: [&Option<Seen>; 2]) {
     if let [Some(a), Some(b)] = sides {
         out.push(if a.hash == b.hash {
-            row(
+            Row::new(
                 Tone::Same,
                 format!("identical bytes (same hash {:016x})", a.hash),
             )
         } else {
-            row(
+            Row::new(
                 Tone::Note,
                 format!("different bytes (hash {:016x} ≠ {:016x})", a.hash, b.hash),
             )
@@ -346,7 +128,7 @@ fn binary(out: &mut Vec<Row>, sides: [Option<&Side<'_>>; 2], seen: [&Option<Seen
             Seen::Binary(g) => g,
             Seen::Note(_) => continue,
         };
-        out.push(row(
+        out.push(Row::new(
             Tone::Head,
             format!(
                 "{}: {what}, {} ({} bytes)",
@@ -356,9 +138,9 @@ fn binary(out: &mut Vec<Row>, sides: [Option<&Side<'_>>; 2], seen: [&Option<Seen
             ),
         ));
         let hex = hex_lines(&f.data[..f.data.len().min(HEX_ROWS * 16)]);
-        out.extend(hex.into_iter().map(|l| row(Tone::Same, l)));
+        out.extend(hex.into_iter().map(|l| Row::new(Tone::Same, l)));
         if f.size > (HEX_ROWS * 16) as u64 {
-            out.push(row(Tone::Note, "…"));
+            out.push(Row::new(Tone::Note, "…"));
         }
     }
 }

@@ -1,82 +1,42 @@
-use proptest::prelude::*;
-
 use super::*;
+use crate::tui::diffview::tests::fetched;
 
-fn lines(s: &str) -> Vec<String> {
-    s.lines().map(str::to_string).collect()
+fn side<'a>(label: &'a str, fetched: &'a Result<FetchedFile, String>) -> Option<Side<'a>> {
+    Some(Side {
+        label,
+        hash: 0,
+        fetched,
+    })
 }
 
-fn marks(d: &[DiffLine]) -> String {
-    d.iter().map(|l| l.mark).collect()
-}
-
-#[test]
-fn a_small_diff_is_minimal_and_numbers_both_sides() {
-    let a = lines("a\nb\nc\nd\ne");
-    let b = lines("a\nc\nd\nx\ne\nf");
-    let d = line_diff(&a, &b);
-    assert_eq!(marks(&d), " -  + +");
-    assert_eq!(apply(&a, &d), Ok(b.clone()));
-    let x = d.iter().find(|l| l.text == "x").expect("x");
-    assert_eq!((x.mark, x.left, x.right), ('+', None, Some(4)));
-    let bl = d.iter().find(|l| l.text == "b").expect("b");
-    assert_eq!((bl.mark, bl.left, bl.right), ('-', Some(2), None));
-    let e = d.iter().find(|l| l.text == "e").expect("e");
-    assert_eq!((e.mark, e.left, e.right), (' ', Some(5), Some(5)));
+fn texts(rows: &[Row]) -> Vec<&str> {
+    rows.iter().map(|r| r.text.as_str()).collect()
 }
 
 #[test]
-fn empty_sides_and_identical_sides() {
-    let a = lines("one\ntwo");
-    assert_eq!(marks(&line_diff(&a, &[])), "--");
-    assert_eq!(marks(&line_diff(&[], &a)), "++");
-    assert_eq!(marks(&line_diff(&a, &a)), "  ");
-    assert!(line_diff(&[], &[]).is_empty());
-}
-
-#[test]
-fn past_the_edit_bound_the_middle_is_replaced_whole() {
-    let a: Vec<String> = (0..3000).map(|i| format!("a{i}")).collect();
-    let b: Vec<String> = (0..3000).map(|i| format!("b{i}")).collect();
-    let d = line_diff(&a, &b);
-    assert_eq!(d.len(), 6000);
-    assert!(d[..3000].iter().all(|l| l.mark == '-'));
-    assert_eq!(apply(&a, &d), Ok(b));
-}
-
-#[test]
-fn apply_refuses_a_diff_of_another_file() {
-    let d = line_diff(&lines("a\nb"), &lines("a\nc"));
-    assert!(apply(&lines("z\nb"), &d).is_err());
-    assert!(apply(&lines("a\nb\nc"), &d).is_err());
-}
-
-proptest! {
-    #[test]
-    fn applying_the_diff_to_the_left_gives_the_right(
-        a in prop::collection::vec("[abc]{0,2}", 0..40),
-        b in prop::collection::vec("[abc]{0,2}", 0..40),
-    ) {
-        let d = line_diff(&a, &b);
-        prop_assert_eq!(apply(&a, &d), Ok(b.clone()));
-        // Swapped marks undo it.
-        let back: Vec<DiffLine> = d.iter().map(|l| DiffLine {
-            mark: match l.mark { '+' => '-', '-' => '+', c => c },
-            ..l.clone()
-        }).collect();
-        prop_assert_eq!(apply(&b, &back), Ok(a.clone()));
-        // Minimal: as many edits as the longest common subsequence leaves.
-        let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-        for i in (0..a.len()).rev() {
-            for j in (0..b.len()).rev() {
-                lcs[i][j] = if a[i] == b[j] {
-                    lcs[i + 1][j + 1] + 1
-                } else {
-                    lcs[i + 1][j].max(lcs[i][j + 1])
-                };
-            }
-        }
-        let edits = d.iter().filter(|l| l.mark != ' ').count();
-        prop_assert_eq!(edits, a.len() + b.len() - 2 * lcs[0][0]);
+fn text_sides_cut_to_the_first_lines_say_so_before_the_diff() {
+    let many: String = (0..MAX_LINES + 2).map(|i| format!("{i}\n")).collect();
+    let mut left = fetched(many.as_bytes());
+    if let Ok(f) = left.as_mut() {
+        f.size += 10;
     }
+    let right = fetched(b"0\nnew\n");
+    let rows = rows(b"f", side("from", &left), side("to", &right));
+    assert_eq!(
+        texts(&rows[..3]),
+        [
+            "from: only the first 1.0M read",
+            "from: only the first 5000 of 5002 lines compared",
+            "--- from  +++ to  (4999 removed, 1 added)",
+        ]
+    );
+    assert_eq!(rows.len(), 3 + MAX_LINES + 1);
+}
+
+#[test]
+fn a_note_on_either_side_replaces_the_diff() {
+    let left = Err("gone".to_string());
+    let right = fetched(b"x\n");
+    let rows = rows(b"f", side("from", &left), side("to", &right));
+    assert_eq!(texts(&rows), ["from: cannot read: gone"]);
 }

@@ -8,12 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{centered, pane};
+use crate::fs::content_diff::Tone;
 use crate::fs::diff::Status;
 use crate::fs::format::human_size;
 use crate::fs::provenance::Provenance;
 use crate::fs::rules::Severity;
 use crate::fs::{EntryRef, Kind, escape};
-use crate::tui::diffpreview::{Contents, Tone};
+use crate::tui::diffpreview::Contents;
 use crate::tui::diffview::{DiffData, DiffView, Pane, Phase, first_row};
 use crate::tui::model::first_visible;
 
