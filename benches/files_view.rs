@@ -17,10 +17,10 @@ use std::mem::{size_of, size_of_val};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use stagescope::fs::cache::DiskCache;
+use stagescope::fs::format::{human_size, mode_string};
 use stagescope::fs::index::ROOT;
 use stagescope::fs::tree::TreeView;
 use stagescope::fs::{EntryId, FsIndex, IndexBuilder, Kind, escape};
-use stagescope::report::tree::{human_size, mode_string};
 use stagescope::tui::fsview::{FilesPane, Shared};
 use stagescope::tui::views::files;
 

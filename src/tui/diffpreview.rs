@@ -6,8 +6,8 @@
 //! side otherwise.
 
 use crate::engine::fetch::FetchedFile;
-use crate::fs::format::human_size;
 use crate::fs::content_diff::{Row, Tone, text_rows};
+use crate::fs::format::human_size;
 use crate::fs::{Kind, escape};
 
 use crate::fs::preview::{Body, PREVIEW_LIMIT, Preview, hex_lines};
