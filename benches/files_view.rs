@@ -21,8 +21,8 @@ use stagescope::fs::format::{human_size, mode_string};
 use stagescope::fs::index::ROOT;
 use stagescope::fs::tree::TreeView;
 use stagescope::fs::{EntryId, FsIndex, IndexBuilder, Kind, escape};
-use stagescope::tui::fsview::{FilesPane, Shared};
-use stagescope::tui::views::files;
+use stagescope::tui::files::view;
+use stagescope::tui::files::{FilesPane, Shared};
 
 const ID: &str = "sha256:abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd";
 
@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
     let mut term = Terminal::new(TestBackend::new(160, 50)).expect("terminal");
     c.bench_function("files frame, 100k expanded", |b| {
         b.iter(|| {
-            term.draw(|f| files::render(f, f.area(), black_box(&pane)))
+            term.draw(|f| view::render(f, f.area(), black_box(&pane)))
                 .expect("draw");
         })
     });

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::diffpreview::{FetchSides, Sides};
-use super::diffview::{DiffData, Indexed};
-use super::fsview::{FilesCmd, FilesMsg, Shared};
 use super::update::Msg;
 use crate::build::StageRef;
 use crate::fs::IndexBuilder;
 use crate::fs::rules::RuleSet;
 use crate::session::{Events, Session};
+use crate::tui::diff::preview::{FetchSides, Sides};
+use crate::tui::diff::{DiffData, Indexed};
+use crate::tui::files::{FilesCmd, FilesMsg, Shared};
 
 /// How often a snapshot of a streaming index reaches the screen, at most.
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);

@@ -7,63 +7,6 @@ use ratatui::crossterm::event::{
 use super::model::{Focus, Model, Overlay, Pause};
 use super::update::{Action, Msg};
 
-/// Every key, for the help overlay: (keys, what they do).
-pub const HELP: &[(&str, &str)] = &[
-    ("q, Ctrl-C", "quit (the build is cancelled)"),
-    ("?", "this help (↑/↓ scroll it)"),
-    ("Tab, Shift-Tab", "next / previous pane"),
-    ("←/→, h/l", "previous / next pane"),
-    ("↑/↓, k/j", "move the selection, or scroll the log"),
-    ("PgUp/PgDn", "page up / down"),
-    ("g / G", "top / bottom (G follows the log tail)"),
-    ("Enter", "open: stage → instructions → log"),
-    ("f", "files of the selected stage / instruction's state"),
-    ("f (log pane)", "toggle follow-tail of the log"),
-    ("r", "toggle wrapping of long log lines"),
-    ("a", "log of the whole stage / of the instruction"),
-    ("/", "search the log (Enter to search, Esc to cancel)"),
-    (
-        "n / N",
-        "next / previous match (n runs the next stage when paused)",
-    ),
-    ("n", "step mode: build the next stage"),
-    ("c", "step mode: continue to the end (stops at breakpoints)"),
-    (
-        "b",
-        "breakpoint: the build stops after the selected instruction",
-    ),
-    (
-        "s",
-        "shell in the state after the selection (type a command)",
-    ),
-    ("w", "write the selected log to a file"),
-    ("S", "slowest instructions"),
-    ("Esc", "close the overlay, clear the search"),
-    ("mouse", "click to select, wheel to scroll"),
-    (
-        "d",
-        "diff: the final stage against the stage it copies most",
-    ),
-    (
-        "diff: v",
-        "tree filter: all / release / leftovers / changed",
-    ),
-    (
-        "diff: Tab",
-        "tree / findings (reason, instruction that brought it)",
-    ),
-    (
-        "diff: Enter",
-        "open a directory; both sides of a file or finding",
-    ),
-    (
-        "diff: ↑↓ PgUp",
-        "in both sides: scroll the line diff or hex dump",
-    ),
-    ("diff: ←/→", "collapse (or go up) / expand a directory"),
-    ("diff: Esc, q", "close the detail, then back to the build"),
-];
-
 pub fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => on_key(model, k).map(Msg::Action),
@@ -104,7 +47,7 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
     if let Some(files) = model.files.as_ref().filter(|_| model.overlay.is_none()) {
         return match k.code {
             KeyCode::Char('?') if files.input.is_none() => Some(A::Help),
-            _ => super::fsview::on_key(files, k).map(A::Files),
+            _ => crate::tui::files::keys::on_key(files, k).map(A::Files),
         };
     }
     if let Some(o) = &model.overlay {
@@ -134,7 +77,10 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         };
     }
     if model.diff.view.is_some() {
-        return on_diff_key(k);
+        return match k.code {
+            KeyCode::Char('?') => Some(A::Help),
+            _ => crate::tui::diff::keys::on_key(k).map(A::Diff),
+        };
     }
     let paused = matches!(
         model.pause,
@@ -181,23 +127,6 @@ fn movement(k: &KeyEvent) -> Option<Action> {
         KeyCode::Home | KeyCode::Char('g') => A::Top,
         KeyCode::End | KeyCode::Char('G') => A::Bottom,
         KeyCode::Enter => A::Enter,
-        _ => return None,
-    })
-}
-
-/// Keys while the diff view is open: `q` goes back rather than quitting.
-fn on_diff_key(k: &KeyEvent) -> Option<Action> {
-    use Action as A;
-    if let Some(a) = movement(k) {
-        return Some(a);
-    }
-    Some(match k.code {
-        KeyCode::Char('q') | KeyCode::Esc => A::Close,
-        KeyCode::Char('?') => A::Help,
-        KeyCode::Tab | KeyCode::BackTab => A::FocusNext,
-        KeyCode::Right | KeyCode::Char('l') => A::Expand,
-        KeyCode::Left | KeyCode::Char('h') => A::Collapse,
-        KeyCode::Char('v') => A::CycleFilter,
         _ => return None,
     })
 }

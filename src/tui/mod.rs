@@ -4,13 +4,15 @@
 
 pub mod ansi;
 pub mod app;
-pub mod diffpreview;
-pub mod diffview;
-pub mod fsview;
+pub mod diff;
+pub mod files;
+pub mod help;
 pub mod jobs;
 pub mod keymap;
+pub mod layout;
 pub mod model;
 pub mod runlog;
 mod shell;
 pub mod update;
 pub mod views;
+pub mod widgets;

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::centered;
+use crate::tui::widgets::centered;
 
 pub fn render(frame: &mut Frame, area: Rect, message: &str) {
     let r = centered(area, 70, 8);

@@ -9,10 +9,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::focused;
 use super::lanes::{self, Cell};
-use super::{duration, focused, glyph, pane};
 use crate::build::{EdgeVia, Status};
-use crate::tui::model::{Focus, Model, NODE_ROWS, first_visible};
+use crate::tui::layout::{NODE_ROWS, first_visible};
+use crate::tui::model::{Focus, Model};
+use crate::tui::widgets::{duration, glyph, pane};
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let plan = m.plan();

@@ -6,15 +6,15 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::{centered, pane};
-use crate::tui::keymap::HELP;
+use crate::tui::help::HELP;
 use crate::tui::model::Model;
+use crate::tui::widgets::{centered, pane};
 
 /// Lines are not wrapped (descriptions are kept short) so one entry is one screen row and the
 /// scroll range is exact.
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let table = if m.files.is_some() {
-        crate::tui::fsview::HELP
+        crate::tui::files::keys::HELP
     } else {
         HELP
     };
@@ -66,7 +66,7 @@ mod tests {
         assert!(top.contains("↑/↓ scroll"), "{top}");
         m.help_scroll = u16::MAX;
         let bottom = render_with(80, 24, |f| super::render(f, f.area(), &m));
-        let (last_key, _) = crate::tui::keymap::HELP[crate::tui::keymap::HELP.len() - 1];
+        let (last_key, _) = crate::tui::help::HELP[crate::tui::help::HELP.len() - 1];
         assert!(bottom.contains(last_key), "{bottom}");
     }
 

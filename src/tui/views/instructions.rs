@@ -7,8 +7,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{duration, focused, glyph, pane};
-use crate::tui::model::{Focus, Model, first_visible};
+use super::focused;
+use crate::tui::layout::first_visible;
+use crate::tui::model::{Focus, Model};
+use crate::tui::widgets::{duration, glyph, pane};
 
 const BAR: usize = 8;
 

@@ -7,10 +7,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{focused, pane};
+use super::focused;
 use crate::build::LogStream;
 use crate::tui::ansi;
 use crate::tui::model::{Focus, Model};
+use crate::tui::widgets::pane;
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let Some(stage) = m.plan().stages.get(m.stage) else {

@@ -1,8 +1,6 @@
 //! One file per pane; `draw` lays them out and puts overlays on top.
 
-pub mod diff;
 pub mod error;
-pub mod files;
 pub mod graph;
 pub mod help;
 pub mod instructions;
@@ -12,22 +10,17 @@ pub mod slowest;
 pub mod status;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::widgets::{Block, BorderType, Borders};
-
-use crate::build::Status;
 
 use super::model::{Focus, Model, Overlay};
 
 pub fn draw(frame: &mut Frame, m: &Model) {
     if let Some(p) = &m.files {
-        files::render(frame, frame.area(), p);
+        crate::tui::files::view::render(frame, frame.area(), p);
     } else {
-        let a = super::model::areas(frame.area());
+        let a = crate::tui::layout::areas(frame.area());
         if let Some(v) = &m.diff.view {
             // The diff view takes the panes' place; the status bar stays.
-            diff::render(frame, a.graph.union(a.log), v);
+            crate::tui::diff::view::render(frame, a.graph.union(a.log), v);
         } else {
             graph::render(frame, a.graph, m);
             instructions::render(frame, a.instructions, m);
@@ -43,58 +36,8 @@ pub fn draw(frame: &mut Frame, m: &Model) {
     }
 }
 
-pub fn pane(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::default().fg(Color::Cyan)
-    } else {
-        Style::default().fg(Color::DarkGray)
-    };
-    Block::default()
-        .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(style)
-        .title(title)
-        .title_style(Style::default().add_modifier(Modifier::BOLD))
-}
-
 pub fn focused(m: &Model, f: Focus) -> bool {
     m.focus == f && m.overlay.is_none()
-}
-
-pub fn glyph(s: Status) -> (&'static str, Style) {
-    match s {
-        Status::Waiting => ("○", Style::default().fg(Color::DarkGray)),
-        Status::Running => ("◐", Style::default().fg(Color::Yellow)),
-        Status::Done => ("✓", Style::default().fg(Color::Green)),
-        Status::Cached => ("≡", Style::default().fg(Color::Blue)),
-        Status::Failed => ("✗", Style::default().fg(Color::Red)),
-        Status::NotNeeded => ("-", Style::default().fg(Color::DarkGray)),
-    }
-}
-
-pub fn duration(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
-    }
-}
-
-/// A box of at most `w` x `h` centred in `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [r] = Layout::vertical([Constraint::Length(h.min(area.height))])
-        .flex(Flex::Center)
-        .areas(r);
-    r
 }
 
 #[cfg(test)]

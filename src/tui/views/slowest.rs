@@ -6,8 +6,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::{centered, duration, pane};
-use crate::tui::model::{Model, first_visible};
+use crate::tui::layout::first_visible;
+use crate::tui::model::Model;
+use crate::tui::widgets::{centered, duration, pane};
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model, selected: usize) {
     let r = centered(area, 100, area.height.saturating_sub(4).max(5));

@@ -6,8 +6,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::duration;
 use crate::tui::model::{Model, Pause};
+use crate::tui::widgets::duration;
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let bar = Style::default().bg(Color::DarkGray).fg(Color::White);

@@ -6,9 +6,12 @@
 //! The summary and the findings rows come from [`DiffReport`], so the view and
 //! `stagescope diff` cannot disagree about what counts as a leftover or who brought it.
 
+pub mod keys;
+pub mod preview;
+pub mod view;
+
 use std::collections::HashSet;
 
-use crate::build::Status;
 use crate::fs::compare::Comparison;
 use crate::fs::diff::{Diff, Status as DiffStatus};
 use crate::fs::provenance::{Inputs, Provenance, ReleaseModel};
@@ -16,9 +19,9 @@ use crate::fs::rules::{Finding, RuleSet};
 use crate::fs::{EntryId, FsIndex, Kind};
 use crate::report::diff::{DiffReport, FindingRow, Summary};
 
-use super::diffpreview::{self, Contents, FetchSides, Side, Sides};
-use super::model::{Model, first_visible};
-use super::update::{Action, Cmd};
+use crate::tui::layout::first_visible;
+use keys::DiffKey;
+use preview::{Contents, FetchSides, Side, Sides};
 
 /// Which rows the tree shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -375,65 +378,9 @@ impl PartialEq for Indexed {
     }
 }
 
-/// `d`: opens the view for the final stage against its default partner.
-pub fn open(m: &mut Model) -> Vec<Cmd> {
-    let to = m.plan().target.min(m.stage_count().saturating_sub(1));
-    let Some(from) = m.diff.default_from.filter(|&f| f != to) else {
-        m.notice = Some("the final stage copies from no other stage: nothing to compare".into());
-        return vec![];
-    };
-    let built = |s: usize| {
-        m.state
-            .stages
-            .get(s)
-            .is_some_and(|st| matches!(st.status, Status::Done | Status::Cached))
-    };
-    if !built(from) || !built(to) {
-        m.notice = Some("the diff needs both stages built: wait for the build".into());
-        return vec![];
-    }
-    m.diff.seq += 1;
-    let request = m.diff.seq;
-    m.diff.view = Some(DiffView {
-        from,
-        to,
-        request,
-        phase: Phase::Loading,
-        filter: Filter::All,
-        pane: Pane::Tree,
-        expanded: HashSet::new(),
-        rows: Vec::new(),
-        selected: 0,
-        finding: 0,
-        detail: None,
-        contents: None,
-    });
-    vec![Cmd::IndexDiff {
-        request,
-        from,
-        to,
-        images: m.state.stages.iter().map(|s| s.image.clone()).collect(),
-    }]
-}
-
-/// A background answer: kept only when it answers the view's current request.
-pub fn on_indexed(m: &mut Model, msg: Indexed) {
-    let Some(v) = m.diff.view.as_mut() else {
-        return;
-    };
-    if v.request != msg.request {
-        return;
-    }
-    v.phase = match msg.result {
-        Ok(d) => Phase::Ready(d),
-        Err(e) => Phase::Failed(e),
-    };
-    v.refresh();
-}
-
 /// Opens the detail of diff entry `i`; a file (on either side) also has its content read
 /// from both images, under a new request id that makes any pending answer stale.
-fn show(v: &mut DiffView, seq: &mut u64, i: u32) -> Vec<Cmd> {
+fn show(v: &mut DiffView, seq: &mut u64, i: u32) -> Vec<FetchSides> {
     v.detail = Some(i);
     v.contents = None;
     let Some(d) = v.data() else { return vec![] };
@@ -457,142 +404,158 @@ fn show(v: &mut DiffView, seq: &mut u64, i: u32) -> Vec<Cmd> {
         rows: None,
         top: 0,
     });
-    vec![Cmd::FetchSides(FetchSides {
+    vec![FetchSides {
         request: *seq,
         left,
         right,
-    })]
+    }]
 }
 
-/// Both sides' bytes arrived: kept only for the detail that asked for them.
-pub fn on_sides(m: &mut Model, msg: Sides) {
-    let Some(v) = m.diff.view.as_mut() else {
-        return;
-    };
-    let (Some(i), Phase::Ready(d)) = (v.detail, &v.phase) else {
-        return;
-    };
-    let Some(c) = v.contents.as_mut().filter(|c| c.request == msg.request) else {
-        return;
-    };
-    let e = &d.diff.entries()[i as usize];
-    let side = |ix: &FsIndex, id: Option<EntryId>, label, fetched| {
-        Some(Side {
-            label,
-            hash: ix.get(id?).hash(),
-            fetched: fetched?,
-        })
-    };
-    let path = e.path(&d.left, &d.right);
-    c.rows = Some(diffpreview::rows(
-        path,
-        side(&d.left, e.left, &d.from_label, msg.left.as_ref()),
-        side(&d.right, e.right, &d.to_label, msg.right.as_ref()),
-    ));
-}
+impl DiffState {
+    /// A background answer: kept only when it answers the view's current request.
+    pub fn on_indexed(&mut self, msg: Indexed) {
+        let Some(v) = self.view.as_mut() else {
+            return;
+        };
+        if v.request != msg.request {
+            return;
+        }
+        v.phase = match msg.result {
+            Ok(d) => Phase::Ready(d),
+            Err(e) => Phase::Failed(e),
+        };
+        v.refresh();
+    }
 
-/// Keys while the view is open.
-pub fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
-    use Action as A;
-    let page = usize::from(m.size.1 / 2).max(1);
-    let seq = &mut m.diff.seq;
-    let Some(v) = m.diff.view.as_mut() else {
-        return vec![];
-    };
-    if v.detail.is_some() {
+    /// Both sides' bytes arrived: kept only for the detail that asked for them.
+    pub fn on_sides(&mut self, msg: Sides) {
+        let Some(v) = self.view.as_mut() else {
+            return;
+        };
+        let (Some(i), Phase::Ready(d)) = (v.detail, &v.phase) else {
+            return;
+        };
+        let Some(c) = v.contents.as_mut().filter(|c| c.request == msg.request) else {
+            return;
+        };
+        let e = &d.diff.entries()[i as usize];
+        let side = |ix: &FsIndex, id: Option<EntryId>, label, fetched| {
+            Some(Side {
+                label,
+                hash: ix.get(id?).hash(),
+                fetched: fetched?,
+            })
+        };
+        let path = e.path(&d.left, &d.right);
+        c.rows = Some(preview::rows(
+            path,
+            side(&d.left, e.left, &d.from_label, msg.left.as_ref()),
+            side(&d.right, e.right, &d.to_label, msg.right.as_ref()),
+        ));
+    }
+
+    /// A key while the view is open; `page` rows make a page.
+    pub fn on_key(&mut self, a: DiffKey, page: usize) -> Vec<FetchSides> {
+        use DiffKey as A;
+        let seq = &mut self.seq;
+        let Some(v) = self.view.as_mut() else {
+            return vec![];
+        };
+        if v.detail.is_some() {
+            match a {
+                A::Close | A::Enter => {
+                    v.detail = None;
+                    v.contents = None;
+                }
+                A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
+                    if let Some(c) = v.contents.as_mut() {
+                        let n = c.rows.as_ref().map_or(0, Vec::len);
+                        c.top = scrolled(c.top, a, page).min(n.saturating_sub(1));
+                    }
+                }
+                _ => {}
+            }
+            return vec![];
+        }
         match a {
-            A::Close | A::Enter => {
-                v.detail = None;
-                v.contents = None;
+            A::Close => self.view = None,
+            A::CycleFilter => {
+                v.filter = v.filter.next();
+                v.refresh();
+            }
+            A::SwitchPane => {
+                v.pane = match v.pane {
+                    Pane::Tree => Pane::Findings,
+                    Pane::Findings => Pane::Tree,
+                }
             }
             A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
-                if let Some(c) = v.contents.as_mut() {
-                    let n = c.rows.as_ref().map_or(0, Vec::len);
-                    c.top = scrolled(c.top, a, page).min(n.saturating_sub(1));
+                let findings = v.data().map_or(0, |d| d.findings.len());
+                let (cur, n) = match v.pane {
+                    Pane::Tree => (&mut v.selected, v.rows.len()),
+                    Pane::Findings => (&mut v.finding, findings),
+                };
+                *cur = scrolled(*cur, a, page).min(n.saturating_sub(1));
+            }
+            A::Expand | A::Collapse | A::Enter if v.pane == Pane::Tree => {
+                let Some(&row) = v.rows.get(v.selected) else {
+                    return vec![];
+                };
+                let mut cmds = vec![];
+                let is_dir = v.data().is_some_and(|d| d.is_dir(row));
+                let open = v.expanded.contains(&row);
+                match a {
+                    A::Expand if is_dir => {
+                        v.expanded.insert(row);
+                    }
+                    A::Collapse if open => {
+                        v.expanded.remove(&row);
+                    }
+                    A::Collapse => {
+                        if let Some(p) = v.data().and_then(|d| d.parent_of(row))
+                            && let Some(pos) = v.rows.iter().position(|&r| r == p)
+                        {
+                            v.selected = pos;
+                        }
+                    }
+                    A::Enter if is_dir && open => {
+                        v.expanded.remove(&row);
+                    }
+                    A::Enter if is_dir => {
+                        v.expanded.insert(row);
+                    }
+                    A::Enter => cmds = show(v, seq, row),
+                    _ => {}
+                }
+                v.refresh();
+                return cmds;
+            }
+            A::Enter => {
+                // A finding: show it in the tree and both sides of it.
+                let target = v.data().and_then(|d| {
+                    d.finding_entries
+                        .get(v.finding)
+                        .and_then(|&e| d.of_right(e))
+                });
+                if let Some(i) = target {
+                    v.reveal(i);
+                    return show(v, seq, i);
                 }
             }
             _ => {}
         }
-        return vec![];
+        vec![]
     }
-    match a {
-        A::Close => m.diff.view = None,
-        A::CycleFilter => {
-            v.filter = v.filter.next();
-            v.refresh();
-        }
-        A::FocusNext | A::FocusPrev => {
-            v.pane = match v.pane {
-                Pane::Tree => Pane::Findings,
-                Pane::Findings => Pane::Tree,
-            }
-        }
-        A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
-            let findings = v.data().map_or(0, |d| d.findings.len());
-            let (cur, n) = match v.pane {
-                Pane::Tree => (&mut v.selected, v.rows.len()),
-                Pane::Findings => (&mut v.finding, findings),
-            };
-            *cur = scrolled(*cur, a, page).min(n.saturating_sub(1));
-        }
-        A::Expand | A::Collapse | A::Enter if v.pane == Pane::Tree => {
-            let Some(&row) = v.rows.get(v.selected) else {
-                return vec![];
-            };
-            let mut cmds = vec![];
-            let is_dir = v.data().is_some_and(|d| d.is_dir(row));
-            let open = v.expanded.contains(&row);
-            match a {
-                A::Expand if is_dir => {
-                    v.expanded.insert(row);
-                }
-                A::Collapse if open => {
-                    v.expanded.remove(&row);
-                }
-                A::Collapse => {
-                    if let Some(p) = v.data().and_then(|d| d.parent_of(row))
-                        && let Some(pos) = v.rows.iter().position(|&r| r == p)
-                    {
-                        v.selected = pos;
-                    }
-                }
-                A::Enter if is_dir && open => {
-                    v.expanded.remove(&row);
-                }
-                A::Enter if is_dir => {
-                    v.expanded.insert(row);
-                }
-                A::Enter => cmds = show(v, seq, row),
-                _ => {}
-            }
-            v.refresh();
-            return cmds;
-        }
-        A::Enter => {
-            // A finding: show it in the tree and both sides of it.
-            let target = v.data().and_then(|d| {
-                d.finding_entries
-                    .get(v.finding)
-                    .and_then(|&e| d.of_right(e))
-            });
-            if let Some(i) = target {
-                v.reveal(i);
-                return show(v, seq, i);
-            }
-        }
-        _ => {}
-    }
-    vec![]
 }
 
 /// A list position moved by one of the movement keys (not clamped at the end).
-fn scrolled(cur: usize, a: Action, page: usize) -> usize {
+fn scrolled(cur: usize, a: DiffKey, page: usize) -> usize {
     let delta: isize = match a {
-        Action::Up => -1,
-        Action::Down => 1,
-        Action::PageUp => -(page as isize),
-        Action::PageDown => page as isize,
-        Action::Top => isize::MIN / 2,
+        DiffKey::Up => -1,
+        DiffKey::Down => 1,
+        DiffKey::PageUp => -(page as isize),
+        DiffKey::PageDown => page as isize,
+        DiffKey::Top => isize::MIN / 2,
         _ => isize::MAX / 2,
     };
     cur.saturating_add_signed(delta)
@@ -604,5 +567,4 @@ pub fn first_row(v: &DiffView, rows: usize) -> usize {
 }
 
 #[cfg(test)]
-#[path = "diffview_tests.rs"]
 pub(crate) mod tests;

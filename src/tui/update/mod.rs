@@ -1,13 +1,18 @@
 //! `update(&mut Model, Msg) -> Vec<Cmd>`: every change of the screen's state, pure, so tests
 //! drive the UI without a terminal. Commands are what the event loop must do outside.
 
+mod diff;
+mod files;
+
 use crate::build::{BuildEvent, Status};
 
-use super::ansi;
-use super::diffview;
-use super::fsview::{self, FilesCmd, FilesKey, FilesMsg};
-use super::model::{Focus, Model, NODE_ROWS, Overlay, Pause, first_visible};
+use crate::tui::ansi;
+
 pub use crate::session::StepMode;
+use crate::tui::diff::keys::DiffKey;
+use crate::tui::files::{FilesCmd, FilesKey, FilesMsg};
+use crate::tui::layout::{NODE_ROWS, first_visible};
+use crate::tui::model::{Focus, Model, Overlay, Pause};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -45,10 +50,8 @@ pub enum Action {
     WriteLog,
     /// `d`: the diff view.
     OpenDiff,
-    /// Diff view: all / only release / only leftovers / only changed.
-    CycleFilter,
-    Expand,
-    Collapse,
+    /// A key of the diff view.
+    Diff(DiffKey),
     /// `f`: the filesystem of the selected stage or instruction's state.
     OpenFiles,
     /// A key of the filesystem pane.
@@ -76,9 +79,9 @@ pub enum Msg {
     },
     Notice(String),
     /// Both sides of the diff view are indexed (or could not be).
-    DiffIndexed(diffview::Indexed),
+    DiffIndexed(crate::tui::diff::Indexed),
     /// Both sides' content of the file the diff view's detail shows.
-    DiffSides(super::diffpreview::Sides),
+    DiffSides(crate::tui::diff::preview::Sides),
     /// Background work of the filesystem pane.
     Files(FilesMsg),
 }
@@ -117,7 +120,7 @@ pub enum Cmd {
         images: Vec<Option<String>>,
     },
     /// Read both sides of one file of the diff view, in the background.
-    FetchSides(super::diffpreview::FetchSides),
+    FetchSides(crate::tui::diff::preview::FetchSides),
     /// Work of the filesystem pane.
     Files(FilesCmd),
 }
@@ -160,14 +163,19 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             m.focus = pane;
             let step = if pane == Focus::Log { 3 } else { 1 };
             for _ in 0..step {
-                action(m, if down { Action::Down } else { Action::Up });
+                if m.diff.view.is_some() && m.overlay.is_none() {
+                    let k = if down { DiffKey::Down } else { DiffKey::Up };
+                    diff::on_key(m, k);
+                } else {
+                    action(m, if down { Action::Down } else { Action::Up });
+                }
             }
         }
         Msg::Click { at } => click(m, at),
         Msg::Notice(n) => m.notice = Some(n),
-        Msg::DiffIndexed(r) => diffview::on_indexed(m, r),
-        Msg::DiffSides(r) => diffview::on_sides(m, r),
-        Msg::Files(f) => return fsview::on_msg(m, f),
+        Msg::DiffIndexed(r) => diff::on_indexed(m, r),
+        Msg::DiffSides(r) => diff::on_sides(m, r),
+        Msg::Files(f) => return files::on_msg(m, f),
     }
     vec![]
 }
@@ -368,9 +376,6 @@ fn log_text(m: &Model) -> String {
 fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
     use Action as A;
     m.notice = None;
-    if m.diff.view.is_some() && m.overlay.is_none() && !matches!(a, A::Quit | A::Help) {
-        return diffview::action(m, a);
-    }
     match a {
         A::Quit => {
             m.quit = true;
@@ -388,12 +393,12 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 A::PageUp => -10,
                 _ => 10,
             };
-            let max = i32::try_from(super::keymap::HELP.len()).unwrap_or(i32::MAX);
+            let max = i32::try_from(crate::tui::help::HELP.len()).unwrap_or(i32::MAX);
             m.help_scroll =
                 u16::try_from((i32::from(m.help_scroll) + step).clamp(0, max)).unwrap_or(0);
         }
-        A::OpenFiles => return fsview::open(m),
-        A::Files(k) => return fsview::on_key_action(m, k),
+        A::OpenFiles => return files::open(m),
+        A::Files(k) => return files::on_key(m, k),
         A::Slowest => m.overlay = Some(Overlay::Slowest(0)),
         A::Close => {
             if m.overlay.is_some() {
@@ -546,7 +551,7 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 m.notice = Some("that state is not built yet".into());
                 return vec![];
             };
-            m.shell_prompt = Some(super::model::ShellPrompt {
+            m.shell_prompt = Some(crate::tui::model::ShellPrompt {
                 stage: m.stage,
                 instruction: k,
                 image,
@@ -575,8 +580,8 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 }];
             }
         }
-        A::OpenDiff => return diffview::open(m),
-        A::CycleFilter | A::Expand | A::Collapse => {}
+        A::OpenDiff => return diff::open(m),
+        A::Diff(k) => return diff::on_key(m, k),
         A::WriteLog => {
             let name = m.state.plan.stages[m.stage].display_name();
             let path = if m.log.whole_stage {

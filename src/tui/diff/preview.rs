@@ -173,5 +173,5 @@ pub struct Contents {
 }
 
 #[cfg(test)]
-#[path = "diffpreview_tests.rs"]
+#[path = "preview_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::tui::diffview::tests::fetched;
+use crate::tui::diff::tests::fetched;
 
 fn side<'a>(label: &'a str, fetched: &'a Result<FetchedFile, String>) -> Option<Side<'a>> {
     Some(Side {

@@ -12,8 +12,8 @@ use crate::fs::format::{human_size, mode_string};
 use crate::fs::preview::{Body, Preview};
 use crate::fs::tree::SortBy;
 use crate::fs::{EntryId, FsIndex, Kind, escape};
-use crate::tui::fsview::{ChangeRow, FilesPane, InputKind, List};
-use crate::tui::model::first_visible;
+use crate::tui::files::{ChangeRow, FilesPane, InputKind, List};
+use crate::tui::layout::first_visible;
 
 fn added_width(w: u16) -> usize {
     match w {

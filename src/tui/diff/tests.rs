@@ -1,13 +1,16 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::keys::DiffKey;
 use super::*;
 use crate::dockerfile::Dockerfile;
 use crate::engine::fetch::FetchedFile;
 use crate::fs::ContentFlags;
 use crate::fs::testutil::{dir, file, index, symlink};
-use crate::tui::diffpreview::{FetchSides, Sides};
+use crate::tui::diff::preview::{FetchSides, Sides};
 use crate::tui::keymap::on_key;
+use crate::tui::model::Model;
 use crate::tui::update::tests::{DOCKERFILE, model};
+use crate::tui::update::{Action, Cmd};
 use crate::tui::update::{Msg, update};
 
 /// The builder: sources, a git checkout, a cache and a compiler next to the binary.
@@ -79,7 +82,7 @@ pub fn detail_of(m: &mut Model, path: &[u8]) -> Vec<Cmd> {
         .find(|&i| d.diff.entries()[i as usize].path(&d.left, &d.right) == path)
         .expect("path in the diff");
     v.reveal(i);
-    act(m, Action::Enter)
+    act(m, Action::Diff(DiffKey::Enter))
 }
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -147,14 +150,26 @@ fn d_opens_the_view_and_q_goes_back_without_quitting() {
     );
     assert!(matches!(view(&m).phase, Phase::Loading));
     // In the view, keys mean the view's things.
-    assert_eq!(on_key(&m, &key(KeyCode::Char('q'))), Some(Action::Close));
+    assert_eq!(
+        on_key(&m, &key(KeyCode::Char('q'))),
+        Some(Action::Diff(DiffKey::Close))
+    );
     assert_eq!(
         on_key(&m, &key(KeyCode::Char('v'))),
-        Some(Action::CycleFilter)
+        Some(Action::Diff(DiffKey::CycleFilter))
     );
-    assert_eq!(on_key(&m, &key(KeyCode::Right)), Some(Action::Expand));
-    assert_eq!(on_key(&m, &key(KeyCode::Char('h'))), Some(Action::Collapse));
-    assert_eq!(on_key(&m, &key(KeyCode::Tab)), Some(Action::FocusNext));
+    assert_eq!(
+        on_key(&m, &key(KeyCode::Right)),
+        Some(Action::Diff(DiffKey::Expand))
+    );
+    assert_eq!(
+        on_key(&m, &key(KeyCode::Char('h'))),
+        Some(Action::Diff(DiffKey::Collapse))
+    );
+    assert_eq!(
+        on_key(&m, &key(KeyCode::Tab)),
+        Some(Action::Diff(DiffKey::SwitchPane))
+    );
     assert_eq!(
         on_key(
             &m,
@@ -162,7 +177,7 @@ fn d_opens_the_view_and_q_goes_back_without_quitting() {
         ),
         Some(Action::Quit)
     );
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     assert!(m.diff.view.is_none());
     assert!(!m.quit);
 }
@@ -187,7 +202,7 @@ fn nothing_to_compare_until_both_stages_are_built() {
 fn stale_answers_are_dropped() {
     let mut m = built();
     act(&mut m, Action::OpenDiff);
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     act(&mut m, Action::OpenDiff);
     assert_eq!(view(&m).request, 2);
     // The first opening's answer arrives late.
@@ -208,7 +223,7 @@ fn stale_answers_are_dropped() {
     );
     assert!(matches!(&view(&m).phase, Phase::Failed(e) if e == "daemon gone"));
     // An answer with no view open changes nothing.
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     update(
         &mut m,
         Msg::DiffIndexed(Indexed {
@@ -226,24 +241,24 @@ fn the_tree_materialises_only_expanded_directories() {
         row_paths(&m),
         ["+ app", "+ bin", "= etc", "- root", "- src", "- usr"]
     );
-    act(&mut m, Action::Expand);
+    act(&mut m, Action::Diff(DiffKey::Expand));
     assert_eq!(
         row_paths(&m)[..4],
         ["+ app", "+ app/.git", "+ app/deploy.txt", "+ app/main.c"]
     );
     // Collapse on a child goes to its directory; again folds it.
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Collapse);
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Collapse));
     assert_eq!(view(&m).selected, 0);
-    act(&mut m, Action::Collapse);
+    act(&mut m, Action::Diff(DiffKey::Collapse));
     assert_eq!(row_paths(&m).len(), 6);
 }
 
 #[test]
 fn filters_cycle_through_release_leftovers_and_changed() {
     let mut m = ready();
-    act(&mut m, Action::Expand);
-    act(&mut m, Action::CycleFilter);
+    act(&mut m, Action::Diff(DiffKey::Expand));
+    act(&mut m, Action::Diff(DiffKey::CycleFilter));
     assert_eq!(view(&m).filter, Filter::Release);
     assert_eq!(
         row_paths(&m),
@@ -257,32 +272,32 @@ fn filters_cycle_through_release_leftovers_and_changed() {
             "= etc"
         ]
     );
-    act(&mut m, Action::CycleFilter);
+    act(&mut m, Action::Diff(DiffKey::CycleFilter));
     assert_eq!(view(&m).filter, Filter::Leftovers);
     assert_eq!(
         row_paths(&m),
         ["+ app", "+ app/.git", "+ app/deploy.txt", "+ app/main.c"]
     );
-    act(&mut m, Action::CycleFilter);
+    act(&mut m, Action::Diff(DiffKey::CycleFilter));
     assert_eq!(view(&m).filter, Filter::Changed);
     // etc is unchanged itself but holds a change.
     assert_eq!(row_paths(&m).len(), 10);
     assert!(row_paths(&m).contains(&"= etc".to_string()));
-    act(&mut m, Action::CycleFilter);
+    act(&mut m, Action::Diff(DiffKey::CycleFilter));
     assert_eq!(view(&m).filter, Filter::All);
 }
 
 #[test]
 fn enter_shows_both_sides_and_esc_steps_back() {
     let mut m = ready();
-    act(&mut m, Action::Bottom);
-    act(&mut m, Action::Up);
-    act(&mut m, Action::Up);
-    act(&mut m, Action::Up);
+    act(&mut m, Action::Diff(DiffKey::Bottom));
+    act(&mut m, Action::Diff(DiffKey::Up));
+    act(&mut m, Action::Diff(DiffKey::Up));
+    act(&mut m, Action::Diff(DiffKey::Up));
     assert_eq!(row_paths(&m)[view(&m).selected], "= etc");
-    act(&mut m, Action::Enter);
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Enter);
+    act(&mut m, Action::Diff(DiffKey::Enter));
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Enter));
     let d = view(&m).detail.expect("detail");
     let data = view(&m).data().expect("ready");
     assert_eq!(
@@ -290,11 +305,11 @@ fn enter_shows_both_sides_and_esc_steps_back() {
         b"etc/passwd"
     );
     // Keys other than Esc/Enter leave the detail alone.
-    act(&mut m, Action::Down);
+    act(&mut m, Action::Diff(DiffKey::Down));
     assert!(view(&m).detail.is_some());
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     assert!(view(&m).detail.is_none());
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     assert!(m.diff.view.is_none());
 }
 
@@ -315,9 +330,9 @@ fn findings_name_the_reason_and_the_instruction_and_enter_reveals_them() {
             "sources /app/main.c Some(\"COPY --from=builder /src /app (line 10), identical\")",
         ]
     );
-    act(&mut m, Action::FocusNext);
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Enter);
+    act(&mut m, Action::Diff(DiffKey::SwitchPane));
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Enter));
     let v = view(&m);
     assert_eq!(row_paths(&m)[v.selected], "+ app/deploy.txt");
     assert_eq!(v.detail, Some(v.rows[v.selected]));
@@ -341,7 +356,7 @@ fn sides(request: u64, left: Option<&[u8]>, right: Option<&[u8]>) -> Msg {
     })
 }
 
-fn contents(m: &Model) -> Option<&crate::tui::diffpreview::Contents> {
+fn contents(m: &Model) -> Option<&crate::tui::diff::preview::Contents> {
     view(m).contents.as_ref()
 }
 
@@ -359,9 +374,9 @@ fn enter_reads_both_sides_and_stale_answers_are_dropped() {
     );
     assert_eq!(contents(&m).map(|c| c.rows.is_none()), Some(true));
     // Esc and Enter again: a new request; the first one's answer is stale.
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     assert!(contents(&m).is_none());
-    let again = act(&mut m, Action::Enter);
+    let again = act(&mut m, Action::Diff(DiffKey::Enter));
     assert!(matches!(&again[..], [Cmd::FetchSides(f)] if f.request == 3));
     update(&mut m, sides(2, Some(b"old\n"), Some(b"old\n")));
     assert_eq!(contents(&m).map(|c| c.rows.is_none()), Some(true));
@@ -375,7 +390,7 @@ fn enter_reads_both_sides_and_stale_answers_are_dropped() {
         "{rows:?}"
     );
     // An answer after Esc changes nothing.
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     update(&mut m, sides(3, Some(b"x"), Some(b"y")));
     assert!(contents(&m).is_none() && view(&m).detail.is_none());
 }
@@ -394,14 +409,14 @@ fn only_existing_file_sides_are_read_and_the_content_scrolls() {
     ));
     let text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
     update(&mut m, sides(2, None, Some(text.as_bytes())));
-    act(&mut m, Action::Down);
-    act(&mut m, Action::PageDown);
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::PageDown));
     assert!(contents(&m).is_some_and(|c| c.top > 1));
-    act(&mut m, Action::Top);
+    act(&mut m, Action::Diff(DiffKey::Top));
     assert_eq!(contents(&m).map(|c| c.top), Some(0));
-    act(&mut m, Action::Bottom);
+    act(&mut m, Action::Diff(DiffKey::Bottom));
     assert!(contents(&m).is_some_and(|c| c.top < 110));
-    act(&mut m, Action::Close);
+    act(&mut m, Action::Diff(DiffKey::Close));
     // A link has nothing to read: metadata only.
     assert!(detail_of(&mut m, b"bin/sh").is_empty());
     assert!(view(&m).detail.is_some() && contents(&m).is_none());

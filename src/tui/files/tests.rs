@@ -3,12 +3,15 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::keys::on_key;
 use super::*;
 use crate::build::BuildEvent;
 use crate::build::added_by::layer_info;
 use crate::fs::IndexBuilder;
 use crate::fs::layers::{ImageLayers, Layer};
 use crate::tui::keymap;
+use crate::tui::model::{Focus, Model};
+use crate::tui::update::Cmd;
 use crate::tui::update::tests::{feed, ins, model};
 use crate::tui::update::{Action, Msg, update};
 use crate::tui::views::tests::render_with;

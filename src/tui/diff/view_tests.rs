@@ -1,7 +1,8 @@
-use super::super::tests::{render_with, screen};
-use crate::tui::diffpreview::Sides;
-use crate::tui::diffview::tests::{detail_of, fetched, ready};
+use crate::tui::diff::keys::DiffKey;
+use crate::tui::diff::preview::Sides;
+use crate::tui::diff::tests::{detail_of, fetched, ready};
 use crate::tui::update::{Action, Msg, update};
+use crate::tui::views::tests::{render_with, screen};
 
 fn act(m: &mut crate::tui::model::Model, a: Action) {
     update(m, Msg::Action(a));
@@ -11,10 +12,10 @@ fn act(m: &mut crate::tui::model::Model, a: Action) {
 fn summary_and_tree_in_each_filter() {
     let mut m = ready();
     m.size = (100, 30);
-    act(&mut m, Action::Expand);
+    act(&mut m, Action::Diff(DiffKey::Expand));
     for name in ["all", "release", "leftovers", "changed"] {
         insta::assert_snapshot!(format!("diff_filter_{name}"), screen(&m));
-        act(&mut m, Action::CycleFilter);
+        act(&mut m, Action::Diff(DiffKey::CycleFilter));
     }
 }
 
@@ -22,8 +23,8 @@ fn summary_and_tree_in_each_filter() {
 fn findings_list_focused() {
     let mut m = ready();
     m.size = (100, 30);
-    act(&mut m, Action::FocusNext);
-    act(&mut m, Action::Down);
+    act(&mut m, Action::Diff(DiffKey::SwitchPane));
+    act(&mut m, Action::Diff(DiffKey::Down));
     let s = screen(&m);
     assert!(s.contains("private-key-content"), "{s}");
     assert!(s.contains("COPY --from=builder /src /app (line 10)"), "{s}");
@@ -35,11 +36,11 @@ fn both_sides_of_a_changed_file() {
     let mut m = ready();
     m.size = (100, 30);
     // etc, then etc/passwd.
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Enter);
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Enter);
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Enter));
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Enter));
     insta::assert_snapshot!("diff_detail_changed", screen(&m));
 }
 
@@ -47,16 +48,16 @@ fn both_sides_of_a_changed_file() {
 fn both_sides_of_a_finding_and_loading_and_small_screens() {
     let mut m = ready();
     m.size = (80, 24);
-    act(&mut m, Action::FocusNext);
-    act(&mut m, Action::Down);
-    act(&mut m, Action::Enter);
+    act(&mut m, Action::Diff(DiffKey::SwitchPane));
+    act(&mut m, Action::Diff(DiffKey::Down));
+    act(&mut m, Action::Diff(DiffKey::Enter));
     insta::assert_snapshot!("diff_detail_key_by_content", screen(&m));
     for (w, h) in [(1, 1), (20, 5), (40, 10)] {
-        let _ = render_with(w, h, |f| super::super::draw(f, &m));
+        let _ = render_with(w, h, |f| crate::tui::views::draw(f, &m));
     }
-    let mut m = crate::tui::diffview::tests::built();
+    let mut m = crate::tui::diff::tests::built();
     act(&mut m, Action::OpenDiff);
-    let s = render_with(80, 6, |f| super::super::draw(f, &m));
+    let s = render_with(80, 6, |f| crate::tui::views::draw(f, &m));
     assert!(s.contains("indexing both stages"), "{s}");
 }
 

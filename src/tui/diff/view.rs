@@ -7,16 +7,16 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::{centered, pane};
 use crate::fs::content_diff::Tone;
 use crate::fs::diff::Status;
 use crate::fs::format::human_size;
 use crate::fs::provenance::Provenance;
 use crate::fs::rules::Severity;
 use crate::fs::{EntryRef, Kind, escape};
-use crate::tui::diffpreview::Contents;
-use crate::tui::diffview::{DiffData, DiffView, Pane, Phase, first_row};
-use crate::tui::model::first_visible;
+use crate::tui::diff::preview::Contents;
+use crate::tui::diff::{DiffData, DiffView, Pane, Phase, first_row};
+use crate::tui::layout::first_visible;
+use crate::tui::widgets::{centered, pane};
 
 pub fn render(frame: &mut Frame, area: Rect, v: &DiffView) {
     let d = match &v.phase {
@@ -406,5 +406,5 @@ fn detail(frame: &mut Frame, area: Rect, d: &DiffData, i: u32, contents: Option<
 }
 
 #[cfg(test)]
-#[path = "diff_tests.rs"]
+#[path = "view_tests.rs"]
 mod tests;

@@ -5,13 +5,11 @@
 //! layer attribution arrives later, previews and extractions on demand. Every result carries
 //! the request id of the pane that asked; a result for another request is dropped.
 
+pub mod keys;
+pub mod view;
+
 use std::sync::Arc;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
-
-use super::model::{Focus, Model};
-use super::update::Cmd;
-use crate::build::Status;
 use crate::build::added_by::LayerInfo;
 use crate::fs::preview::Preview;
 use crate::fs::tree::{Filter, SortBy, TreeView, largest_files};
@@ -153,7 +151,7 @@ impl FilesPane {
 
     /// A newer index of the same image: the tree follows, keeping what was open, the sort,
     /// the filter and the selected path.
-    fn set_index(&mut self, ix: Shared<FsIndex>) {
+    pub fn set_index(&mut self, ix: Shared<FsIndex>) {
         let (open, sel) = match &self.index {
             Some(old) => (
                 self.tree.expanded_paths(old),
@@ -304,133 +302,20 @@ pub enum FilesKey {
     Cancel,
 }
 
-/// The pane's key table, for `?`.
-pub const HELP: &[(&str, &str)] = &[
-    ("↑/↓, k/j", "move; PgUp/PgDn, g/G page and ends"),
-    ("Enter", "open/close a directory, preview a file"),
-    ("→/l, ←/h", "expand; collapse or go to the parent"),
-    ("p", "preview the file (text, or hex with a type guess)"),
-    ("s", "sort by name / by size"),
-    ("/", "filter by name, or by glob (*.so, /usr/lib/*)"),
-    ("E / C", "expand all / collapse all"),
-    ("L", "largest files"),
-    ("c", "only what the opened instruction changed"),
-    ("e", "extract the file to a host path"),
-    ("Esc, q", "back (closes the preview or list first)"),
-];
-
-pub fn on_key(pane: &FilesPane, k: &KeyEvent) -> Option<FilesKey> {
-    use FilesKey as F;
-    if pane.input.is_some() {
-        return match k.code {
-            KeyCode::Enter => Some(F::Submit),
-            KeyCode::Esc => Some(F::Cancel),
-            KeyCode::Backspace => Some(F::Backspace),
-            KeyCode::Char(c) => Some(F::Input(c)),
-            _ => None,
-        };
-    }
-    let nav = match k.code {
-        KeyCode::Up | KeyCode::Char('k') => Some(F::Up),
-        KeyCode::Down | KeyCode::Char('j') => Some(F::Down),
-        KeyCode::PageUp => Some(F::PageUp),
-        KeyCode::PageDown => Some(F::PageDown),
-        KeyCode::Home | KeyCode::Char('g') => Some(F::Top),
-        KeyCode::End | KeyCode::Char('G') => Some(F::Bottom),
-        KeyCode::Esc | KeyCode::Char('q') => Some(F::Close),
-        _ => None,
-    };
-    if pane.preview.is_some() {
-        return nav.or(match k.code {
-            KeyCode::Enter | KeyCode::Char('p') => Some(F::Close),
-            _ => None,
-        });
-    }
-    nav.or(match k.code {
-        KeyCode::Enter => Some(F::Activate),
-        KeyCode::Right | KeyCode::Char('l') => Some(F::Expand),
-        KeyCode::Left | KeyCode::Char('h') => Some(F::Collapse),
-        KeyCode::Char('p') => Some(F::Preview),
-        KeyCode::Char('s') => Some(F::ToggleSort),
-        KeyCode::Char('E') => Some(F::ExpandAll),
-        KeyCode::Char('C') => Some(F::CollapseAll),
-        KeyCode::Char('L') => Some(F::Largest),
-        KeyCode::Char('c') => Some(F::Changes),
-        KeyCode::Char('/') => Some(F::StartFilter),
-        KeyCode::Char('e') => Some(F::StartExtract),
-        _ => None,
-    })
-}
-
-fn cmd(c: FilesCmd) -> Vec<Cmd> {
-    vec![Cmd::Files(c)]
-}
-
-/// `f`: opens the pane on the selected stage (graph) or instruction's state.
-pub fn open(m: &mut Model) -> Vec<Cmd> {
-    let Some(st) = m.state.stages.get(m.stage) else {
-        return vec![];
-    };
-    let last = st.instructions.len().saturating_sub(1);
-    let k = if m.focus == Focus::Graph {
-        last
-    } else {
-        m.instruction.min(last)
-    };
-    let Some(ins) = st.instructions.get(k) else {
-        return vec![];
-    };
-    let image = ins
-        .image
-        .clone()
-        .or_else(|| (k == last && st.status != Status::Failed).then(|| st.image.clone())?);
-    if image.is_none() && !matches!(ins.status, Status::Done | Status::Cached) {
-        m.notice = Some("that state is not built yet".into());
-        return vec![];
-    }
-    let plan_stage = &m.state.plan.stages[m.stage];
-    let title = match plan_stage.instructions.get(k) {
-        Some(i) if k < last || m.focus != Focus::Graph => {
-            format!("{} after {}: {}", plan_stage.display_name(), k, i.text)
-        }
-        _ => format!("stage {}", plan_stage.display_name()),
-    };
-    m.files_seq += 1;
-    let mut pane = FilesPane::new(m.files_seq, m.stage, k, title);
-    pane.image = image.clone();
-    // Reopening what memory holds is instant: no export, no message round trip.
-    if let Some(ix) = image.as_deref().and_then(|i| m.files_cache.get(i)) {
-        pane.from_cache = true;
-        pane.loading = false;
-        pane.set_index(Shared(ix));
-        let cmds = layers_cmd(&pane);
-        m.files = Some(pane);
-        return cmds;
-    }
-    let c = FilesCmd::Open {
-        req: pane.req,
-        stage: m.stage,
-        instruction: k,
-        image,
-    };
-    m.files = Some(pane);
-    cmd(c)
-}
-
-fn layers_cmd(p: &FilesPane) -> Vec<Cmd> {
+pub fn layers_cmd(p: &FilesPane) -> Vec<FilesCmd> {
     match (&p.image, &p.index) {
-        (Some(image), Some(ix)) => cmd(FilesCmd::Layers {
+        (Some(image), Some(ix)) => vec![FilesCmd::Layers {
             req: p.req,
             stage: p.stage,
             instruction: p.instruction,
             image: image.clone(),
             index: ix.clone(),
-        }),
+        }],
         _ => vec![],
     }
 }
 
-fn req_of(msg: &FilesMsg) -> u64 {
+pub fn req_of(msg: &FilesMsg) -> u64 {
     match msg {
         FilesMsg::Image { req, .. }
         | FilesMsg::Progress { req, .. }
@@ -439,71 +324,6 @@ fn req_of(msg: &FilesMsg) -> u64 {
         | FilesMsg::Preview { req, .. }
         | FilesMsg::Extracted { req, .. } => *req,
     }
-}
-
-pub fn on_msg(m: &mut Model, msg: FilesMsg) -> Vec<Cmd> {
-    // Results of a closed pane, or of an earlier open, are stale.
-    let Some(p) = m.files.as_mut().filter(|p| p.req == req_of(&msg)) else {
-        return vec![];
-    };
-    match msg {
-        FilesMsg::Image { image, .. } => p.image = Some(image),
-        FilesMsg::Progress {
-            progress, snapshot, ..
-        } => {
-            p.progress = progress;
-            if let Some(ix) = snapshot.filter(|_| p.loading) {
-                p.set_index(ix);
-            }
-        }
-        FilesMsg::Indexed {
-            result,
-            image_id,
-            from_cache,
-            ..
-        } => {
-            p.loading = false;
-            p.from_cache = from_cache;
-            match result {
-                Ok(ix) => {
-                    p.progress = ix.progress();
-                    p.set_index(ix.clone());
-                    if let Some(id) = &image_id {
-                        m.files_cache.put(id, ix.0);
-                    }
-                    let p = m.files.as_ref().expect("pane checked above");
-                    return layers_cmd(p);
-                }
-                Err(e) => p.error = Some(e),
-            }
-        }
-        FilesMsg::Layers { result, .. } => match result {
-            Ok(l) => {
-                p.layers = Some(l);
-                if matches!(p.list, Some(List::Changes(_))) {
-                    p.list = p.changes();
-                }
-            }
-            Err(e) => p.layers_error = Some(e),
-        },
-        FilesMsg::Preview { result, .. } => {
-            p.preview_pending = false;
-            match result {
-                Ok(pv) => p.preview = Some(pv),
-                Err(e) => p.notice = Some(e),
-            }
-        }
-        FilesMsg::Extracted { result, .. } => {
-            p.notice = Some(match result {
-                Ok(s) | Err(s) => s,
-            })
-        }
-    }
-    vec![]
-}
-
-fn page(m: &Model) -> usize {
-    usize::from(m.size.1.saturating_sub(6)).max(1)
 }
 
 fn move_by(p: &mut FilesPane, delta: isize) {
@@ -521,7 +341,7 @@ fn move_by(p: &mut FilesPane, delta: isize) {
     *sel = sel.saturating_add_signed(delta).min(n.saturating_sub(1));
 }
 
-fn preview_cmd(p: &mut FilesPane) -> Vec<Cmd> {
+fn preview_cmd(p: &mut FilesPane) -> Vec<FilesCmd> {
     let (Some(ix), Some(id), Some(image)) = (&p.index, p.current(), &p.image) else {
         return vec![];
     };
@@ -531,11 +351,11 @@ fn preview_cmd(p: &mut FilesPane) -> Vec<Cmd> {
         Kind::File | Kind::Hardlink => {
             p.preview_pending = true;
             p.notice = Some(format!("fetching /{}…", escape(&path)));
-            cmd(FilesCmd::Preview {
+            vec![FilesCmd::Preview {
                 req: p.req,
                 image: image.clone(),
                 path,
-            })
+            }]
         }
         Kind::Symlink => {
             let to = e.link().map(escape).unwrap_or_default();
@@ -558,142 +378,7 @@ fn preview_cmd(p: &mut FilesPane) -> Vec<Cmd> {
     }
 }
 
-pub fn on_key_action(m: &mut Model, key: FilesKey) -> Vec<Cmd> {
-    use FilesKey as F;
-    let page = page(m) as isize;
-    let Some(p) = m.files.as_mut() else {
-        return vec![];
-    };
-    p.notice = None;
-    match key {
-        F::Close => {
-            if p.preview.take().is_some() {
-            } else if p.list.take().is_some() {
-                p.list_selected = 0;
-            } else if p.filter.is_some() {
-                p.filter = None;
-                if let Some(ix) = &p.index {
-                    p.tree.set_filter(ix, None);
-                    p.selected = p.selected.min(p.tree.rows().len().saturating_sub(1));
-                }
-            } else {
-                m.files = None;
-                return cmd(FilesCmd::Cancel);
-            }
-        }
-        F::Up => move_by(p, -1),
-        F::Down => move_by(p, 1),
-        F::PageUp => move_by(p, -page),
-        F::PageDown => move_by(p, page),
-        F::Top => move_by(p, isize::MIN / 2),
-        F::Bottom => move_by(p, isize::MAX / 2),
-        F::Activate | F::Expand | F::Collapse if p.list.is_some() => {
-            if key == F::Activate {
-                return preview_cmd(p);
-            }
-        }
-        F::Activate => {
-            let row = p.tree.rows().get(p.selected).copied();
-            match (row, &p.index) {
-                (Some(r), Some(ix)) if r.has_children => p.tree.toggle(ix, p.selected),
-                (Some(_), Some(_)) => return preview_cmd(p),
-                _ => {}
-            }
-        }
-        F::Expand => {
-            if let Some(ix) = &p.index {
-                p.tree.expand(ix, p.selected);
-            }
-        }
-        F::Collapse => {
-            let row = p.tree.rows().get(p.selected).copied();
-            match (row, &p.index) {
-                (Some(r), _) if r.expanded => p.tree.collapse(p.selected),
-                (Some(r), Some(ix)) => {
-                    if let Some(parent) = ix.get(r.id).parent()
-                        && let Some(row) = p.tree.row_of(parent)
-                    {
-                        p.selected = row;
-                    }
-                }
-                _ => {}
-            }
-        }
-        F::Preview => return preview_cmd(p),
-        F::ToggleSort => {
-            if let Some(ix) = &p.index {
-                let sort = match p.tree.sort() {
-                    SortBy::Name => SortBy::Size,
-                    SortBy::Size => SortBy::Name,
-                };
-                let id = p.current();
-                p.tree.set_sort(ix, sort);
-                p.selected = id.and_then(|i| p.tree.row_of(i)).unwrap_or(0);
-            }
-        }
-        F::ExpandAll => {
-            if let Some(ix) = &p.index {
-                p.tree.expand_all(ix);
-            }
-        }
-        F::CollapseAll => {
-            if let Some(ix) = &p.index {
-                p.tree.collapse_all(ix);
-                p.selected = 0;
-            }
-        }
-        F::Largest => {
-            if matches!(p.list, Some(List::Largest(_))) {
-                p.list = None;
-            } else if let Some(ix) = &p.index {
-                p.list = Some(List::Largest(largest_files(ix, LARGEST)));
-                p.list_selected = 0;
-            }
-        }
-        F::Changes => {
-            if matches!(p.list, Some(List::Changes(_))) {
-                p.list = None;
-            } else if p.layers.is_none() {
-                p.notice = Some(match &p.layers_error {
-                    Some(e) => format!("no layer attribution: {e}"),
-                    None => "the layers are still being read…".into(),
-                });
-            } else {
-                match p.changes() {
-                    Some(list) => {
-                        p.list = Some(list);
-                        p.list_selected = 0;
-                    }
-                    None => p.notice = Some("that instruction made no layer".into()),
-                }
-            }
-        }
-        F::StartFilter => {
-            p.input = Some((InputKind::Filter, p.filter.clone().unwrap_or_default()));
-        }
-        F::StartExtract => match (p.current(), &p.index) {
-            (Some(id), Some(ix)) if matches!(ix.get(id).kind(), Kind::File | Kind::Hardlink) => {
-                p.input = Some((InputKind::Extract, String::new()));
-            }
-            _ => p.notice = Some("only a file can be extracted".into()),
-        },
-        F::Input(c) => {
-            if let Some((_, s)) = &mut p.input {
-                s.push(c);
-            }
-        }
-        F::Backspace => {
-            if let Some((_, s)) = &mut p.input {
-                s.pop();
-            }
-        }
-        F::Cancel => p.input = None,
-        F::Submit => return submit(p),
-    }
-    vec![]
-}
-
-fn submit(p: &mut FilesPane) -> Vec<Cmd> {
+fn submit(p: &mut FilesPane) -> Vec<FilesCmd> {
     let Some((kind, text)) = p.input.take() else {
         return vec![];
     };
@@ -730,16 +415,207 @@ fn submit(p: &mut FilesPane) -> Vec<Cmd> {
             }
             let path = ix.get(id).path().to_vec();
             p.notice = Some(format!("extracting /{}…", escape(&path)));
-            cmd(FilesCmd::Extract {
+            vec![FilesCmd::Extract {
                 req: p.req,
                 image: image.clone(),
                 path,
                 dest: text,
-            })
+            }]
         }
     }
 }
 
+impl FilesPane {
+    /// A background answer; one for another request (a closed pane, an earlier open) is
+    /// stale and dropped.
+    pub fn on_msg(&mut self, msg: FilesMsg) -> Vec<FilesCmd> {
+        let p = self;
+        if p.req != req_of(&msg) {
+            return vec![];
+        }
+        match msg {
+            FilesMsg::Image { image, .. } => p.image = Some(image),
+            FilesMsg::Progress {
+                progress, snapshot, ..
+            } => {
+                p.progress = progress;
+                if let Some(ix) = snapshot.filter(|_| p.loading) {
+                    p.set_index(ix);
+                }
+            }
+            FilesMsg::Indexed {
+                result, from_cache, ..
+            } => {
+                p.loading = false;
+                p.from_cache = from_cache;
+                match result {
+                    Ok(ix) => {
+                        p.progress = ix.progress();
+                        p.set_index(ix);
+                        return layers_cmd(p);
+                    }
+                    Err(e) => p.error = Some(e),
+                }
+            }
+            FilesMsg::Layers { result, .. } => match result {
+                Ok(l) => {
+                    p.layers = Some(l);
+                    if matches!(p.list, Some(List::Changes(_))) {
+                        p.list = p.changes();
+                    }
+                }
+                Err(e) => p.layers_error = Some(e),
+            },
+            FilesMsg::Preview { result, .. } => {
+                p.preview_pending = false;
+                match result {
+                    Ok(pv) => p.preview = Some(pv),
+                    Err(e) => p.notice = Some(e),
+                }
+            }
+            FilesMsg::Extracted { result, .. } => {
+                p.notice = Some(match result {
+                    Ok(s) | Err(s) => s,
+                })
+            }
+        }
+        vec![]
+    }
+
+    /// A key of the pane; `page` rows make a page. [`FilesCmd::Cancel`]: the pane closed.
+    pub fn on_key(&mut self, key: FilesKey, page: isize) -> Vec<FilesCmd> {
+        use FilesKey as F;
+        let p = self;
+        p.notice = None;
+        match key {
+            F::Close => {
+                if p.preview.take().is_some() {
+                } else if p.list.take().is_some() {
+                    p.list_selected = 0;
+                } else if p.filter.is_some() {
+                    p.filter = None;
+                    if let Some(ix) = &p.index {
+                        p.tree.set_filter(ix, None);
+                        p.selected = p.selected.min(p.tree.rows().len().saturating_sub(1));
+                    }
+                } else {
+                    return vec![FilesCmd::Cancel];
+                }
+            }
+            F::Up => move_by(p, -1),
+            F::Down => move_by(p, 1),
+            F::PageUp => move_by(p, -page),
+            F::PageDown => move_by(p, page),
+            F::Top => move_by(p, isize::MIN / 2),
+            F::Bottom => move_by(p, isize::MAX / 2),
+            F::Activate | F::Expand | F::Collapse if p.list.is_some() => {
+                if key == F::Activate {
+                    return preview_cmd(p);
+                }
+            }
+            F::Activate => {
+                let row = p.tree.rows().get(p.selected).copied();
+                match (row, &p.index) {
+                    (Some(r), Some(ix)) if r.has_children => p.tree.toggle(ix, p.selected),
+                    (Some(_), Some(_)) => return preview_cmd(p),
+                    _ => {}
+                }
+            }
+            F::Expand => {
+                if let Some(ix) = &p.index {
+                    p.tree.expand(ix, p.selected);
+                }
+            }
+            F::Collapse => {
+                let row = p.tree.rows().get(p.selected).copied();
+                match (row, &p.index) {
+                    (Some(r), _) if r.expanded => p.tree.collapse(p.selected),
+                    (Some(r), Some(ix)) => {
+                        if let Some(parent) = ix.get(r.id).parent()
+                            && let Some(row) = p.tree.row_of(parent)
+                        {
+                            p.selected = row;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            F::Preview => return preview_cmd(p),
+            F::ToggleSort => {
+                if let Some(ix) = &p.index {
+                    let sort = match p.tree.sort() {
+                        SortBy::Name => SortBy::Size,
+                        SortBy::Size => SortBy::Name,
+                    };
+                    let id = p.current();
+                    p.tree.set_sort(ix, sort);
+                    p.selected = id.and_then(|i| p.tree.row_of(i)).unwrap_or(0);
+                }
+            }
+            F::ExpandAll => {
+                if let Some(ix) = &p.index {
+                    p.tree.expand_all(ix);
+                }
+            }
+            F::CollapseAll => {
+                if let Some(ix) = &p.index {
+                    p.tree.collapse_all(ix);
+                    p.selected = 0;
+                }
+            }
+            F::Largest => {
+                if matches!(p.list, Some(List::Largest(_))) {
+                    p.list = None;
+                } else if let Some(ix) = &p.index {
+                    p.list = Some(List::Largest(largest_files(ix, LARGEST)));
+                    p.list_selected = 0;
+                }
+            }
+            F::Changes => {
+                if matches!(p.list, Some(List::Changes(_))) {
+                    p.list = None;
+                } else if p.layers.is_none() {
+                    p.notice = Some(match &p.layers_error {
+                        Some(e) => format!("no layer attribution: {e}"),
+                        None => "the layers are still being read…".into(),
+                    });
+                } else {
+                    match p.changes() {
+                        Some(list) => {
+                            p.list = Some(list);
+                            p.list_selected = 0;
+                        }
+                        None => p.notice = Some("that instruction made no layer".into()),
+                    }
+                }
+            }
+            F::StartFilter => {
+                p.input = Some((InputKind::Filter, p.filter.clone().unwrap_or_default()));
+            }
+            F::StartExtract => match (p.current(), &p.index) {
+                (Some(id), Some(ix))
+                    if matches!(ix.get(id).kind(), Kind::File | Kind::Hardlink) =>
+                {
+                    p.input = Some((InputKind::Extract, String::new()));
+                }
+                _ => p.notice = Some("only a file can be extracted".into()),
+            },
+            F::Input(c) => {
+                if let Some((_, s)) = &mut p.input {
+                    s.push(c);
+                }
+            }
+            F::Backspace => {
+                if let Some((_, s)) = &mut p.input {
+                    s.pop();
+                }
+            }
+            F::Cancel => p.input = None,
+            F::Submit => return submit(p),
+        }
+        vec![]
+    }
+}
+
 #[cfg(test)]
-#[path = "fsview_tests.rs"]
 pub(crate) mod tests;
