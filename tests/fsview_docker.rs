@@ -15,8 +15,8 @@ use stagescope::engine::export::{finish_cleanups, image_layers, index_image_obse
 use stagescope::engine::fetch::{extract_path, fetch_path, image_id};
 use stagescope::fs::cache::DiskCache;
 use stagescope::fs::preview::{Body, PREVIEW_LIMIT, Preview};
+use stagescope::fs::sides::{self, Side};
 use stagescope::fs::{IndexBuilder, Kind};
-use stagescope::tui::diff::preview::{self, Side};
 
 mod oracle;
 
@@ -83,7 +83,7 @@ fn both_sides_of_a_changed_file_are_read_and_diffed() {
             hash: 0,
             fetched,
         };
-        let rows = preview::rows(b"conf", Some(side("left", &l)), Some(side("right", &r)));
+        let rows = sides::rows(b"conf", Some(side("left", &l)), Some(side("right", &r)));
         let marks: Vec<String> = rows
             .iter()
             .skip(1)
@@ -97,7 +97,7 @@ fn both_sides_of_a_changed_file_are_read_and_diffed() {
         let only = fetch_path(&engine, &right, b"only", PREVIEW_LIMIT)
             .await
             .map_err(|e| e.to_string());
-        let rows = preview::rows(b"only", None, Some(side("right", &only)));
+        let rows = sides::rows(b"only", None, Some(side("right", &only)));
         assert_eq!(rows.last().map(|r| r.text.trim()), Some("1 + new"));
         finish_cleanups().await;
     });

@@ -14,25 +14,8 @@ use bollard::query_parameters::DownloadFromContainerOptions;
 use super::connect::Engine;
 use super::error::EngineError;
 use super::export::{create_export_container, pipe_to_blocking};
+use crate::fs::preview::FetchedFile;
 use crate::fs::{Kind, escape};
-
-/// The first bytes of one entry of an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchedFile {
-    pub kind: Kind,
-    /// The whole size, as the archive declares it.
-    pub size: u64,
-    pub mode: u32,
-    pub link: Option<Vec<u8>>,
-    /// At most the limit asked for.
-    pub data: Vec<u8>,
-}
-
-impl FetchedFile {
-    pub fn truncated(&self) -> bool {
-        (self.data.len() as u64) < self.size
-    }
-}
 
 /// The id (`sha256:…`) of an image reference.
 pub async fn image_id(engine: &Engine, reference: &str) -> Result<String, EngineError> {

@@ -1,7 +1,7 @@
 //! What a file preview shows: text with its lines, or a hex dump under a guess of the
 //! type from the first bytes. Pure: the bytes come from the engine, the lines go to a view.
 
-use crate::fs::escape;
+use crate::fs::{Kind, escape};
 
 /// Bytes of a file a preview fetches: the first MiB.
 pub const PREVIEW_LIMIT: usize = 1 << 20;
@@ -162,6 +162,24 @@ impl Preview {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The first bytes of one entry of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedFile {
+    pub kind: Kind,
+    /// The whole size, as the archive declares it.
+    pub size: u64,
+    pub mode: u32,
+    pub link: Option<Vec<u8>>,
+    /// At most the limit asked for.
+    pub data: Vec<u8>,
+}
+
+impl FetchedFile {
+    pub fn truncated(&self) -> bool {
+        (self.data.len() as u64) < self.size
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use super::Session;
 use crate::build::added_by::{LayerInfo, layer_info};
 use crate::engine::export::{image_layers, index_image_observed};
-use crate::engine::fetch::{FetchedFile, extract_path, fetch_path, image_id};
+use crate::engine::fetch::{extract_path, fetch_path, image_id};
 use crate::fs::cache::DiskCache;
-use crate::fs::preview::{PREVIEW_LIMIT, Preview};
+use crate::fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
 use crate::fs::{FsIndex, IndexBuilder, Kind, escape};
 
 /// An opened filesystem.

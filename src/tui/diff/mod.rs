@@ -19,9 +19,10 @@ use crate::fs::rules::{Finding, RuleSet};
 use crate::fs::{EntryId, FsIndex, Kind};
 use crate::report::diff::{DiffReport, FindingRow, Summary};
 
+use crate::fs::sides::{self, Side};
 use crate::tui::layout::first_visible;
 use keys::DiffKey;
-use preview::{Contents, FetchSides, Side, Sides};
+use preview::{Contents, FetchSides, Sides};
 
 /// Which rows the tree shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -447,7 +448,7 @@ impl DiffState {
             })
         };
         let path = e.path(&d.left, &d.right);
-        c.rows = Some(preview::rows(
+        c.rows = Some(sides::rows(
             path,
             side(&d.left, e.left, &d.from_label, msg.left.as_ref()),
             side(&d.right, e.right, &d.to_label, msg.right.as_ref()),

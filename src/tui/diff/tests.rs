@@ -3,8 +3,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keys::DiffKey;
 use super::*;
 use crate::dockerfile::Dockerfile;
-use crate::engine::fetch::FetchedFile;
 use crate::fs::ContentFlags;
+pub use crate::fs::sides::tests::fetched;
 use crate::fs::testutil::{dir, file, index, symlink};
 use crate::tui::diff::preview::{FetchSides, Sides};
 use crate::tui::keymap::on_key;
@@ -63,15 +63,8 @@ pub fn data() -> DiffData {
     d
 }
 
-/// A regular file as the engine's archive gives it back, whole.
-pub fn fetched(data: &[u8]) -> Result<FetchedFile, String> {
-    Ok(FetchedFile {
-        kind: Kind::File,
-        size: data.len() as u64,
-        mode: 0o644,
-        link: None,
-        data: data.to_vec(),
-    })
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
 }
 
 /// The view open on `path` (revealed from the top), as Enter on it leaves it.
@@ -83,10 +76,6 @@ pub fn detail_of(m: &mut Model, path: &[u8]) -> Vec<Cmd> {
         .expect("path in the diff");
     v.reveal(i);
     act(m, Action::Diff(DiffKey::Enter))
-}
-
-fn key(c: KeyCode) -> KeyEvent {
-    KeyEvent::new(c, KeyModifiers::NONE)
 }
 
 fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
