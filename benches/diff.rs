@@ -5,7 +5,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use stagescope::fs::diff::Diff;
 use stagescope::fs::rules::RuleSet;
-use stagescope::fs::{FsIndex, IndexBuilder, Kind};
+use stagescope::fs::{FsIndex, IndexBuilder, Kind, Meta};
 
 /// ~100k entries: 100 top directories x 10 subdirectories x 99 files. `seed` changes the
 /// content of every 7th file and drops every 50th, as a release differs from its builder.
@@ -22,11 +22,7 @@ fn tree(seed: u64) -> FsIndex {
                 b.add(
                     path.as_bytes(),
                     Kind::File,
-                    1000 + f,
-                    0o644,
-                    0,
-                    0,
-                    0,
+                    Meta::new(1000 + f, 0o644),
                     None,
                     hash,
                 )

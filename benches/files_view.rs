@@ -20,7 +20,7 @@ use stagescope::fs::cache::DiskCache;
 use stagescope::fs::format::{human_size, mode_string};
 use stagescope::fs::index::ROOT;
 use stagescope::fs::tree::TreeView;
-use stagescope::fs::{EntryId, FsIndex, IndexBuilder, Kind, escape};
+use stagescope::fs::{EntryId, FsIndex, IndexBuilder, Kind, Meta, escape};
 use stagescope::tui::files::view;
 use stagescope::tui::files::{FilesPane, Shared};
 
@@ -35,11 +35,7 @@ fn big_index() -> FsIndex {
             b.add(
                 p.as_bytes(),
                 Kind::File,
-                (d * f) as u64,
-                0o644,
-                0,
-                0,
-                0,
+                Meta::new((d * f) as u64, 0o644),
                 None,
                 0,
             )

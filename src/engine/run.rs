@@ -232,6 +232,13 @@ pub async fn run_build(
     if kind == BuilderKind::Classic {
         check_classic(df)?;
     }
+    let inputs = BuildInputs {
+        engine,
+        req,
+        dockerfile: df,
+        context: ctx,
+        build_id,
+    };
     let started = Instant::now();
     emit(
         tx,
@@ -274,12 +281,10 @@ pub async fn run_build(
             let before = match &mapper {
                 Mapper::Classic(m) => m.image_before(stage).map(str::to_string),
                 Mapper::Buildkit(_) => match k.checked_sub(1) {
-                    Some(prev) => {
-                        state_image(engine, kind, req, df, ctx, build_id, stage, prev, tx)
-                            .await
-                            .ok()
-                            .flatten()
-                    }
+                    Some(prev) => state_image(inputs, kind, stage, prev, tx)
+                        .await
+                        .ok()
+                        .flatten(),
                     None => None,
                 },
             };
@@ -350,7 +355,7 @@ pub async fn run_build(
         BuilderKind::Buildkit => {
             futures_util::future::try_join_all(others.iter().map(|&stage| {
                 let last = plan.stages[stage].instructions.len().saturating_sub(1);
-                state_image(engine, kind, req, df, ctx, build_id, stage, last, tx)
+                state_image(inputs, kind, stage, last, tx)
             }))
             .await?
         }
@@ -425,20 +430,33 @@ async fn tag_state(
         .unwrap_or_else(|| image.to_string()))
 }
 
+/// What the builds of one session share: where, what, from which context, and the id that
+/// labels everything they make.
+#[derive(Clone, Copy)]
+pub struct BuildInputs<'a> {
+    pub engine: &'a Engine,
+    pub req: &'a BuildRequest,
+    pub dockerfile: &'a Dockerfile,
+    pub context: &'a BuildContext,
+    pub build_id: &'a str,
+}
+
 /// The image of `stage` right after its instruction `k` (0 is the FROM), built from a
 /// Dockerfile cut there and served from the cache the main build left. BuildKit only.
-#[allow(clippy::too_many_arguments)]
 pub async fn state_image(
-    engine: &Engine,
+    inputs: BuildInputs<'_>,
     kind: BuilderKind,
-    req: &BuildRequest,
-    df: &Dockerfile,
-    ctx: &BuildContext,
-    build_id: &str,
     stage: usize,
     k: usize,
     tx: &UnboundedSender<BuildEvent>,
 ) -> Result<Option<String>, EngineError> {
+    let BuildInputs {
+        engine,
+        req,
+        dockerfile: df,
+        context: ctx,
+        build_id,
+    } = inputs;
     let Some(st) = df.stages.get(stage) else {
         return Ok(None);
     };

@@ -157,7 +157,7 @@ impl DiskCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{IndexBuilder, Kind};
+    use crate::fs::{IndexBuilder, Kind, Meta};
 
     const ID: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -167,11 +167,7 @@ mod tests {
             b.add(
                 format!("d/f{i}").as_bytes(),
                 Kind::File,
-                i as u64,
-                0o644,
-                0,
-                0,
-                0,
+                Meta::new(i as u64, 0o644),
                 None,
                 0,
             )

@@ -17,5 +17,7 @@ pub mod sniff;
 pub(crate) mod testutil;
 pub mod tree;
 
-pub use index::{EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Progress, escape};
+pub use index::{
+    EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Meta, Progress, escape,
+};
 pub use sniff::ContentFlags;

@@ -1,6 +1,6 @@
 //! Small indexes written by hand, for the tests of the pure layers built on [`FsIndex`].
 
-use super::index::{FsIndex, IndexBuilder, Kind};
+use super::index::{FsIndex, IndexBuilder, Kind, Meta};
 use super::sniff::ContentFlags;
 
 /// One entry: path, kind, size, content hash (files) or link target (links).
@@ -69,11 +69,13 @@ pub fn index(entries: &[E<'_>]) -> FsIndex {
         b.add_sniffed(
             e.path.as_bytes(),
             e.kind,
-            e.size,
-            e.mode,
-            e.uid,
-            e.uid,
-            0,
+            Meta {
+                size: e.size,
+                mode: e.mode,
+                uid: e.uid,
+                gid: e.uid,
+                mtime: 0,
+            },
             e.link.map(str::as_bytes),
             e.hash,
             e.flags,

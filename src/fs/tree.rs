@@ -307,7 +307,7 @@ pub fn largest_files(ix: &FsIndex, n: usize) -> Vec<EntryId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::index::IndexBuilder;
+    use crate::fs::index::{IndexBuilder, Meta};
 
     fn index(files: &[(&str, u64)]) -> FsIndex {
         let mut b = IndexBuilder::new();
@@ -317,7 +317,7 @@ mod tests {
             } else {
                 Kind::File
             };
-            b.add(p.as_bytes(), kind, *size, 0o644, 0, 0, 0, None, 0)
+            b.add(p.as_bytes(), kind, Meta::new(*size, 0o644), None, 0)
                 .expect("add");
         }
         b.finish()

@@ -105,12 +105,12 @@ pub fn text(ix: &FsIndex, depth: Option<usize>, out: &mut impl Write) -> io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::IndexBuilder;
+    use crate::fs::{IndexBuilder, Meta};
 
     fn sample() -> FsIndex {
         let mut b = IndexBuilder::new();
         let add = |b: &mut IndexBuilder, p: &[u8], k, size, mode, link: Option<&[u8]>| {
-            b.add(p, k, size, mode, 0, 0, 0, link, 0).expect("add");
+            b.add(p, k, Meta::new(size, mode), link, 0).expect("add");
         };
         add(&mut b, b"bin/busybox", Kind::File, 1_100_000, 0o4755, None);
         add(&mut b, b"bin/sh", Kind::Symlink, 0, 0o777, Some(b"busybox"));

@@ -7,7 +7,7 @@ use super::{Events, Session, pump};
 use crate::build::{BuildEvent, StageRef};
 use crate::engine::error::EngineError;
 use crate::engine::export::index_image;
-use crate::engine::run::{BuildOutcome, choose_builder, run_build, state_image};
+use crate::engine::run::{BuildInputs, BuildOutcome, choose_builder, run_build, state_image};
 use crate::fs::FsIndex;
 
 impl Session {
@@ -63,17 +63,14 @@ impl Session {
         }
         let kind = choose_builder(&self.engine, self.request.builder).map_err(|e| e.to_string())?;
         let (tx, mut rx) = unbounded_channel();
-        let work = state_image(
-            &self.engine,
-            kind,
-            &self.request,
-            &self.dockerfile,
-            &self.context,
-            &self.build_id,
-            at.stage,
-            k,
-            &tx,
-        );
+        let inputs = BuildInputs {
+            engine: &self.engine,
+            req: &self.request,
+            dockerfile: &self.dockerfile,
+            context: &self.context,
+            build_id: &self.build_id,
+        };
+        let work = state_image(inputs, kind, at.stage, k, &tx);
         let made = pump(work, &mut rx, |ev| events.build(ev))
             .await
             .map_err(|e| e.to_string())?;

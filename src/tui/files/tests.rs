@@ -7,8 +7,8 @@ use super::keys::on_key;
 use super::*;
 use crate::build::BuildEvent;
 use crate::build::added_by::layer_info;
-use crate::fs::IndexBuilder;
 use crate::fs::layers::{ImageLayers, Layer};
+use crate::fs::{IndexBuilder, Meta};
 use crate::tui::keymap;
 use crate::tui::model::{Focus, Model};
 use crate::tui::update::Cmd;
@@ -40,7 +40,7 @@ pub fn built() -> Model {
 pub fn sample() -> FsIndex {
     let mut b = IndexBuilder::new();
     let mut add = |p: &[u8], k: Kind, size: u64, mode: u32, link: Option<&[u8]>| {
-        b.add(p, k, size, mode, 0, 0, 0, link, 0).expect("add");
+        b.add(p, k, Meta::new(size, mode), link, 0).expect("add");
     };
     add(b"bin/busybox", Kind::File, 1_100_000, 0o4755, None);
     add(b"bin/sh", Kind::Symlink, 0, 0o777, Some(b"busybox"));
@@ -183,7 +183,7 @@ fn snapshots_refresh_the_tree_keeping_what_is_open() {
     let mut m = built();
     update(&mut m, Msg::Action(Action::OpenFiles));
     let mut b = IndexBuilder::new();
-    b.add(b"src/a", Kind::File, 1, 0o644, 0, 0, 0, None, 0)
+    b.add(b"src/a", Kind::File, Meta::new(1, 0o644), None, 0)
         .expect("add");
     msg(
         &mut m,
@@ -349,11 +349,7 @@ fn snapshot_loading_with_progress() {
         b.add(
             format!("usr/lib/l{i}.so").as_bytes(),
             Kind::File,
-            4096,
-            0o755,
-            0,
-            0,
-            0,
+            Meta::new(4096, 0o755),
             None,
             0,
         )

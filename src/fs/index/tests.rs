@@ -1,4 +1,5 @@
 use super::*;
+use crate::fs::sniff::SNIFF_LIMIT;
 use proptest::prelude::*;
 
 /// A tar with the given (path, kind, content-or-link, mode) entries, written raw so that

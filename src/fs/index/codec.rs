@@ -200,26 +200,46 @@ pub fn decode(bytes: &[u8]) -> Option<FsIndex> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::IndexBuilder;
+    use crate::fs::{IndexBuilder, Meta};
 
     fn sample() -> FsIndex {
         let mut b = IndexBuilder::new();
-        b.add(b"usr/bin/env", Kind::File, 10, 0o755, 0, 0, 7, None, 42)
-            .expect("add");
+        b.add(
+            b"usr/bin/env",
+            Kind::File,
+            Meta {
+                size: 10,
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                mtime: 7,
+            },
+            None,
+            42,
+        )
+        .expect("add");
         b.add(
             b"bin/sh",
             Kind::Symlink,
-            0,
-            0o777,
-            0,
-            0,
-            0,
+            Meta::new(0, 0o777),
             Some(b"busybox"),
             0,
         )
         .expect("add");
-        b.add(b"bad\xff\n", Kind::File, 3, 0o4755, 1, 2, 3, None, 9)
-            .expect("add");
+        b.add(
+            b"bad\xff\n",
+            Kind::File,
+            Meta {
+                size: 3,
+                mode: 0o4755,
+                uid: 1,
+                gid: 2,
+                mtime: 3,
+            },
+            None,
+            9,
+        )
+        .expect("add");
         b.finish()
     }
 

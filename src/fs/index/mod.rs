@@ -1,0 +1,358 @@
+//! `FsIndex`: every entry of a filesystem tar stream in one compact, sorted table.
+//!
+//! Paths live in one byte arena (no `String` per entry); entries are sorted depth-first by
+//! path component, so a directory's subtree is the contiguous run right after it and
+//! directory totals come from one reverse pass. Names are raw bytes: nothing is decoded or
+//! interpreted (a component `..` is just a name); [`escape`] makes them printable.
+
+use std::io::Read;
+
+use super::sniff::ContentFlags;
+
+/// Index of an entry in an [`FsIndex`]; 0 is the root directory.
+pub type EntryId = u32;
+
+pub const ROOT: EntryId = 0;
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Hardlink => "hardlink",
+            Kind::Other => "other",
+        }
+    }
+
+    fn of(t: tar::EntryType) -> Kind {
+        use tar::EntryType as T;
+        match t {
+            T::Regular | T::Continuous | T::GNUSparse => Kind::File,
+            T::Directory => Kind::Dir,
+            T::Symlink => Kind::Symlink,
+            T::Link => Kind::Hardlink,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// One entry's metadata. Path and link target are ranges into the index's arena.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    path_start: u32,
+    path_len: u32,
+    link_start: u32,
+    link_len: u32,
+    size: u64,
+    mtime: u64,
+    hash: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    kind: Kind,
+    /// [`ContentFlags`] bits of a small file's content (fits in the padding after `kind`).
+    flags: u8,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("reading the filesystem stream: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the filesystem stream holds more path bytes than the index can address (4 GiB)")]
+    TooLarge,
+}
+
+/// Counts for a progress line while a stream is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+impl Record {
+    fn at(mut self, path_start: u32) -> Record {
+        self.path_start = path_start;
+        self
+    }
+}
+
+/// What an entry's header says besides its path, kind and link target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: u64,
+}
+
+impl Meta {
+    /// Owned by root, no time: what most made-up entries need.
+    pub fn new(size: u64, mode: u32) -> Meta {
+        Meta {
+            size,
+            mode,
+            ..Meta::default()
+        }
+    }
+}
+
+/// Accumulates entries as the tar stream arrives; [`IndexBuilder::finish`] sorts and links.
+#[derive(Debug, Clone, Default)]
+pub struct IndexBuilder {
+    arena: Vec<u8>,
+    records: Vec<Record>,
+    progress: Progress,
+}
+
+/// `a/./b//c/` -> `a/b/c`; leading `/` and `./` dropped. `..` stays a name.
+pub(crate) fn push_normalized(arena: &mut Vec<u8>, raw: &[u8]) -> (u32, u32) {
+    let start = arena.len();
+    for comp in raw.split(|&b| b == b'/') {
+        if comp.is_empty() || comp == b"." {
+            continue;
+        }
+        if arena.len() > start {
+            arena.push(b'/');
+        }
+        arena.extend_from_slice(comp);
+    }
+    (start as u32, (arena.len() - start) as u32)
+}
+
+fn range(r: &Record) -> std::ops::Range<usize> {
+    r.path_start as usize..r.path_start as usize + r.path_len as usize
+}
+
+/// Depth-first order: compare component by component, `/` sorting before every byte.
+pub fn path_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return match (*x == b'/', *y == b'/') {
+                (true, _) => Ordering::Less,
+                (_, true) => Ordering::Greater,
+                _ => x.cmp(y),
+            };
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The finished index. Entries are in depth-first order; [`ROOT`] is the root directory.
+#[derive(Debug, Clone, Default)]
+pub struct FsIndex {
+    arena: Vec<u8>,
+    records: Vec<Record>,
+    parent: Vec<u32>,
+    child_start: Vec<u32>,
+    children: Vec<u32>,
+    total: Vec<u64>,
+    count: Vec<u32>,
+    progress: Progress,
+}
+
+/// A borrowed view of one entry.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryRef<'a> {
+    pub id: EntryId,
+    index: &'a FsIndex,
+    rec: &'a Record,
+}
+
+impl<'a> EntryRef<'a> {
+    /// Full path from the root without a leading slash; empty for the root.
+    pub fn path(&self) -> &'a [u8] {
+        let s = self.rec.path_start as usize;
+        &self.index.arena[s..s + self.rec.path_len as usize]
+    }
+    /// The last component.
+    pub fn name(&self) -> &'a [u8] {
+        let p = self.path();
+        match p.iter().rposition(|&b| b == b'/') {
+            Some(i) => &p[i + 1..],
+            None => p,
+        }
+    }
+    pub fn kind(&self) -> Kind {
+        self.rec.kind
+    }
+    /// Size as the stream declared it (0 for directories, links and hard links).
+    pub fn size(&self) -> u64 {
+        self.rec.size
+    }
+    /// Size of the subtree: the entry's own size for non-directories.
+    pub fn total(&self) -> u64 {
+        self.index.total[self.id as usize]
+    }
+    /// Number of entries in the subtree, the entry included.
+    pub fn count(&self) -> u32 {
+        self.index.count[self.id as usize]
+    }
+    /// Permission and setuid/setgid/sticky bits (`0o7777`).
+    pub fn mode(&self) -> u32 {
+        self.rec.mode
+    }
+    pub fn uid(&self) -> u32 {
+        self.rec.uid
+    }
+    pub fn gid(&self) -> u32 {
+        self.rec.gid
+    }
+    pub fn mtime(&self) -> u64 {
+        self.rec.mtime
+    }
+    /// xxh3 of the content (files; hard links get their target's). 0 otherwise.
+    pub fn hash(&self) -> u64 {
+        self.rec.hash
+    }
+    /// What sniffing a small file's content found (empty for everything else). Hard links
+    /// get their target's.
+    pub fn content_flags(&self) -> ContentFlags {
+        ContentFlags::from_bits(self.rec.flags)
+    }
+    /// Symlink target as written, or hard link target path (normalized).
+    pub fn link(&self) -> Option<&'a [u8]> {
+        (self.rec.link_start != NONE).then(|| {
+            let s = self.rec.link_start as usize;
+            &self.index.arena[s..s + self.rec.link_len as usize]
+        })
+    }
+    pub fn parent(&self) -> Option<EntryId> {
+        let p = self.index.parent[self.id as usize];
+        (p != NONE).then_some(p)
+    }
+    pub fn children(&self) -> &'a [EntryId] {
+        self.index.children_of(self.id)
+    }
+    pub fn depth(&self) -> usize {
+        let p = self.path();
+        if p.is_empty() {
+            0
+        } else {
+            1 + p.iter().filter(|&&b| b == b'/').count()
+        }
+    }
+}
+
+impl FsIndex {
+    /// Reads a whole tar stream into a finished index.
+    pub fn from_tar<R: Read>(reader: R) -> Result<FsIndex, IndexError> {
+        let mut b = IndexBuilder::new();
+        b.read_tar(reader, |_| {})?;
+        Ok(b.finish())
+    }
+
+    /// Number of entries, the root included.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.len() <= 1
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Panics if `id` is out of range (ids come from this index).
+    pub fn get(&self, id: EntryId) -> EntryRef<'_> {
+        EntryRef {
+            id,
+            index: self,
+            rec: &self.records[id as usize],
+        }
+    }
+
+    pub fn root(&self) -> EntryRef<'_> {
+        self.get(ROOT)
+    }
+
+    /// Every entry but the root, depth-first, children by name.
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
+        (1..self.records.len() as u32).map(|i| self.get(i))
+    }
+
+    pub fn children_of(&self, id: EntryId) -> &[EntryId] {
+        let i = id as usize;
+        match (self.child_start.get(i), self.child_start.get(i + 1)) {
+            (Some(&s), Some(&e)) => &self.children[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    /// The entry at `path` (normalized like the stream's paths), if present.
+    pub fn lookup(&self, path: &[u8]) -> Option<EntryId> {
+        let mut norm = Vec::with_capacity(path.len());
+        push_normalized(&mut norm, path);
+        self.records
+            .binary_search_by(|r| {
+                let s = r.path_start as usize;
+                path_cmp(&self.arena[s..s + r.path_len as usize], &norm)
+            })
+            .ok()
+            .map(|i| i as EntryId)
+    }
+
+    /// Hard links carry no content in a tar; give them their target's hash so a diff can
+    /// compare them.
+    fn link_hashes(&mut self) {
+        for i in 1..self.records.len() {
+            if self.records[i].kind != Kind::Hardlink {
+                continue;
+            }
+            let target = self.get(i as u32).link().and_then(|l| self.lookup(l));
+            if let Some(t) = target {
+                self.records[i].hash = self.records[t as usize].hash;
+                self.records[i].flags = self.records[t as usize].flags;
+            }
+        }
+    }
+}
+
+/// Printable form of raw name bytes: never interpreted by a terminal or a shell reader.
+/// Bytes that are not UTF-8 and control characters become `\xNN`; a backslash becomes `\\`
+/// so the escaping can be undone unambiguously. Other characters stay as they are.
+pub fn escape(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut b = [0u8; 4];
+                    for byte in c.encode_utf8(&mut b).bytes() {
+                        let _ = write!(out, "\\x{byte:02x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// The on-disk form of an index (for the cache): a child module, so it sees the fields.
+mod builder;
+pub mod codec;
+
+#[cfg(test)]
+mod tests;

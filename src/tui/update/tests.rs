@@ -1,0 +1,292 @@
+use super::*;
+use crate::build::{BuildPlan, BuilderKind, LogStream};
+use crate::dockerfile::{Dockerfile, GraphOptions, StageGraph};
+
+pub const DOCKERFILE: &str = "\
+FROM busybox AS deps
+RUN echo deps > /deps.txt
+FROM busybox AS builder
+WORKDIR /src
+COPY --from=deps /deps.txt .
+RUN echo building && sleep 1
+FROM busybox AS unused
+RUN true
+FROM busybox
+COPY --from=builder /src /app
+CMD [\"/bin/sh\"]
+";
+
+pub fn plan_of(text: &str) -> BuildPlan {
+    let df = Dockerfile::parse(text.as_bytes()).expect("parse");
+    let g = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
+    BuildPlan::from_model(&df, &g)
+}
+
+pub fn model() -> Model {
+    Model::new(plan_of(DOCKERFILE), false)
+}
+
+pub fn feed(m: &mut Model, evs: impl IntoIterator<Item = BuildEvent>) {
+    for ev in evs {
+        update(m, Msg::Build(ev));
+    }
+}
+
+pub fn started() -> BuildEvent {
+    BuildEvent::BuildStarted {
+        builder: BuilderKind::Buildkit,
+        build_id: "abc".into(),
+    }
+}
+
+pub fn log(stage: usize, instruction: usize, text: &str) -> BuildEvent {
+    BuildEvent::Log {
+        stage,
+        instruction,
+        stream: LogStream::Stdout,
+        text: text.into(),
+    }
+}
+
+pub fn ins(stage: usize, k: usize, cached: bool, ms: u64) -> [BuildEvent; 2] {
+    [
+        BuildEvent::InstructionStarted {
+            stage,
+            instruction: k,
+        },
+        BuildEvent::InstructionFinished {
+            stage,
+            instruction: k,
+            cached,
+            duration_ms: ms,
+        },
+    ]
+}
+
+fn key(m: &mut Model, a: Action) -> Vec<Cmd> {
+    update(m, Msg::Action(a))
+}
+
+#[test]
+fn a_breakpoint_reaches_the_running_build_and_pauses_a_normal_run() {
+    let mut m = model();
+    assert!(!m.step_mode);
+    m.stage = 1;
+    m.instruction = 1;
+    assert_eq!(
+        key(&mut m, Action::ToggleBreakpoint),
+        vec![Cmd::Breakpoints(vec![(1, 1)])]
+    );
+    // Not paused: n/c only say why they do nothing.
+    assert!(key(&mut m, Action::Continue).is_empty());
+    assert!(m.notice.is_some());
+    // The driver stopped at the breakpoint: c goes on from there.
+    update(&mut m, Msg::Paused(Pause::Breakpoint(1, 1)));
+    assert_eq!(
+        key(&mut m, Action::Continue),
+        vec![Cmd::Advance {
+            mode: StepMode::Continue,
+            breakpoints: vec![(1, 1)]
+        }]
+    );
+    assert_eq!(
+        key(&mut m, Action::ToggleBreakpoint),
+        vec![Cmd::Breakpoints(vec![])]
+    );
+}
+
+#[test]
+fn selection_tracks_the_running_instruction_until_the_user_moves() {
+    let mut m = model();
+    feed(&mut m, [started()]);
+    feed(&mut m, ins(1, 2, false, 5));
+    assert_eq!((m.stage, m.instruction), (1, 2));
+    key(&mut m, Action::Up);
+    assert_eq!(m.stage, 0);
+    feed(&mut m, ins(3, 1, false, 5));
+    assert_eq!(m.stage, 0);
+}
+
+#[test]
+fn failure_selects_the_failing_instruction_and_shows_its_log() {
+    let mut m = model();
+    m.focus = Focus::Graph;
+    key(&mut m, Action::Up);
+    feed(&mut m, [started(), log(1, 3, "boom\n")]);
+    feed(
+        &mut m,
+        [BuildEvent::BuildFailed {
+            stage: Some(1),
+            instruction: Some(3),
+            message: "exit code: 1".into(),
+            exit_code: Some(1),
+        }],
+    );
+    assert_eq!((m.stage, m.instruction, m.focus), (1, 3, Focus::Log));
+    assert_eq!(m.pause, Some(Pause::Failed));
+    assert_eq!(m.log_line(0).map(|l| l.1), Some("boom"));
+    // Its pre-failure state is what `s` opens.
+    assert!(
+        key(&mut m, Action::Shell).is_empty(),
+        "s asks for a command first"
+    );
+    assert!(m.shell_prompt.is_some());
+    let cmds = key(&mut m, Action::ShellSubmit);
+    assert_eq!(
+        cmds,
+        vec![Cmd::Shell {
+            stage: 1,
+            instruction: 2,
+            image: None,
+            command: None
+        }]
+    );
+    key(&mut m, Action::Shell);
+    for c in "ls /src".chars() {
+        key(&mut m, Action::ShellInput(c));
+    }
+    key(&mut m, Action::ShellBackspace);
+    key(&mut m, Action::ShellInput('c'));
+    assert_eq!(
+        key(&mut m, Action::ShellSubmit),
+        vec![Cmd::Shell {
+            stage: 1,
+            instruction: 2,
+            image: None,
+            command: Some("ls /src".into())
+        }]
+    );
+    key(&mut m, Action::Shell);
+    key(&mut m, Action::ShellCancel);
+    assert!(m.shell_prompt.is_none());
+}
+
+#[test]
+fn log_follow_scroll_and_whole_stage() {
+    let mut m = model();
+    m.size = (80, 24);
+    let many: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    feed(&mut m, [started(), log(0, 1, &many), log(0, 0, "from\n")]);
+    select(&mut m, 0, 1);
+    assert_eq!(m.log_len(), 100);
+    let rows = m.log_rows();
+    assert_eq!(m.log_top(), 100 - rows);
+    m.focus = Focus::Log;
+    key(&mut m, Action::Up);
+    assert!(!m.log.follow);
+    assert_eq!(m.log_top(), 99 - rows);
+    key(&mut m, Action::Top);
+    assert_eq!(m.log_top(), 0);
+    key(&mut m, Action::Bottom);
+    assert!(m.log.follow);
+    key(&mut m, Action::ToggleWholeStage);
+    assert_eq!(m.log_len(), 101);
+    assert_eq!(m.log_line(0).map(|l| l.1), Some("from"));
+}
+
+#[test]
+fn search_with_next_and_previous() {
+    let mut m = model();
+    let many: String = (0..50).map(|i| format!("line {i}\n")).collect();
+    feed(&mut m, [started(), log(0, 1, &many)]);
+    select(&mut m, 0, 1);
+    key(&mut m, Action::SearchStart);
+    for c in "LINE 4".chars() {
+        key(&mut m, Action::SearchInput(c));
+    }
+    key(&mut m, Action::SearchSubmit);
+    // Search starts from the top line drawn (following: the tail), wrapping around.
+    let first = m.log.current_match.expect("match");
+    assert!(m.log_line(first).expect("line").1.starts_with("line 4"));
+    key(&mut m, Action::NextMatch);
+    let second = m.log.current_match.expect("match");
+    assert_ne!(first, second);
+    key(&mut m, Action::PrevMatch);
+    assert_eq!(m.log.current_match, Some(first));
+    key(&mut m, Action::Close);
+    assert_eq!(m.log.search, None);
+}
+
+#[test]
+fn step_keys_only_while_paused() {
+    let mut m = Model::new(plan_of(DOCKERFILE), true);
+    assert!(key(&mut m, Action::NextStage).is_empty());
+    update(&mut m, Msg::Paused(Pause::BeforeStage(1)));
+    assert_eq!(m.stage, 1);
+    key(&mut m, Action::Down);
+    key(&mut m, Action::ToggleBreakpoint);
+    let cmds = key(&mut m, Action::Continue);
+    assert_eq!(
+        cmds,
+        vec![Cmd::Advance {
+            mode: StepMode::Continue,
+            breakpoints: vec![(2, 0)]
+        }]
+    );
+    assert_eq!(m.pause, None);
+}
+
+#[test]
+fn daemon_gone_is_an_overlay_not_a_crash() {
+    let mut m = model();
+    update(
+        &mut m,
+        Msg::Ended(Err("Cannot reach the Docker daemon".into())),
+    );
+    assert_eq!(
+        m.overlay,
+        Some(Overlay::Error("Cannot reach the Docker daemon".into()))
+    );
+    assert_eq!(key(&mut m, Action::Quit), vec![Cmd::Quit]);
+}
+
+#[test]
+fn slowest_view_jumps_to_the_instruction() {
+    let mut m = model();
+    feed(&mut m, [started()]);
+    feed(&mut m, ins(0, 1, false, 10));
+    feed(&mut m, ins(1, 3, false, 900));
+    key(&mut m, Action::Slowest);
+    assert_eq!(m.slowest()[0], (900, 1, 3));
+    key(&mut m, Action::Down);
+    key(&mut m, Action::Enter);
+    assert_eq!((m.stage, m.instruction, m.overlay.clone()), (0, 1, None));
+}
+
+#[test]
+fn mouse_click_selects_a_stage_and_wheel_scrolls() {
+    let mut m = model();
+    let a = m.areas();
+    update(
+        &mut m,
+        Msg::Click {
+            at: (a.graph.x + 2, a.graph.y + 1 + 2 * 2),
+        },
+    );
+    assert_eq!((m.stage, m.focus), (2, Focus::Graph));
+    update(
+        &mut m,
+        Msg::Scroll {
+            at: (a.graph.x + 2, a.graph.y + 2),
+            down: true,
+        },
+    );
+    assert_eq!(m.stage, 3);
+}
+
+#[test]
+fn write_log_names_the_file_after_the_selection() {
+    let mut m = model();
+    feed(&mut m, [log(1, 3, "\x1b[31mred\x1b[0m\n")]);
+    select(&mut m, 1, 3);
+    let cmds = key(&mut m, Action::WriteLog);
+    assert_eq!(
+        cmds,
+        vec![Cmd::WriteLog {
+            path: "stagescope-builder-3.log".into(),
+            text: "red\n".into(),
+            stage: 1,
+            instruction: Some(3),
+        }]
+    );
+}
