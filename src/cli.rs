@@ -310,6 +310,9 @@ pub enum GraphFormat {
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
+    /// A build context (or a Dockerfile) to read, as the other commands take it; `-f` wins.
+    #[arg(value_name = "CONTEXT")]
+    pub context: Option<PathBuf>,
     #[command(flatten)]
     pub dockerfile: DockerfileArgs,
     /// Output format.

@@ -148,3 +148,24 @@ fn man_dir_writes_a_page_per_subcommand() {
         "{graph}"
     );
 }
+
+#[test]
+fn graph_takes_a_context_as_the_other_commands_do() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let by_context = stdout(&run_in(repo, &["graph", "assets/demo"]));
+    let by_file = stdout(&run_in(repo, &["graph", "-f", "assets/demo"]));
+    assert_eq!(by_context, by_file);
+    assert!(by_context.starts_with("Dockerfile: assets/demo/Dockerfile"));
+    // -f wins over the context, as in `docker build`.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = run_in(
+        repo,
+        &[
+            "graph",
+            tmp.path().to_str().expect("utf-8 path"),
+            "-f",
+            "assets/demo/Dockerfile",
+        ],
+    );
+    assert!(stdout(&out).starts_with("Dockerfile: assets/demo/Dockerfile"));
+}

@@ -6,7 +6,14 @@ use super::{EXIT_USAGE, fail, graph_of};
 use crate::cli::{GraphArgs, GraphFormat};
 
 pub fn graph(args: &GraphArgs) -> u8 {
-    let loaded = match args.dockerfile.load() {
+    // As `docker build`: the Dockerfile defaults to the one in the context.
+    let mut dockerfile = args.dockerfile.clone();
+    if let Some(ctx) = &args.context
+        && dockerfile.file == std::path::Path::new("Dockerfile")
+    {
+        dockerfile.file = ctx.clone();
+    }
+    let loaded = match dockerfile.load() {
         Ok(l) => l,
         Err(e) => return fail(EXIT_USAGE, e),
     };
