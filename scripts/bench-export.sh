@@ -44,8 +44,12 @@ echo "image: $FILES files, ~$MB MB"
 for run in 1 2 3; do
     echo "run $run: docker export > /dev/null (with create/rm)"
     timeit sh -c 'id=$(docker create "$0" /nonexistent) && docker export "$id" >/dev/null; docker rm "$id" >/dev/null' "$TAG"
-    echo "run $run: stagescope tree --image (export + index)"
-    timeit "$BIN" tree --image "$TAG" --depth 0 >/dev/null
+    echo "run $run: stagescope tree --image (export + index; an empty index cache each run)"
+    cold=$(mktemp -d)
+    XDG_CACHE_HOME="$cold" timeit "$BIN" tree --image "$TAG" --depth 0 >/dev/null
+    echo "run $run: stagescope tree --image again (the index cache of the run before)"
+    XDG_CACHE_HOME="$cold" timeit "$BIN" tree --image "$TAG" --depth 0 >/dev/null
+    rm -rf "$cold"
     if [ -n "${DIVE:-}" ]; then
         echo "run $run: dive (CI=true)"
         CI=true timeit "$DIVE" "$TAG" >/dev/null || true

@@ -1,10 +1,10 @@
 //! `stagescope diff-images`: compare two images the engine has, without a Dockerfile.
 
 use stagescope::engine::connect::Engine;
-use stagescope::engine::export::index_image;
 use stagescope::fs::FsIndex;
 use stagescope::fs::compare::Comparison;
 use stagescope::report::diff::DiffReport;
+use stagescope::session::files::open_files;
 
 use super::diff::{load_rules, print_and_exit};
 use super::{engine_for, interruptible, runtime};
@@ -37,7 +37,8 @@ pub fn diff_images(args: &DiffImagesArgs) -> u8 {
 }
 
 async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
-    index_image(engine, image, |_| {})
+    let opened = open_files(engine, image, |_| {})
         .await
-        .map_err(|e| format!("error: {e}"))
+        .map_err(|e| format!("error: {e}"))?;
+    Ok(std::sync::Arc::unwrap_or_clone(opened.index))
 }

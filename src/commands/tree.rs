@@ -2,14 +2,16 @@
 //! of any image, as text or JSON lines with the instruction that added each.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 use stagescope::build::StageRef;
 use stagescope::build::added_by::map_layers;
 use stagescope::engine::clean as engine_clean;
-use stagescope::engine::export::{finish_cleanups, image_layers, index_image};
-use stagescope::fs::Progress;
+use stagescope::engine::export::finish_cleanups;
+use stagescope::fs::IndexBuilder;
 use stagescope::fs::format::human_size;
 use stagescope::report;
+use stagescope::session::files::{layers, open_files};
 use stagescope::session::{Events, Session};
 
 use super::{
@@ -74,20 +76,23 @@ pub fn tree(args: &TreeArgs) -> u8 {
                 }
                 _ => return Err("error: nothing to open".to_string()),
             };
-            let ix = index_image(&engine, &image, move |p: Progress| {
+            let progress = move |b: &IndexBuilder| {
                 if show_progress {
+                    let p = b.progress();
                     eprint!(
                         "\rindexing: {} entries, {}   ",
                         p.entries,
                         human_size(p.bytes)
                     );
                 }
-            })
-            .await
-            .map_err(|e| format!("error: {e}"))?;
+            };
+            let opened = open_files(&engine, &image, progress)
+                .await
+                .map_err(|e| format!("error: {e}"))?;
+            let ix = Arc::unwrap_or_clone(opened.index);
             // Attribution needs a second stream (the image's layers): only for --json.
             let layers = if args.json {
-                match image_layers(&engine, &image).await {
+                match layers(&engine, &image).await {
                     Ok(l) => Some(l),
                     Err(e) => {
                         eprintln!("note: no added_by: {e}");

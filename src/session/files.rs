@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use super::Session;
 use crate::build::added_by::{LayerInfo, layer_info};
+use crate::engine::connect::Engine;
 use crate::engine::export::{image_layers, index_image_observed};
 use crate::engine::fetch::{extract_path, fetch_path, image_id};
 use crate::fs::cache::DiskCache;
+use crate::fs::layers::ImageLayers;
 use crate::fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
 use crate::fs::{FsIndex, IndexBuilder, Kind, escape};
 
@@ -21,43 +23,59 @@ pub struct Opened {
     pub from_cache: bool,
 }
 
+/// The filesystem of `image`: from the disk cache when this image was opened before (by
+/// id), else streamed from the engine; `observe` sees the index grow while it streams. The
+/// one way every front end reads a filesystem, with or without a build.
+pub async fn open_files(
+    engine: &Engine,
+    image: &str,
+    observe: impl FnMut(&IndexBuilder) + Send + 'static,
+) -> Result<Opened, String> {
+    let id = image_id(engine, image).await.ok();
+    let disk = DiskCache::user();
+    if let (Some(id), Some(disk)) = (id.clone(), disk.clone()) {
+        let key = id.clone();
+        let hit = tokio::task::spawn_blocking(move || disk.get(&key))
+            .await
+            .ok()
+            .flatten();
+        if let Some(ix) = hit {
+            return Ok(Opened {
+                index: Arc::new(ix),
+                image_id: Some(id),
+                from_cache: true,
+            });
+        }
+    }
+    let ix = index_image_observed(engine, image, observe)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ix = Arc::new(ix);
+    if let (Some(id), Some(disk)) = (id.clone(), disk) {
+        let keep = ix.clone();
+        // A cache that cannot be written only costs the next open its speed.
+        let _ = tokio::task::spawn_blocking(move || disk.put(&id, &keep)).await;
+    }
+    Ok(Opened {
+        index: ix,
+        image_id: id,
+        from_cache: false,
+    })
+}
+
+/// The layers of `image` and what each wrote: which instruction added a file.
+pub async fn layers(engine: &Engine, image: &str) -> Result<ImageLayers, String> {
+    image_layers(engine, image).await.map_err(|e| e.to_string())
+}
+
 impl Session {
-    /// The filesystem of `image`; `observe` sees the index grow while it streams.
+    /// [`open_files`] on this session's engine.
     pub async fn open_files(
         &self,
         image: &str,
         observe: impl FnMut(&IndexBuilder) + Send + 'static,
     ) -> Result<Opened, String> {
-        let id = image_id(&self.engine, image).await.ok();
-        let disk = DiskCache::user();
-        if let (Some(id), Some(disk)) = (id.clone(), disk.clone()) {
-            let key = id.clone();
-            let hit = tokio::task::spawn_blocking(move || disk.get(&key))
-                .await
-                .ok()
-                .flatten();
-            if let Some(ix) = hit {
-                return Ok(Opened {
-                    index: Arc::new(ix),
-                    image_id: Some(id),
-                    from_cache: true,
-                });
-            }
-        }
-        let ix = index_image_observed(&self.engine, image, observe)
-            .await
-            .map_err(|e| e.to_string())?;
-        let ix = Arc::new(ix);
-        if let (Some(id), Some(disk)) = (id.clone(), disk) {
-            let keep = ix.clone();
-            // A cache that cannot be written only costs the next open its speed.
-            let _ = tokio::task::spawn_blocking(move || disk.put(&id, &keep)).await;
-        }
-        Ok(Opened {
-            index: ix,
-            image_id: id,
-            from_cache: false,
-        })
+        open_files(&self.engine, image, observe).await
     }
 
     /// Which instruction of this build wrote each entry of `ix`, the index of `image`, the
@@ -69,9 +87,7 @@ impl Session {
         instruction: usize,
         ix: Arc<FsIndex>,
     ) -> Result<LayerInfo, String> {
-        let layers = image_layers(&self.engine, image)
-            .await
-            .map_err(|e| e.to_string())?;
+        let layers = layers(&self.engine, image).await?;
         let plan = self.plan.clone();
         tokio::task::spawn_blocking(move || layer_info(&plan, stage, instruction, &layers, &ix))
             .await

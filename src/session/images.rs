@@ -6,7 +6,6 @@ use tokio::sync::mpsc::unbounded_channel;
 use super::{Events, Session, pump};
 use crate::build::{BuildEvent, StageRef};
 use crate::engine::error::EngineError;
-use crate::engine::export::index_image;
 use crate::engine::run::{BuildInputs, BuildOutcome, choose_builder, run_build, state_image};
 use crate::fs::FsIndex;
 
@@ -100,10 +99,9 @@ impl Session {
         Ok(image)
     }
 
-    /// The filesystem of an image, streamed and indexed.
+    /// The filesystem of an image (see [`super::files::open_files`]), owned.
     pub async fn index(&self, image: &str) -> Result<FsIndex, String> {
-        index_image(&self.engine, image, |_| {})
-            .await
-            .map_err(|e| e.to_string())
+        let opened = self.open_files(image, |_| {}).await?;
+        Ok(std::sync::Arc::unwrap_or_clone(opened.index))
     }
 }
