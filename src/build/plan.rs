@@ -309,7 +309,10 @@ impl BuildPlan {
                 to: e.to,
                 via: match e.via {
                     crate::dockerfile::EdgeKind::From => EdgeVia::From,
-                    crate::dockerfile::EdgeKind::Copy => EdgeVia::Copy,
+                    // Add is only ever an external's kind.
+                    crate::dockerfile::EdgeKind::Copy | crate::dockerfile::EdgeKind::Add => {
+                        EdgeVia::Copy
+                    }
                     crate::dockerfile::EdgeKind::Mount => EdgeVia::Mount,
                 },
                 line: e.line,

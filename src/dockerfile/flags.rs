@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::Keyword;
+use super::{mount, suggest};
 
 /// One builder flag, typed: `--mount=type=cache,target=/x` is name `mount`, value
 /// `type=cache,target=/x`; `--link` has no value. `span` is the flag's bytes in the source.
@@ -113,7 +114,6 @@ fn declared(keyword: Keyword) -> &'static [(&'static str, Kind)] {
             ("checksum", Str),
             ("exclude", Strs),
             ("unpack", Bool),
-            ("parents", Bool),
         ],
         Keyword::Healthcheck => &[
             ("interval", Str),
@@ -129,8 +129,9 @@ fn declared(keyword: Keyword) -> &'static [(&'static str, Kind)] {
 /// A checked flag: name and value (`None` for a bare `--link`).
 pub type TypedFlag = (String, Option<String>);
 
-/// Turn flag words into typed flags, rejecting what BuildKit rejects. The error carries the
-/// offending word's index.
+/// Turn flag words into typed flags, rejecting what BuildKit rejects when it parses the
+/// instruction (`BFlags.Parse`, then RUN's device, mount, network and security hooks). The
+/// error carries the offending word's index.
 pub fn check(keyword: Keyword, words: &[FlagWord]) -> Result<Vec<TypedFlag>, (usize, String)> {
     let spec = declared(keyword);
     let mut out: Vec<TypedFlag> = Vec::new();
@@ -141,28 +142,62 @@ pub fn check(keyword: Keyword, words: &[FlagWord]) -> Result<Vec<TypedFlag>, (us
             None => (body, None),
         };
         let Some(&(_, kind)) = spec.iter().find(|(n, _)| *n == name) else {
-            return Err((i, format!("unknown flag: {name}")));
+            let names: Vec<&str> = spec.iter().map(|(n, _)| *n).collect();
+            let msg = format!("unknown flag: --{name}");
+            return Err((i, suggest::wrap(msg, name, &names)));
         };
         if kind != Kind::Strs && out.iter().any(|(n, _)| n == name) {
-            return Err((i, format!("duplicate flag specified: {name}")));
+            return Err((i, format!("duplicate flag specified: --{name}")));
         }
         match (kind, value) {
             (Kind::Bool, Some("")) | (Kind::Str | Kind::Strs, None) => {
-                return Err((i, format!("missing a value on flag: {name}")));
+                return Err((i, format!("missing a value on flag: --{name}")));
             }
             (Kind::Bool, Some(v))
                 if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") =>
             {
                 return Err((
                     i,
-                    format!("expecting boolean value for flag {name}, not: {v}"),
+                    format!("expecting boolean value for flag --{name}, not: {v}"),
                 ));
             }
             _ => {}
         }
         out.push((name.to_string(), value.map(str::to_string)));
     }
+    if keyword == Keyword::Run {
+        check_run(&out)?;
+    }
     Ok(out)
+}
+
+/// RUN's parse hooks, in BuildKit's order (device, mount, network, security).
+fn check_run(flags: &[TypedFlag]) -> Result<(), (usize, String)> {
+    let values = |name: &'static str| {
+        flags
+            .iter()
+            .enumerate()
+            .filter(move |(_, (n, _))| n == name)
+            .map(|(i, (_, v))| (i, v.as_deref().unwrap_or_default()))
+    };
+    for (i, v) in values("device") {
+        mount::check_device(v).map_err(|e| (i, e))?;
+    }
+    for (i, v) in values("mount") {
+        mount::parse_from(v).map_err(|e| (i, e))?;
+    }
+    // A string flag is given at most once (BFlags rejects a duplicate).
+    if let Some((i, v)) = values("network").next()
+        && !["default", "none", "host"].contains(&v)
+    {
+        return Err((i, format!("invalid network mode {v:?}")));
+    }
+    if let Some((i, v)) = values("security").next()
+        && !["insecure", "sandbox"].contains(&v)
+    {
+        return Err((i, format!("security {v:?} is not valid")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -197,7 +232,7 @@ mod tests {
         assert!(check(Keyword::Copy, &w("--from=a --link")).is_ok());
         assert_eq!(
             check(Keyword::Copy, &w("--frm=a")).unwrap_err().1,
-            "unknown flag: frm"
+            "unknown flag: --frm (did you mean from?)"
         );
         assert!(check(Keyword::Run, &w("--mount=a --mount=b")).is_ok());
         assert!(check(Keyword::Copy, &w("--from=a --from=b")).is_err());

@@ -1,12 +1,17 @@
 //! Stage graph: which stage feeds which, as BuildKit's `dockerfile2llb/convert.go` decides
-//! (addState for FROM, toCommand for `COPY --from`, detectRunMount for `RUN --mount=from=`),
-//! plus the target, the stages it needs, and a build order.
+//! (addState for FROM, toCommand for `COPY --from`, detectRunMount for `RUN --mount=from=`,
+//! initOnBuildTriggers for the ONBUILD triggers a stage runs from its base stage), plus the
+//! target, the stages it needs, and a build order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::dispatch::{self, Commands, stage_name};
 use super::error::DockerfileError;
 use super::instruction::{Instruction, Keyword};
 use super::model::Dockerfile;
+use super::mount;
+use super::onbuild;
+use super::remote::{self, Source as Remote};
 use super::shell::{Env, expand_word};
 use super::source::position_in;
 
@@ -17,6 +22,8 @@ pub enum EdgeKind {
     From,
     Copy,
     Mount,
+    /// `ADD` of a Git repository or an HTTP(S) file (externals only).
+    Add,
 }
 
 impl EdgeKind {
@@ -25,20 +32,26 @@ impl EdgeKind {
             EdgeKind::From => "from",
             EdgeKind::Copy => "copy",
             EdgeKind::Mount => "mount",
+            EdgeKind::Add => "add",
         }
     }
 }
 
-/// Stage `from` feeds stage `to` through the instruction on `line`.
+/// Stage `from` feeds stage `to` through the instruction on `line`. For an ONBUILD trigger
+/// run in `to`, `line` is `to`'s FROM (where BuildKit runs and locates it) and `onbuild` the
+/// line of the ONBUILD instruction in `to`'s base stage.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Edge {
     pub from: usize,
     pub to: usize,
     pub via: EdgeKind,
     pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onbuild: Option<usize>,
 }
 
-/// An image (not a stage) that stage `to` copies or mounts from.
+/// An image (not a stage) that stage `to` copies or mounts from, or (`via` add) the URL of a
+/// Git repository or HTTP(S) file that it ADDs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct External {
     pub image: String,
@@ -92,6 +105,8 @@ impl StageGraph {
 
         let mut edges = Vec::new();
         let mut externals = Vec::new();
+        let mut trigger_errors: Vec<(usize, DockerfileError)> = Vec::new();
+        let mut triggers = Vec::new();
         for s in &stages {
             if let Some(b) = s.base_stage {
                 edges.push(Edge {
@@ -99,11 +114,39 @@ impl StageGraph {
                     to: s.index,
                     via: EdgeKind::From,
                     line: s.line,
+                    onbuild: None,
                 });
+                for t in onbuild::triggers(&stages[b], &s.from) {
+                    match t {
+                        Ok(t) => triggers.push((s.index, t)),
+                        Err(e) => trigger_errors.push((s.index, e)),
+                    }
+                }
             }
-            for ins in &s.instructions {
+        }
+        let mut commands: Vec<Commands<'_>> = Vec::new();
+        for s in &stages {
+            let own = triggers.iter().filter(|(to, _)| *to == s.index);
+            let list = own
+                .map(|(_, t)| (&t.instruction, Some(t.onbuild_line)))
+                .chain(s.instructions.iter().map(|i| (i, None)));
+            let mut cmds = Commands {
+                stage: s,
+                list: Vec::new(),
+            };
+            for (ins, onbuild) in list {
+                cmds.list.push(ins);
+                let found = match sources(df, ins, &by_name, n) {
+                    Ok(found) => found,
+                    // initOnBuildTriggers runs only for stages the target needs.
+                    Err(e) if onbuild.is_some() => {
+                        trigger_errors.push((s.index, e));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let mut seen = BTreeSet::new();
-                for source in sources(df, ins, &by_name, n)? {
+                for source in found {
                     if !seen.insert(source.clone()) {
                         continue;
                     }
@@ -113,6 +156,7 @@ impl StageGraph {
                             to: s.index,
                             via,
                             line: ins.line,
+                            onbuild,
                         }),
                         (Err(image), via) => externals.push(External {
                             image,
@@ -123,16 +167,23 @@ impl StageGraph {
                     }
                 }
             }
+            commands.push(cmds);
         }
 
         let deps = |i: usize| edges.iter().filter(move |e| e.to == i).map(|e| e.from);
-        if let Some(e) = cycle(n, &edges) {
+        // validateCircularDependency runs before any ONBUILD trigger is read.
+        let own_edges: Vec<Edge> = edges
+            .iter()
+            .filter(|e| e.onbuild.is_none())
+            .cloned()
+            .collect();
+        if let Some(e) = cycle(n, &own_edges) {
             return Err(DockerfileError::new(
                 e.line,
                 1,
                 format!(
                     "circular dependency detected on stage: {}",
-                    stage_name(&stages[e.to].name, e.to)
+                    stage_name(&stages[e.to])
                 ),
             ));
         }
@@ -144,26 +195,10 @@ impl StageGraph {
                 stack.extend(deps(i));
             }
         }
-
-        // dispatchStages walks stages in order: a needed stage copying from a later one finds
-        // it not yet built.
-        for e in &edges {
-            if e.via == EdgeKind::Copy && needed[e.to] && e.from > e.to {
-                let ins = stages[e.to].instructions.iter().find(|i| i.line == e.line);
-                let from = ins
-                    .and_then(|i| i.flag("from").flatten())
-                    .unwrap_or_default();
-                return Err(DockerfileError::new(
-                    e.line,
-                    1,
-                    format!(
-                        "cannot copy from stage \"{from}\", it needs to be defined before \
-                         current stage \"{}\"",
-                        stage_name(&stages[e.to].name, e.to)
-                    ),
-                ));
-            }
+        if let Some((_, e)) = trigger_errors.into_iter().find(|(to, _)| needed[*to]) {
+            return Err(e);
         }
+        dispatch::check(&commands, &needed, &by_name)?;
 
         let order = topological(n, &edges);
         Ok(StageGraph {
@@ -201,14 +236,10 @@ impl StageGraph {
     }
 }
 
-/// BuildKit's stage name in messages: the name, or `stage-N`.
-fn stage_name(name: &Option<String>, i: usize) -> String {
-    name.clone().unwrap_or_else(|| format!("stage-{i}"))
-}
-
 type Source = (Result<usize, String>, EdgeKind);
 
-/// The stages (Ok) or images (Err) one instruction reads from. ONBUILD makes none.
+/// The stages (Ok) or images and URLs (Err) one instruction reads from. ONBUILD makes none
+/// where it is written (its triggers are read as instructions of the child stages).
 fn sources(
     df: &Dockerfile,
     ins: &Instruction,
@@ -243,14 +274,20 @@ fn sources(
         }
         Keyword::Run => {
             for mount in ins.flag_values("mount") {
-                let from = mount_fields(mount)
-                    .into_iter()
-                    .filter(|(k, _)| k == "from")
-                    .map(|(_, v)| v)
-                    .next_back();
+                // Checked when the instruction was parsed.
+                let from = mount::parse_from(mount).ok().flatten();
                 if let Some(from) = from.filter(|f| !f.is_empty()) {
                     let source = by_name.get(&from.to_lowercase()).copied().ok_or(from);
                     out.push((source, EdgeKind::Mount));
+                }
+            }
+        }
+        Keyword::Add => {
+            let words = ins.args.words();
+            let srcs = words.split_last().map(|(_, s)| s).unwrap_or_default();
+            for src in srcs {
+                if let Ok(Remote::Git { .. } | Remote::Http) = remote::classify(src) {
+                    out.push((Err(src.clone()), EdgeKind::Add));
                 }
             }
         }
@@ -260,31 +297,12 @@ fn sources(
 }
 
 /// Go's strconv.Atoi: optional sign, decimal digits.
-fn go_atoi(s: &str) -> Option<i64> {
+pub(super) fn go_atoi(s: &str) -> Option<i64> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
-}
-
-/// `--mount` value: CSV of `key=value` (keys lower-cased), double quotes allowed.
-fn mount_fields(value: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    for c in value.chars().chain(std::iter::once(',')) {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                let f = std::mem::take(&mut field);
-                let (k, v) = f.split_once('=').unwrap_or((&f, ""));
-                fields.push((k.trim().to_lowercase(), v.to_string()));
-            }
-            c => field.push(c),
-        }
-    }
-    fields
 }
 
 /// The first edge found on a cycle, if any.
@@ -326,7 +344,7 @@ fn topological(n: usize, edges: &[Edge]) -> Vec<usize> {
     let mut indegree = vec![0usize; n];
     let mut pairs: BTreeSet<(usize, usize)> = BTreeSet::new();
     for e in edges {
-        if pairs.insert((e.from, e.to)) {
+        if e.from != e.to && pairs.insert((e.from, e.to)) {
             indegree[e.to] += 1;
         }
     }
@@ -341,5 +359,8 @@ fn topological(n: usize, edges: &[Edge]) -> Vec<usize> {
             }
         }
     }
+    // An ONBUILD trigger can close a cycle among stages the target does not need: those
+    // stages come last, in index order.
+    order.extend((0..n).filter(|&i| indegree[i] > 0));
     order
 }

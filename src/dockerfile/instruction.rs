@@ -279,14 +279,14 @@ pub fn parse(
     })
 }
 
-fn after_first_word(s: &str) -> &str {
+pub(super) fn after_first_word(s: &str) -> &str {
     let s = s.trim_start();
     let i = s.find(char::is_whitespace).unwrap_or(s.len());
     s[i..].trim_start()
 }
 
 /// Decide the argument form and apply BuildKit's per-instruction argument checks.
-fn form(keyword: Keyword, rest: &str) -> Result<Args, String> {
+pub(super) fn form(keyword: Keyword, rest: &str) -> Result<Args, String> {
     use Keyword::*;
     let shell = || Args::Shell(rest.to_string());
     let at_least_one = || format!("{keyword} requires at least one argument");

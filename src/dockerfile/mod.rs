@@ -3,14 +3,19 @@
 //! Our own parser, following BuildKit's (moby/buildkit `frontend/dockerfile/parser`,
 //! `instructions`, `dockerfile2llb`), so that what we draw is what BuildKit builds.
 
+mod dispatch;
 mod error;
 mod flags;
 mod graph;
 mod heredoc;
 mod instruction;
 mod model;
+mod mount;
+mod onbuild;
+mod remote;
 mod shell;
 mod source;
+mod suggest;
 
 pub use error::DockerfileError;
 pub use flags::Flag;

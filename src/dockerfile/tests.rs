@@ -123,7 +123,7 @@ fn flags_are_typed_with_spans() {
     let e = error("FROM a\nCOPY --form=b x y\n");
     assert_eq!(
         (e.line, e.col, e.message.as_str()),
-        (2, 6, "unknown flag: form")
+        (2, 6, "unknown flag: --form (did you mean from?)")
     );
 }
 

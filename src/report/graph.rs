@@ -118,18 +118,27 @@ pub fn text(file: &str, df: &Dockerfile, g: &StageGraph) -> String {
         );
         let _ = writeln!(out, "{}", row.trim_end());
         for e in g.edges_into(i) {
+            let onbuild = e
+                .onbuild
+                .map(|l| format!(", ONBUILD on line {l}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "        <-{:-<6} {}  (line {})",
+                "        <-{:-<6} {}  (line {}{onbuild})",
                 e.via.as_str(),
                 names[e.from],
                 e.line
             );
         }
         for x in g.externals.iter().filter(|x| x.to == i) {
+            let what = if x.via == EdgeKind::Add {
+                "url"
+            } else {
+                "image"
+            };
             let _ = writeln!(
                 out,
-                "        <-{:-<6} image {}  (line {})",
+                "        <-{:-<6} {what} {}  (line {})",
                 x.via.as_str(),
                 x.image,
                 x.line
@@ -209,7 +218,7 @@ pub fn mermaid(df: &Dockerfile, g: &StageGraph) -> String {
     }
     let arrow = |via: EdgeKind| match via {
         EdgeKind::From => "-->",
-        EdgeKind::Copy => "-.->",
+        EdgeKind::Copy | EdgeKind::Add => "-.->",
         EdgeKind::Mount => "==>",
     };
     for e in &g.edges {
@@ -270,7 +279,7 @@ pub fn dot(df: &Dockerfile, g: &StageGraph) -> String {
     }
     let style = |via: EdgeKind| match via {
         EdgeKind::From => "solid",
-        EdgeKind::Copy => "dashed",
+        EdgeKind::Copy | EdgeKind::Add => "dashed",
         EdgeKind::Mount => "dotted",
     };
     for e in &g.edges {
