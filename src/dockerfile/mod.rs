@@ -9,6 +9,7 @@ mod graph;
 mod heredoc;
 mod instruction;
 mod model;
+mod platform;
 mod shell;
 mod source;
 
@@ -18,8 +19,11 @@ pub use graph::{Edge, EdgeKind, External, GraphOptions, StageGraph};
 pub use heredoc::Heredoc;
 pub use instruction::{Args, Instruction, Keyword};
 pub use model::{ArgDecl, Dockerfile, Stage};
+pub use platform::Platform;
 pub use source::Directive;
 
+#[cfg(test)]
+mod expansion_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
