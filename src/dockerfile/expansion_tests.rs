@@ -104,3 +104,75 @@ fn expansion_errors_point_at_the_arg_or_from() {
     );
     assert_eq!(e.to_string(), format!("3:1: {}", e.message));
 }
+
+fn stage_words(df: &Dockerfile, stage: usize) -> Vec<Vec<String>> {
+    df.stages[stage]
+        .instructions
+        .iter()
+        .map(|i| i.args.words())
+        .collect()
+}
+
+#[test]
+fn backtick_escape_makes_backslash_ordinary() {
+    let text = "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022 AS build\n\
+                COPY build\\ C:\\build\\\nRUN echo \\\nCOPY [\"C:\\\\a b\", \"D:\\\\\"]\n\
+                COPY --chown=C:\\Users --from=build a`\n  b\n";
+    let df = Dockerfile::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(df.escape, '`');
+    let words = stage_words(&df, 0);
+    assert_eq!(words[0], vec!["build\\", "C:\\build\\"]);
+    // `RUN echo \` is not continued: the next line is its own instruction.
+    assert_eq!(words[1], vec!["echo", "\\"]);
+    // JSON keeps JSON's escapes whatever the directive says.
+    assert_eq!(words[2], vec!["C:\\a b", "D:\\"]);
+    let copy = &df.stages[0].instructions[3];
+    assert_eq!(copy.flag("chown"), Some(Some("C:\\Users")));
+    assert_eq!(copy.flag("from"), Some(Some("build")));
+    assert_eq!(words[3], vec!["a", "b"]);
+}
+
+#[test]
+fn backtick_escape_in_global_args_and_from() {
+    let text = "# ESCAPE = `\nARG DIR=C:\\tools\\bin\nARG Q=`$DIR\n\
+                FROM img:${DIR##*\\\\}-${Q}\nFROM img:${DIR%\\*}\n";
+    let b = bases(text, GraphOptions::default());
+    assert_eq!(b[0], "img:bin-$DIR");
+    assert_eq!(b[1], "img:C:\\tools\\bin");
+    // A lone `\` ends a pattern: BuildKit rejects it as an invalid escape.
+    let e = Dockerfile::parse(b"# escape=`\nARG D=C:\\x\nFROM img:${D##*\\}\n").unwrap_err();
+    assert!(
+        e.message.contains("invalid pattern (*\\) in substitution"),
+        "{e}"
+    );
+}
+
+#[test]
+fn default_escape_splits_list_arguments_on_blanks_only() {
+    let df = Dockerfile::parse(b"FROM a\nCOPY x\\ y z\nCOPY \"a b\" c\n").unwrap();
+    let words = stage_words(&df, 0);
+    assert_eq!(words[0], vec!["x\\", "y", "z"]);
+    assert_eq!(words[1], vec!["\"a", "b\"", "c"]);
+    let e = Dockerfile::parse(b"FROM a\nCOPY only\\ one\n");
+    assert!(
+        e.is_ok(),
+        "COPY `only\\` `one` has two arguments for BuildKit"
+    );
+}
+
+#[test]
+fn escape_directive_rules() {
+    // Only at the very top: after an instruction or another comment it is a comment.
+    for text in [
+        "FROM a\n# escape=`\nRUN x \\\n y\n",
+        "# hello\n# escape=`\nFROM a\nRUN x \\\n y\n",
+        "\n# escape=`\nFROM a\nRUN x \\\n y\n",
+    ] {
+        let df = Dockerfile::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(df.escape, '\\', "{text}");
+    }
+    let e = Dockerfile::parse(b"# escape=x\nFROM a\n").unwrap_err();
+    assert_eq!(e.message, "invalid escape token 'x' does not match ` or \\");
+    let e = Dockerfile::parse(b"# escape=`\n# Escape=\\\nFROM a\n").unwrap_err();
+    assert_eq!(e.message, "only one escape parser directive can be used");
+}

@@ -5,10 +5,12 @@ use proptest::prelude::*;
 
 use super::*;
 
-const SEEDS: [&str; 3] = [
+const SEEDS: [&str; 5] = [
     "# syntax=docker/dockerfile:1\n# escape=\\\nARG GO=1.22\nFROM --platform=$BUILDPLATFORM golang:${GO} AS build\nWORKDIR /src\nRUN --mount=type=cache,target=/root/.cache \\\n    # comment\n\n    go build -o /app .\nRUN <<EOF <<-\"X\"\necho hi\nEOF\n\tcat\n\tX\nFROM scratch\nCOPY --from=build --chmod=755 /app /app\nCOPY <<EOF /etc/conf\nk=v\nEOF\nENTRYPOINT [\"/app\"]\n",
     "\u{feff}# escape=`\r\nfrom node:20 as Deps\r\nrun npm ci `\r\n  && npm run build\r\nFROM deps AS test\r\nRUN cat >/f <<EOF && true\r\nx\r\nEOF\r\nFROM nginx\r\nCOPY --from=0 /a /b\r\nRUN --mount=from=deps,target=/d ls\r\nONBUILD RUN <<E\r\nx\r\nE\r\nHEALTHCHECK --interval=5s CMD true\r\nSHELL [\"sh\", \"-c\"]\r\n",
     "ARG A\nARG B=${A:-x}\nFROM ${B:+img}:${A} AS one\nFROM one\nCOPY --from=one --link a b\nCOPY --from=nginx:1 a b\nLABEL a=b\nENV X=1 Y=\"2 3\"\nEXPOSE 80\nUSER me\nVOLUME [\"/v\"]\nSTOPSIGNAL TERM\n",
+    "ARG OK=${TARGETPLATFORM#linux/amd64}\nARG OK=${OK##*/}\nARG OK=${OK:+\"no\"}\nARG OK=${OK:-\"yes\"}\nARG F=/a/b.tar.gz\nARG G=${F%.*}-${F%%.*}-${F/a/x}-${F//\\//-}-${X:-${F#*/}}\nFROM img-${OK}:${G%\\*} AS pick-yes\nFROM pick-${OK}\nRUN echo ${TARGETARCH}\n",
+    "# escape=`\nARG DIR=C:\\tools\\bin\nFROM mcr.microsoft.com/windows:${DIR##*\\\\} AS build\nCOPY build\\ C:\\build\\\nRUN dir `\n  C:\\ && echo \\\nFROM mcr.microsoft.com/windows/nanoserver\nCOPY --from=build [\"C:\\\\a\", \"D:\\\\\"]\n",
 ];
 
 fn exercise(bytes: &[u8]) {
@@ -45,6 +47,12 @@ fn edit() -> impl Strategy<Value = Edit> {
         b"$".to_vec(),
         b"[".to_vec(),
         b"#".to_vec(),
+        b"%".to_vec(),
+        b"/".to_vec(),
+        b"}".to_vec(),
+        b":?".to_vec(),
+        b"*".to_vec(),
+        b"${V##*/}".to_vec(),
         b" ".to_vec(),
         b"\t".to_vec(),
         "\u{e9}".as_bytes().to_vec(),
@@ -90,6 +98,20 @@ proptest! {
     fn never_panics_on_ascii_soup(text in "[ -~\t\n\\\\`<$]{0,300}") {
         exercise(text.as_bytes());
         exercise(format!("FROM a\n{text}").as_bytes());
+    }
+
+    #[test]
+    fn never_panics_expanding_words(
+        word in "([a-z$/#%:?*+{}\\[\\]\"'`-]|\\$\\{V|\\\\){0,40}",
+        escape in prop::sample::select(vec!['\\', '`']),
+    ) {
+        let env = super::shell::Env::from([
+            ("V".to_string(), "linux/amd64".to_string()),
+            ("E".to_string(), String::new()),
+        ]);
+        let _ = super::shell::expand_word(&word, escape, &env);
+        exercise(format!("ARG A={word}\nFROM a:${{A}}-{word}\n").as_bytes());
+        exercise(format!("# escape=`\nARG A={word}\nFROM a:{word}\n").as_bytes());
     }
 
     #[test]
