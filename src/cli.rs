@@ -185,6 +185,7 @@ impl BuildFlags {
             file: self.file.clone().unwrap_or_else(|| self.context.clone()),
             target: self.target.clone(),
             build_args: self.build_args.clone(),
+            platform: self.platform.clone(),
         }
     }
 }
@@ -215,6 +216,9 @@ pub struct DockerfileArgs {
     /// Build argument; `K` alone takes the value of the environment variable K.
     #[arg(long = "build-arg", value_name = "K=V")]
     pub build_args: Vec<String>,
+    /// Target platform for TARGETPLATFORM & co. (default: this machine's), e.g. linux/arm64.
+    #[arg(long)]
+    pub platform: Option<String>,
 }
 
 /// `tree --image IMAGE`, or `tree [CONTEXT] --stage NAME [--at N]` (builds first, from cache
@@ -386,6 +390,7 @@ impl DockerfileArgs {
         GraphOptions {
             target: self.target.clone(),
             build_args,
+            platform: self.platform.clone(),
         }
     }
 
@@ -566,6 +571,7 @@ mod tests {
             file: dir.path().to_path_buf(),
             target: None,
             build_args: vec![],
+            platform: None,
         };
         let e = args.load().unwrap_err();
         assert_eq!((e.line, e.col), (1, 1));

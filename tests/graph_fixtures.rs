@@ -1,6 +1,7 @@
 //! Black-box tests of `stagescope graph --format json` against hand-checked fixtures.
 //!
-//! * `tests/fixtures/graph/<name>/Dockerfile` + `expected.json` (+ optional `args.json`):
+//! * `tests/fixtures/graph/<name>/Dockerfile` + `expected.json` (+ optional `args.json`,
+//!   `{"target": …, "platform": …, "build_args": {…}}`):
 //!   the JSON printed on stdout, minus its "file" key, must match `expected.json`.
 //!   Objects are compared on the keys `expected.json` names (the contract allows more
 //!   keys); `edges` and `externals` are compared as sets (sorted before comparing),
@@ -44,7 +45,7 @@ fn name_of(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// `--target` and `--build-arg` from an optional `args.json`.
+/// `--target`, `--platform` and `--build-arg` from an optional `args.json`.
 fn fixture_args(dir: &Path) -> Result<Vec<String>, String> {
     let path = dir.join("args.json");
     if !path.exists() {
@@ -57,6 +58,10 @@ fn fixture_args(dir: &Path) -> Result<Vec<String>, String> {
     if let Some(target) = value.get("target").and_then(Value::as_str) {
         args.push("--target".to_string());
         args.push(target.to_string());
+    }
+    if let Some(platform) = value.get("platform").and_then(Value::as_str) {
+        args.push("--platform".to_string());
+        args.push(platform.to_string());
     }
     if let Some(map) = value.get("build_args").and_then(Value::as_object) {
         let sorted: BTreeMap<&String, &Value> = map.iter().collect();

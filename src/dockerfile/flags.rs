@@ -25,7 +25,9 @@ pub struct FlagWord {
 }
 
 /// Leading `--` words of `line`, and the offset where the remaining arguments start.
-pub fn extract(line: &str) -> (Vec<FlagWord>, usize) {
+/// `escape` is the Dockerfile's escape character (`\` or a backtick, both ASCII).
+pub fn extract(line: &str, escape: char) -> (Vec<FlagWord>, usize) {
+    let escape = u8::try_from(escape).unwrap_or(b'\\');
     let b = line.as_bytes();
     let mut words = Vec::new();
     let mut pos = 0;
@@ -52,7 +54,7 @@ pub fn extract(line: &str) -> (Vec<FlagWord>, usize) {
                     blank_ok = true;
                 }
                 Some(q) if c == q => quote = None,
-                _ if c == b'\\' => {
+                _ if c == escape => {
                     if pos + 1 < b.len() {
                         pos += 1;
                         word.push(b[pos]);
@@ -205,7 +207,7 @@ mod tests {
     use super::*;
 
     fn texts(line: &str) -> (Vec<String>, String) {
-        let (w, rest) = extract(line);
+        let (w, rest) = extract(line, '\\');
         (
             w.into_iter().map(|w| w.text).collect(),
             line[rest..].to_string(),
@@ -228,7 +230,7 @@ mod tests {
 
     #[test]
     fn checks_declared_flags() {
-        let w = |t: &str| extract(t).0;
+        let w = |t: &str| extract(t, '\\').0;
         assert!(check(Keyword::Copy, &w("--from=a --link")).is_ok());
         assert_eq!(
             check(Keyword::Copy, &w("--frm=a")).unwrap_err().1,

@@ -60,11 +60,13 @@ pub struct External {
     pub line: usize,
 }
 
-/// What to build: `--target` (default: last stage) and `--build-arg` values.
+/// What to build: `--target` (default: last stage), `--build-arg` values and `--platform`
+/// (the target platform that `TARGETPLATFORM` & co. describe; default: this machine's).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GraphOptions {
     pub target: Option<String>,
     pub build_args: BTreeMap<String, String>,
+    pub platform: Option<String>,
 }
 
 /// The stages as a DAG.
@@ -88,7 +90,7 @@ const FROM_VARIABLE: &str = "variable expansion is not supported for --from, def
 
 impl StageGraph {
     pub fn build(df: &Dockerfile, opts: &GraphOptions) -> Result<StageGraph, DockerfileError> {
-        let stages = df.stages_with_args(&opts.build_args)?;
+        let stages = df.stages_with_args(opts)?;
         let n = stages.len();
         let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
         for s in &stages {
@@ -116,7 +118,7 @@ impl StageGraph {
                     line: s.line,
                     onbuild: None,
                 });
-                for t in onbuild::triggers(&stages[b], &s.from) {
+                for t in onbuild::triggers(&stages[b], &s.from, df.escape) {
                     match t {
                         Ok(t) => triggers.push((s.index, t)),
                         Err(e) => trigger_errors.push((s.index, e)),

@@ -7,7 +7,6 @@ use std::ops::Range;
 use super::error::DockerfileError;
 use super::flags::{self, Flag};
 use super::heredoc::{self, Heredoc};
-use super::shell::split_words;
 use super::source::{Cursor, LogicalLine, position_in};
 
 /// The instructions BuildKit knows. Serialized upper-case.
@@ -108,11 +107,18 @@ pub enum Args {
 }
 
 impl Args {
-    /// Raw words: JSON elements, or shell-form text split on unquoted whitespace.
+    /// The arguments of a list instruction (COPY, ADD, VOLUME) as BuildKit's parser gives
+    /// them: JSON elements, or the shell-form text split on blanks (`[\t\v\f\r ]+`,
+    /// parseStringsWhitespaceDelimited). Quotes and escapes do not join words there, whatever
+    /// the escape character: `COPY a\ b c` is three arguments; paths with blanks need JSON.
     pub fn words(&self) -> Vec<String> {
         match self {
             Args::Exec(v) => v.clone(),
-            Args::Shell(s) => split_words(s, '\\').into_iter().map(|w| w.text).collect(),
+            Args::Shell(s) => s
+                .split(['\t', '\x0b', '\x0c', '\r', ' '])
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 
@@ -219,7 +225,7 @@ pub fn parse(
         .find(|c: char| !is_sep(c))
         .map_or(text.len(), |i| cmd_end + i);
     let rest = &text[rest_start..];
-    let (words, args_off) = flags::extract(rest);
+    let (words, args_off) = flags::extract(rest, cursor.escape);
     let args_start = rest_start + args_off;
     let args_text = &text[args_start..];
     let typed = flags::check(keyword, &words)
@@ -243,7 +249,7 @@ pub fn parse(
             .next()
             .and_then(Keyword::parse)
             .is_some_and(|k| {
-                let (_, off) = flags::extract(after_first_word(args_text));
+                let (_, off) = flags::extract(after_first_word(args_text), cursor.escape);
                 k.takes_heredocs()
                     && !matches!(
                         json_array(&after_first_word(args_text)[off..]),

@@ -12,6 +12,7 @@ mod instruction;
 mod model;
 mod mount;
 mod onbuild;
+mod platform;
 mod remote;
 mod shell;
 mod source;
@@ -23,8 +24,11 @@ pub use graph::{Edge, EdgeKind, External, GraphOptions, StageGraph};
 pub use heredoc::Heredoc;
 pub use instruction::{Args, Instruction, Keyword};
 pub use model::{ArgDecl, Dockerfile, Stage};
+pub use platform::Platform;
 pub use source::Directive;
 
+#[cfg(test)]
+mod expansion_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

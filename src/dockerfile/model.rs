@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::error::DockerfileError;
+use super::graph::GraphOptions;
 use super::instruction::{self, Args, Instruction, Keyword};
+use super::platform;
 use super::shell::{Env, expand_word, split_words};
 use super::source::{self, Cursor, Directive};
 
@@ -57,27 +59,6 @@ pub struct Dockerfile {
     pub escape: char,
     #[serde(skip)]
     source: String,
-}
-
-/// Build arguments BuildKit defines without any `ARG` (values of the machine we run on).
-fn platform_args() -> Env {
-    let os = std::env::consts::OS;
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "arm" => "arm",
-        other => other,
-    };
-    let platform = format!("{os}/{arch}");
-    let mut env = Env::new();
-    for prefix in ["BUILD", "TARGET"] {
-        env.insert(format!("{prefix}PLATFORM"), platform.clone());
-        env.insert(format!("{prefix}OS"), os.to_string());
-        env.insert(format!("{prefix}ARCH"), arch.to_string());
-        env.insert(format!("{prefix}VARIANT"), String::new());
-    }
-    env
 }
 
 impl Dockerfile {
@@ -140,7 +121,7 @@ impl Dockerfile {
             escape,
             source,
         };
-        df.resolve_bases(&BTreeMap::new())?;
+        df.resolve_bases(&GraphOptions::default())?;
         Ok(df)
     }
 
@@ -149,44 +130,44 @@ impl Dockerfile {
         &self.source
     }
 
-    /// Global ARG values as BuildKit computes them: built-in platform args, then each
-    /// declared ARG in order, a `--build-arg` winning over its expanded default.
-    pub fn global_env(
-        &self,
-        build_args: &BTreeMap<String, String>,
-    ) -> Result<Env, DockerfileError> {
-        let mut env = platform_args();
+    /// Global ARG values as BuildKit computes them (dockerfile2llb defaultArgs, then
+    /// buildMetaArgs): the platform args and `TARGETSTAGE`, then each declared ARG in order,
+    /// a `--build-arg` winning over its expanded default. An ARG with neither keeps the
+    /// value it had (`ARG TARGETARCH` is still the target's architecture).
+    pub fn global_env(&self, opts: &GraphOptions) -> Result<Env, DockerfileError> {
+        let target = match &opts.target {
+            Some(t) => t.clone(),
+            None => self
+                .stages
+                .last()
+                .and_then(|s| s.name.clone())
+                .unwrap_or_default(),
+        };
+        let mut env = platform::default_args(opts.platform.as_deref(), &target, &opts.build_args);
         for a in &self.global_args {
-            if let Some(v) = build_args.get(&a.name) {
+            if let Some(v) = opts.build_args.get(&a.name) {
                 env.insert(a.name.clone(), v.clone());
             } else if let Some(d) = &a.default {
                 let v = expand_word(d, self.escape, &env)
                     .map_err(|m| DockerfileError::new(a.line, 1, m))?;
                 env.insert(a.name.clone(), v);
-            } else {
-                env.remove(&a.name);
             }
         }
         Ok(env)
     }
 
-    /// Stages with bases re-expanded under these `--build-arg` values.
-    pub fn stages_with_args(
-        &self,
-        build_args: &BTreeMap<String, String>,
-    ) -> Result<Vec<Stage>, DockerfileError> {
+    /// Stages with bases re-expanded under these options (`--build-arg`, `--target`,
+    /// `--platform`).
+    pub fn stages_with_args(&self, opts: &GraphOptions) -> Result<Vec<Stage>, DockerfileError> {
         let mut df = self.clone();
-        df.resolve_bases(build_args)?;
+        df.resolve_bases(opts)?;
         Ok(df.stages)
     }
 
     /// Expand every FROM and link it to the earlier stage it names (dockerfile2llb
     /// buildDispatchStates + addState: exact match against lower-cased earlier names).
-    fn resolve_bases(
-        &mut self,
-        build_args: &BTreeMap<String, String>,
-    ) -> Result<(), DockerfileError> {
-        let env = self.global_env(build_args)?;
+    fn resolve_bases(&mut self, opts: &GraphOptions) -> Result<(), DockerfileError> {
+        let env = self.global_env(opts)?;
         let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
         for st in &mut self.stages {
             let expanded = expand_word(&st.base, self.escape, &env)

@@ -19,12 +19,16 @@ pub struct Trigger {
 
 /// The triggers `base` hands to a child whose FROM is `child_from`, in order. A trigger that
 /// does not parse is BuildKit's error at the child's FROM (raised only if the child is built).
-pub fn triggers(base: &Stage, child_from: &Instruction) -> Vec<Result<Trigger, DockerfileError>> {
+pub fn triggers(
+    base: &Stage,
+    child_from: &Instruction,
+    escape: char,
+) -> Vec<Result<Trigger, DockerfileError>> {
     base.instructions
         .iter()
         .filter(|i| i.keyword == Keyword::Onbuild)
         .map(|ob| {
-            trigger(ob, child_from)
+            trigger(ob, child_from, escape)
                 .map(|instruction| Trigger {
                     instruction,
                     onbuild_line: ob.line,
@@ -34,7 +38,7 @@ pub fn triggers(base: &Stage, child_from: &Instruction) -> Vec<Result<Trigger, D
         .collect()
 }
 
-fn trigger(onbuild: &Instruction, at: &Instruction) -> Result<Instruction, String> {
+fn trigger(onbuild: &Instruction, at: &Instruction, escape: char) -> Result<Instruction, String> {
     let Args::Shell(text) = &onbuild.args else {
         return Err("onbuild trigger should be a single expression".into());
     };
@@ -42,7 +46,7 @@ fn trigger(onbuild: &Instruction, at: &Instruction) -> Result<Instruction, Strin
     let keyword = Keyword::parse(word)
         .ok_or_else(|| format!("unknown instruction: {}", word.to_uppercase()))?;
     let rest = after_first_word(text);
-    let (words, off) = flags::extract(rest);
+    let (words, off) = flags::extract(rest, escape);
     let typed = flags::check(keyword, &words).map_err(|(_, m)| m)?;
     let args = form(keyword, &rest[off..])?;
     Ok(Instruction {

@@ -5,12 +5,14 @@ use proptest::prelude::*;
 
 use super::*;
 
-const SEEDS: [&str; 5] = [
+const SEEDS: [&str; 7] = [
     "# syntax=docker/dockerfile:1\n# escape=\\\nARG GO=1.22\nFROM --platform=$BUILDPLATFORM golang:${GO} AS build\nWORKDIR /src\nRUN --mount=type=cache,target=/root/.cache \\\n    # comment\n\n    go build -o /app .\nRUN <<EOF <<-\"X\"\necho hi\nEOF\n\tcat\n\tX\nFROM scratch\nCOPY --from=build --chmod=755 /app /app\nCOPY <<EOF /etc/conf\nk=v\nEOF\nENTRYPOINT [\"/app\"]\n",
     "\u{feff}# escape=`\r\nfrom node:20 as Deps\r\nrun npm ci `\r\n  && npm run build\r\nFROM deps AS test\r\nRUN cat >/f <<EOF && true\r\nx\r\nEOF\r\nFROM nginx\r\nCOPY --from=0 /a /b\r\nRUN --mount=from=deps,target=/d ls\r\nONBUILD RUN <<E\r\nx\r\nE\r\nHEALTHCHECK --interval=5s CMD true\r\nSHELL [\"sh\", \"-c\"]\r\n",
     "FROM alpine AS tools\nFROM alpine AS base\nONBUILD COPY --from=tools /t /t\nONBUILD RUN --mount=type=bind,from=tools,target=/m,ro ls\nFROM base AS child\nRUN --network=none --security=sandbox --mount=type=cache,id=c,target=/c,sharing=locked,mode=0755,uid=1,gid=2 --mount=type=tmpfs,target=/t,size=64m --mount=type=secret,id=s,env=S,required --mount=type=ssh,required=false true\nCOPY --parents --exclude=*.md --exclude=x/ --link --chmod=0644 --chown=1:1 ./a/./b /d/\nADD --checksum=sha256:2445 --keep-git-dir=true --link https://github.com/x/y.git#main:dir /src\nADD git@github.com:x/y.git?ref=v1&keep-git-dir https://example.com/f.tgz /dl/\nFROM alpine AS gpu\nRUN --device=vendor.com/gpu=all,required true\nFROM child\n",
     "FROM a AS one\nRUN --mount=\"type=bind,\"\"from=one\" x\nONBUILD ADD --unpack=false http://h/x.git y\nFROM one AS two\nCOPY --from=two a b\n",
     "ARG A\nARG B=${A:-x}\nFROM ${B:+img}:${A} AS one\nFROM one\nCOPY --from=one --link a b\nCOPY --from=nginx:1 a b\nLABEL a=b\nENV X=1 Y=\"2 3\"\nEXPOSE 80\nUSER me\nVOLUME [\"/v\"]\nSTOPSIGNAL TERM\n",
+    "ARG OK=${TARGETPLATFORM#linux/amd64}\nARG OK=${OK##*/}\nARG OK=${OK:+\"no\"}\nARG OK=${OK:-\"yes\"}\nARG F=/a/b.tar.gz\nARG G=${F%.*}-${F%%.*}-${F/a/x}-${F//\\//-}-${X:-${F#*/}}\nFROM img-${OK}:${G%\\*} AS pick-yes\nFROM pick-${OK}\nRUN echo ${TARGETARCH}\n",
+    "# escape=`\nARG DIR=C:\\tools\\bin\nFROM mcr.microsoft.com/windows:${DIR##*\\\\} AS build\nCOPY build\\ C:\\build\\\nRUN dir `\n  C:\\ && echo \\\nFROM mcr.microsoft.com/windows/nanoserver\nCOPY --from=build [\"C:\\\\a\", \"D:\\\\\"]\n",
 ];
 
 fn exercise(bytes: &[u8]) {
@@ -56,6 +58,12 @@ fn edit() -> impl Strategy<Value = Edit> {
         b"$".to_vec(),
         b"[".to_vec(),
         b"#".to_vec(),
+        b"%".to_vec(),
+        b"/".to_vec(),
+        b"}".to_vec(),
+        b":?".to_vec(),
+        b"*".to_vec(),
+        b"${V##*/}".to_vec(),
         b" ".to_vec(),
         b"\t".to_vec(),
         "\u{e9}".as_bytes().to_vec(),
@@ -101,6 +109,20 @@ proptest! {
     fn never_panics_on_ascii_soup(text in "[ -~\t\n\\\\`<$]{0,300}") {
         exercise(text.as_bytes());
         exercise(format!("FROM a\n{text}").as_bytes());
+    }
+
+    #[test]
+    fn never_panics_expanding_words(
+        word in "([a-z$/#%:?*+{}\\[\\]\"'`-]|\\$\\{V|\\\\){0,40}",
+        escape in prop::sample::select(vec!['\\', '`']),
+    ) {
+        let env = super::shell::Env::from([
+            ("V".to_string(), "linux/amd64".to_string()),
+            ("E".to_string(), String::new()),
+        ]);
+        let _ = super::shell::expand_word(&word, escape, &env);
+        exercise(format!("ARG A={word}\nFROM a:${{A}}-{word}\n").as_bytes());
+        exercise(format!("# escape=`\nARG A={word}\nFROM a:{word}\n").as_bytes());
     }
 
     #[test]

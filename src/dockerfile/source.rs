@@ -223,12 +223,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Append one line's content; true when it ends with the continuation escape.
+    /// Append one line's content; true when it ends with the continuation escape. As
+    /// BuildKit's lineContinuationRegex (`([^E])E[ \t]*$|^E[ \t]*$`), an escape right after
+    /// another escape (`echo a\\`) is no continuation.
     fn append(&self, logical: &mut LogicalLine, content: &str, offset: usize) -> bool {
         let kept = content.trim_end_matches([' ', '\t']);
         let (part, continues) = match kept.strip_suffix(self.escape) {
-            Some(p) => (p, true),
-            None => (content, false),
+            Some(p) if !p.ends_with(self.escape) => (p, true),
+            _ => (content, false),
         };
         logical.text.push_str(part);
         logical.map.extend((0..part.len()).map(|k| offset + k));
@@ -273,6 +275,25 @@ mod tests {
         assert_eq!(
             logicals(text, '`'),
             vec![("FROM a".into(), 1, 1), ("RUN x  y".into(), 2, 3)]
+        );
+    }
+
+    #[test]
+    fn escaped_escape_is_no_continuation() {
+        let text = "RUN echo a\\\\\nRUN b \\  \n c\n";
+        assert_eq!(
+            logicals(text, '\\'),
+            vec![("RUN echo a\\\\".into(), 1, 1), ("RUN b  c".into(), 2, 3)]
+        );
+        // Under a backtick escape a trailing backslash is text, a double backtick too.
+        let text = "COPY a C:\\\nRUN x ``\nRUN y `\n z\n";
+        assert_eq!(
+            logicals(text, '`'),
+            vec![
+                ("COPY a C:\\".into(), 1, 1),
+                ("RUN x ``".into(), 2, 2),
+                ("RUN y  z".into(), 3, 4)
+            ]
         );
     }
 

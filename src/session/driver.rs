@@ -190,6 +190,7 @@ async fn build_cut(s: &Session, events: &Events, cut: Cut) -> Result<bool, Strin
     let opts = GraphOptions {
         target: None,
         build_args: s.request.build_args.clone(),
+        platform: s.request.platform.clone(),
     };
     let g = StageGraph::build(&df, &opts).map_err(|e| e.message)?;
     let plan = BuildPlan::from_model(&df, &g);
