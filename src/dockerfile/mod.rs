@@ -8,6 +8,7 @@ mod flags;
 mod graph;
 mod heredoc;
 mod instruction;
+pub mod lint;
 mod model;
 mod shell;
 mod source;
