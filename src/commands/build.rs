@@ -50,7 +50,7 @@ pub fn build(args: &BuildArgs) -> u8 {
         Err(code) => return code,
     };
     // As `docker build`: the check warnings first; `error=true` stops the build.
-    let lint = match super::check::lint_for_build(
+    let lint = match stagescope::session::lint::check(
         &setup.dockerfile,
         &setup.context,
         &setup.request.build_args,

@@ -4,53 +4,14 @@
 
 use std::path::Path;
 
+use stagescope::dockerfile::DockerfileError;
 use stagescope::dockerfile::lint::{self, Input, Report};
-use stagescope::dockerfile::{Dockerfile, DockerfileError};
 use stagescope::engine::context::BuildContext;
-use stagescope::engine::dockerignore::{PatternMatcher, clean_path, read_patterns};
 use stagescope::report;
+use stagescope::session::lint::ignore_check;
 
 use super::{EXIT_FAILED, EXIT_USAGE, fail};
 use crate::cli::{CheckArgs, CheckFormat};
-
-/// CopyIgnoredFile's predicate from the raw patterns of the `.dockerignore` BuildKit would
-/// read (`<Dockerfile>.dockerignore`, else CONTEXT/.dockerignore): `None` without one, or
-/// with `!` exclusions, as BuildKit then skips the rule.
-pub fn ignore_check(context: &BuildContext) -> Option<impl Fn(&str) -> Option<String>> {
-    let text = std::fs::read(context.dockerignore_path()?).ok()?;
-    let matcher = PatternMatcher::new(read_patterns(&String::from_utf8_lossy(&text))).ok()?;
-    if matcher.is_empty() || matcher.exclusions() {
-        return None;
-    }
-    Some(move |src: &str| {
-        let src = clean_path(src);
-        let hit = if src == "." || src == "/" {
-            // Context roots: only patterns that exclude everything count.
-            matcher
-                .patterns()
-                .iter()
-                .any(|p| !p.exclusion() && matches!(p.as_str(), "*" | "**" | "**/*"))
-        } else {
-            matcher.matches_or_parent_matches(&src)
-        };
-        hit.then_some(src)
-    })
-}
-
-/// The warnings of a parsed Dockerfile for a build from `context`.
-pub fn lint_for_build(
-    df: &Dockerfile,
-    context: &BuildContext,
-    build_args: &std::collections::BTreeMap<String, String>,
-) -> Result<Report, String> {
-    let ignored = ignore_check(context);
-    let input = Input {
-        build_args: Some(build_args),
-        ignored: ignored.as_ref().map(|f| f as lint::IgnoredFn<'_>),
-        ..Input::default()
-    };
-    lint::check(df, &input)
-}
 
 fn print(args: &CheckArgs, file: &str, report: &Report, error: Option<&DockerfileError>) {
     match args.format {
