@@ -41,6 +41,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run the build headless, with per-instruction timing and cache hits.
     Build(BuildArgs),
+    /// BuildKit's build checks (`docker build --check`), without Docker: rule, line, detail.
+    Check(CheckArgs),
     /// List the filesystem of an image, or of a stage (or an instruction's state) of a build.
     Tree(TreeArgs),
     /// Compare two stages (default: the final stage against the stage it copies the most
@@ -322,6 +324,39 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+/// `check [CONTEXT] [-f PATH] [--build-arg K=V]… [--format text|json]`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The build context directory (its `.dockerignore` feeds CopyIgnoredFile).
+    #[arg(default_value = ".", value_name = "CONTEXT")]
+    pub context: PathBuf,
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Build argument (`BUILDKIT_DOCKERFILE_CHECK=…` replaces the `# check=` directive).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// Output: `PATH:LINE: Rule: detail` lines, or one JSON object.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+impl CheckArgs {
+    pub fn dockerfile_args(&self) -> DockerfileArgs {
+        DockerfileArgs {
+            file: self.file.clone().unwrap_or_else(|| self.context.clone()),
+            target: None,
+            build_args: self.build_args.clone(),
+        }
+    }
 }
 
 /// A Dockerfile that could not be used: printed as `PATH:LINE:COL: message`.

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         None => commands::tui(&cli.tui),
         Some(Command::Graph(args)) => commands::graph(&args),
         Some(Command::Build(args)) => commands::build(&args),
+        Some(Command::Check(args)) => commands::check(&args),
         Some(Command::Tree(args)) => commands::tree(&args),
         Some(Command::Diff(args)) => commands::diff(&args),
         Some(Command::DiffImages(args)) => commands::diff_images(&args),

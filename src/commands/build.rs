@@ -5,6 +5,7 @@ use std::io::Write;
 use stagescope::build::{BuildEvent, BuildState};
 use stagescope::engine::clean as engine_clean;
 use stagescope::engine::error::EngineError;
+use stagescope::report;
 use stagescope::report::progress::{JsonReporter, PlainReporter};
 use stagescope::session::{Events, SessionEvent};
 use tokio::sync::mpsc::unbounded_channel;
@@ -48,6 +49,22 @@ pub fn build(args: &BuildArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // As `docker build`: the check warnings first; `error=true` stops the build.
+    let lint = match stagescope::session::lint::check(
+        &setup.dockerfile,
+        &setup.context,
+        &setup.request.build_args,
+    ) {
+        Ok(r) => r,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    match args.progress {
+        ProgressArg::Plain => eprint!("{}", report::check::summary(&lint)),
+        ProgressArg::Json => print!("{}", report::check::events(&lint)),
+    }
+    if let Some(v) = lint.violation() {
+        return fail(EXIT_FAILED, v);
+    }
     let plan = setup.plan.clone();
     let mut reporter = match args.progress {
         ProgressArg::Plain => Reporter::Plain(PlainReporter::new(plan, std::io::stdout())),

@@ -12,6 +12,7 @@ use stagescope::session::{Session, Setup};
 use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
 
 mod build;
+mod check;
 mod clean;
 mod completions;
 mod diff;
@@ -23,6 +24,7 @@ mod tree;
 mod tui;
 
 pub use build::build;
+pub use check::check;
 pub use clean::clean;
 pub use completions::completions;
 pub use diff::diff;

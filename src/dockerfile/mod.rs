@@ -9,6 +9,7 @@ mod flags;
 mod graph;
 mod heredoc;
 mod instruction;
+pub mod lint;
 mod model;
 mod mount;
 mod onbuild;

@@ -16,6 +16,12 @@ const SEEDS: [&str; 7] = [
 ];
 
 fn exercise(bytes: &[u8]) {
+    let ignored = |p: &str| p.len().is_multiple_of(2).then(|| p.to_string());
+    let input = lint::Input {
+        ignored: Some(&ignored),
+        ..lint::Input::default()
+    };
+    let _ = lint::check_bytes(bytes, &input);
     if let Ok(df) = Dockerfile::parse(bytes) {
         let _ = StageGraph::build(&df, &GraphOptions::default());
         let _ = df.buildkit_only();

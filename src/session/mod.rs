@@ -8,6 +8,7 @@ pub mod compare;
 pub mod driver;
 pub mod files;
 pub mod images;
+pub mod lint;
 pub mod stepper;
 
 use std::sync::Arc;

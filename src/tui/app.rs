@@ -109,6 +109,14 @@ pub async fn run(session: Session, step: bool) -> io::Result<u8> {
     let session = Arc::new(session);
     let mut model = Model::new(session.plan.clone(), step);
     model.engine = session.engine_label();
+    // A check config that does not parse only costs the marks: the build reports it.
+    model.warnings = crate::session::lint::check(
+        &session.dockerfile,
+        &session.context,
+        &session.request.build_args,
+    )
+    .map(|r| r.warnings)
+    .unwrap_or_default();
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         model.size = (w, h);
     }

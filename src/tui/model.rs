@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use ratatui::layout::Rect;
 
 use crate::build::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
+use crate::dockerfile::lint::Warning;
 use crate::fs::cache::MemoryCache;
 pub use crate::session::Pause;
 use crate::tui::diff::DiffState;
@@ -104,6 +105,8 @@ pub struct Model {
     pub files_seq: u64,
     /// The last indexes opened, by image id: reopening one is instant.
     pub files_cache: MemoryCache,
+    /// Build-check warnings of the Dockerfile, in line order.
+    pub warnings: Vec<Warning>,
 }
 
 impl Model {
@@ -134,7 +137,30 @@ impl Model {
             files: None,
             files_seq: 0,
             files_cache: MemoryCache::new(4),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Warnings on instruction `k` of `stage` (0 is the FROM): those from its first line
+    /// up to the next instruction's.
+    pub fn warnings_at(&self, stage: usize, k: usize) -> Vec<&Warning> {
+        let plan = self.plan();
+        let Some(ins) = plan.stages.get(stage).map(|s| &s.instructions) else {
+            return Vec::new();
+        };
+        let Some(start) = ins.get(k).map(|i| i.line) else {
+            return Vec::new();
+        };
+        let next = ins.get(k + 1).map(|i| i.line).or_else(|| {
+            plan.stages
+                .get(stage + 1)
+                .and_then(|s| s.instructions.first())
+                .map(|i| i.line)
+        });
+        self.warnings
+            .iter()
+            .filter(|w| w.line >= start && next.is_none_or(|n| w.line < n))
+            .collect()
     }
 
     pub fn plan(&self) -> &BuildPlan {

@@ -42,7 +42,12 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
         stage.instructions.len()
     );
     let block = pane(title, focused(m, Focus::Instructions));
-    let rows = usize::from(area.height.saturating_sub(2));
+    // The selected instruction's warnings take the last row (only when there are any).
+    let selected = m.warnings_at(m.stage, m.instruction);
+    let note = selected
+        .first()
+        .map(|w| format!("⚠ {}: {}", w.rule.name, w.detail));
+    let rows = usize::from(area.height.saturating_sub(2)) - usize::from(note.is_some());
     let first = first_visible(m.instruction, rows);
     let max = st
         .instructions
@@ -50,7 +55,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
         .filter_map(|i| i.duration_ms)
         .max()
         .unwrap_or(0);
-    let lines: Vec<Line> = stage
+    let mut lines: Vec<Line> = stage
         .instructions
         .iter()
         .zip(&st.instructions)
@@ -85,13 +90,22 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
                     }),
                 ),
                 Span::styled(
-                    format!("{:>3} ", pi.line),
+                    format!("{:>3}", pi.line),
                     Style::default().fg(Color::DarkGray),
                 ),
+                if m.warnings_at(m.stage, k).is_empty() {
+                    Span::raw(" ")
+                } else {
+                    Span::styled("⚠", Style::default().fg(Color::Yellow))
+                },
                 Span::styled(pi.text.clone(), sel),
             ])
         })
         .collect();
+    if let Some(note) = note {
+        lines.resize(rows, Line::default());
+        lines.push(Line::styled(note, Style::default().fg(Color::Yellow)));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -116,5 +130,20 @@ mod tests {
             let s = render_with(60, 8, |f| super::render(f, f.area(), &m));
             insta::assert_snapshot!(format!("instructions_{name}"), s);
         }
+    }
+
+    #[test]
+    fn warnings_marked_and_selected_detail_shown() {
+        use crate::dockerfile::lint::{Warning, rules};
+        let mut m = state("waiting");
+        let line = m.plan().stages[m.stage].instructions[0].line;
+        m.warnings = vec![Warning {
+            rule: &rules::FROM_AS_CASING,
+            line,
+            detail: "'as' and 'FROM' keywords' casing do not match".into(),
+        }];
+        m.instruction = 0;
+        let s = render_with(60, 8, |f| super::render(f, f.area(), &m));
+        insta::assert_snapshot!("instructions_warning", s);
     }
 }
