@@ -355,6 +355,7 @@ impl CheckArgs {
             file: self.file.clone().unwrap_or_else(|| self.context.clone()),
             target: None,
             build_args: self.build_args.clone(),
+            platform: None,
         }
     }
 }

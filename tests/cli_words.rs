@@ -7,9 +7,10 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
 /// The subcommands a person is told about (`setup-base` is hidden).
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 9] = [
     "graph",
     "build",
+    "check",
     "tree",
     "diff",
     "diff-images",

@@ -18,7 +18,11 @@ const MORE_BUILTINS: [&str; 3] = ["BUILDOSVERSION", "TARGETOSVERSION", "TARGETST
 /// Global ARG values as BuildKit's `buildMetaArgs` leaves them (`None` when a default does
 /// not expand: BuildKit then fails the build, and checks nothing more here).
 pub fn global_env(df: &Dockerfile, args: &BTreeMap<String, String>) -> Option<Env> {
-    let mut env = df.global_env(args).ok()?;
+    let opts = super::super::GraphOptions {
+        build_args: args.clone(),
+        ..Default::default()
+    };
+    let mut env = df.global_env(&opts).ok()?;
     for k in MORE_BUILTINS {
         env.entry(k.to_string()).or_default();
     }
