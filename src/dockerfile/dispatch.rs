@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use super::error::DockerfileError;
-use super::graph::go_atoi;
 use super::instruction::{Instruction, Keyword};
 use super::model::Stage;
 use super::mount;
@@ -172,4 +171,13 @@ fn check_chmod(v: &str) -> Result<(), String> {
         return err();
     }
     Ok(())
+}
+
+/// Go's strconv.Atoi: optional sign, decimal digits.
+pub(super) fn go_atoi(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }

@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::dispatch::{self, Commands, stage_name};
+use super::dispatch::{self, Commands, go_atoi, stage_name};
 use super::error::DockerfileError;
 use super::instruction::{Instruction, Keyword};
-use super::model::Dockerfile;
+use super::model::{Dockerfile, GraphOptions};
 use super::mount;
 use super::onbuild;
 use super::remote::{self, Source as Remote};
@@ -58,15 +58,6 @@ pub struct External {
     pub to: usize,
     pub via: EdgeKind,
     pub line: usize,
-}
-
-/// What to build: `--target` (default: last stage), `--build-arg` values and `--platform`
-/// (the target platform that `TARGETPLATFORM` & co. describe; default: this machine's).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GraphOptions {
-    pub target: Option<String>,
-    pub build_args: BTreeMap<String, String>,
-    pub platform: Option<String>,
 }
 
 /// The stages as a DAG.
@@ -296,15 +287,6 @@ fn sources(
         _ => {}
     }
     Ok(out)
-}
-
-/// Go's strconv.Atoi: optional sign, decimal digits.
-pub(super) fn go_atoi(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 /// The first edge found on a cycle, if any.

@@ -21,9 +21,10 @@ mod suggest;
 
 pub use error::DockerfileError;
 pub use flags::Flag;
-pub use graph::{Edge, EdgeKind, External, GraphOptions, StageGraph};
+pub use graph::{Edge, EdgeKind, External, StageGraph};
 pub use heredoc::Heredoc;
 pub use instruction::{Args, Instruction, Keyword};
+pub use model::GraphOptions;
 pub use model::{ArgDecl, Dockerfile, Stage};
 pub use platform::Platform;
 pub use source::Directive;

@@ -5,11 +5,19 @@
 use std::collections::BTreeMap;
 
 use super::error::DockerfileError;
-use super::graph::GraphOptions;
 use super::instruction::{self, Args, Instruction, Keyword};
 use super::platform;
 use super::shell::{Env, expand_word, split_words};
 use super::source::{self, Cursor, Directive};
+
+/// What to build: `--target` (default: last stage), `--build-arg` values and `--platform`
+/// (the target platform that `TARGETPLATFORM` & co. describe; default: this machine's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GraphOptions {
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub platform: Option<String>,
+}
 
 /// An `ARG` before the first FROM: visible to every FROM line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
