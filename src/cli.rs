@@ -344,6 +344,9 @@ pub struct CheckArgs {
     /// Build argument (`BUILDKIT_DOCKERFILE_CHECK=…` replaces the `# check=` directive).
     #[arg(long = "build-arg", value_name = "K=V")]
     pub build_args: Vec<String>,
+    /// Target platform (default: this machine's), e.g. linux/arm64.
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Output: `PATH:LINE: Rule: detail` lines, or one JSON object.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
@@ -355,7 +358,7 @@ impl CheckArgs {
             file: self.file.clone().unwrap_or_else(|| self.context.clone()),
             target: None,
             build_args: self.build_args.clone(),
-            platform: None,
+            platform: self.platform.clone(),
         }
     }
 }

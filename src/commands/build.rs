@@ -7,6 +7,7 @@ use stagescope::engine::clean as engine_clean;
 use stagescope::engine::error::EngineError;
 use stagescope::report;
 use stagescope::report::progress::{JsonReporter, PlainReporter};
+use stagescope::session::lint::{self, EngineFacts};
 use stagescope::session::{Events, SessionEvent};
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -49,22 +50,6 @@ pub fn build(args: &BuildArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    // As `docker build`: the check warnings first; `error=true` stops the build.
-    let lint = match stagescope::session::lint::check(
-        &setup.dockerfile,
-        &setup.context,
-        &setup.request.build_args,
-    ) {
-        Ok(r) => r,
-        Err(e) => return fail(EXIT_USAGE, e),
-    };
-    match args.progress {
-        ProgressArg::Plain => eprint!("{}", report::check::summary(&lint)),
-        ProgressArg::Json => print!("{}", report::check::events(&lint)),
-    }
-    if let Some(v) = lint.violation() {
-        return fail(EXIT_FAILED, v);
-    }
     let plan = setup.plan.clone();
     let mut reporter = match args.progress {
         ProgressArg::Plain => Reporter::Plain(PlainReporter::new(plan, std::io::stdout())),
@@ -75,6 +60,30 @@ pub fn build(args: &BuildArgs) -> u8 {
             Ok(s) => s,
             Err(code) => return code,
         };
+        // As `docker build`: the check warnings first; `error=true` stops the build.
+        let facts = EngineFacts::gather(
+            &session.engine,
+            &session.dockerfile,
+            &session.request.build_args,
+            session.request.platform.as_deref(),
+        )
+        .await;
+        let lint = match lint::check(
+            &session.dockerfile,
+            &session.context,
+            &session.request.build_args,
+            &facts,
+        ) {
+            Ok(r) => r,
+            Err(e) => return fail(EXIT_USAGE, e),
+        };
+        match args.progress {
+            ProgressArg::Plain => eprint!("{}", report::check::summary(&lint)),
+            ProgressArg::Json => print!("{}", report::check::events(&lint)),
+        }
+        if let Some(v) = lint.violation() {
+            return fail(EXIT_FAILED, v);
+        }
         // The reporter lives on this task: events reach it through a channel.
         let (tx, mut rx) = unbounded_channel();
         let events = Events::new(move |ev| {

@@ -2,15 +2,21 @@
 //! `error=true` and a warning remains, 2 for a Dockerfile (or check config) error — the
 //! warnings found before it printed all the same, as `docker build --check` does.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
-use stagescope::dockerfile::DockerfileError;
 use stagescope::dockerfile::lint::{self, Input, Report};
+use stagescope::dockerfile::{Dockerfile, DockerfileError};
+use stagescope::engine::connect::{Environment, connect};
 use stagescope::engine::context::BuildContext;
 use stagescope::report;
-use stagescope::session::lint::ignore_check;
+use stagescope::session::lint::{EngineFacts, ignore_check};
 
-use super::{EXIT_FAILED, EXIT_USAGE, fail};
+use super::{EXIT_FAILED, EXIT_USAGE, fail, runtime};
+
+/// How long `check` waits for an engine before checking without one.
+const ENGINE_WAIT: Duration = Duration::from_secs(2);
 use crate::cli::{CheckArgs, CheckFormat};
 
 fn print(args: &CheckArgs, file: &str, report: &Report, error: Option<&DockerfileError>) {
@@ -23,6 +29,29 @@ fn print(args: &CheckArgs, file: &str, report: &Report, error: Option<&Dockerfil
         }
         CheckFormat::Json => print!("{}", report::check::json(file, report, error)),
     }
+}
+
+/// InvalidBaseImagePlatform needs the base images the engine has: asked when an engine
+/// answers within a moment, skipped otherwise (`check` needs no engine).
+fn engine_facts(
+    bytes: &[u8],
+    build_args: &BTreeMap<String, String>,
+    platform: Option<&str>,
+) -> EngineFacts {
+    let Ok(df) = Dockerfile::parse(bytes) else {
+        return EngineFacts::default();
+    };
+    runtime().block_on(async {
+        let ask = async {
+            let engine = connect(&Environment::from_process(None)).await.ok()?;
+            Some(EngineFacts::gather(&engine, &df, build_args, platform).await)
+        };
+        tokio::time::timeout(ENGINE_WAIT, ask)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    })
 }
 
 pub fn check(args: &CheckArgs) -> u8 {
@@ -43,10 +72,13 @@ pub fn check(args: &CheckArgs) -> u8 {
     let context = BuildContext::new(&args.context, Some(Path::new(&path))).ok();
     let ignored = context.as_ref().and_then(ignore_check);
     let build_args = df_args.options().build_args;
+    let facts = engine_facts(&bytes, &build_args, args.platform.as_deref());
+    let lookup = facts.lookup();
     let input = Input {
         build_args: Some(&build_args),
         ignored: ignored.as_ref().map(|f| f as lint::IgnoredFn<'_>),
-        ..Input::default()
+        base_platform: Some(&lookup),
+        target_platform: facts.target_platform.as_deref(),
     };
     let (report, error) = lint::check_bytes(&bytes, &input);
     let file = path.display().to_string();

@@ -29,6 +29,11 @@ pub use model::{ArgDecl, Dockerfile, Stage};
 pub use platform::Platform;
 pub use source::Directive;
 
+/// This machine's platform as BuildKit names it (`linux/amd64`): the default target.
+pub fn host_platform() -> String {
+    platform::Platform::host().format()
+}
+
 #[cfg(test)]
 mod expansion_tests;
 #[cfg(test)]

@@ -129,7 +129,9 @@ impl Dockerfile {
             escape,
             source,
         };
-        df.resolve_bases(&GraphOptions::default())?;
+        // The defaults may not name a base yet (`ARG IMAGE` + `FROM $IMAGE` waits for its
+        // --build-arg): only a build with its options can say the base is missing.
+        df.resolve_bases(&GraphOptions::default(), Resolve::Lenient)?;
         Ok(df)
     }
 
@@ -168,19 +170,20 @@ impl Dockerfile {
     /// `--platform`).
     pub fn stages_with_args(&self, opts: &GraphOptions) -> Result<Vec<Stage>, DockerfileError> {
         let mut df = self.clone();
-        df.resolve_bases(opts)?;
+        df.resolve_bases(opts, Resolve::Strict)?;
         Ok(df.stages)
     }
 
     /// Expand every FROM and link it to the earlier stage it names (dockerfile2llb
     /// buildDispatchStates + addState: exact match against lower-cased earlier names).
-    fn resolve_bases(&mut self, opts: &GraphOptions) -> Result<(), DockerfileError> {
+    fn resolve_bases(&mut self, opts: &GraphOptions, how: Resolve) -> Result<(), DockerfileError> {
+        let lenient = how == Resolve::Lenient;
         let env = self.global_env(opts)?;
         let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
         for st in &mut self.stages {
             let expanded = expand_word(&st.base, self.escape, &env)
                 .map_err(|m| DockerfileError::new(st.line, 1, m))?;
-            if expanded.is_empty() {
+            if expanded.is_empty() && !lenient {
                 return Err(DockerfileError::new(
                     st.line,
                     1,
@@ -287,4 +290,12 @@ fn arg_decls(ins: &Instruction, escape: char) -> Vec<ArgDecl> {
             },
         })
         .collect()
+}
+
+/// Whether a FROM that does not expand to a base is an error (a build) or waits for the
+/// build's arguments (parsing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolve {
+    Strict,
+    Lenient,
 }

@@ -325,3 +325,19 @@ fn display_name() {
     assert_eq!(df.stages[0].display_name(), "0");
     assert_eq!(df.stages[1].display_name(), "named");
 }
+
+#[test]
+fn a_base_left_to_a_build_arg_waits_for_it() {
+    // `ARG IMAGE` + `FROM $IMAGE`: blank by default, named by --build-arg (BuildKit fails
+    // only a build that leaves it blank).
+    let df = Dockerfile::parse(b"ARG IMAGE\nFROM $IMAGE\nRUN true\n").expect("parse");
+    let opts = GraphOptions {
+        build_args: [("IMAGE".to_string(), "busybox".to_string())].into(),
+        ..GraphOptions::default()
+    };
+    let stages = df.stages_with_args(&opts).expect("with the arg");
+    assert_eq!(stages[0].base_expanded, "busybox");
+    assert!(StageGraph::build(&df, &opts).is_ok());
+    let e = StageGraph::build(&df, &GraphOptions::default()).expect_err("blank");
+    assert!(e.message.contains("should not be blank"), "{e}");
+}

@@ -186,6 +186,16 @@ pub async fn extract_path(
     .await
 }
 
+/// `os/arch[/variant]` of an image the engine already has; nothing is pulled.
+pub async fn image_platform(engine: &Engine, reference: &str) -> Option<String> {
+    let i = engine.docker.inspect_image(reference).await.ok()?;
+    let (os, arch) = (i.os?, i.architecture?);
+    Some(match i.variant.filter(|v| !v.is_empty()) {
+        Some(v) => format!("{os}/{arch}/{v}"),
+        None => format!("{os}/{arch}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::dockerfile::Dockerfile;
 use crate::dockerfile::lint::{self, Input, Report};
+use crate::dockerfile::{Dockerfile, GraphOptions, host_platform};
+use crate::engine::connect::Engine;
 use crate::engine::context::BuildContext;
 use crate::engine::dockerignore::{PatternMatcher, clean_path, read_patterns};
+use crate::engine::fetch::image_platform;
 
 /// CopyIgnoredFile's predicate from the raw patterns of the `.dockerignore` BuildKit would
 /// read (`<Dockerfile>.dockerignore`, else CONTEXT/.dockerignore): `None` without one, or
@@ -32,17 +34,78 @@ pub fn ignore_check(context: &BuildContext) -> Option<impl Fn(&str) -> Option<St
     })
 }
 
-/// The warnings of a parsed Dockerfile for a build from `context`.
+/// The platforms (`os/arch[/variant]`) of the external base images the engine already has,
+/// by the name the Dockerfile gives them after expansion: what InvalidBaseImagePlatform
+/// compares with the target. Nothing is pulled; an image the engine lacks is left out.
+pub async fn local_base_platforms(
+    engine: &Engine,
+    df: &Dockerfile,
+    opts: &GraphOptions,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(stages) = df.stages_with_args(opts) else {
+        return out;
+    };
+    for st in stages {
+        let name = st.base_expanded;
+        if st.base_stage.is_some() || name == "scratch" || out.contains_key(&name) {
+            continue;
+        }
+        if let Some(p) = image_platform(engine, &name).await {
+            out.insert(name, p);
+        }
+    }
+    out
+}
+
+/// What the checks know of the engine: its local base images' platforms, and the target.
+#[derive(Debug, Clone, Default)]
+pub struct EngineFacts {
+    pub base_platforms: BTreeMap<String, String>,
+    pub target_platform: Option<String>,
+}
+
+impl EngineFacts {
+    /// Asks `engine` about the bases of `df` for a build targeting `platform` (default: this
+    /// machine's).
+    pub async fn gather(
+        engine: &Engine,
+        df: &Dockerfile,
+        build_args: &BTreeMap<String, String>,
+        platform: Option<&str>,
+    ) -> Self {
+        let opts = GraphOptions {
+            build_args: build_args.clone(),
+            platform: platform.map(str::to_string),
+            ..GraphOptions::default()
+        };
+        EngineFacts {
+            base_platforms: local_base_platforms(engine, df, &opts).await,
+            target_platform: Some(platform.map_or_else(host_platform, str::to_string)),
+        }
+    }
+
+    /// The lookup the linter takes.
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |name: &str| self.base_platforms.get(name).cloned()
+    }
+}
+
+/// The warnings of a parsed Dockerfile for a build from `context`; `facts` adds what only
+/// the engine knows.
 pub fn check(
     df: &Dockerfile,
     context: &BuildContext,
     build_args: &BTreeMap<String, String>,
+    facts: &EngineFacts,
 ) -> Result<Report, String> {
     let ignored = ignore_check(context);
+    let lookup = facts.lookup();
     let input = Input {
         build_args: Some(build_args),
         ignored: ignored.as_ref().map(|f| f as lint::IgnoredFn<'_>),
-        ..Input::default()
+        base_platform: Some(&lookup),
+        target_platform: facts.target_platform.as_deref(),
     };
     lint::check(df, &input)
 }

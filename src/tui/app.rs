@@ -23,6 +23,7 @@ use super::{keymap, shell, views};
 use crate::build::StageRef;
 use crate::engine::clean as engine_clean;
 use crate::session::driver::{self, Advance};
+use crate::session::lint::{self, EngineFacts};
 use crate::session::{Events, Session, SessionEvent};
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -110,10 +111,18 @@ pub async fn run(session: Session, step: bool) -> io::Result<u8> {
     let mut model = Model::new(session.plan.clone(), step);
     model.engine = session.engine_label();
     // A check config that does not parse only costs the marks: the build reports it.
-    model.warnings = crate::session::lint::check(
+    let facts = EngineFacts::gather(
+        &session.engine,
+        &session.dockerfile,
+        &session.request.build_args,
+        session.request.platform.as_deref(),
+    )
+    .await;
+    model.warnings = lint::check(
         &session.dockerfile,
         &session.context,
         &session.request.build_args,
+        &facts,
     )
     .map(|r| r.warnings)
     .unwrap_or_default();

@@ -163,6 +163,16 @@ impl Model {
             .collect()
     }
 
+    /// Any warning on the lines of `stage`.
+    pub fn stage_has_warnings(&self, stage: usize) -> bool {
+        let n = self
+            .plan()
+            .stages
+            .get(stage)
+            .map_or(0, |s| s.instructions.len());
+        (0..n).any(|k| !self.warnings_at(stage, k).is_empty())
+    }
+
     pub fn plan(&self) -> &BuildPlan {
         &self.state.plan
     }

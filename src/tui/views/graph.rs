@@ -83,8 +83,14 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             Span::styled(g, gs),
             Span::raw(" "),
             Span::styled(stage.display_name(), name_style.patch(sel)),
-            Span::styled(format!(" {from}"), Style::default().fg(Color::DarkGray)),
         ]);
+        if m.stage_has_warnings(s) {
+            head.push(Span::styled(" ⚠", Style::default().fg(Color::Yellow)));
+        }
+        head.push(Span::styled(
+            format!(" {from}"),
+            Style::default().fg(Color::DarkGray),
+        ));
         lines.push(Line::from(head));
         let n = st.instructions.len();
         let mut detail = gutter_spans(s * NODE_ROWS + 1);
@@ -168,5 +174,23 @@ mod tests {
         m.stage = 42;
         let s = render_with(30, 12, |f| super::render(f, f.area(), &m));
         assert!(s.contains("s42"), "{s}");
+    }
+
+    #[test]
+    fn a_stage_with_a_check_warning_is_marked() {
+        let mut m = state("waiting");
+        let line = m.plan().stages[1].instructions[0].line;
+        m.warnings = vec![crate::dockerfile::lint::Warning {
+            rule: &crate::dockerfile::lint::rules::FROM_AS_CASING,
+            line,
+            detail: String::new(),
+        }];
+        let s = render_with(30, 12, |f| super::render(f, f.area(), &m));
+        let marked: Vec<&str> = s.lines().filter(|l| l.contains('⚠')).collect();
+        assert_eq!(marked.len(), 1, "{s}");
+        assert!(
+            marked[0].contains(&m.plan().stages[1].display_name()),
+            "{s}"
+        );
     }
 }
