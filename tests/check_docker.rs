@@ -44,3 +44,39 @@ fn a_local_base_of_another_platform_is_flagged() {
     assert_eq!(code, Some(0));
     assert!(!out.contains("InvalidBaseImagePlatform"), "{out}");
 }
+
+/// Removes an image tag when dropped, whatever the test did.
+struct RemoveImage(String);
+
+impl Drop for RemoveImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
+#[test]
+fn a_local_base_images_env_defines_its_variables() {
+    require_docker!();
+    let tag = format!("stagescope-check-env:{}", common::nonce());
+    let _remove = RemoveImage(tag.clone());
+    let base = Project::new("FROM busybox\nENV GOPATH=/go\n");
+    let built = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &tag])
+        .arg(base.path())
+        .output()
+        .expect("docker build");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let p = Project::new(&format!("FROM {tag}\nWORKDIR $GOPATH/src\n"));
+    let (code, out) = check(p.path(), &[]);
+    assert_eq!(code, Some(0));
+    assert!(!out.contains("UndefinedVar"), "{out}");
+    // An engine that lacks the image cannot say: BuildKit would pull it, we flag it.
+    let p = Project::new("FROM stagescope-no-such-image:1\nWORKDIR $GOPATH/src\n");
+    let (_, out) = check(p.path(), &[]);
+    assert!(out.contains("UndefinedVar"), "{out}");
+}

@@ -73,12 +73,13 @@ pub fn check(args: &CheckArgs) -> u8 {
     let ignored = context.as_ref().and_then(ignore_check);
     let build_args = df_args.options().build_args;
     let facts = engine_facts(&bytes, &build_args, args.platform.as_deref());
-    let lookup = facts.lookup();
+    let (platform, env) = (facts.platform(), facts.env());
     let input = Input {
         build_args: Some(&build_args),
         ignored: ignored.as_ref().map(|f| f as lint::IgnoredFn<'_>),
-        base_platform: Some(&lookup),
+        base_platform: Some(&platform),
         target_platform: facts.target_platform.as_deref(),
+        base_env: Some(&env),
     };
     let (report, error) = lint::check_bytes(&bytes, &input);
     let file = path.display().to_string();

@@ -186,14 +186,25 @@ pub async fn extract_path(
     .await
 }
 
-/// `os/arch[/variant]` of an image the engine already has; nothing is pulled.
-pub async fn image_platform(engine: &Engine, reference: &str) -> Option<String> {
+/// What the build checks read of a base image the engine already has: its platform
+/// (`os/arch[/variant]`) and its environment (`KEY=value`). Nothing is pulled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub platform: Option<String>,
+    pub env: Vec<String>,
+}
+
+pub async fn image_facts(engine: &Engine, reference: &str) -> Option<ImageFacts> {
     let i = engine.docker.inspect_image(reference).await.ok()?;
-    let (os, arch) = (i.os?, i.architecture?);
-    Some(match i.variant.filter(|v| !v.is_empty()) {
-        Some(v) => format!("{os}/{arch}/{v}"),
-        None => format!("{os}/{arch}"),
-    })
+    let platform = match (i.os, i.architecture) {
+        (Some(os), Some(arch)) => Some(match i.variant.filter(|v| !v.is_empty()) {
+            Some(v) => format!("{os}/{arch}/{v}"),
+            None => format!("{os}/{arch}"),
+        }),
+        _ => None,
+    };
+    let env = i.config.and_then(|c| c.env).unwrap_or_default();
+    Some(ImageFacts { platform, env })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::dockerfile::{Dockerfile, GraphOptions, host_platform};
 use crate::engine::connect::Engine;
 use crate::engine::context::BuildContext;
 use crate::engine::dockerignore::{PatternMatcher, clean_path, read_patterns};
-use crate::engine::fetch::image_platform;
+use crate::engine::fetch::{ImageFacts, image_facts};
 
 /// CopyIgnoredFile's predicate from the raw patterns of the `.dockerignore` BuildKit would
 /// read (`<Dockerfile>.dockerignore`, else CONTEXT/.dockerignore): `None` without one, or
@@ -34,14 +34,13 @@ pub fn ignore_check(context: &BuildContext) -> Option<impl Fn(&str) -> Option<St
     })
 }
 
-/// The platforms (`os/arch[/variant]`) of the external base images the engine already has,
-/// by the name the Dockerfile gives them after expansion: what InvalidBaseImagePlatform
-/// compares with the target. Nothing is pulled; an image the engine lacks is left out.
-pub async fn local_base_platforms(
+/// What the engine already has of the external base images (nothing is pulled), by the
+/// name the Dockerfile gives them after expansion; an image it lacks is left out.
+pub async fn local_bases(
     engine: &Engine,
     df: &Dockerfile,
     opts: &GraphOptions,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, ImageFacts> {
     let mut out = BTreeMap::new();
     let Ok(stages) = df.stages_with_args(opts) else {
         return out;
@@ -51,8 +50,8 @@ pub async fn local_base_platforms(
         if st.base_stage.is_some() || name == "scratch" || out.contains_key(&name) {
             continue;
         }
-        if let Some(p) = image_platform(engine, &name).await {
-            out.insert(name, p);
+        if let Some(f) = image_facts(engine, &name).await {
+            out.insert(name, f);
         }
     }
     out
@@ -61,7 +60,7 @@ pub async fn local_base_platforms(
 /// What the checks know of the engine: its local base images' platforms, and the target.
 #[derive(Debug, Clone, Default)]
 pub struct EngineFacts {
-    pub base_platforms: BTreeMap<String, String>,
+    pub bases: BTreeMap<String, ImageFacts>,
     pub target_platform: Option<String>,
 }
 
@@ -80,14 +79,19 @@ impl EngineFacts {
             ..GraphOptions::default()
         };
         EngineFacts {
-            base_platforms: local_base_platforms(engine, df, &opts).await,
+            bases: local_bases(engine, df, &opts).await,
             target_platform: Some(platform.map_or_else(host_platform, str::to_string)),
         }
     }
 
-    /// The lookup the linter takes.
-    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
-        |name: &str| self.base_platforms.get(name).cloned()
+    /// The platform lookup the linter takes.
+    pub fn platform(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |name: &str| self.bases.get(name).and_then(|f| f.platform.clone())
+    }
+
+    /// The environment lookup the linter takes.
+    pub fn env(&self) -> impl Fn(&str) -> Option<Vec<String>> + '_ {
+        |name: &str| self.bases.get(name).map(|f| f.env.clone())
     }
 }
 
@@ -100,12 +104,13 @@ pub fn check(
     facts: &EngineFacts,
 ) -> Result<Report, String> {
     let ignored = ignore_check(context);
-    let lookup = facts.lookup();
+    let (platform, env) = (facts.platform(), facts.env());
     let input = Input {
         build_args: Some(build_args),
         ignored: ignored.as_ref().map(|f| f as lint::IgnoredFn<'_>),
-        base_platform: Some(&lookup),
+        base_platform: Some(&platform),
         target_platform: facts.target_platform.as_deref(),
+        base_env: Some(&env),
     };
     lint::check(df, &input)
 }

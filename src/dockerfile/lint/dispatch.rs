@@ -55,6 +55,12 @@ pub fn stages(scope: &Scope<'_>, sink: &mut Sink) {
             None => {
                 let mut s = State::default();
                 s.env.insert("PATH".into(), DEFAULT_PATH.into());
+                let image_env = input.base_env.and_then(|f| f(&st.base_expanded));
+                for kv in image_env.unwrap_or_default() {
+                    if let Some((k, v)) = kv.split_once('=') {
+                        s.env.insert(k.to_string(), v.to_string());
+                    }
+                }
                 s
             }
         };

@@ -32,6 +32,8 @@ pub struct Warning {
 pub type IgnoredFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// The platform of a base image known locally.
 pub type PlatformFn<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// The environment (`KEY=value` lines) of a base image known locally.
+pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
 
 /// What the checks need beyond the Dockerfile.
 #[derive(Clone, Copy, Default)]
@@ -47,6 +49,9 @@ pub struct Input<'a> {
     /// locally, and the platform the build targets.
     pub base_platform: Option<PlatformFn<'a>>,
     pub target_platform: Option<&'a str>,
+    /// UndefinedVar: what a base image known locally sets in its environment (BuildKit reads
+    /// it from the image config; without it only `PATH` is known).
+    pub base_env: Option<EnvFn<'a>>,
 }
 
 /// The warnings of a Dockerfile, in line order, and whether they fail the build.

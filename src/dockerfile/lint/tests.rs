@@ -489,6 +489,28 @@ fn invalid_base_image_platform() {
 }
 
 #[test]
+fn a_local_base_images_environment_defines_its_variables() {
+    let env = |name: &str| (name == "golang").then(|| vec!["GOPATH=/go".to_string()]);
+    let input = Input {
+        base_env: Some(&env),
+        ..Input::default()
+    };
+    // BuildKit knows GOPATH from golang's image config; so do we when the engine has it.
+    assert_eq!(
+        run_with("FROM golang\nWORKDIR $GOPATH/src\n", &input),
+        vec![]
+    );
+    assert_eq!(
+        run_with("FROM alpine\nWORKDIR $GOPATH/src\n", &input),
+        one(
+            "UndefinedVar",
+            2,
+            "Usage of undefined variable '$GOPATH' (did you mean $PATH?)"
+        )
+    );
+}
+
+#[test]
 fn check_config_forms() {
     let casing =
         "# check=skip=ConsistentInstructionCasing\nFROM scratch as base\ncopy Dockerfile .\n";
