@@ -3,4 +3,5 @@
 pub mod diff;
 pub mod graph;
 pub mod progress;
+pub mod sanitize;
 pub mod tree;
