@@ -6,12 +6,12 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::sanitize::name;
 use crate::fs::compare::Comparison;
 use crate::fs::diff::{Diff, Status};
 use crate::fs::format::human_size;
 use crate::fs::provenance::{Provenance, ReleaseModel};
 use crate::fs::rules::{Category, Finding, RuleSet, Severity};
-use super::sanitize::name;
 use crate::fs::{FsIndex, Kind, escape};
 
 /// Which findings make `--fail-on` exit 1.

@@ -246,12 +246,12 @@ impl serde_json::ser::Formatter for ControlEscaping {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if c.is_control() {
-                w.write_all(fragment[start..i].as_bytes())?;
+                w.write_all(&fragment.as_bytes()[start..i])?;
                 write!(w, "\\u{:04x}", u32::from(c))?;
                 start = i + c.len_utf8();
             }
         }
-        w.write_all(fragment[start..].as_bytes())
+        w.write_all(&fragment.as_bytes()[start..])
     }
 }
 
