@@ -219,3 +219,23 @@ fn plain_progress_shows_cached_slowest_and_critical_path() {
         assert!(text.contains("critical path:"), "{builder}: {text}");
     }
 }
+
+#[test]
+fn plain_progress_keeps_a_hostile_log_off_the_terminal() {
+    require_docker!();
+    for builder in BUILDERS {
+        let mut cleanup = Cleanup::new();
+        let n = nonce();
+        // An OSC that retitles the terminal and a CSI that clears it, then text.
+        let project = Project::new(&format!(
+            "FROM busybox\nRUN echo {n} && printf '\\033]0;TITLE\\007\\033[2J hi\\n'\n"
+        ));
+        let (code, text) = build_plain(project.path(), &["--builder", builder], &mut cleanup);
+        assert_eq!(code, Some(0), "{builder}: {text}");
+        assert!(!text.contains('\x1b'), "{builder}: {text:?}");
+        assert!(!text.contains('\x07'), "{builder}: {text:?}");
+        assert!(text.contains(" hi\n"), "{builder}: {text}");
+        // The log line is the text alone: indent, stream mark, " hi".
+        assert!(text.lines().any(|l| l == "     hi"), "{builder}: {text}");
+    }
+}

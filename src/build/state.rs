@@ -20,31 +20,72 @@ pub enum Status {
 /// with the run, where a front end wants it).
 pub const LOG_LINES_KEPT: usize = 5_000;
 
+/// Bytes kept of one line: the rest is counted and the line ends with a marker saying how
+/// many bytes were cut (a 10 MB line of minified JS keeps its first 8 KiB).
+pub const LINE_BYTES_KEPT: usize = 8 * 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct LogBuffer {
     lines: VecDeque<(LogStream, String)>,
-    partial: Option<(LogStream, String)>,
+    partial: Option<(LogStream, Partial)>,
     dropped: usize,
 }
 
+/// The line being received: at most [`LINE_BYTES_KEPT`] bytes of it, then the cut marker.
+#[derive(Debug, Clone, Default)]
+struct Partial {
+    text: String,
+    /// Length of `text` before the marker.
+    kept: usize,
+    cut: usize,
+}
+
+impl Partial {
+    fn append(&mut self, s: &str) {
+        if self.cut == 0 {
+            let room = LINE_BYTES_KEPT.saturating_sub(self.text.len());
+            if s.len() <= room {
+                self.text.push_str(s);
+                return;
+            }
+            let mut k = room;
+            while !s.is_char_boundary(k) {
+                k -= 1;
+            }
+            self.text.push_str(&s[..k]);
+            self.kept = self.text.len();
+            self.cut = s.len() - k;
+        } else {
+            self.cut += s.len();
+        }
+        self.text.truncate(self.kept);
+        self.text.push_str(&format!(" … ({} bytes cut)", self.cut));
+    }
+
+    fn finish(mut self) -> String {
+        if self.cut == 0 && self.text.ends_with('\r') {
+            self.text.pop();
+        }
+        self.text.shrink_to_fit();
+        self.text
+    }
+}
+
 impl LogBuffer {
+    /// Text of one stream, in chunks that may cut lines anywhere.
     pub fn push(&mut self, stream: LogStream, text: &str) {
         let mut rest = text;
         while let Some(pos) = rest.find('\n') {
-            let (head, tail) = rest.split_at(pos);
-            let mut line = match self.partial.take() {
-                Some((_, p)) => p,
-                None => String::new(),
-            };
-            line.push_str(head.strip_suffix('\r').unwrap_or(head));
-            self.push_line(stream, line);
-            rest = &tail[1..];
+            let mut line = self.partial.take().map(|(_, p)| p).unwrap_or_default();
+            line.append(&rest[..pos]);
+            self.push_line(stream, line.finish());
+            rest = &rest[pos + 1..];
         }
         if !rest.is_empty() {
-            match &mut self.partial {
-                Some((_, p)) => p.push_str(rest),
-                None => self.partial = Some((stream, rest.to_string())),
-            }
+            self.partial
+                .get_or_insert_with(|| (stream, Partial::default()))
+                .1
+                .append(rest);
         }
     }
 
@@ -61,14 +102,16 @@ impl LogBuffer {
         self.lines
             .iter()
             .map(|(s, l)| (*s, l.as_str()))
-            .chain(self.partial.iter().map(|(s, l)| (*s, l.as_str())))
+            .chain(self.partial.iter().map(|(s, p)| (*s, p.text.as_str())))
     }
 
     /// Line `i` in the order of [`LogBuffer::lines`], without walking the ones before it.
     pub fn get(&self, i: usize) -> Option<(LogStream, &str)> {
         match self.lines.get(i) {
             Some((s, l)) => Some((*s, l.as_str())),
-            None if i == self.lines.len() => self.partial.as_ref().map(|(s, l)| (*s, l.as_str())),
+            None if i == self.lines.len() => {
+                self.partial.as_ref().map(|(s, p)| (*s, p.text.as_str()))
+            }
             None => None,
         }
     }
@@ -83,6 +126,14 @@ impl LogBuffer {
 
     pub fn dropped(&self) -> usize {
         self.dropped
+    }
+
+    /// Heap bytes the buffer holds (line slots and text), for the memory bench.
+    pub fn retained_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(LogStream, String)>();
+        self.lines.capacity() * slot
+            + self.lines.iter().map(|(_, l)| l.capacity()).sum::<usize>()
+            + self.partial.as_ref().map_or(0, |(_, p)| p.text.capacity())
     }
 }
 
@@ -302,6 +353,38 @@ mod tests {
             LOG_LINES_KEPT,
             "\"part\" joined the first pushed line"
         );
+    }
+
+    #[test]
+    fn a_huge_line_keeps_its_head_and_says_what_was_cut() {
+        let mut log = LogBuffer::default();
+        // 10 MiB of a two-byte char after one byte: the cut must fall between chars.
+        let big = "é".repeat(5 << 20);
+        log.push(LogStream::Stdout, "x");
+        log.push(LogStream::Stdout, &big);
+        let marker = format!(" … ({} bytes cut)", big.len() - 8190);
+        let (_, open) = log.get(0).expect("partial");
+        assert!(open.ends_with(&marker), "an open line shows the cut too");
+        log.push(LogStream::Stdout, "tail\nnext\n");
+        let (_, line) = log.get(0).expect("line");
+        assert_eq!(line.len(), 8191 + " … (".len() + 8 + " bytes cut)".len());
+        assert!(line.starts_with("xéé"));
+        assert!(line.ends_with(&format!(" … ({} bytes cut)", big.len() - 8190 + 4)));
+        assert_eq!(log.get(1).map(|l| l.1), Some("next"));
+        assert!(log.retained_bytes() < 3 * LINE_BYTES_KEPT);
+    }
+
+    #[test]
+    fn a_million_lines_keep_the_newest_in_bounded_memory() {
+        let mut log = LogBuffer::default();
+        let chunk: String = (0..1000).map(|i| format!("line {i:>70}\n")).collect();
+        for _ in 0..1000 {
+            log.push(LogStream::Stdout, &chunk);
+        }
+        assert_eq!(log.len(), LOG_LINES_KEPT);
+        assert_eq!(log.dropped(), 1_000_000 - LOG_LINES_KEPT);
+        // 5 000 lines of 76 bytes and their slots: well under a megabyte.
+        assert!(log.retained_bytes() < 1 << 20, "{}", log.retained_bytes());
     }
 
     #[test]

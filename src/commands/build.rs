@@ -1,12 +1,13 @@
 //! `stagescope build`: the build headless, as a plain log or NDJSON progress.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use stagescope::build::{BuildEvent, BuildState};
 use stagescope::engine::clean as engine_clean;
 use stagescope::engine::error::EngineError;
 use stagescope::report;
 use stagescope::report::progress::{JsonReporter, PlainReporter};
+use stagescope::report::sanitize;
 use stagescope::session::lint::{self, EngineFacts};
 use stagescope::session::{Events, SessionEvent};
 use tokio::sync::mpsc::unbounded_channel;
@@ -52,7 +53,9 @@ pub fn build(args: &BuildArgs) -> u8 {
     };
     let plan = setup.plan.clone();
     let mut reporter = match args.progress {
-        ProgressArg::Plain => Reporter::Plain(PlainReporter::new(plan, std::io::stdout())),
+        ProgressArg::Plain => Reporter::Plain(
+            PlainReporter::new(plan, std::io::stdout()).with_colour(colour_allowed()),
+        ),
         ProgressArg::Json => Reporter::Json(JsonReporter::new(plan, std::io::stdout())),
     };
     runtime().block_on(async {
@@ -134,4 +137,14 @@ pub fn build(args: &BuildArgs) -> u8 {
             }
         }
     })
+}
+
+/// Whether the build's own colours reach stdout: see [`sanitize::colour_allowed`].
+fn colour_allowed() -> bool {
+    let var = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+    sanitize::colour_allowed(
+        std::io::stdout().is_terminal(),
+        var("NO_COLOR").as_deref(),
+        var("FORCE_COLOR").as_deref(),
+    )
 }

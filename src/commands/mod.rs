@@ -40,7 +40,11 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
-    eprintln!("{message}");
+    // Messages quote the daemon and the Dockerfile: no escape sequence of theirs gets out.
+    eprintln!(
+        "{}",
+        stagescope::report::sanitize::text(&message.to_string(), false)
+    );
     code
 }
 

@@ -37,6 +37,23 @@ pub struct VertexMapper {
     stage_started: Vec<bool>,
     stage_finished: Vec<bool>,
     failed: Option<Step>,
+    /// Per vertex and stream, the start of a UTF-8 char a log chunk cut (at most 3 bytes).
+    log_tails: HashMap<(String, i64), Vec<u8>>,
+}
+
+/// One log chunk as text: invalid UTF-8 becomes U+FFFD, but a char cut at the chunk's end
+/// waits in `tail` for the next chunk rather than turning into one U+FFFD per piece.
+fn decode_log(tail: &mut Vec<u8>, msg: &[u8]) -> String {
+    let mut bytes = std::mem::take(tail);
+    bytes.extend_from_slice(msg);
+    let cut = bytes
+        .utf8_chunks()
+        .last()
+        .map(|c| c.invalid())
+        .filter(|bad| std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none()))
+        .map_or(0, <[u8]>::len);
+    *tail = bytes.split_off(bytes.len() - cut);
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Docker Hub's short names and BuildKit's fully qualified ones compare equal.
@@ -190,6 +207,7 @@ impl VertexMapper {
             stage_started: vec![false; n],
             stage_finished: vec![false; n],
             failed: None,
+            log_tails: HashMap::new(),
         }
     }
 
@@ -238,6 +256,10 @@ impl VertexMapper {
             if let Some(Owner::Steps(steps)) = self.owners.get(&log.vertex)
                 && let Some(&(stage, instruction)) = steps.first()
             {
+                let tail = self
+                    .log_tails
+                    .entry((log.vertex.clone(), log.stream))
+                    .or_default();
                 out.push(BuildEvent::Log {
                     stage,
                     instruction,
@@ -246,7 +268,7 @@ impl VertexMapper {
                     } else {
                         LogStream::Stdout
                     },
-                    text: String::from_utf8_lossy(&log.msg).into_owned(),
+                    text: decode_log(tail, &log.msg),
                 });
             }
         }

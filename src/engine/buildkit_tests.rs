@@ -261,3 +261,50 @@ fn image_names_normalize() {
     assert_eq!(normalize_image("busybox:latest"), "busybox");
     assert_eq!(normalize_image("docker.io/foo/bar:1"), "foo/bar:1");
 }
+
+#[test]
+fn logs_decode_invalid_utf8_lossily_and_join_cut_chars() {
+    let mut tail = Vec::new();
+    assert_eq!(
+        decode_log(&mut tail, b"bad \xff\xfe end\n"),
+        "bad \u{fffd}\u{fffd} end\n"
+    );
+    // "é" (C3 A9) and "€" (E2 82 AC) cut across chunks come out whole.
+    assert_eq!(decode_log(&mut tail, b"caf\xc3"), "caf");
+    assert_eq!(tail, b"\xc3");
+    assert_eq!(decode_log(&mut tail, b"\xa9 \xe2\x82"), "é ");
+    assert_eq!(decode_log(&mut tail, b"\xac\n"), "€\n");
+    // A lone bad byte at the end is not a cut char: it is replaced at once.
+    assert_eq!(decode_log(&mut tail, b"x\xff"), "x\u{fffd}");
+    assert!(tail.is_empty());
+}
+
+#[test]
+fn log_chunks_of_one_vertex_keep_a_cut_char_whole() {
+    let mut m = VertexMapper::new(three_stages());
+    m.on_status(&status(vec![vertex(
+        "sha256:b",
+        "[builder 3/3] RUN echo building",
+        Some(1),
+        None,
+        false,
+    )]));
+    let chunk = |msg: &[u8]| StatusResponse {
+        logs: vec![bollard::moby::buildkit::v1::VertexLog {
+            vertex: "sha256:b".into(),
+            stream: 1,
+            msg: msg.to_vec(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut text = String::new();
+    for msg in [&b"\xe2"[..], b"\x82", b"\xac \xff\n"] {
+        for ev in m.on_status(&chunk(msg)) {
+            if let BuildEvent::Log { text: t, .. } = ev {
+                text.push_str(&t);
+            }
+        }
+    }
+    assert_eq!(text, "€ \u{fffd}\n");
+}

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::sanitize::name;
 use crate::dockerfile::DockerfileError;
 use crate::dockerfile::lint::{Report, Warning};
 
@@ -30,7 +31,15 @@ pub fn text(file: &str, report: &Report) -> String {
     report
         .warnings
         .iter()
-        .map(|w| format!("{file}:{}: {}: {}\n", w.line, w.rule.name, w.detail))
+        .map(|w| {
+            format!(
+                "{}:{}: {}: {}\n",
+                name(file),
+                w.line,
+                w.rule.name,
+                name(&w.detail)
+            )
+        })
         .collect()
 }
 
@@ -76,7 +85,9 @@ pub fn summary(report: &Report) -> String {
     for w in &report.warnings {
         out.push_str(&format!(
             " - {}: {} (line {})\n",
-            w.rule.name, w.detail, w.line
+            w.rule.name,
+            name(&w.detail),
+            w.line
         ));
     }
     out

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::sanitize::name;
 use crate::fs::compare::Comparison;
 use crate::fs::diff::{Diff, Status};
 use crate::fs::format::human_size;
@@ -232,7 +233,7 @@ pub fn text(r: &DiffReport) -> String {
         let _ = writeln!(
             o,
             "{:w$}  {} files / {}",
-            side.label,
+            name(&side.label),
             side.files,
             human_size(side.bytes)
         );
@@ -276,7 +277,8 @@ pub fn text(r: &DiffReport) -> String {
                 f.reason
             );
             if let Some(i) = &f.instruction {
-                let _ = writeln!(o, "          from {i}");
+                // Instruction text from the Dockerfile: its controls shown, not done.
+                let _ = writeln!(o, "          from {}", name(i));
             }
         }
     }
@@ -445,5 +447,27 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
         assert_eq!(v["summary"]["leftovers"], 3);
         assert_eq!(v["findings"][0]["severity"], "error");
+    }
+
+    #[test]
+    fn hostile_names_are_escaped_on_one_line() {
+        let from = index(&[file("bin/busybox", 1000, 1), file("app/old", 1, 4)]);
+        let to = index(&[
+            file("bin/busybox", 1000, 1),
+            file("app/old", 1, 4),
+            file("app/k\x1b]0;T\x07\n.pem", 30, 2),
+            file("app/\u{9b}2J\nnew", 10, 3),
+        ]);
+        let rules = RuleSet::builtin();
+        let findings = rules.scan(&to);
+        let diff = Diff::compute(&from, &to);
+        let r = DiffReport::new(("a", &from), ("b", &to), &diff, &rules, &findings, None);
+        let out = text(&r);
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(
+            out.contains("/app/k\\x1b]0;T\\x07\\x0a.pem  30  [private-key]"),
+            "{out}"
+        );
+        assert!(out.contains("\n  + /app/\\xc2\\x9b2J\\x0anew\n"), "{out}");
     }
 }

@@ -4,4 +4,5 @@ pub mod check;
 pub mod diff;
 pub mod graph;
 pub mod progress;
+pub mod sanitize;
 pub mod tree;

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
+use super::sanitize::{self, json_line, name};
 use crate::build::{BuildEvent, BuildPlan, BuildState, LogStream};
 
 pub fn format_duration(ms: u64) -> String {
@@ -19,16 +20,19 @@ fn stage_label(plan: &BuildPlan, stage: usize, k: usize) -> String {
     let st = &plan.stages[stage];
     format!(
         "[{} {}/{}]",
-        st.buildkit_name(),
+        name(&st.buildkit_name()),
         k + 1,
         st.instructions.len()
     )
 }
 
-/// One line per finished instruction with its output indented, then a summary.
+/// One line per finished instruction with its output indented, then a summary. Nothing
+/// from the build reaches `out` raw: log lines go through [`sanitize::line`] (SGR kept only
+/// with colour on), names and messages through [`name`] and [`sanitize::text`].
 pub struct PlainReporter<W: Write> {
     pub state: BuildState,
     out: W,
+    colour: bool,
 }
 
 impl<W: Write> PlainReporter<W> {
@@ -36,7 +40,14 @@ impl<W: Write> PlainReporter<W> {
         PlainReporter {
             state: BuildState::new(plan),
             out,
+            colour: false,
         }
+    }
+
+    /// Keep the build's SGR colours (see [`sanitize::colour_allowed`]); off by default.
+    pub fn with_colour(mut self, colour: bool) -> Self {
+        self.colour = colour;
+        self
     }
 
     pub fn on_event(&mut self, ev: &BuildEvent) -> io::Result<()> {
@@ -59,7 +70,7 @@ impl<W: Write> PlainReporter<W> {
                 else {
                     return Ok(());
                 };
-                let text = one_line(&ins.text, 70);
+                let text = shown(&ins.text, 70);
                 let timing = if *cached {
                     "CACHED".to_string()
                 } else {
@@ -80,7 +91,7 @@ impl<W: Write> PlainReporter<W> {
                     } else {
                         " "
                     };
-                    writeln!(self.out, "   {mark}{line}")?;
+                    writeln!(self.out, "   {mark}{}", sanitize::line(line, self.colour))?;
                 }
             }
             BuildEvent::BuildFailed {
@@ -98,10 +109,10 @@ impl<W: Write> PlainReporter<W> {
                             self.out,
                             "{} {}   FAILED",
                             stage_label(plan, *s, *k),
-                            one_line(&ins.text, 70)
+                            shown(&ins.text, 70)
                         )?;
                         for (_, line) in log.lines() {
-                            writeln!(self.out, "    {line}")?;
+                            writeln!(self.out, "    {}", sanitize::line(line, self.colour))?;
                         }
                         format!(" at line {}", ins.line)
                     }
@@ -110,6 +121,7 @@ impl<W: Write> PlainReporter<W> {
                 let code = exit_code
                     .map(|c| format!(" (exit code {c})"))
                     .unwrap_or_default();
+                let message = sanitize::text(message, false);
                 writeln!(self.out, "error{at}{code}: {message}")?;
             }
             BuildEvent::StateImage {
@@ -121,7 +133,7 @@ impl<W: Write> PlainReporter<W> {
                 writeln!(
                     self.out,
                     "state before the failure: {} after {} — open it with: docker run -it --rm {} sh",
-                    plan.stages[*stage].display_name(),
+                    name(&plan.stages[*stage].display_name()),
                     stage_label(plan, *stage, *instruction),
                     short_id(image)
                 )?;
@@ -140,17 +152,17 @@ impl<W: Write> PlainReporter<W> {
         writeln!(self.out, "stages:")?;
         for (p, s) in st.plan.stages.iter().zip(&st.stages) {
             if !p.needed {
-                writeln!(self.out, "  {:<16} not needed", p.display_name())?;
+                writeln!(self.out, "  {:<16} not needed", name(&p.display_name()))?;
                 continue;
             }
             writeln!(
                 self.out,
                 "  {:<16} {:>8}  {}/{} cached  {}",
-                p.display_name(),
+                name(&p.display_name()),
                 format_duration(s.duration_ms()),
                 s.cached_count(),
                 s.instructions.len(),
-                s.image.as_deref().map(short_id).unwrap_or("-")
+                s.image.as_deref().map_or_else(|| "-".into(), short_id)
             )?;
         }
         let mut all: Vec<(usize, usize, u64)> = st
@@ -176,7 +188,7 @@ impl<W: Write> PlainReporter<W> {
                     "  {:>8}  {} {} (line {})",
                     format_duration(*d),
                     stage_label(&st.plan, *s, *k),
-                    one_line(&ins.text, 50),
+                    shown(&ins.text, 50),
                     ins.line
                 )?;
             }
@@ -184,21 +196,27 @@ impl<W: Write> PlainReporter<W> {
         let path = st.plan.critical_path(&st.stage_durations());
         let names: Vec<String> = path
             .iter()
-            .map(|&s| st.plan.stages[s].display_name())
+            .map(|&s| name(&st.plan.stages[s].display_name()))
             .collect();
         writeln!(self.out, "critical path: {}", names.join(" -> "))?;
         writeln!(
             self.out,
             "built {} in {}",
-            image.map(short_id).unwrap_or("(no image)"),
+            image.map_or_else(|| "(no image)".into(), short_id),
             format_duration(duration_ms)
         )
     }
 }
 
-pub fn short_id(image: &str) -> &str {
+/// The first 12 characters of an image id, its control characters escaped.
+pub fn short_id(image: &str) -> String {
     let hex = image.strip_prefix("sha256:").unwrap_or(image);
-    &hex[..hex.len().min(12)]
+    name(&hex.chars().take(12).collect::<String>())
+}
+
+/// Instruction text on one line, cut to `max` characters, its control characters escaped.
+fn shown(text: &str, max: usize) -> String {
+    name(&one_line(text, max))
 }
 
 fn one_line(text: &str, max: usize) -> String {
@@ -265,7 +283,7 @@ impl<W: Write> JsonReporter<W> {
                 }
             }
         }
-        writeln!(self.out, "{v}")?;
+        json_line(&mut self.out, &v)?;
         if let BuildEvent::BuildFinished { .. } = ev {
             self.summary()?;
         }
@@ -334,7 +352,7 @@ impl<W: Write> JsonReporter<W> {
                 }),
             })),
         });
-        writeln!(self.out, "{summary}")
+        json_line(&mut self.out, &summary)
     }
 }
 
@@ -417,3 +435,7 @@ mod tests {
         assert_eq!(summary["stages"][0]["cached_count"], 1);
     }
 }
+
+#[cfg(test)]
+#[path = "progress_hostile_tests.rs"]
+mod hostile_tests;

@@ -148,4 +148,24 @@ mod tests {
         json_lines(&sample(), Some(1), &by, &mut out).expect("write");
         insta::assert_snapshot!(String::from_utf8(out).expect("utf8"));
     }
+
+    #[test]
+    fn hostile_names_are_escaped_on_one_line() {
+        let mut b = IndexBuilder::new();
+        let m = |size| Meta::new(size, 0o644);
+        b.add(b"evil\x1b]0;T\x07\nname\x1b[2J", Kind::File, m(1), None, 0)
+            .expect("add");
+        b.add(b"ln", Kind::Symlink, m(0), Some(b"\xc2\x9b2J\r"), 0)
+            .expect("add");
+        let mut out = Vec::new();
+        text(&b.finish(), None, &mut out).expect("write");
+        let out = String::from_utf8(out).expect("utf8");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(
+            out.contains("  evil\\x1b]0;T\\x07\\x0aname\\x1b[2J\n"),
+            "{out}"
+        );
+        assert!(out.contains("  ln -> \\xc2\\x9b2J\\x0d\n"), "{out}");
+    }
 }

@@ -417,3 +417,23 @@ fn snapshot_previews() {
     show(&mut m, Preview::of_file(b"bin/busybox", 1_100_000, &elf));
     insta::assert_snapshot!("files_preview_hex", screen(&m));
 }
+
+#[test]
+fn hostile_names_render_escaped_on_one_row() {
+    let mut m = built();
+    m.focus = Focus::Instructions;
+    m.instruction = 3;
+    update(&mut m, Msg::Action(Action::OpenFiles));
+    let mut b = IndexBuilder::new();
+    let meta = Meta::new(1, 0o644);
+    b.add(b"evil\x1b]0;T\x07\nname", Kind::File, meta, None, 0)
+        .expect("add");
+    b.add(b"ln", Kind::Symlink, meta, Some(b"\x1b[2J\r"), 0)
+        .expect("add");
+    indexed(&mut m, b.finish());
+    act(&mut m, FilesKey::ExpandAll);
+    let s = screen(&m);
+    assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s}");
+    assert!(s.contains("evil\\x1b]0;T\\x07\\x0aname"), "{s}");
+    assert!(s.contains("ln -> \\x1b[2J\\x0d"), "{s}");
+}

@@ -44,9 +44,13 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let block = pane(title, focused(m, Focus::Instructions));
     // The selected instruction's warnings take the last row (only when there are any).
     let selected = m.warnings_at(m.stage, m.instruction);
-    let note = selected
-        .first()
-        .map(|w| format!("⚠ {}: {}", w.rule.name, w.detail));
+    let note = selected.first().map(|w| {
+        format!(
+            "⚠ {}: {}",
+            w.rule.name,
+            crate::report::sanitize::name(&w.detail)
+        )
+    });
     let rows = usize::from(area.height.saturating_sub(2)) - usize::from(note.is_some());
     let first = first_visible(m.instruction, rows);
     let max = st
