@@ -102,6 +102,8 @@ fn daemon_or_skip() -> bool {
 struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Kept open for the reader, and to resize the terminal.
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl Screen {
@@ -147,6 +149,22 @@ fn spawn_tui(args: &[&str]) -> (Screen, Child, Keys) {
 }
 
 fn spawn_on(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
+    spawn_with(fixture, args, |_| {})
+}
+
+/// The TUI with a PATH of one empty directory: whatever it does, it does without the docker
+/// CLI (or any other program).
+fn spawn_without_programs(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
+    let empty = std::env::temp_dir().join(format!("stagescope-e2e-{}-nopath", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("empty dir");
+    spawn_with(fixture, args, |cmd| cmd.env("PATH", &empty))
+}
+
+fn spawn_with(
+    fixture: &str,
+    args: &[&str],
+    configure: impl FnOnce(&mut CommandBuilder),
+) -> (Screen, Child, Keys) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
@@ -164,6 +182,7 @@ fn spawn_on(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
     cmd.env("TERM", "xterm-256color");
     // `w` writes logs into the working directory: keep them out of the repository.
     cmd.cwd(work_dir(&fixture));
+    configure(&mut cmd);
     let child = Child(pair.slave.spawn_command(cmd).expect("spawn"));
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -171,10 +190,10 @@ fn spawn_on(fixture: &str, args: &[&str]) -> (Screen, Child, Keys) {
     let screen = Screen {
         parser: Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0))),
         raw: Arc::new(Mutex::new(Vec::new())),
+        master: pair.master,
     };
     let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
     std::thread::spawn(move || {
-        let _master = pair.master;
         let mut buf = [0u8; 8192];
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
@@ -295,6 +314,26 @@ fn step_mode_pauses_before_each_stage_and_continues() {
     remove_new_tags(&tags_before);
 }
 
+/// The `tui-fail` fixture failed in the TUI, which has no program on its PATH: its shells
+/// go through the engine API, not the docker CLI.
+fn failed_build(nonce: &str) -> (Screen, Child, Keys) {
+    let (screen, child, keys) =
+        spawn_without_programs("tui-fail", &["--build-arg", &format!("NONCE={nonce}")]);
+    screen.wait_for("the failure", |s| s.contains("FAILED"), 180);
+    (screen, child, keys)
+}
+
+/// `q` on a failed build: it exits 1, restores the terminal and leaves no container; the
+/// tags it made (those not in `before`'s second list) are removed.
+fn quit_failed(screen: &Screen, mut child: Child, mut keys: Keys, before: (&[String], &[String])) {
+    press(&mut keys, "q");
+    let status = wait_exit(&mut child);
+    assert_eq!(status.exit_code(), 1, "a failed build exits 1");
+    assert_restored(screen);
+    assert_no_new_containers(before.0);
+    remove_new_tags(before.1);
+}
+
 #[test]
 fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -304,9 +343,7 @@ fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
     let containers_before = stagescope_containers();
     let tags_before = stagescope_tags();
     let nonce = format!("fail{}", std::process::id());
-    let (screen, mut child, mut keys) =
-        spawn_on("tui-fail", &["--build-arg", &format!("NONCE={nonce}")]);
-    screen.wait_for("the failure", |s| s.contains("FAILED"), 180);
+    let (screen, child, mut keys) = failed_build(&nonce);
     let expected = format!("about to fail {nonce}");
     screen.wait_for("the failing log line", |s| s.contains(&expected), 10);
     assert!(screen.text().contains("Log broken#3"), "{}", screen.text());
@@ -343,11 +380,52 @@ fn failure_selects_the_failing_instruction_and_s_opens_a_shell_before_it() {
         |s| s.contains("Log broken#3"),
         30,
     );
-    press(&mut keys, "q");
-    let status = wait_exit(&mut child);
-    assert_eq!(status.exit_code(), 1, "a failed build exits 1");
-    assert_no_new_containers(&containers_before);
-    remove_new_tags(&tags_before);
+    quit_failed(&screen, child, keys, (&containers_before, &tags_before));
+}
+
+#[test]
+fn an_interactive_shell_reports_its_exit_status_and_leaves_no_container() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    let nonce = format!("sh{}", std::process::id());
+    let (screen, child, mut keys) = failed_build(&nonce);
+    press(&mut keys, "s");
+    screen.wait_for("the shell prompt", |s| s.contains("Enter run"), 10);
+    press(&mut keys, "\r");
+    screen.wait_for("/bin/sh's prompt", |s| s.contains("/ # "), 60);
+    // The shell's TTY has the terminal's size, and follows it when it changes.
+    press(&mut keys, "stty size\r");
+    let raw = || String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    screen.wait_for(
+        "the first size",
+        |_| raw().contains(&format!("{ROWS} {COLS}")),
+        10,
+    );
+    screen
+        .master
+        .resize(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("resize");
+    std::thread::sleep(Duration::from_millis(500));
+    press(&mut keys, "stty size\r");
+    screen.wait_for("the new size", |_| raw().contains("40 120"), 10);
+    press(&mut keys, "echo hello-from-$((1+1))-sh; exit 3\r");
+    screen.wait_for(
+        "the TUI back after the shell",
+        |s| s.contains("shell exited (exit status: 3)"),
+        60,
+    );
+    assert!(raw().contains("hello-from-2-sh"), "shell output missing");
+    // The TUI has its keys back: the first one after the shell is not lost.
+    quit_failed(&screen, child, keys, (&containers_before, &tags_before));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::Mutex;
 
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptionsBuilder};
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -150,12 +150,7 @@ impl Drop for ContainerGuard {
     }
 }
 
-/// Creates a never-started container of `image`, labelled for `clean`.
-///
-/// The create request runs in its own task: were it part of the caller's future, dropping
-/// that future after the daemon made the container but before the answer arrived would
-/// leave a container nobody knows of. The task hands the id over, or removes the container
-/// itself when the caller has gone.
+/// Creates a never-started container of `image`, labelled for `clean` (see [`create_guarded`]).
 pub async fn create_export_container(
     engine: &Engine,
     image: &str,
@@ -171,10 +166,24 @@ pub async fn create_export_container(
         network_disabled: Some(true),
         ..Default::default()
     };
+    create_guarded(engine, None, body).await
+}
+
+/// Creates a container from `body` (named by `options`), owned by the guard it returns.
+///
+/// The create request runs in its own task: were it part of the caller's future, dropping
+/// that future after the daemon made the container but before the answer arrived would
+/// leave a container nobody knows of. The task hands the id over, or removes the container
+/// itself when the caller has gone.
+pub async fn create_guarded(
+    engine: &Engine,
+    options: Option<CreateContainerOptions>,
+    body: ContainerCreateBody,
+) -> Result<ContainerGuard, EngineError> {
     let docker = engine.docker.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
-        let created = docker.create_container(None, body).await;
+        let created = docker.create_container(options, body).await;
         if let Ok(c) = &created
             && tx.is_closed()
         {

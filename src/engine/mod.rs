@@ -12,3 +12,4 @@ pub mod export;
 pub mod fetch;
 pub mod names;
 pub mod run;
+pub mod shell;

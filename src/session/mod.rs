@@ -2,13 +2,15 @@
 //! context and request, with the operations the TUI and the subcommands share — run a
 //! build as a stream of events, step and stop at breakpoints ([`driver`] over the pure
 //! [`stepper`]), the image of a stage or of the state after an instruction ([`images`]),
-//! a state's filesystem ([`files`]), and a comparison of two stages ([`compare`]).
+//! a state's filesystem ([`files`]), a comparison of two stages ([`compare`]), and a shell
+//! in a state ([`shell`]).
 
 pub mod compare;
 pub mod driver;
 pub mod files;
 pub mod images;
 pub mod lint;
+pub mod shell;
 pub mod stepper;
 
 use std::sync::Arc;
