@@ -167,13 +167,26 @@ fn parse_api(v: &str) -> (u32, u32) {
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
+/// An error and its causes, each once: bollard's own message for a refused TLS handshake is
+/// "client error (Connect)", and only the causes say the certificate was the problem.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+        cause = c.source();
+    }
+    out
+}
+
 async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
-    let docker = Docker::connect_with_host(&ep.host).map_err(|e| e.to_string())?;
-    let docker = docker
-        .negotiate_version()
-        .await
-        .map_err(|e| e.to_string())?;
-    let version = docker.version().await.map_err(|e| e.to_string())?;
+    let why = |e: bollard::errors::Error| with_causes(&e);
+    let docker = Docker::connect_with_host(&ep.host).map_err(why)?;
+    let docker = docker.negotiate_version().await.map_err(why)?;
+    let version = docker.version().await.map_err(why)?;
     Ok(Engine {
         api_version: docker.client_version().to_string(),
         server_version: version.version.unwrap_or_default(),
@@ -267,6 +280,36 @@ mod tests {
         assert_eq!(c[0].host, "unix:///var/run/docker.sock");
         assert_eq!(c[1].host, "unix:///run/user/1000/podman/podman.sock");
         assert!(c.iter().skip(1).all(|e| e.source == Source::Podman));
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn errors_name_their_causes_once() {
+        let e = Layer(
+            "client error (Connect)",
+            Some(Box::new(Layer(
+                "invalid peer certificate: UnknownIssuer",
+                Some(Box::new(Layer("UnknownIssuer", None))),
+            ))),
+        );
+        assert_eq!(
+            with_causes(&e),
+            "client error (Connect): invalid peer certificate: UnknownIssuer"
+        );
     }
 
     #[test]

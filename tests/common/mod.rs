@@ -167,8 +167,12 @@ pub fn parse_ndjson(stdout: &[u8]) -> Vec<Value> {
 }
 
 fn run_build(dir: &Path, progress: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("build")
+    run_build_with(Command::new(BIN), dir, progress, args)
+}
+
+/// `run_build` from `cmd` (the binary, with whatever environment the test gave it).
+fn run_build_with(mut cmd: Command, dir: &Path, progress: &str, args: &[&str]) -> Output {
+    cmd.arg("build")
         .arg(dir)
         .args(["--progress", progress])
         .args(args)
@@ -194,7 +198,17 @@ pub fn build_json(dir: &Path, args: &[&str], cleanup: &mut Cleanup) -> JsonRun {
 /// `stagescope build --progress plain`: (exit code, stdout, stderr). The build id is read
 /// from the first line and registered with `cleanup`.
 pub fn build_plain(dir: &Path, args: &[&str], cleanup: &mut Cleanup) -> (Option<i32>, String) {
-    let out = run_build(dir, "plain", args);
+    build_plain_with(Command::new(BIN), dir, args, cleanup)
+}
+
+/// `build_plain` from `cmd`: the binary with the environment the test set on it.
+pub fn build_plain_with(
+    cmd: Command,
+    dir: &Path,
+    args: &[&str],
+    cleanup: &mut Cleanup,
+) -> (Option<i32>, String) {
+    let out = run_build_with(cmd, dir, "plain", args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if let Some(id) = stdout
         .lines()

@@ -1,0 +1,348 @@
+//! Remote engines, for real: the binary reaches the daemon over `tcp://` (plain and TLS with
+//! client certificates, as `dockerd --tlsverify` wants them) and through docker contexts. The
+//! "remote" daemon is the local one behind a loopback proxy this test runs: it accepts on
+//! 127.0.0.1, optionally terminates TLS, and pipes each connection to the local socket.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{BIN, Cleanup, Project, build_plain_with, docker, docker_ok, nonce};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use sha2::{Digest, Sha256};
+use tokio::net::{TcpListener, UnixStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::{RootCertStore, ServerConfig};
+
+const SOCKET: &str = "/var/run/docker.sock";
+
+/// A loopback TCP listener piping every connection to the local docker socket. It stops (its
+/// runtime, listener and connections with it) when dropped.
+struct Proxy {
+    addr: SocketAddr,
+    /// Connections accepted on the TCP side.
+    accepted: Arc<AtomicUsize>,
+    /// Connections that reached the socket (after the TLS handshake, when there is one).
+    piped: Arc<AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Proxy {
+    fn start(tls: Option<Arc<ServerConfig>>) -> Proxy {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("proxy runtime");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let piped = Arc::new(AtomicUsize::new(0));
+        let (acc, pip) = (accepted.clone(), piped.clone());
+        runtime.spawn(async move {
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                acc.fetch_add(1, Ordering::SeqCst);
+                let (tls, pip) = (tls.clone(), pip.clone());
+                tokio::spawn(async move {
+                    let mut tls_stream = match tls {
+                        Some(cfg) => match TlsAcceptor::from(cfg).accept(&mut tcp).await {
+                            Ok(s) => Some(s),
+                            Err(_) => return,
+                        },
+                        None => None,
+                    };
+                    let Ok(mut unix) = UnixStream::connect(SOCKET).await else {
+                        return;
+                    };
+                    pip.fetch_add(1, Ordering::SeqCst);
+                    let _ = match tls_stream.as_mut() {
+                        Some(s) => tokio::io::copy_bidirectional(s, &mut unix).await,
+                        None => tokio::io::copy_bidirectional(&mut tcp, &mut unix).await,
+                    };
+                });
+            }
+        });
+        Proxy {
+            addr,
+            accepted,
+            piped,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("tcp://{}", self.addr)
+    }
+}
+
+/// The binary with no docker settings inherited: each test says where the engine is.
+fn stagescope(envs: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    for k in [
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "DOCKER_CONFIG",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(envs.iter().copied()).stdin(Stdio::null());
+    cmd
+}
+
+/// Two stages, each leaving a file named after this run.
+fn two_stage_project(id: &str) -> Project {
+    Project::new(&format!(
+        "FROM busybox AS base\nRUN echo {id} > /base-{id}\n\
+         FROM base AS final\nRUN echo {id} > /final-{id}\n"
+    ))
+}
+
+/// Builds the project through `envs`; the build must succeed and name both stages.
+fn build_through(project: &Project, envs: &[(&str, &str)], cleanup: &mut Cleanup) -> String {
+    let (code, out) = build_plain_with(stagescope(envs), project.path(), &[], cleanup);
+    assert_eq!(code, Some(0), "build through {envs:?}:\n{out}");
+    assert!(out.contains("base") && out.contains("final"), "{out}");
+    out
+}
+
+/// The layers of an image, or none when it is not there.
+fn layers(image: &str) -> Vec<String> {
+    let out = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{range .RootFS.Layers}}{{.}} {{end}}",
+        image,
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `tree --stage` tags its own build's stage images and leaves them as cache: register with
+/// `cleanup` every build whose `stage` tag has exactly the layers of `ours` (layers made by
+/// this run's unique RUN lines, so no one else's build matches).
+fn adopt_builds_like(ours: &str, stage: &str, cleanup: &mut Cleanup) {
+    let want = layers(ours);
+    assert!(!want.is_empty(), "{ours} has layers");
+    let tags = docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    for tag in tags.lines() {
+        let Some(id) = tag
+            .strip_prefix("stagescope.local/")
+            .and_then(|t| t.strip_suffix(&format!(":{stage}")))
+        else {
+            continue;
+        };
+        if !cleanup.build_ids.iter().any(|b| b == id) && layers(tag) == want {
+            cleanup.build_ids.push(id.to_string());
+        }
+    }
+}
+
+#[test]
+fn plain_tcp_builds_and_opens_a_stage_through_the_proxy() {
+    require_docker!();
+    let proxy = Proxy::start(None);
+    let mut cleanup = Cleanup::new();
+    let id = nonce();
+    let project = two_stage_project(&id);
+    let url = proxy.url();
+    let envs = [("DOCKER_HOST", url.as_str())];
+    build_through(&project, &envs, &mut cleanup);
+    let built = cleanup.build_ids.first().cloned().expect("the build's id");
+
+    let out = stagescope(&envs)
+        .arg("tree")
+        .arg(project.path())
+        .args(["--stage", "base"])
+        .output()
+        .expect("run stagescope tree");
+    adopt_builds_like(
+        &format!("stagescope.local/{built}:base"),
+        "base",
+        &mut cleanup,
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listing.contains(&format!("base-{id}")), "{listing}");
+    assert!(!listing.contains(&format!("final-{id}")), "{listing}");
+    assert!(
+        proxy.accepted.load(Ordering::SeqCst) > 0,
+        "nothing went through the proxy"
+    );
+}
+
+/// A CA: its certificate in PEM and what signs with it.
+fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let key = KeyPair::generate().expect("ca key");
+    let cert = params.self_signed(&key).expect("self-sign the ca");
+    (cert.pem(), Issuer::new(params, key))
+}
+
+/// A certificate signed by `issuer` for `names` (an IP address becomes an IP SAN), and its key.
+fn leaf(names: &[&str], issuer: &Issuer<'static, KeyPair>) -> (rcgen::Certificate, KeyPair) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let params = CertificateParams::new(names).expect("leaf params");
+    let key = KeyPair::generate().expect("leaf key");
+    let cert = params.signed_by(&key, issuer).expect("sign the leaf");
+    (cert, key)
+}
+
+/// What `dockerd --tlsverify` does: a server certificate for 127.0.0.1, and client
+/// certificates required and checked against the CA.
+fn server_config(ca_pem: &str, issuer: &Issuer<'static, KeyPair>) -> Arc<ServerConfig> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let (cert, key) = leaf(&["127.0.0.1"], issuer);
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("ca pem"))
+        .expect("trust the ca");
+    let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
+        .build()
+        .expect("client verifier");
+    let config = ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .expect("server config");
+    Arc::new(config)
+}
+
+/// `DOCKER_CERT_PATH` as the docker CLI reads it: ca.pem, cert.pem, key.pem.
+fn cert_dir(ca_pem: &str, issuer: &Issuer<'static, KeyPair>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = leaf(&["client"], issuer);
+    std::fs::write(dir.path().join("ca.pem"), ca_pem).expect("write ca.pem");
+    std::fs::write(dir.path().join("cert.pem"), cert.pem()).expect("write cert.pem");
+    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).expect("write key.pem");
+    dir
+}
+
+#[test]
+fn tls_with_client_certificates_builds_and_a_wrong_ca_fails_with_one_line() {
+    require_docker!();
+    let (ca_pem, issuer) = ca("stagescope test ca");
+    let proxy = Proxy::start(Some(server_config(&ca_pem, &issuer)));
+    let certs = cert_dir(&ca_pem, &issuer);
+    let url = proxy.url();
+    let cert_path = certs.path().to_string_lossy().into_owned();
+    let mut cleanup = Cleanup::new();
+    let project = two_stage_project(&nonce());
+    let envs = [
+        ("DOCKER_HOST", url.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", cert_path.as_str()),
+    ];
+    build_through(&project, &envs, &mut cleanup);
+    assert!(
+        proxy.piped.load(Ordering::SeqCst) > 0,
+        "no TLS connection got through"
+    );
+
+    // The client trusts another CA: the server's certificate must be refused.
+    let (other_ca, _) = ca("another ca");
+    std::fs::write(certs.path().join("ca.pem"), other_ca).expect("write ca.pem");
+    let piped = proxy.piped.load(Ordering::SeqCst);
+    let out = stagescope(&envs)
+        .arg("build")
+        .arg(project.path())
+        .output()
+        .expect("run stagescope build");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let line = lines[0];
+    assert!(line.contains(&url), "names the address: {line}");
+    assert!(
+        line.to_lowercase().contains("certificate"),
+        "says the certificate was refused: {line}"
+    );
+    assert_eq!(
+        proxy.piped.load(Ordering::SeqCst),
+        piped,
+        "nothing got through"
+    );
+}
+
+/// A docker CLI config dir whose contexts point at `hosts` (name, host); `current` is the
+/// config's `currentContext`.
+fn docker_config(current: &str, hosts: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = serde_json::json!({ "currentContext": current });
+    std::fs::write(dir.path().join("config.json"), config.to_string()).expect("config.json");
+    for (name, host) in hosts {
+        let meta = dir
+            .path()
+            .join("contexts/meta")
+            .join(hex::encode(Sha256::digest(name.as_bytes())));
+        std::fs::create_dir_all(&meta).expect("mkdir meta");
+        let json = serde_json::json!({
+            "Name": name,
+            "Metadata": {},
+            "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": false}},
+        });
+        std::fs::write(meta.join("meta.json"), json.to_string()).expect("meta.json");
+    }
+    dir
+}
+
+#[test]
+fn docker_contexts_pick_the_endpoint_and_docker_context_wins() {
+    require_docker!();
+    let current = Proxy::start(None);
+    let chosen = Proxy::start(None);
+    let (current_url, chosen_url) = (current.url(), chosen.url());
+    let config = docker_config(
+        "remote",
+        &[("remote", &current_url), ("other", &chosen_url)],
+    );
+    let config_dir = config.path().to_string_lossy().into_owned();
+    let mut cleanup = Cleanup::new();
+    let project = two_stage_project(&nonce());
+
+    build_through(&project, &[("DOCKER_CONFIG", &config_dir)], &mut cleanup);
+    assert!(
+        current.accepted.load(Ordering::SeqCst) > 0,
+        "currentContext unused"
+    );
+    assert_eq!(chosen.accepted.load(Ordering::SeqCst), 0);
+
+    let before = current.accepted.load(Ordering::SeqCst);
+    build_through(
+        &project,
+        &[("DOCKER_CONFIG", &config_dir), ("DOCKER_CONTEXT", "other")],
+        &mut cleanup,
+    );
+    assert!(
+        chosen.accepted.load(Ordering::SeqCst) > 0,
+        "DOCKER_CONTEXT unused"
+    );
+    assert_eq!(current.accepted.load(Ordering::SeqCst), before);
+}
