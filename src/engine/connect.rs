@@ -40,10 +40,8 @@ pub struct Endpoint {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error(
-        "cannot reach the Docker daemon (tried {tried}) — is it running? Start it, or point DOCKER_HOST or --host at it"
-    )]
-    Unreachable { tried: String },
+    #[error("cannot reach the Docker daemon (tried {tried}) — {hint}")]
+    Unreachable { tried: String, hint: &'static str },
 }
 
 /// What the environment says, read once so the search itself is a pure function.
@@ -205,6 +203,16 @@ fn short_error(e: &str) -> String {
     }
 }
 
+/// What to do next, from why the endpoints failed: a daemon that answered with a certificate
+/// nobody trusts is running, and starting it again would not help.
+fn hint_for(tried: &str) -> &'static str {
+    if tried.contains("certificate") || tried.contains("tls:") || tried.contains("TLS") {
+        "check the TLS certificates: DOCKER_CERT_PATH must hold the daemon's ca.pem and a client cert.pem and key.pem it trusts"
+    } else {
+        "is it running? Start it, or point DOCKER_HOST or --host at it"
+    }
+}
+
 pub async fn connect(env: &Environment) -> Result<Engine, ConnectError> {
     let deadline = tokio::time::Instant::now() + CONNECT_BUDGET;
     let mut tried = Vec::new();
@@ -217,14 +225,24 @@ pub async fn connect(env: &Environment) -> Result<Engine, ConnectError> {
         };
         tried.push(format!("{} {} ({why})", ep.source, ep.host));
     }
+    let tried = tried.join("; ");
     Err(ConnectError::Unreachable {
-        tried: tried.join("; "),
+        hint: hint_for(&tried),
+        tried,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hint_follows_the_failure() {
+        let refused = "DOCKER_HOST tcp://127.0.0.1:1 (client error (Connect): Connection refused (os error 111))";
+        assert!(hint_for(refused).starts_with("is it running?"));
+        let untrusted = "DOCKER_HOST tcp://127.0.0.1:2 (client error (Connect): invalid peer certificate: UnknownIssuer)";
+        assert!(hint_for(untrusted).contains("DOCKER_CERT_PATH"));
+    }
 
     #[test]
     fn explicit_choices_are_the_only_candidate() {
