@@ -19,5 +19,6 @@ pub mod tree;
 
 pub use index::{
     EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Meta, Progress, escape,
+    shown_escaped,
 };
 pub use sniff::ContentFlags;

@@ -10,6 +10,8 @@
 use std::fmt::Write as _;
 use std::io;
 
+use crate::fs::shown_escaped;
+
 #[derive(Debug, PartialEq)]
 pub enum Token<'a> {
     Text(&'a str),
@@ -201,15 +203,15 @@ pub fn text(s: &str, colour: bool) -> String {
 }
 
 /// A name or a one-line label (instruction text, stage name, image id): its control
-/// characters (C0, DEL, C1) shown as `\xNN` per UTF-8 byte, like file names, so that what a
+/// characters (C0, DEL, C1) and bidirectional overrides shown as `\xNN` per UTF-8 byte, like file names, so that what a
 /// hostile name holds is seen rather than done.
 pub fn name(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(shown_escaped) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if shown_escaped(c) {
             for byte in c.encode_utf8(&mut [0u8; 4]).bytes() {
                 let _ = write!(out, "\\x{byte:02x}");
             }

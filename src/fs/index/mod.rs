@@ -334,7 +334,7 @@ pub fn escape(bytes: &[u8]) -> String {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
-                c if c.is_control() => {
+                c if shown_escaped(c) => {
                     let mut b = [0u8; 4];
                     for byte in c.encode_utf8(&mut b).bytes() {
                         let _ = write!(out, "\\x{byte:02x}");
@@ -348,6 +348,17 @@ pub fn escape(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Characters a name must not hand to a terminal: controls (C0, DEL, C1), and the
+/// bidirectional overrides and isolates that reorder what follows them on screen
+/// (`evil\u{202e}gpj.exe` shows as `evilexe.jpg`).
+pub fn shown_escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+        )
 }
 
 /// The on-disk form of an index (for the cache): a child module, so it sees the fields.

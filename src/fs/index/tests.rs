@@ -322,3 +322,14 @@ fn small_files_are_sniffed_in_the_hashing_pass() {
         (key.len() + 28 + 24 + 15 + big.len()) as u64
     );
 }
+
+#[test]
+fn names_that_reorder_the_screen_are_shown_escaped() {
+    // U+202E (right-to-left override) would show evil<U+202E>gpj.exe as evilexe.jpg.
+    assert_eq!(
+        escape("evil\u{202e}gpj.exe".as_bytes()),
+        "evil\\xe2\\x80\\xaegpj.exe"
+    );
+    assert_eq!(escape("a\u{2066}b".as_bytes()), "a\\xe2\\x81\\xa6b");
+    assert_eq!(escape("é.txt".as_bytes()), "é.txt", "ordinary letters stay");
+}
