@@ -110,6 +110,7 @@ pub async fn run(session: Session, step: bool) -> io::Result<u8> {
     let session = Arc::new(session);
     let mut model = Model::new(session.plan.clone(), step);
     model.engine = session.engine_label();
+    model.monochrome = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // A check config that does not parse only costs the marks: the build reports it.
     let facts = EngineFacts::gather(
         &session.engine,

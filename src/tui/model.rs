@@ -96,6 +96,8 @@ pub struct Model {
     /// First line of the `?` overlay shown: at 80x24 the key list is taller than the screen.
     pub help_scroll: u16,
     pub size: (u16, u16),
+    /// `NO_COLOR`: draw without colour (bold and reverse still mark what matters).
+    pub monochrome: bool,
     pub quit: bool,
     /// `d`: the diff view and what it compares by default.
     pub diff: DiffState,
@@ -132,6 +134,7 @@ impl Model {
             help_scroll: 0,
             shell_prompt: None,
             size: (80, 24),
+            monochrome: false,
             quit: false,
             diff: DiffState::default(),
             files: None,

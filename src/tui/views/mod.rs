@@ -10,6 +10,7 @@ pub mod slowest;
 pub mod status;
 
 use ratatui::Frame;
+use ratatui::style::Color;
 
 use super::model::{Focus, Model, Overlay};
 
@@ -33,6 +34,14 @@ pub fn draw(frame: &mut Frame, m: &Model) {
         Some(Overlay::Slowest(sel)) => slowest::render(frame, frame.area(), m, *sel),
         Some(Overlay::Error(e)) => error::render(frame, frame.area(), e),
         None => {}
+    }
+    if m.monochrome {
+        // NO_COLOR: every colour goes; bold, reverse and the borders keep what they say.
+        for cell in &mut frame.buffer_mut().content {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+            cell.underline_color = Color::Reset;
+        }
     }
 }
 
@@ -204,5 +213,36 @@ pub(crate) mod tests {
             m.size = (w, h);
             let _ = render_with(w.max(1), h.max(1), |f| draw(f, &m));
         }
+    }
+
+    #[test]
+    fn no_color_draws_without_colour_and_keeps_the_text() {
+        use ratatui::style::Modifier;
+        let screen = |mono: bool| {
+            let mut m = state("failed");
+            m.monochrome = mono;
+            m.overlay = None;
+            let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+            t.draw(|f| draw(f, &m)).expect("draw");
+            t.backend().buffer().clone()
+        };
+        let (colour, mono) = (screen(false), screen(true));
+        assert!(colour.content.iter().any(|c| c.fg != Color::Reset));
+        assert!(
+            mono.content
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            "a colour was left"
+        );
+        let text = |b: &ratatui::buffer::Buffer| -> String {
+            b.content.iter().map(|c| c.symbol()).collect()
+        };
+        assert_eq!(text(&colour), text(&mono));
+        // The selection still stands out without colour.
+        assert!(
+            mono.content
+                .iter()
+                .any(|c| c.modifier.contains(Modifier::REVERSED))
+        );
     }
 }
