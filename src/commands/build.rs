@@ -8,7 +8,6 @@ use stagescope::engine::error::EngineError;
 use stagescope::report;
 use stagescope::report::progress::{JsonReporter, PlainReporter};
 use stagescope::report::sanitize;
-use stagescope::session::lint::{self, EngineFacts};
 use stagescope::session::{Events, SessionEvent};
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -64,19 +63,7 @@ pub fn build(args: &BuildArgs) -> u8 {
             Err(code) => return code,
         };
         // As `docker build`: the check warnings first; `error=true` stops the build.
-        let facts = EngineFacts::gather(
-            &session.engine,
-            &session.dockerfile,
-            &session.request.build_args,
-            session.request.platform.as_deref(),
-        )
-        .await;
-        let lint = match lint::check(
-            &session.dockerfile,
-            &session.context,
-            &session.request.build_args,
-            &facts,
-        ) {
+        let lint = match session.lint().await {
             Ok(r) => r,
             Err(e) => return fail(EXIT_USAGE, e),
         };

@@ -114,3 +114,22 @@ pub fn check(
     };
     lint::check(df, &input)
 }
+
+impl super::Session {
+    /// The build checks of this session's build, with what its engine knows of the bases.
+    pub async fn lint(&self) -> Result<Report, String> {
+        let facts = EngineFacts::gather(
+            &self.engine,
+            &self.dockerfile,
+            &self.request.build_args,
+            self.request.platform.as_deref(),
+        )
+        .await;
+        check(
+            &self.dockerfile,
+            &self.context,
+            &self.request.build_args,
+            &facts,
+        )
+    }
+}

@@ -23,7 +23,6 @@ use super::{keymap, shell, views};
 use crate::build::StageRef;
 use crate::engine::clean as engine_clean;
 use crate::session::driver::{self, Advance};
-use crate::session::lint::{self, EngineFacts};
 use crate::session::{Events, Session, SessionEvent};
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -112,21 +111,7 @@ pub async fn run(session: Session, step: bool) -> io::Result<u8> {
     model.engine = session.engine_label();
     model.monochrome = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // A check config that does not parse only costs the marks: the build reports it.
-    let facts = EngineFacts::gather(
-        &session.engine,
-        &session.dockerfile,
-        &session.request.build_args,
-        session.request.platform.as_deref(),
-    )
-    .await;
-    model.warnings = lint::check(
-        &session.dockerfile,
-        &session.context,
-        &session.request.build_args,
-        &facts,
-    )
-    .map(|r| r.warnings)
-    .unwrap_or_default();
+    model.warnings = session.lint().await.map(|r| r.warnings).unwrap_or_default();
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         model.size = (w, h);
     }
