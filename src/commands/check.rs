@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use stagescope::dockerfile::lint::{self, Input, Report};
+use stagescope::dockerfile::lint::{self, Report};
 use stagescope::dockerfile::{Dockerfile, DockerfileError};
 use stagescope::engine::connect::{Environment, connect};
 use stagescope::engine::context::BuildContext;
 use stagescope::report;
-use stagescope::session::lint::{EngineFacts, ignore_check};
+use stagescope::session::lint::{EngineFacts, with_input};
 
 use super::{EXIT_FAILED, EXIT_USAGE, fail, runtime};
 
@@ -70,18 +70,11 @@ pub fn check(args: &CheckArgs) -> u8 {
         }
     };
     let context = BuildContext::new(&args.context, Some(Path::new(&path))).ok();
-    let ignored = context.as_ref().and_then(ignore_check);
     let build_args = df_args.options().build_args;
     let facts = engine_facts(&bytes, &build_args, args.platform.as_deref());
-    let (platform, env) = (facts.platform(), facts.env());
-    let input = Input {
-        build_args: Some(&build_args),
-        ignored: ignored.as_ref().map(|f| f as lint::IgnoredFn<'_>),
-        base_platform: Some(&platform),
-        target_platform: facts.target_platform.as_deref(),
-        base_env: Some(&env),
-    };
-    let (report, error) = lint::check_bytes(&bytes, &input);
+    let (report, error) = with_input(context.as_ref(), &build_args, &facts, |input| {
+        lint::check_bytes(&bytes, input)
+    });
     let file = path.display().to_string();
     print(args, &file, &report, error.as_ref());
     if error.is_some() {

@@ -1,10 +1,8 @@
 //! `stagescope diff-images`: compare two images the engine has, without a Dockerfile.
 
-use stagescope::engine::connect::Engine;
-use stagescope::fs::FsIndex;
 use stagescope::fs::compare::Comparison;
 use stagescope::report::diff::DiffReport;
-use stagescope::session::files::open_files;
+use stagescope::session::files::index;
 
 use super::diff::{load_rules, print_and_exit};
 use super::{engine_for, interruptible, runtime};
@@ -22,8 +20,12 @@ pub fn diff_images(args: &DiffImagesArgs) -> u8 {
         };
         let work = async {
             Ok((
-                index(&engine, &args.from).await?,
-                index(&engine, &args.to).await?,
+                index(&engine, &args.from)
+                    .await
+                    .map_err(|e| format!("error: {e}"))?,
+                index(&engine, &args.to)
+                    .await
+                    .map_err(|e| format!("error: {e}"))?,
             ))
         };
         let (a, b) = match interruptible(work).await {
@@ -34,11 +36,4 @@ pub fn diff_images(args: &DiffImagesArgs) -> u8 {
         let r = DiffReport::of(&c, &rules);
         print_and_exit(&r, &args.output)
     })
-}
-
-async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
-    let opened = open_files(engine, image, |_| {})
-        .await
-        .map_err(|e| format!("error: {e}"))?;
-    Ok(std::sync::Arc::unwrap_or_clone(opened.index))
 }

@@ -63,6 +63,12 @@ pub async fn open_files(
     })
 }
 
+/// [`open_files`] for a caller that wants the index itself, owned, and no progress.
+pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
+    let opened = open_files(engine, image, |_| {}).await?;
+    Ok(Arc::unwrap_or_clone(opened.index))
+}
+
 /// The layers of `image` and what each wrote: which instruction added a file.
 pub async fn layers(engine: &Engine, image: &str) -> Result<ImageLayers, String> {
     image_layers(engine, image).await.map_err(|e| e.to_string())

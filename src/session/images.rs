@@ -101,7 +101,6 @@ impl Session {
 
     /// The filesystem of an image (see [`super::files::open_files`]), owned.
     pub async fn index(&self, image: &str) -> Result<FsIndex, String> {
-        let opened = self.open_files(image, |_| {}).await?;
-        Ok(std::sync::Arc::unwrap_or_clone(opened.index))
+        super::files::index(&self.engine, image).await
     }
 }

@@ -95,15 +95,15 @@ impl EngineFacts {
     }
 }
 
-/// The warnings of a parsed Dockerfile for a build from `context`; `facts` adds what only
-/// the engine knows.
-pub fn check(
-    df: &Dockerfile,
-    context: &BuildContext,
+/// The checks' input for a build from `context` (None: none to read a `.dockerignore` from),
+/// with what `facts` say of the engine, handed to `f`.
+pub fn with_input<R>(
+    context: Option<&BuildContext>,
     build_args: &BTreeMap<String, String>,
     facts: &EngineFacts,
-) -> Result<Report, String> {
-    let ignored = ignore_check(context);
+    f: impl FnOnce(&Input<'_>) -> R,
+) -> R {
+    let ignored = context.and_then(ignore_check);
     let (platform, env) = (facts.platform(), facts.env());
     let input = Input {
         build_args: Some(build_args),
@@ -112,7 +112,20 @@ pub fn check(
         target_platform: facts.target_platform.as_deref(),
         base_env: Some(&env),
     };
-    lint::check(df, &input)
+    f(&input)
+}
+
+/// The warnings of a parsed Dockerfile for a build from `context`; `facts` adds what only
+/// the engine knows.
+pub fn check(
+    df: &Dockerfile,
+    context: &BuildContext,
+    build_args: &BTreeMap<String, String>,
+    facts: &EngineFacts,
+) -> Result<Report, String> {
+    with_input(Some(context), build_args, facts, |input| {
+        lint::check(df, input)
+    })
 }
 
 impl super::Session {
