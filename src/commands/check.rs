@@ -3,6 +3,7 @@
 //! warnings found before it printed all the same, as `docker build --check` does.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,6 +24,10 @@ fn print(args: &CheckArgs, file: &str, report: &Report, error: Option<&Dockerfil
     match args.format {
         CheckFormat::Text => {
             print!("{}", report::check::text(file, report));
+            // Silence on a clean file left people at a terminal unsure it ran; pipes get none.
+            if report.warnings.is_empty() && error.is_none() && std::io::stderr().is_terminal() {
+                eprintln!("Check complete, no warnings found.");
+            }
             if let Some(e) = error {
                 eprintln!("{file}:{e}");
             }
