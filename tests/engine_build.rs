@@ -239,3 +239,33 @@ fn plain_progress_keeps_a_hostile_log_off_the_terminal() {
         assert!(text.lines().any(|l| l == "     hi"), "{builder}: {text}");
     }
 }
+
+/// `docker build -t app .` after a stagescope build is served from the same cache and tags
+/// the same image; cleaning up stagescope's run must leave the user's tag and image alone.
+#[test]
+fn clean_keeps_an_image_the_user_tagged_too() {
+    require_docker!();
+    let mut cleanup = Cleanup::new();
+    let project = Project::new(&three_stages(&nonce()));
+    let run = build_json(project.path(), &["--builder", "buildkit"], &mut cleanup);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let image = run.summary()["image"].as_str().expect("image").to_string();
+    let users = cleanup.tag("users-own");
+    common::docker_ok(&["tag", &image, &users]);
+    let id = run.build_id().expect("build id");
+    common::runtime().block_on(async {
+        let engine = common::engine().await;
+        stagescope::engine::clean::clean(&engine, Some(&id))
+            .await
+            .expect("clean");
+    });
+    let ours = common::docker_ok(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        &format!("stagescope.local/{id}"),
+    ]);
+    assert_eq!(ours, "", "stagescope's own tags are gone");
+    let still = common::docker_ok(&["image", "inspect", "-f", "{{.Id}}", &users]);
+    assert_eq!(still, image, "the user's tag survives clean");
+}

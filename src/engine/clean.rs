@@ -66,7 +66,13 @@ pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, E
             .labels
             .get(BUILD_LABEL)
             .is_some_and(|v| build_id.is_none_or(|id| v == id));
-        if labelled {
+        // A user's own tag on the same image (a later `docker build -t app .` served from
+        // the same cache) keeps it: a forced removal would delete their tag too.
+        let only_ours = img
+            .repo_tags
+            .iter()
+            .all(|t| t.starts_with(&format!("{TAG_REPO}/")) || t == "<none>:<none>");
+        if labelled && only_ours {
             ids.insert(img.id.clone());
         }
     }
