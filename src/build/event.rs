@@ -104,7 +104,7 @@ pub enum BuildEvent {
 /// BuildKit `... did not complete successfully: exit code: 3` (also `executor failed running
 /// [...]: exit code: 3` on 20.10) and classic `... returned a non-zero code: 3`.
 pub fn exit_code_from_message(message: &str) -> Option<i64> {
-    for marker in ["exit code: ", "non-zero code: "] {
+    for marker in ["exit code: ", "non-zero code: ", "exit status "] {
         if let Some(pos) = message.rfind(marker) {
             let digits: String = message[pos + marker.len()..]
                 .chars()

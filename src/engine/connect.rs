@@ -150,13 +150,25 @@ pub struct Engine {
     pub api_version: String,
     pub server_version: String,
     pub os: String,
+    /// Podman's Docker-compatible API: same calls, but builds go to buildah, never BuildKit.
+    pub podman: bool,
 }
 
 impl Engine {
-    /// BuildKit sessions need API 1.39+ and a Linux engine.
+    /// BuildKit sessions need API 1.39+ and a Linux Docker engine; Podman accepts the
+    /// BuildKit flag and quietly builds with buildah.
     pub fn offers_buildkit(&self) -> bool {
         let (major, minor) = parse_api(&self.api_version);
-        self.os == "linux" && (major, minor) >= (1, 39)
+        !self.podman && self.os == "linux" && (major, minor) >= (1, 39)
+    }
+
+    /// How to name this engine in a message.
+    pub fn describe(&self) -> String {
+        if self.podman {
+            format!("Podman {}", self.server_version)
+        } else {
+            format!("Docker {}, API {}", self.server_version, self.api_version)
+        }
     }
 }
 
@@ -185,7 +197,13 @@ async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
     let docker = Docker::connect_with_host(&ep.host).map_err(why)?;
     let docker = docker.negotiate_version().await.map_err(why)?;
     let version = docker.version().await.map_err(why)?;
+    let podman = version
+        .components
+        .iter()
+        .flatten()
+        .any(|c| c.name.to_ascii_lowercase().contains("podman"));
     Ok(Engine {
+        podman,
         api_version: docker.client_version().to_string(),
         server_version: version.version.unwrap_or_default(),
         os: version.os.unwrap_or_else(|| "linux".into()),

@@ -120,7 +120,7 @@ pub fn choose_builder(engine: &Engine, choice: BuilderChoice) -> Result<BuilderK
     match choice {
         BuilderChoice::Classic => Ok(BuilderKind::Classic),
         BuilderChoice::Buildkit if !engine.offers_buildkit() => {
-            Err(EngineError::NoBuildkit(engine.api_version.clone()))
+            Err(EngineError::NoBuildkit(engine.describe()))
         }
         BuilderChoice::Buildkit => Ok(BuilderKind::Buildkit),
         BuilderChoice::Auto if engine.offers_buildkit() => Ok(BuilderKind::Buildkit),
