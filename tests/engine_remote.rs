@@ -1,5 +1,6 @@
 //! Remote engines, for real: the binary reaches the daemon over `tcp://` (plain and TLS with
-//! client certificates, as `dockerd --tlsverify` wants them) and through docker contexts. The
+//! client certificates, as `dockerd --tlsverify` wants them), over `ssh://` (Debian's sshd on
+//! 127.0.0.1, started by `scripts/sshd-service.sh`) and through docker contexts. The
 //! "remote" daemon is the local one behind a loopback proxy this test runs: it accepts on
 //! 127.0.0.1, optionally terminates TLS, and pipes each connection to the local socket.
 
@@ -187,6 +188,77 @@ fn plain_tcp_builds_and_opens_a_stage_through_the_proxy() {
         proxy.accepted.load(Ordering::SeqCst) > 0,
         "nothing went through the proxy"
     );
+}
+
+/// Where `scripts/sshd-service.sh` put sshd and the agent holding its key; under `CI` they
+/// must be there.
+fn ssh_setup() -> Option<(String, String)> {
+    let host = std::env::var("STAGESCOPE_SSH_HOST").ok();
+    let agent = std::env::var("STAGESCOPE_SSH_AUTH_SOCK").ok();
+    match host.zip(agent) {
+        Some(both) => Some(both),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but STAGESCOPE_SSH_HOST/STAGESCOPE_SSH_AUTH_SOCK are not: .ci/run starts sshd with scripts/sshd-service.sh"
+            );
+            eprintln!("note: no sshd set up (scripts/sshd-service.sh); skipping the ssh:// test");
+            None
+        }
+    }
+}
+
+/// `DOCKER_HOST=ssh://root@127.0.0.1:PORT`: a port other than 22, keys from the agent; the
+/// build runs, a stage opens, and a refused key is one line naming ssh's reason.
+#[test]
+fn ssh_with_a_port_builds_and_opens_a_stage() {
+    require_docker!();
+    let Some((host, agent)) = ssh_setup() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new();
+    let id = nonce();
+    let project = two_stage_project(&id);
+    let envs = [
+        ("DOCKER_HOST", host.as_str()),
+        ("SSH_AUTH_SOCK", agent.as_str()),
+    ];
+    build_through(&project, &envs, &mut cleanup);
+    let built = cleanup.build_ids.first().cloned().expect("the build's id");
+    let out = stagescope(&envs)
+        .arg("tree")
+        .arg(project.path())
+        .args(["--stage", "final", "--depth", "1"])
+        .output()
+        .expect("run stagescope tree");
+    adopt_builds_like(
+        &format!("stagescope.local/{built}:final"),
+        "final",
+        &mut cleanup,
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tree over ssh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listing.contains(&format!("final-{id}")), "{listing}");
+
+    // No key offered: ssh's own reason, in one line, and a hint about keys.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let no_agent = empty.path().join("none.sock");
+    let out = stagescope(&[
+        ("DOCKER_HOST", host.as_str()),
+        ("SSH_AUTH_SOCK", &no_agent.to_string_lossy()),
+    ])
+    .arg("build")
+    .arg(project.path())
+    .output()
+    .expect("run stagescope");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
 }
 
 /// A CA: its certificate in PEM and what signs with it.

@@ -152,6 +152,8 @@ pub struct Engine {
     pub os: String,
     /// Podman's Docker-compatible API: same calls, but builds go to buildah, never BuildKit.
     pub podman: bool,
+    /// An ssh:// engine's bridge, alive as long as any handle to the engine.
+    pub ssh: Option<std::sync::Arc<super::ssh::SshBridge>>,
 }
 
 impl Engine {
@@ -162,13 +164,10 @@ impl Engine {
         !self.podman && self.os == "linux" && (major, minor) >= (1, 39)
     }
 
-    /// How to name this engine in a message.
+    /// "docker 20.10.24 (API 1.41)", "podman 4.3.1 (API 1.41)": which engine this is.
     pub fn describe(&self) -> String {
-        if self.podman {
-            format!("Podman {}", self.server_version)
-        } else {
-            format!("Docker {}, API {}", self.server_version, self.api_version)
-        }
+        let kind = if self.podman { "podman" } else { "docker" };
+        format!("{kind} {} (API {})", self.server_version, self.api_version)
     }
 }
 
@@ -193,8 +192,28 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
-    let why = |e: bollard::errors::Error| with_causes(&e);
-    let docker = Docker::connect_with_host(&ep.host).map_err(why)?;
+    let (docker, ssh) = match ep.host.starts_with("ssh://") {
+        true => {
+            let bridge = super::ssh::bridge(super::ssh::parse(&ep.host)?)?;
+            let socket = bridge.socket();
+            let docker = Docker::connect_with_unix(
+                &socket.to_string_lossy(),
+                120,
+                bollard::API_DEFAULT_VERSION,
+            )
+            .map_err(|e| with_causes(&e))?;
+            (docker, Some(std::sync::Arc::new(bridge)))
+        }
+        false => (
+            Docker::connect_with_host(&ep.host).map_err(|e| with_causes(&e))?,
+            None,
+        ),
+    };
+    // Over ssh, what ssh said (a refused key, an unknown host) is the reason worth showing.
+    let why = |e: bollard::errors::Error| match ssh.as_ref().map(|b| b.last_error()) {
+        Some(said) if !said.is_empty() => format!("ssh: {said}"),
+        _ => with_causes(&e),
+    };
     let docker = docker.negotiate_version().await.map_err(why)?;
     let version = docker.version().await.map_err(why)?;
     let podman = version
@@ -204,6 +223,7 @@ async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
         .any(|c| c.name.to_ascii_lowercase().contains("podman"));
     Ok(Engine {
         podman,
+        ssh,
         api_version: docker.client_version().to_string(),
         server_version: version.version.unwrap_or_default(),
         os: version.os.unwrap_or_else(|| "linux".into()),
@@ -224,7 +244,9 @@ fn short_error(e: &str) -> String {
 /// What to do next, from why the endpoints failed: a daemon that answered with a certificate
 /// nobody trusts is running, and starting it again would not help.
 fn hint_for(tried: &str) -> &'static str {
-    if tried.contains("certificate") || tried.contains("tls:") || tried.contains("TLS") {
+    if tried.contains("(ssh: ") {
+        "check that `ssh [-p PORT] user@host docker version` works without a prompt (a key in ssh-agent or ~/.ssh/config)"
+    } else if tried.contains("certificate") || tried.contains("tls:") || tried.contains("TLS") {
         "check the TLS certificates: DOCKER_CERT_PATH must hold the daemon's ca.pem and a client cert.pem and key.pem it trusts"
     } else {
         "is it running? Start it, or point DOCKER_HOST or --host at it"

@@ -13,3 +13,4 @@ pub mod fetch;
 pub mod names;
 pub mod run;
 pub mod shell;
+pub mod ssh;
