@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+#[path = "common/podman.rs"]
+mod podman;
+
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
@@ -544,4 +547,58 @@ fn the_daemon_going_away_mid_build_is_an_error_overlay_not_a_crash() {
     std::thread::sleep(Duration::from_secs(3));
     assert_no_new_containers(&containers_before);
     remove_new_tags(&tags_before);
+}
+
+/// The `s` shell on Podman: the same engine-API container, attached with a TTY, and gone
+/// afterwards; no docker CLI on PATH.
+#[test]
+fn on_podman_a_failure_opens_a_shell_in_the_state_before_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(host) = podman::podman_host(BIN) else {
+        return;
+    };
+    let podman_ps = || {
+        let out = Command::new("podman")
+            .args(["--url", &host, "ps", "-a", "-q"])
+            .output()
+            .expect("podman ps");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let before = podman_ps();
+    let nonce = format!("podman{}", std::process::id());
+    let empty = std::env::temp_dir().join(format!("stagescope-e2e-{}-nopath", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("empty dir");
+    let (screen, mut child, mut keys) = spawn_with(
+        "tui-fail",
+        &["--build-arg", &format!("NONCE={nonce}")],
+        |cmd| {
+            cmd.env("PATH", &empty);
+            cmd.env("DOCKER_HOST", &host);
+        },
+    );
+    screen.wait_for("the failure", |s| s.contains("FAILED"), 180);
+    assert!(screen.text().contains("podman"), "{}", screen.text());
+    press(&mut keys, "s");
+    screen.wait_for("the shell prompt", |s| s.contains("Enter run"), 10);
+    press(&mut keys, "\r");
+    screen.wait_for("/bin/sh's prompt", |s| s.contains("/ # "), 60);
+    press(
+        &mut keys,
+        "test -f /prepared && echo in-$((40+2))-podman; exit\r",
+    );
+    screen.wait_for(
+        "the TUI back after the shell",
+        |s| s.contains("shell exited"),
+        60,
+    );
+    let raw = String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    assert!(raw.contains("in-42-podman"), "shell output missing");
+    press(&mut keys, "q");
+    assert_eq!(wait_exit(&mut child).exit_code(), 1);
+    assert_restored(&screen);
+    assert_eq!(podman_ps(), before, "no container left on Podman");
+    let _ = Command::new(BIN)
+        .arg("clean")
+        .env("DOCKER_HOST", &host)
+        .output();
 }

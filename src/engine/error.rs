@@ -8,7 +8,7 @@ pub enum EngineError {
         "the classic builder cannot build this Dockerfile: line {line}: {what} needs BuildKit (use --builder buildkit)"
     )]
     NeedsBuildkit { line: usize, what: String },
-    #[error("this engine does not offer BuildKit ({0}); use --builder classic")]
+    #[error("this engine ({0}) does not offer BuildKit; use --builder classic")]
     NoBuildkit(String),
     #[error("Docker engine: {0}")]
     Docker(String),

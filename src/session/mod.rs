@@ -67,10 +67,7 @@ impl Session {
 
     /// "docker 20.10.24 (API 1.41)": which engine this session talks to.
     pub fn engine_label(&self) -> String {
-        format!(
-            "docker {} (API {})",
-            self.engine.server_version, self.engine.api_version
-        )
+        self.engine.describe()
     }
 }
 

@@ -8,6 +8,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
+
+pub mod podman;
 use stagescope::engine::connect::{Engine, Environment, connect};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
@@ -166,10 +168,6 @@ pub fn parse_ndjson(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-fn run_build(dir: &Path, progress: &str, args: &[&str]) -> Output {
-    run_build_with(Command::new(BIN), dir, progress, args)
-}
-
 /// `run_build` from `cmd` (the binary, with whatever environment the test gave it).
 fn run_build_with(mut cmd: Command, dir: &Path, progress: &str, args: &[&str]) -> Output {
     cmd.arg("build")
@@ -183,7 +181,12 @@ fn run_build_with(mut cmd: Command, dir: &Path, progress: &str, args: &[&str]) -
 
 /// `stagescope build --progress json <dir> <args>`; the build is registered with `cleanup`.
 pub fn build_json(dir: &Path, args: &[&str], cleanup: &mut Cleanup) -> JsonRun {
-    let out = run_build(dir, "json", args);
+    build_json_with(Command::new(BIN), dir, args, cleanup)
+}
+
+/// `build_json` from `cmd`: the binary with the environment the test set on it.
+pub fn build_json_with(cmd: Command, dir: &Path, args: &[&str], cleanup: &mut Cleanup) -> JsonRun {
+    let out = run_build_with(cmd, dir, "json", args);
     let run = JsonRun {
         code: out.status.code(),
         events: parse_ndjson(&out.stdout),
