@@ -418,3 +418,46 @@ fn docker_contexts_pick_the_endpoint_and_docker_context_wins() {
     );
     assert_eq!(current.accepted.load(Ordering::SeqCst), before);
 }
+
+/// A context made with `docker context create --docker host=tcp://…,ca=…,cert=…,key=…` keeps
+/// its certificates under `contexts/tls/<digest>/docker/`: they are used, with no
+/// `DOCKER_TLS_VERIFY` in sight. And an empty `DOCKER_TLS_VERIFY` means no TLS, as for the
+/// docker CLI.
+#[test]
+fn a_context_with_tls_material_connects_with_it() {
+    require_docker!();
+    let (ca_pem, issuer) = ca("context ca");
+    let tls = Proxy::start(Some(server_config(&ca_pem, &issuer)));
+    let certs = cert_dir(&ca_pem, &issuer);
+    let tls_url = tls.url();
+    let config = docker_config("secure", &[("secure", &tls_url)]);
+    let material = config
+        .path()
+        .join("contexts/tls")
+        .join(hex::encode(Sha256::digest(b"secure")))
+        .join("docker");
+    std::fs::create_dir_all(&material).expect("mkdir tls");
+    for f in ["ca.pem", "cert.pem", "key.pem"] {
+        std::fs::copy(certs.path().join(f), material.join(f)).expect("copy pem");
+    }
+    let config_dir = config.path().to_string_lossy().into_owned();
+    let mut cleanup = Cleanup::new();
+    let project = two_stage_project(&nonce());
+    build_through(&project, &[("DOCKER_CONFIG", &config_dir)], &mut cleanup);
+    assert!(
+        tls.piped.load(Ordering::SeqCst) > 0,
+        "no TLS connection got through"
+    );
+
+    let plain = Proxy::start(None);
+    let plain_url = plain.url();
+    build_through(
+        &project,
+        &[("DOCKER_HOST", &plain_url), ("DOCKER_TLS_VERIFY", "")],
+        &mut cleanup,
+    );
+    assert!(
+        plain.piped.load(Ordering::SeqCst) > 0,
+        "plain http expected"
+    );
+}

@@ -36,6 +36,8 @@ impl std::fmt::Display for Source {
 pub struct Endpoint {
     pub host: String,
     pub source: Source,
+    /// For tcp://: the directory holding ca.pem, cert.pem and key.pem, when TLS is on.
+    pub tls: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,9 @@ pub struct Environment {
     pub docker_config: Option<PathBuf>,
     pub home: Option<PathBuf>,
     pub xdg_runtime_dir: Option<PathBuf>,
+    /// `DOCKER_TLS_VERIFY` set to anything but the empty string, as the docker CLI reads it.
+    pub tls_verify: bool,
+    pub cert_path: Option<PathBuf>,
 }
 
 impl Environment {
@@ -65,7 +70,18 @@ impl Environment {
             docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
             home: var("HOME").map(PathBuf::from),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
+            tls_verify: var("DOCKER_TLS_VERIFY").is_some(),
+            cert_path: var("DOCKER_CERT_PATH").map(PathBuf::from),
         }
+    }
+
+    /// The certificates `DOCKER_TLS_VERIFY` asks for: `DOCKER_CERT_PATH`, else the config
+    /// directory.
+    fn env_tls(&self) -> Option<PathBuf> {
+        if !self.tls_verify {
+            return None;
+        }
+        self.cert_path.clone().or_else(|| self.config_dir())
     }
 
     fn config_dir(&self) -> Option<PathBuf> {
@@ -84,20 +100,21 @@ impl Environment {
     }
 }
 
-/// The docker CLI stores a context's endpoint under `contexts/meta/<sha256 of its name>`.
-fn context_host(config_dir: &Path, name: &str) -> Option<String> {
+/// The docker CLI stores a context's endpoint under `contexts/meta/<sha256 of its name>`,
+/// and its TLS material under `contexts/tls/<the same>/docker/`.
+fn context_endpoint(config_dir: &Path, name: &str) -> Option<(String, Option<PathBuf>)> {
     let digest = hex::encode(Sha256::digest(name.as_bytes()));
     let meta = std::fs::read(
         config_dir
             .join("contexts/meta")
-            .join(digest)
+            .join(&digest)
             .join("meta.json"),
     )
     .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&meta).ok()?;
-    v.pointer("/Endpoints/docker/Host")?
-        .as_str()
-        .map(str::to_string)
+    let host = v.pointer("/Endpoints/docker/Host")?.as_str()?.to_string();
+    let tls = config_dir.join("contexts/tls").join(digest).join("docker");
+    Some((host, tls.join("ca.pem").is_file().then_some(tls)))
 }
 
 /// Where to look, in order. An explicit choice (`--host`, `DOCKER_HOST`, a context) is the
@@ -107,37 +124,43 @@ pub fn candidates(env: &Environment) -> Vec<Endpoint> {
         return vec![Endpoint {
             host: h.clone(),
             source: Source::Flag,
+            tls: env.env_tls(),
         }];
     }
     if let Some(h) = &env.docker_host {
         return vec![Endpoint {
             host: h.clone(),
             source: Source::DockerHost,
+            tls: env.env_tls(),
         }];
     }
     if let Some(name) = env.current_context().filter(|n| n != "default") {
-        let host = env
+        let (host, tls) = env
             .config_dir()
-            .and_then(|dir| context_host(&dir, &name))
-            .unwrap_or_else(|| format!("<context {name} has no docker endpoint>"));
+            .and_then(|dir| context_endpoint(&dir, &name))
+            .unwrap_or_else(|| (format!("<context {name} has no docker endpoint>"), None));
         return vec![Endpoint {
             host,
             source: Source::Context(name),
+            tls,
         }];
     }
     let mut out = vec![Endpoint {
         host: "unix:///var/run/docker.sock".into(),
         source: Source::DefaultSocket,
+        tls: None,
     }];
     if let Some(run) = &env.xdg_runtime_dir {
         out.push(Endpoint {
             host: format!("unix://{}", run.join("podman/podman.sock").display()),
             source: Source::Podman,
+            tls: None,
         });
     }
     out.push(Endpoint {
         host: "unix:///run/podman/podman.sock".into(),
         source: Source::Podman,
+        tls: None,
     });
     out
 }
@@ -191,6 +214,26 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// A unix or tcp handle. TLS is decided here, not by bollard, which turns it on whenever
+/// `DOCKER_TLS_VERIFY` exists (even empty) and never for a context's certificates.
+fn open(ep: &Endpoint) -> Result<Docker, bollard::errors::Error> {
+    let tcp = ep.host.starts_with("tcp://") || ep.host.starts_with("https://");
+    match &ep.tls {
+        Some(dir) if tcp => Docker::connect_with_ssl(
+            &ep.host,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            120,
+            bollard::API_DEFAULT_VERSION,
+        ),
+        _ if ep.host.starts_with("tcp://") => {
+            Docker::connect_with_http(&ep.host, 120, bollard::API_DEFAULT_VERSION)
+        }
+        _ => Docker::connect_with_host(&ep.host),
+    }
+}
+
 async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
     let (docker, ssh) = match ep.host.starts_with("ssh://") {
         true => {
@@ -204,10 +247,7 @@ async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
             .map_err(|e| with_causes(&e))?;
             (docker, Some(std::sync::Arc::new(bridge)))
         }
-        false => (
-            Docker::connect_with_host(&ep.host).map_err(|e| with_causes(&e))?,
-            None,
-        ),
+        false => (open(ep).map_err(|e| with_causes(&e))?, None),
     };
     // Over ssh, what ssh said (a refused key, an unknown host) is the reason worth showing.
     let why = |e: bollard::errors::Error| match ssh.as_ref().map(|b| b.last_error()) {
@@ -322,8 +362,37 @@ mod tests {
             candidates(&env),
             vec![Endpoint {
                 host: "tcp://10.9.9.9:2376".into(),
-                source: Source::Context("remote".into())
+                source: Source::Context("remote".into()),
+                tls: None,
             }]
+        );
+        // `docker context create --docker host=…,ca=…,cert=…,key=…` puts them here.
+        let tls = cfg
+            .join("contexts/tls")
+            .join(hex::encode(Sha256::digest(b"remote")))
+            .join("docker");
+        std::fs::create_dir_all(&tls).expect("mkdir");
+        std::fs::write(tls.join("ca.pem"), "x").expect("write");
+        assert_eq!(candidates(&env)[0].tls, Some(tls));
+    }
+
+    #[test]
+    fn tls_verify_is_on_when_set_to_anything_and_reads_the_cert_path() {
+        let env = |verify: bool, cert: Option<&str>| Environment {
+            docker_host: Some("tcp://h:2376".into()),
+            home: Some("/home/u".into()),
+            tls_verify: verify,
+            cert_path: cert.map(PathBuf::from),
+            ..Default::default()
+        };
+        assert_eq!(candidates(&env(false, Some("/c")))[0].tls, None);
+        assert_eq!(
+            candidates(&env(true, Some("/c")))[0].tls,
+            Some(PathBuf::from("/c"))
+        );
+        assert_eq!(
+            candidates(&env(true, None))[0].tls,
+            Some(PathBuf::from("/home/u/.docker"))
         );
     }
 
