@@ -217,8 +217,10 @@ pub async fn run(session: Session, step: bool) -> io::Result<u8> {
                         .stages
                         .get(stage)
                         .map_or(0, |s| s.instructions.len());
-                    let text = runlog.full_text(stage, instruction, n).unwrap_or(text);
-                    let note = match std::fs::write(&path, text) {
+                    let written = runlog
+                        .write_full(stage, instruction, n, std::path::Path::new(&path))
+                        .unwrap_or_else(|| std::fs::write(&path, text));
+                    let note = match written {
                         Ok(()) => format!("wrote {path}"),
                         Err(e) => format!("cannot write {path}: {e}"),
                     };

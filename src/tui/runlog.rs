@@ -66,14 +66,17 @@ impl RunLog {
         }
     }
 
-    /// The whole log of one instruction, or of `instructions` instructions of a stage, as
-    /// plain text; None when the disk copy cannot be trusted.
-    pub fn full_text(
+    /// Writes the whole log of one instruction, or of `instructions` instructions of a
+    /// stage, as plain text to `dest`, a line at a time: a log of millions of lines never
+    /// sits in memory whole. None when the disk copy cannot be trusted.
+    pub fn write_full(
         &mut self,
         stage: usize,
         instruction: Option<usize>,
         instructions: usize,
-    ) -> Option<String> {
+        dest: &Path,
+    ) -> Option<std::io::Result<()>> {
+        use std::io::BufRead;
         if self.broken {
             return None;
         }
@@ -84,19 +87,27 @@ impl RunLog {
             Some(k) => vec![k],
             None => (0..instructions).collect(),
         };
-        let mut out = String::new();
-        for k in ks {
-            let p = self.path(stage, k);
-            if !Path::new(&p).exists() {
-                continue;
+        let copy = || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(dest)?);
+            let mut line = Vec::new();
+            for k in &ks {
+                let Ok(file) = std::fs::File::open(self.path(stage, *k)) else {
+                    continue;
+                };
+                let mut reader = std::io::BufReader::new(file);
+                loop {
+                    line.clear();
+                    if reader.read_until(b'\n', &mut line)? == 0 {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&line);
+                    out.write_all(ansi::plain(text.trim_end_matches('\n')).as_bytes())?;
+                    out.write_all(b"\n")?;
+                }
             }
-            let raw = std::fs::read_to_string(p).ok()?;
-            for line in raw.lines() {
-                out.push_str(&ansi::plain(line));
-                out.push('\n');
-            }
-        }
-        Some(out)
+            out.flush()
+        };
+        Some(copy())
     }
 }
 
@@ -131,12 +142,22 @@ mod tests {
             r.record(&log(1, 2, &format!("\x1b[1mline {i}\x1b[0m\n")));
         }
         r.record(&log(1, 0, "from\n"));
-        let one = r.full_text(1, Some(2), 3).expect("text");
+        let out = tmp.path().join("out.log");
+        let read = |r: &mut RunLog, k: Option<usize>, n: usize| {
+            r.write_full(1, k, n, &out)
+                .expect("trusted")
+                .expect("written");
+            std::fs::read_to_string(&out).expect("read")
+        };
+        let one = read(&mut r, Some(2), 3);
         assert_eq!(one.lines().count(), LOG_LINES_KEPT + 10);
         assert!(one.starts_with("line 0\n"));
-        let all = r.full_text(1, None, 3).expect("text");
+        let all = read(&mut r, None, 3);
         assert!(all.starts_with("from\nline 0\n"));
-        assert_eq!(r.full_text(0, None, 2).as_deref(), Some(""));
+        r.write_full(0, None, 2, &out)
+            .expect("trusted")
+            .expect("written");
+        assert_eq!(std::fs::read_to_string(&out).expect("read"), "");
         drop(r);
         assert!(!dir.exists());
     }
