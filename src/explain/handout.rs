@@ -45,6 +45,9 @@ pub struct GlobalArg {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Handout {
+    /// The build that gave the numbers (its images are removed when the handout is
+    /// printed), set by the caller; null without one.
+    pub build_id: Option<String>,
     pub target: String,
     pub summary: Explanation,
     pub global_args: Vec<GlobalArg>,
@@ -93,6 +96,7 @@ pub fn handout(df: &Dockerfile, g: &StageGraph, numbers: Option<&BuildNumbers>) 
         })
         .collect();
     Handout {
+        build_id: None,
         target: df.stages[g.target].display_name(),
         summary: build(df, g, numbers),
         global_args: global_args(df)

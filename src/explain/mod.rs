@@ -127,9 +127,9 @@ fn did(k: Keyword, n: &InstructionNumbers) -> String {
     };
     match n.layer {
         Some(l) => format!(
-            "In this build its layer ({l} from the bottom) added {} files, changed {} and \
-             removed {}: {} written.{cache}",
-            n.added,
+            "In this build its layer ({l} from the bottom) added {}, changed {} and removed \
+             {}: {} written.{cache}",
+            stage::files(n.added),
             n.changed,
             n.removed,
             human_size(n.bytes)

@@ -96,6 +96,14 @@ impl BuildNumbers {
     }
 }
 
+/// `/a 1.2M, /b 40K`: paths with their sizes, for one line.
+pub fn sizes_line(v: &[PathSize]) -> String {
+    v.iter()
+        .map(|p| format!("{} {}", p.path, crate::fs::format::human_size(p.bytes)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn shown(path: &[u8]) -> String {
     format!("/{}", escape(path))
 }

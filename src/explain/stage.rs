@@ -63,10 +63,16 @@ pub fn stage(
         None => format!("the image {}", code(&g.base_expanded[i])),
     };
     s.push(format!("Stage {} starts from {base}.", name(df, i)));
-    let reads: Vec<String> = g
-        .edges_into(i)
-        .filter(|e| e.via != EdgeKind::From)
-        .map(|e| format!("{} {} (line {})", via_word(e.via), name(df, e.from), e.line))
+    let mut groups: Vec<(EdgeKind, usize, Vec<usize>)> = Vec::new();
+    for e in g.edges_into(i).filter(|e| e.via != EdgeKind::From) {
+        match groups.iter_mut().find(|x| x.0 == e.via && x.1 == e.from) {
+            Some(x) => x.2.push(e.line),
+            None => groups.push((e.via, e.from, vec![e.line])),
+        }
+    }
+    let reads: Vec<String> = groups
+        .into_iter()
+        .map(|(via, from, ls)| format!("{} {} ({})", via_word(via), name(df, from), lines(&ls)))
         .chain(
             g.externals
                 .iter()
@@ -98,8 +104,8 @@ pub fn stage(
     ];
     if let Some(n) = numbers.and_then(|n| n.stage(i)) {
         s.push(format!(
-            "Its image holds {} files, {}.",
-            n.files,
+            "Its image holds {}, {}.",
+            files(n.files),
             human_size(n.bytes)
         ));
         facts.push(Fact::new(
@@ -111,28 +117,30 @@ pub fn stage(
             for c in &r.via {
                 let _ = write!(
                     via,
-                    "{}{} files ({}) through {} (line {})",
+                    "{}{} ({}) through {} (line {})",
                     if via.is_empty() { "" } else { "; " },
-                    c.files,
+                    files(c.files),
                     human_size(c.bytes),
                     code(&c.text),
                     c.line
                 );
             }
             s.push(format!(
-                "{} files ({}) of it reach the final image: {via}. {} files ({}) stay behind.",
-                r.files,
+                "{} ({}) of it {} the final image: {via}. {} ({}) {} behind.",
+                files(r.files),
                 human_size(r.bytes),
-                r.left_files,
-                human_size(r.left_bytes)
+                if r.files == 1 { "reaches" } else { "reach" },
+                files(r.left_files),
+                human_size(r.left_bytes),
+                if r.left_files == 1 { "stays" } else { "stay" }
             ));
             facts.push(Fact::new(
                 "reaches final",
-                &format!("{} files, {}", r.files, human_size(r.bytes)),
+                &format!("{}, {}", files(r.files), human_size(r.bytes)),
             ));
             facts.push(Fact::new(
                 "stays behind",
-                &format!("{} files, {}", r.left_files, human_size(r.left_bytes)),
+                &format!("{}, {}", files(r.left_files), human_size(r.left_bytes)),
             ));
         }
     }
@@ -140,6 +148,15 @@ pub fn stage(
         title: format!("Stage {} ({})", name(df, i), i),
         sentences: s,
         facts,
+    }
+}
+
+/// `1 file`, `3 files`.
+pub fn files(n: u64) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
     }
 }
 
@@ -183,10 +200,10 @@ pub fn build(df: &Dockerfile, g: &StageGraph, numbers: Option<&BuildNumbers>) ->
                 Some((src, bytes)) if bytes > 0 => {
                     let pct = t.bytes as f64 * 100.0 / bytes as f64;
                     s.push(format!(
-                        "The final image holds {} files, {}; the largest stage it copies from, \
+                        "The final image holds {}, {}; the largest stage it copies from, \
                          {}, holds {}: the final image is {pct:.0}% of it, where a \
                          single-stage build would ship at least all of {}.",
-                        t.files,
+                        files(t.files),
                         human_size(t.bytes),
                         name(df, src),
                         human_size(bytes),
@@ -198,8 +215,8 @@ pub fn build(df: &Dockerfile, g: &StageGraph, numbers: Option<&BuildNumbers>) ->
                     ));
                 }
                 _ => s.push(format!(
-                    "The final image holds {} files, {}.",
-                    t.files,
+                    "The final image holds {}, {}.",
+                    files(t.files),
                     human_size(t.bytes)
                 )),
             }
@@ -231,12 +248,10 @@ pub fn instruction_facts(n: &super::numbers::InstructionNumbers) -> Vec<Fact> {
     )];
     f.push(Fact::new("bytes", &human_size(n.bytes)));
     if !n.largest.is_empty() {
-        let v: Vec<String> = n
-            .largest
-            .iter()
-            .map(|p| format!("{} {}", p.path, human_size(p.bytes)))
-            .collect();
-        f.push(Fact::new("largest", &v.join(", ")));
+        f.push(Fact::new(
+            "largest",
+            &super::numbers::sizes_line(&n.largest),
+        ));
     }
     f.push(Fact::new(
         "layer",

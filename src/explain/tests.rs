@@ -579,7 +579,7 @@ fn numbers_change_the_facts_not_the_words() {
         &with.paragraph(),
         &[
             "Its image holds 10 files, 9.8K",
-            "1 files (2.0K) of it reach the final image: 1 files (2.0K) through `COPY --from=builder /src/app /usr/local/bin/app` (line 9)",
+            "1 file (2.0K) of it reaches the final image: 1 file (2.0K) through `COPY --from=builder /src/app /usr/local/bin/app` (line 9)",
             "9 files (7.8K) stay behind",
         ],
     );
@@ -667,7 +667,7 @@ fn instruction_numbers_from_layers() {
     check(
         "run",
         &e.paragraph(),
-        &["its layer (2 from the bottom) added 1 files, changed 2 and removed 1: 5.8K written"],
+        &["its layer (2 from the bottom) added 1 file, changed 2 and removed 1: 5.8K written"],
     );
     assert!(
         e.facts
