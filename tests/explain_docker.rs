@@ -72,7 +72,10 @@ fn via_line(reach: &Value, line: u64) -> (u64, u64) {
         .iter()
         .find(|c| c["line"] == line)
         .unwrap_or_else(|| panic!("no COPY on line {line}: {reach:#}"));
-    (c["files"].as_u64().unwrap(), c["bytes"].as_u64().unwrap())
+    (
+        c["files"].as_u64().expect("files"),
+        c["bytes"].as_u64().expect("bytes"),
+    )
 }
 
 const BLOB: u64 = 512 * 1024;
@@ -92,7 +95,7 @@ fn leaky_release(builder: &str) {
     assert!(
         dd["explanation"]
             .as_str()
-            .unwrap()
+            .expect("in the JSON")
             .contains("makes a new layer")
     );
     let env = instruction(b, "API_TOKEN");
@@ -107,7 +110,10 @@ fn leaky_release(builder: &str) {
         (cmd["effect"].as_str(), cmd["layer"].as_u64()),
         (Some("metadata"), None)
     );
-    assert!(b["bytes"].as_u64().unwrap() > BLOB && b["files"].as_u64().unwrap() > 5);
+    assert!(
+        b["bytes"].as_u64().expect("in the JSON") > BLOB
+            && b["files"].as_u64().expect("in the JSON") > 5
+    );
 
     // Everything the builder made rides along: the sources, the .env and the cache.
     let reach = &b["reaches_final"];
@@ -128,8 +134,11 @@ fn leaky_release(builder: &str) {
     assert_eq!(reach["left_largest"][0]["path"], "/root/.cache/pkg/blob");
     assert_eq!(reach["left_largest"][0]["bytes"].as_u64(), Some(BLOB));
     let release = stage(&v, "release");
-    assert!(release["target"].as_bool().unwrap());
-    assert!(release["bytes"].as_u64().unwrap() + BLOB <= b["bytes"].as_u64().unwrap());
+    assert!(release["target"].as_bool().expect("in the JSON"));
+    assert!(
+        release["bytes"].as_u64().expect("in the JSON") + BLOB
+            <= b["bytes"].as_u64().expect("in the JSON")
+    );
 }
 
 #[test]
@@ -155,8 +164,10 @@ fn single_vs_multi(builder: &str) {
     assert_eq!(obj["added"].as_u64(), Some(2), "hello.o and hello: {obj:#}");
     assert_eq!(obj["largest"][0]["path"], "/src/out/hello.o");
     assert_eq!(obj["largest"][0]["bytes"].as_u64(), Some(256 * 1024));
-    let single_bytes = stage(&single, "0")["bytes"].as_u64().unwrap();
-    let multi_bytes = stage(&multi, "release")["bytes"].as_u64().unwrap();
+    let single_bytes = stage(&single, "0")["bytes"].as_u64().expect("in the JSON");
+    let multi_bytes = stage(&multi, "release")["bytes"]
+        .as_u64()
+        .expect("in the JSON");
     assert!(
         single_bytes >= multi_bytes + TOOLCHAIN + 256 * 1024,
         "single {single_bytes}, multi {multi_bytes}"
@@ -164,7 +175,7 @@ fn single_vs_multi(builder: &str) {
     let reach = &stage(&multi, "build")["reaches_final"];
     assert_eq!(reach["files"], 1, "{reach:#}");
     assert!(
-        reach["left_bytes"].as_u64().unwrap() >= TOOLCHAIN,
+        reach["left_bytes"].as_u64().expect("in the JSON") >= TOOLCHAIN,
         "{reach:#}"
     );
     assert!(stage(&single, "0")["reaches_final"].is_null());
@@ -184,7 +195,7 @@ fn single_vs_multi_with_the_classic_builder() {
 
 fn parallel(builder: &str) {
     let v = explain("parallel", None, builder);
-    assert_eq!(v["stages"].as_array().unwrap().len(), 5);
+    assert_eq!(v["stages"].as_array().expect("in the JSON").len(), 5);
     let path = v["critical_path"].as_array().expect("critical_path");
     assert_eq!(
         path.last().and_then(Value::as_str),
