@@ -17,7 +17,7 @@ use crate::dockerfile::{Dockerfile, Keyword};
 
 pub use handout::{Handout, handout};
 pub use numbers::{BuildNumbers, InstructionNumbers, StageNumbers};
-pub use stage::{build, largest_source, stage};
+pub use stage::{build, files, largest_source, stage};
 pub use words::{Effect, effect, stage_named};
 
 /// One labelled value (`files`: `+3 ~1 -0`).

@@ -8,7 +8,7 @@ use super::sanitize;
 use crate::dockerfile::{Dockerfile, StageGraph};
 use crate::explain::handout::{InstructionPage, StagePage};
 use crate::explain::numbers::sizes_line;
-use crate::explain::{Effect, Explanation, Handout};
+use crate::explain::{Effect, Explanation, Handout, files};
 use crate::fs::format::human_size;
 
 const WIDTH: usize = 88;
@@ -46,36 +46,29 @@ fn numbers_line(i: &InstructionPage) -> Option<String> {
         // Metadata: no files to count, and the cache state is its neighbours'.
         return None;
     }
-    let mut s = format!(
-        "+{} ~{} -{}  {}",
-        n.added,
-        n.changed,
-        n.removed,
-        human_size(n.bytes)
-    );
-    match n.layer {
-        Some(l) => {
-            let _ = write!(s, "  layer {l}");
-        }
-        None => s.push_str("  no layer"),
-    }
+    let mut parts = vec![
+        format!("files +{} ~{} -{}", n.added, n.changed, n.removed),
+        format!("{} written", human_size(n.bytes)),
+        n.layer.map_or("no layer".into(), |l| format!("layer {l}")),
+    ];
     match n.cached {
-        Some(true) => s.push_str("  cached"),
-        Some(false) => s.push_str("  ran"),
+        Some(true) => parts.push("cached".into()),
+        Some(false) => parts.push("ran".into()),
         None => {}
     }
     if let Some(d) = n.duration_ms {
-        let _ = write!(s, "  {:.1}s", d as f64 / 1000.0);
+        parts.push(format!("{:.1}s", d as f64 / 1000.0));
     }
+    let mut s = parts.join(", ");
     if !n.largest.is_empty() {
-        let _ = write!(s, "  largest: {}", sizes_line(&n.largest));
+        let _ = write!(s, "; largest: {}", sizes_line(&n.largest));
     }
     Some(s)
 }
 
 fn size_of(st: &StagePage) -> String {
     match (st.files, st.bytes) {
-        (Some(f), Some(b)) => format!("{f} files, {}", human_size(b)),
+        (Some(f), Some(b)) => format!("{}, {}", files(f), human_size(b)),
         _ => "not built".into(),
     }
 }
@@ -89,8 +82,8 @@ fn behind_rows(h: &Handout) -> Vec<[String; 5]> {
             Some([
                 st.name.clone(),
                 size_of(st),
-                format!("{} files, {}", r.files, human_size(r.bytes)),
-                format!("{} files, {}", r.left_files, human_size(r.left_bytes)),
+                format!("{}, {}", files(r.files), human_size(r.bytes)),
+                format!("{}, {}", files(r.left_files), human_size(r.left_bytes)),
                 sizes_line(&r.left_largest),
             ])
         })
