@@ -91,10 +91,15 @@ pub fn stage(
         "It is the target: its image is what the build produces.".to_string()
     } else if g.needed[i] {
         format!("The target, {}, needs it.", name(df, g.target))
+    } else if i < g.target {
+        format!(
+            "The target, {}, does not need it: BuildKit skips it, while the classic builder \
+             builds every stage up to the target, this one included.",
+            name(df, g.target)
+        )
     } else {
         format!(
-            "The target, {}, does not need it: BuildKit skips it (the classic builder still \
-             builds it).",
+            "It comes after the target, {}, which does not need it: no builder builds it.",
             name(df, g.target)
         )
     });

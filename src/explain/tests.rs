@@ -520,7 +520,15 @@ fn stage_roles_in_the_graph() {
             "The target, release, needs it",
         ],
     );
-    check("tools", &p(1), &["does not need it", "BuildKit skips it"]);
+    check(
+        "tools",
+        &p(1),
+        &[
+            "does not need it",
+            "BuildKit skips it",
+            "classic builder builds every stage up to the target",
+        ],
+    );
     check(
         "builder",
         &p(2),
@@ -530,6 +538,20 @@ fn stage_roles_in_the_graph() {
         ],
     );
     check("release", &p(3), &["It is the target"]);
+    let df = parse("FROM busybox AS a\nFROM busybox AS b\n");
+    let g = StageGraph::build(
+        &df,
+        &GraphOptions {
+            target: Some("a".into()),
+            ..GraphOptions::default()
+        },
+    )
+    .unwrap();
+    check(
+        "after",
+        &stage(&df, &g, 1, None).paragraph(),
+        &["comes after the target, a", "no builder builds it"],
+    );
 }
 
 fn numbers_for_demo() -> BuildNumbers {
