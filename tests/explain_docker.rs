@@ -238,3 +238,31 @@ fn a_missing_context_is_one_line_and_exit_2() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_failing_build_is_one_line_and_exit_1_with_nothing_left() {
+    require_docker!();
+    let p = common::Project::new(&format!(
+        "FROM busybox\nRUN echo {} && exit 3\n",
+        common::nonce()
+    ));
+    let out = Command::new(BIN)
+        .arg("explain")
+        .arg(p.path())
+        .args(["--format", "json"])
+        .output()
+        .expect("run stagescope explain");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("the build failed"), "{err}");
+    assert!(out.stdout.is_empty());
+    let id = err
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|e| e.rsplit(' ').next())
+        .expect("build id in the message");
+    let mut cleanup = Cleanup::new();
+    cleanup.build_ids.push(id.to_string());
+    assert_eq!(leftover_images(id), Vec::<String>::new(), "{err}");
+}

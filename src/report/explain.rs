@@ -322,6 +322,15 @@ COPY --from=builder /out/app /app
     }
 
     #[test]
+    fn control_characters_of_the_dockerfile_are_shown_escaped() {
+        let df = Dockerfile::parse(b"FROM busybox\nRUN echo \x1b]0;owned\x07 \x1b[2J\n").unwrap();
+        let g = StageGraph::build(&df, &GraphOptions::default()).unwrap();
+        let t = text(&handout(&df, &g, None));
+        assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
+        assert!(t.contains("\\x1b]0;owned\\x07"), "{t}");
+    }
+
+    #[test]
     fn json_keys() {
         let (h, _, _) = page();
         let v: serde_json::Value = serde_json::from_str(&json(&h)).unwrap();

@@ -6,6 +6,7 @@
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::{Events, Session, SessionEvent};
+use crate::build::state::StageState;
 use crate::build::{BuildState, StageRef};
 use crate::explain::numbers::{self, BuildNumbers, StageNumbers};
 use crate::fs::FsIndex;
@@ -34,16 +35,43 @@ impl Session {
         Ok((outcome.stage_images, state))
     }
 
-    /// Per stage the target needs: files and bytes of its image, what each instruction's
-    /// layer wrote (with cache and time from `state`), and for the stages the target copies
-    /// from, what reaches the final image. `note` hears what is being done.
+    /// One stage's numbers: files and bytes of its image, what each instruction's layer
+    /// wrote (with cache and time from `state`, that stage's part of the build state), and
+    /// the index they were counted in. A pane can ask for the selected stage alone.
+    pub async fn stage_numbers(
+        &self,
+        built: &[Option<String>],
+        stage: usize,
+        state: Option<&StageState>,
+    ) -> Result<(StageNumbers, FsIndex), String> {
+        let image = self
+            .image_of(built, StageRef::whole(stage), &Events::none())
+            .await?;
+        let ix = self.index(&image).await?;
+        let layers = super::files::layers(&self.engine, &image).await?;
+        let mut instructions = numbers::from_layers(&self.plan, stage, &layers);
+        if let Some(st) = state {
+            numbers::with_state(&mut instructions, st);
+        }
+        let (files, bytes) = numbers::totals(&ix);
+        let n = StageNumbers {
+            files,
+            bytes,
+            instructions,
+            reach: None,
+        };
+        Ok((n, ix))
+    }
+
+    /// Per stage the target needs, [`Session::stage_numbers`]; for the stages the target
+    /// copies from, what reaches the final image; the critical path. `note` hears what is
+    /// being done.
     pub async fn explain_numbers(
         &self,
         built: &[Option<String>],
         state: Option<&BuildState>,
         note: &(dyn Fn(&str) + Sync),
     ) -> Result<BuildNumbers, String> {
-        let quiet = Events::none();
         let n = self.plan.stages.len();
         let mut out = BuildNumbers {
             stages: vec![None; n],
@@ -51,22 +79,13 @@ impl Session {
         };
         let mut indexes: Vec<Option<FsIndex>> = vec![None; n];
         for s in (0..n).filter(|&s| self.graph.needed[s]) {
-            let at = StageRef::whole(s);
-            note(&format!("indexing {}…", at.label(&self.plan)));
-            let image = self.image_of(built, at, &quiet).await?;
-            let ix = self.index(&image).await?;
-            let layers = super::files::layers(&self.engine, &image).await?;
-            let mut instructions = numbers::from_layers(&self.plan, s, &layers);
-            if let Some(st) = state.and_then(|st| st.stages.get(s)) {
-                numbers::with_state(&mut instructions, st);
-            }
-            let (files, bytes) = numbers::totals(&ix);
-            out.stages[s] = Some(StageNumbers {
-                files,
-                bytes,
-                instructions,
-                reach: None,
-            });
+            note(&format!(
+                "indexing {}…",
+                StageRef::whole(s).label(&self.plan)
+            ));
+            let st = state.and_then(|st| st.stages.get(s));
+            let (numbers, ix) = self.stage_numbers(built, s, st).await?;
+            out.stages[s] = Some(numbers);
             indexes[s] = Some(ix);
         }
         let target = self.plan.target;
