@@ -419,7 +419,12 @@ fn copy_from_an_image_an_index_and_a_heredoc() {
         &text,
         &["from the image `nginx:1` (pulled if the engine lacks it)"],
     );
-    let text = last(&format!("{PRELUDE}COPY --from=0 /out /out\n"));
+    let text = last(&format!("{PRELUDE}COPY --from=0 /out out\n"));
+    check(
+        "relative",
+        &text,
+        &["into `out` (relative to the working directory)"],
+    );
     check("index", &text, &["from the result of stage builder"]);
     let text = last(&format!("{PRELUDE}COPY <<EOF /etc/motd\nhello\nEOF\n"));
     check(

@@ -265,6 +265,15 @@ fn arg(stage: Option<usize>, args: &str) -> String {
     )
 }
 
+/// A COPY/ADD destination; a relative one is under the working directory.
+fn dest(dst: &str) -> String {
+    if dst.starts_with('/') {
+        code(dst)
+    } else {
+        format!("{} (relative to the working directory)", code(dst))
+    }
+}
+
 /// The sources and destination of COPY/ADD: (sources, destination).
 fn split_dst(words: &[String]) -> (Vec<String>, String) {
     match words.split_last() {
@@ -289,7 +298,7 @@ fn copy(df: &Dockerfile, stage: Option<usize>, ins: &Instruction, words: &[Strin
         return format!(
             "Creates {} from the here-document {} written inline in the Dockerfile; nothing \
              from the build context.",
-            code(&dst),
+            dest(&dst),
             list(&names)
         );
     }
@@ -298,12 +307,12 @@ fn copy(df: &Dockerfile, stage: Option<usize>, ins: &Instruction, words: &[Strin
         Some(from) => format!(
             "Copies {} from {from} into {} of this stage; nothing from the build context.",
             list(&srcs),
-            code(&dst)
+            dest(&dst)
         ),
         None => format!(
             "Copies {} from the build context into {}.",
             list(&srcs),
-            code(&dst)
+            dest(&dst)
         ),
     }
 }
@@ -343,7 +352,7 @@ fn add(df: &Dockerfile, stage: Option<usize>, ins: &Instruction, words: &[String
     if let Some(c) = first.get_mut(..1) {
         c.make_ascii_uppercase();
     }
-    format!("{first}, into {}.", code(&dst))
+    format!("{first}, into {}.", dest(&dst))
 }
 
 /// The sentence of one flag, `None` for a flag the first sentence already tells (`--from`).
