@@ -50,6 +50,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Compare two images already in the engine, with the same leftover and secret rules.
     DiffImages(DiffImagesArgs),
+    /// Explain every stage and instruction in plain words, with the numbers of a real build
+    /// (files and bytes per instruction, what reaches the final image): a handout.
+    Explain(ExplainArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(EngineArgs),
     /// Print the completion script for a shell.
@@ -83,7 +86,7 @@ pub struct ManArgs {
 const REST: &str = "stagescope-rest";
 
 /// The word a command line gives where CONTEXT goes when it is neither a subcommand nor a
-/// directory: the `explain` of `stagescope explain x`, the `nosuch` of `stagescope nosuch`.
+/// directory: the `inspect` of `stagescope inspect x`, the `nosuch` of `stagescope nosuch`.
 /// Left to clap, the first is taken for CONTEXT and `x` reported as a subcommand that
 /// "cannot be used with '[CONTEXT]'", and the second opens the TUI on a missing directory.
 /// `None` for anything else (a subcommand, a directory, `--help`, a usage error clap
@@ -304,6 +307,25 @@ pub struct DiffImagesArgs {
     pub output: DiffOutput,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// `explain [CONTEXT] [build flags] [--format text|markdown|json]`: builds first, from cache
+/// when it can.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// Output: wrapped text for a terminal, Markdown (Mermaid graph, tables) for a page or a
+    /// pull request, or one JSON document.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+    #[command(flatten)]
+    pub flags: BuildFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -77,7 +77,7 @@ fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
     std::fs::write(&file, "FROM a\n").unwrap();
     let (dir, file) = (dir.path().to_str().unwrap(), file.to_str().unwrap());
     let stray = |args: &[&str]| stray_word(["stagescope"].iter().chain(args));
-    assert_eq!(stray(&["explain", "x"]), Some("explain".into()));
+    assert_eq!(stray(&["inspect", "x"]), Some("inspect".into()));
     assert_eq!(stray(&["nosuch"]), Some("nosuch".into()));
     assert_eq!(
         stray(&["--step", "-t", "a", "nosuch"]),
@@ -98,14 +98,17 @@ fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
     ] {
         assert_eq!(stray(args), None, "{args:?}");
     }
-    let e = stray_word_error(&"explain".into());
+    let e = stray_word_error(&"inspect".into());
     assert!(
         e.starts_with(
-            "error: 'explain' is neither a subcommand nor a directory (subcommands: graph, build, "
+            "error: 'inspect' is neither a subcommand nor a directory (subcommands: graph, build, "
         ),
         "{e}"
     );
-    assert!(e.ends_with(", clean, completions, man)"), "{e}");
+    assert!(
+        e.ends_with(", diff-images, explain, clean, completions, man)"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 pub mod build;
 pub mod dockerfile;
 pub mod engine;
+pub mod explain;
 pub mod fs;
 pub mod report;
 pub mod session;

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Some(Command::Tree(args)) => commands::tree(&args),
         Some(Command::Diff(args)) => commands::diff(&args),
         Some(Command::DiffImages(args)) => commands::diff_images(&args),
+        Some(Command::Explain(args)) => commands::explain(&args),
         Some(Command::Clean(args)) => commands::clean(&args),
         Some(Command::Completions(args)) => commands::completions(&args),
         Some(Command::Man(args)) => commands::man(&args),

@@ -7,13 +7,14 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
 /// The subcommands a person is told about (`setup-base` is hidden).
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "graph",
     "build",
     "check",
     "tree",
     "diff",
     "diff-images",
+    "explain",
     "clean",
     "completions",
     "man",
@@ -43,7 +44,7 @@ fn a_word_that_is_neither_a_subcommand_nor_a_directory_says_so() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Dockerfile"), "FROM busybox\n").unwrap();
     for (args, word) in [
-        (&["explain", "x"][..], "explain"),
+        (&["inspect", "x"][..], "inspect"),
         (&["nosuch"][..], "nosuch"),
         (&["--step", "grph"][..], "grph"),
         // A file is not a build context either.

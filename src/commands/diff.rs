@@ -2,15 +2,15 @@
 //! against the stage it copies most from — find leftovers and secrets on the `to` side,
 //! attribute them to instructions, report, and exit 1 when `--fail-on` says so.
 
-use std::io::IsTerminal;
-
 use stagescope::build::StageRef;
 use stagescope::engine::clean as engine_clean;
 use stagescope::fs::rules::RuleSet;
 use stagescope::report;
 use stagescope::report::diff::{DiffReport, FailOn};
 
-use super::{EXIT_FAILED, EXIT_USAGE, fail, interruptible, prepare, runtime, session_for};
+use super::{
+    EXIT_FAILED, EXIT_USAGE, fail, interruptible, prepare, progress_note, runtime, session_for,
+};
 use crate::cli::{DiffArgs, DiffFormat, DiffOutput, FailOnArg};
 
 pub(super) fn load_rules(output: &DiffOutput) -> Result<RuleSet, u8> {
@@ -74,12 +74,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         Ok(f) => f,
         Err(e) => return fail(EXIT_USAGE, e),
     };
-    let show = std::io::stderr().is_terminal();
-    let note = move |what: &str| {
-        if show {
-            eprintln!("{what}");
-        }
-    };
+    let note = progress_note();
     runtime().block_on(async {
         let session = match session_for(setup, &args.flags).await {
             Ok(s) => s,

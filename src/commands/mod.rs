@@ -17,6 +17,7 @@ mod clean;
 mod completions;
 mod diff;
 mod diff_images;
+mod explain;
 mod graph;
 mod man;
 mod setup_base;
@@ -29,6 +30,7 @@ pub use clean::clean;
 pub use completions::completions;
 pub use diff::diff;
 pub use diff_images::diff_images;
+pub use explain::explain;
 pub use graph::graph;
 pub use man::man;
 pub use setup_base::setup_base;
@@ -119,6 +121,16 @@ fn prepare(flags: &BuildFlags) -> Result<Setup, u8> {
 /// The session of a prepared build, on the engine the flags name.
 async fn session_for(setup: Setup, flags: &BuildFlags) -> Result<Session, u8> {
     Ok(Session::new(setup, engine_for(&flags.engine).await?))
+}
+
+/// Where a long command says what it is doing: stderr, when that is a terminal.
+fn progress_note() -> impl Fn(&str) + Sync + Copy {
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    move |what: &str| {
+        if show {
+            eprintln!("{what}");
+        }
+    }
 }
 
 /// Resolves when the user asks to stop: Ctrl-C or SIGTERM.

@@ -128,6 +128,11 @@ fn declared(keyword: Keyword) -> &'static [(&'static str, Kind)] {
     }
 }
 
+/// The flags an instruction accepts, by name: what explanations must cover.
+pub fn known_flags(keyword: Keyword) -> Vec<&'static str> {
+    declared(keyword).iter().map(|(n, _)| *n).collect()
+}
+
 /// A checked flag: name and value (`None` for a bare `--link`).
 pub type TypedFlag = (String, Option<String>);
 

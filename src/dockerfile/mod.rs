@@ -20,13 +20,15 @@ mod source;
 mod suggest;
 
 pub use error::DockerfileError;
-pub use flags::Flag;
+pub use flags::{Flag, known_flags};
 pub use graph::{Edge, EdgeKind, External, StageGraph};
 pub use heredoc::Heredoc;
 pub use instruction::{Args, Instruction, Keyword};
 pub use model::GraphOptions;
 pub use model::{ArgDecl, Dockerfile, Stage};
+pub use mount::{MOUNT_TYPES, csv_fields};
 pub use platform::Platform;
+pub use remote::{Source as SourceKind, classify as classify_source};
 pub use source::Directive;
 
 /// This machine's platform as BuildKit names it (`linux/amd64`): the default target.

@@ -6,7 +6,8 @@
 
 use super::suggest;
 
-const TYPES: [&str; 5] = ["bind", "cache", "tmpfs", "secret", "ssh"];
+/// The mount types BuildKit knows, `bind` being the default.
+pub const MOUNT_TYPES: [&str; 5] = ["bind", "cache", "tmpfs", "secret", "ssh"];
 const SHARING: [&str; 3] = ["shared", "private", "locked"];
 const KEYS: [&str; 19] = [
     "type",
@@ -167,10 +168,10 @@ pub fn check(value: &str) -> Result<Mount, String> {
             "type" if var => kind = None,
             "type" => {
                 let lower = v.to_lowercase();
-                kind = TYPES.into_iter().find(|t| *t == lower);
+                kind = MOUNT_TYPES.into_iter().find(|t| *t == lower);
                 if kind.is_none() {
                     let msg = format!("unsupported mount type {v:?}");
-                    return Err(suggest::wrap(msg, v, &TYPES));
+                    return Err(suggest::wrap(msg, v, &MOUNT_TYPES));
                 }
             }
             "from" => from = !v.is_empty(),

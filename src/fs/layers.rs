@@ -16,6 +16,10 @@ use super::index::{EntryId, FsIndex, IndexError, push_normalized};
 pub struct Layer {
     /// Paths written by the layer (normalized, no leading slash).
     pub added: Vec<Vec<u8>>,
+    /// Per `added` path: its size in the layer, `None` for a directory (what a teaching view
+    /// counts as the instruction's files and bytes). May be shorter than `added` when the
+    /// layer was made by hand (tests).
+    pub sizes: Vec<Option<u64>>,
     /// Paths a whiteout deleted (`.wh.name`).
     pub deleted: Vec<Vec<u8>>,
     /// Directories made opaque (`.wh..wh..opq`): what lower layers had in them is gone.
@@ -78,6 +82,10 @@ fn read_layer(r: impl Read) -> Result<Layer, IndexError> {
             p.extend_from_slice(gone);
             layer.deleted.push(p);
         } else if !norm.is_empty() {
+            let dir = e.header().entry_type().is_dir();
+            layer
+                .sizes
+                .push((!dir).then(|| e.header().size().unwrap_or(0)));
             layer.added.push(norm);
         }
     }
@@ -248,6 +256,11 @@ mod tests {
             Some("RUN make && rm -rf /src")
         );
         assert_eq!(layers.layers[1].deleted, [b"src".to_vec()]);
+        assert_eq!(
+            layers.layers[0].sizes,
+            [Some(1), Some(3)],
+            "a and src/main.c"
+        );
         assert_eq!(layers.layers[2].opaque, [b"etc".to_vec()]);
         assert_eq!(
             layers.layers[2].created_by.as_deref(),

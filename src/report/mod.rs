@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod explain;
 pub mod graph;
 pub mod progress;
 pub mod sanitize;

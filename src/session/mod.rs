@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod driver;
+pub mod explain;
 pub mod files;
 pub mod images;
 pub mod lint;

@@ -1,0 +1,49 @@
+//! `stagescope explain`: build (quietly, from cache when possible), count what each
+//! instruction wrote and what reaches the final image in the real images, and print every
+//! stage and instruction explained — a handout as text, Markdown or JSON.
+
+use stagescope::engine::clean as engine_clean;
+use stagescope::explain::handout;
+use stagescope::report;
+
+use super::{interruptible, prepare, progress_note, runtime, session_for};
+use crate::cli::{ExplainArgs, ExplainFormat};
+
+pub fn explain(args: &ExplainArgs) -> u8 {
+    let setup = match prepare(&args.flags) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let note = progress_note();
+    runtime().block_on(async {
+        let session = match session_for(setup, &args.flags).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let work = async {
+            note("building (from cache when possible)…");
+            let (built, state) = session.build_with_state().await?;
+            session
+                .explain_numbers(&built, Some(&state), &note)
+                .await
+                .map_err(|e| format!("error: {e}"))
+        };
+        let numbers = interruptible(work).await;
+        // The images were only needed for counting.
+        let _ = engine_clean::clean(&session.engine, Some(&session.build_id)).await;
+        let numbers = match numbers {
+            Ok(n) => n,
+            Err(code) => return code,
+        };
+        let (df, g) = (&session.dockerfile, &session.graph);
+        let mut page = handout(df, g, Some(&numbers));
+        page.build_id = Some(session.build_id.clone());
+        let out = match args.format {
+            ExplainFormat::Text => report::explain::text(&page),
+            ExplainFormat::Markdown => report::explain::markdown(&page, df, g),
+            ExplainFormat::Json => report::explain::json(&page),
+        };
+        print!("{out}");
+        0
+    })
+}
