@@ -51,7 +51,7 @@ pub enum Command {
     /// Compare two images already in the engine, with the same leftover and secret rules.
     DiffImages(DiffImagesArgs),
     /// Remove every image, tag and container stagescope made.
-    Clean(EngineArgs),
+    Clean(CleanArgs),
     /// Print the completion script for a shell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -134,6 +134,15 @@ pub struct EngineArgs {
     /// docker context, then the usual sockets.
     #[arg(long, short = 'H', value_name = "URL")]
     pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Only what the build with this id made (the id `stagescope build` prints).
+    #[arg(long, value_name = "ID")]
+    pub build: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
