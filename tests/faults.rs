@@ -27,6 +27,8 @@ struct CutProxy {
     conns: Arc<Mutex<Vec<TcpStream>>>,
     /// Bytes from the daemon to clients; at `cut_at` everything is cut (0: never).
     from_daemon: Arc<AtomicU64>,
+    /// Bytes from clients to the daemon (a build context being uploaded).
+    to_daemon: Arc<AtomicU64>,
     cut_at: Arc<AtomicU64>,
 }
 
@@ -39,8 +41,10 @@ impl CutProxy {
             down: Arc::default(),
             conns: Arc::default(),
             from_daemon: Arc::default(),
+            to_daemon: Arc::default(),
             cut_at: Arc::default(),
         };
+        let sent = proxy.to_daemon.clone();
         let (down, conns) = (proxy.down.clone(), proxy.conns.clone());
         let (counted, cut_at) = (proxy.from_daemon.clone(), proxy.cut_at.clone());
         std::thread::spawn(move || {
@@ -60,7 +64,8 @@ impl CutProxy {
                     client.try_clone().expect("clone"),
                     daemon.try_clone().expect("clone"),
                 );
-                std::thread::spawn(move || pipe(c2, d2));
+                let sent = sent.clone();
+                std::thread::spawn(move || pipe(c2, d2, &sent));
                 let (counted, cut_at, conns) = (counted.clone(), cut_at.clone(), conns.clone());
                 std::thread::spawn(move || {
                     use std::io::{Read, Write};
@@ -106,9 +111,44 @@ impl CutProxy {
     }
 }
 
-fn pipe(mut from: TcpStream, mut to: UnixStream) {
-    let _ = std::io::copy(&mut from, &mut to);
+fn pipe(mut from: TcpStream, mut to: UnixStream, sent: &AtomicU64) {
+    use std::io::{Read, Write};
+    let mut buf = [0u8; 32 * 1024];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 || to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        sent.fetch_add(n as u64, Ordering::SeqCst);
+    }
     let _ = to.shutdown(Shutdown::Write);
+}
+
+/// Sends SIGINT to `child` once `counter` passes `bytes` (panics if it never does).
+fn interrupt_once(child: &Child, counter: &AtomicU64, bytes: u64, what: &str) {
+    assert!(
+        wait_until(Duration::from_secs(60), || counter.load(Ordering::SeqCst)
+            >= bytes),
+        "{what} never got going"
+    );
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+}
+
+/// Waits for `child` to exit: its exit code.
+fn exit_code(child: &mut Child, limit: Duration) -> Option<i32> {
+    let mut status = None;
+    let ended = wait_until(limit, || {
+        status = child.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+        panic!("still running {limit:?} after the interrupt");
+    }
+    status.and_then(|s| s.code())
 }
 
 fn cut_all(conns: &Mutex<Vec<TcpStream>>) {
@@ -359,18 +399,39 @@ fn big_image(cleanup: &mut Cleanup, mib: usize) -> String {
     tag
 }
 
+/// A 24 MiB image to export through a fresh proxy, with an index cache of its own.
+struct ExportCase {
+    _cleanup: Cleanup,
+    tag: String,
+    image: String,
+    cache: tempfile::TempDir,
+    proxy: CutProxy,
+}
+
+impl ExportCase {
+    fn new() -> Self {
+        let mut cleanup = Cleanup::new();
+        let tag = big_image(&mut cleanup, 24);
+        let image = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
+        ExportCase {
+            _cleanup: cleanup,
+            tag,
+            image,
+            cache: tempfile::tempdir().expect("tempdir"),
+            proxy: CutProxy::start(),
+        }
+    }
+}
+
 #[test]
 fn the_engine_restarted_mid_export_ends_in_one_line_and_leaves_no_container() {
     require_docker!();
-    let mut cleanup = Cleanup::new();
-    let tag = big_image(&mut cleanup, 24);
-    let image = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
-    let cache = tempfile::tempdir().expect("tempdir");
-    let proxy = CutProxy::start();
+    let case = ExportCase::new();
+    let (tag, image, cache, proxy) = (case.tag.as_str(), &case.image, &case.cache, &case.proxy);
     // Past the API's small answers, into the export stream.
     proxy.cut_after(4 << 20);
     let out = Command::new(BIN)
-        .args(["tree", "--image", &tag, "--json", "-H", &proxy.host()])
+        .args(["tree", "--image", tag, "--json", "-H", &proxy.host()])
         .env("XDG_CACHE_HOME", cache.path())
         .stdin(Stdio::null())
         .output()
@@ -379,11 +440,11 @@ fn the_engine_restarted_mid_export_ends_in_one_line_and_leaves_no_container() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err:?}");
     assert!(err.contains("connection was lost"), "{err:?}");
-    let left = containers_of("export-none", std::slice::from_ref(&image));
+    let left = containers_of("export-none", std::slice::from_ref(image));
     assert!(left.is_empty(), "export containers left: {left:?}");
     // Nothing half-written was cached: the next run reads the whole export.
     let again = Command::new(BIN)
-        .args(["tree", "--image", &tag, "--json"])
+        .args(["tree", "--image", tag, "--json"])
         .env("XDG_CACHE_HOME", cache.path())
         .output()
         .expect("stagescope tree");
@@ -524,4 +585,55 @@ fn two_buildkit_runs_on_one_context_at_once_do_not_collide() {
 fn two_classic_runs_on_one_context_at_once_do_not_collide() {
     require_docker!();
     two_at_once("classic");
+}
+
+#[test]
+fn ctrl_c_during_the_context_upload_stops_and_leaves_nothing() {
+    require_docker!();
+    let n = nonce();
+    let project = Project::new(&format!("FROM busybox\nCOPY big /big\nRUN echo {n}\n"));
+    // 512 MiB of holes: cheap on disk, long enough on the wire.
+    let big = std::fs::File::create(project.path().join("big")).expect("create");
+    big.set_len(512 << 20).expect("set_len");
+    let proxy = CutProxy::start();
+    let mut run = Running::start(project.path(), &["-H", &proxy.host()]);
+    interrupt_once(&run.child, &proxy.to_daemon, 8 << 20, "the upload");
+    let code = exit_code(&mut run.child, Duration::from_secs(15));
+    assert_eq!(code, Some(130));
+    let uploaded = proxy.to_daemon.load(Ordering::SeqCst);
+    assert!(uploaded < 512 << 20, "the upload went on: {uploaded} bytes");
+    // The reader thread has the last lines once the pipe closed.
+    std::thread::sleep(Duration::from_millis(500));
+    let images = run.images();
+    let id = run.build_id();
+    assert!(wait_until(Duration::from_secs(10), || containers_of(
+        &id, &images
+    )
+    .is_empty()));
+    assert!(leftover_images(&id).is_empty());
+}
+
+#[test]
+fn ctrl_c_during_an_export_stops_and_leaves_no_container() {
+    require_docker!();
+    let case = ExportCase::new();
+    let (tag, image, cache, proxy) = (case.tag.as_str(), &case.image, &case.cache, &case.proxy);
+    let mut child = Command::new(BIN)
+        .args(["tree", "--image", tag, "-H", &proxy.host()])
+        .env("XDG_CACHE_HOME", cache.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("stagescope tree");
+    interrupt_once(&child, &proxy.from_daemon, 4 << 20, "the export");
+    assert_eq!(exit_code(&mut child, Duration::from_secs(15)), Some(130));
+    let mut left = vec![];
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            left = containers_of("export-none", std::slice::from_ref(image));
+            left.is_empty()
+        }),
+        "export containers left: {left:?}"
+    );
 }
