@@ -68,11 +68,16 @@ impl Journal {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
+        let new = !path.exists();
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
         {
+            if new {
+                // Whose note it is: `clean` leaves the notes of runs still going alone.
+                let _ = writeln!(f, "pid={}", std::process::id());
+            }
             let _ = writeln!(f, "{image}");
         }
     }
@@ -103,15 +108,34 @@ pub fn left_behind(build_id: Option<&str>) -> Vec<(String, Vec<String>)> {
         let Ok(text) = std::fs::read_to_string(e.path()) else {
             continue;
         };
+        if still_running(&text) {
+            continue;
+        }
         let images = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_hexdigit() || c == ':'))
+            .filter(|l| {
+                let hex = l.strip_prefix("sha256:").unwrap_or(l);
+                !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())
+            })
             .map(str::to_string)
             .collect();
         out.push((name, images));
     }
     out
+}
+
+/// Whether the run that wrote `note` is another process that is still alive (its images
+/// may still be in use; the run removes its note itself when it ends).
+fn still_running(note: &str) -> bool {
+    let pid = note
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("pid="))
+        .and_then(|p| p.trim().parse::<u32>().ok());
+    pid.is_some_and(|p| {
+        p != std::process::id() && std::path::Path::new(&format!("/proc/{p}")).exists()
+    })
 }
 
 /// Forgets the note of `build_id` (its images are gone, or are somebody's cache now).
@@ -148,7 +172,11 @@ mod tests {
         j.note(&[finished(2, false)]);
         j.note(&[image(2, "made")]);
         let text = std::fs::read_to_string(dir.path().join("abc123")).expect("note");
-        assert_eq!(text, "made\n");
+        assert_eq!(text, format!("pid={}\nmade\n", std::process::id()));
+        // Our own note is ours to clean; a live process's is not; a dead one's is.
+        assert!(!still_running(&text));
+        assert!(still_running("pid=1\nx\n"));
+        assert!(!still_running(&format!("pid={}\n", u32::MAX)));
         j.close();
         assert!(!dir.path().join("abc123").exists());
         assert!(!valid("../x") && !valid("") && valid("abc123"));
