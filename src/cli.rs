@@ -54,7 +54,7 @@ pub enum Command {
     /// (files and bytes per instruction, what reaches the final image): a handout.
     Explain(ExplainArgs),
     /// Remove every image, tag and container stagescope made.
-    Clean(EngineArgs),
+    Clean(CleanArgs),
     /// Print the completion script for a shell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand into a directory.
@@ -137,6 +137,15 @@ pub struct EngineArgs {
     /// docker context, then the usual sockets.
     #[arg(long, short = 'H', value_name = "URL")]
     pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Only what the build with this id made (the id `stagescope build` prints).
+    #[arg(long, value_name = "ID")]
+    pub build: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,22 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Project, containers_of, leftover_images, nonce};
+use common::{BIN, Project, containers_of, leftover_images, nonce, wait_until};
 use serde_json::Value;
-
-/// Polls `check` until it returns true or `limit` passes.
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// Host processes whose command line holds `marker` (the daemon is local here).
 fn host_processes(marker: &str) -> Option<usize> {

@@ -3,15 +3,15 @@
 use stagescope::engine::clean as engine_clean;
 
 use super::{EXIT_FAILED, engine_for, fail, runtime};
-use crate::cli::EngineArgs;
+use crate::cli::CleanArgs;
 
-pub fn clean(args: &EngineArgs) -> u8 {
+pub fn clean(args: &CleanArgs) -> u8 {
     runtime().block_on(async {
-        let engine = match engine_for(args).await {
+        let engine = match engine_for(&args.engine).await {
             Ok(e) => e,
             Err(code) => return code,
         };
-        match engine_clean::clean(&engine, None).await {
+        match engine_clean::clean(&engine, args.build.as_deref()).await {
             Ok(c) => {
                 for id in &c.containers {
                     println!("removed container {id}");

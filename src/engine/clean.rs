@@ -8,8 +8,11 @@ use bollard::query_parameters::{
     RemoveImageOptionsBuilder,
 };
 
+use std::time::Duration;
+
 use super::connect::Engine;
 use super::error::EngineError;
+use super::journal;
 use super::names::{BUILD_LABEL, TAG_REPO};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -18,7 +21,9 @@ pub struct Cleaned {
     pub images: Vec<String>,
 }
 
-/// Removes what one build made (`Some(build_id)`) or what every build made (`None`).
+/// Removes what one build made (`Some(build_id)`) or what every build made (`None`):
+/// labelled containers and images, our tags, and the intermediate images that runs which
+/// could not clean up after themselves noted (see [`super::journal`]).
 pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, EngineError> {
     let label = match build_id {
         Some(id) => format!("{BUILD_LABEL}={id}"),
@@ -99,6 +104,11 @@ pub async fn clean(engine: &Engine, build_id: Option<&str>) -> Result<Cleaned, E
             out.images.push(id);
         }
     }
+    for (id, images) in journal::left_behind(build_id) {
+        let gone = remove_intermediates(engine, &images, Duration::ZERO).await;
+        out.images.extend(gone);
+        journal::forget(&id);
+    }
     Ok(out)
 }
 
@@ -113,7 +123,11 @@ pub async fn clean_unfinished(
         .await
         .map(|c| c.images.len() + c.containers.len())
         .unwrap_or(0);
-    tagged + remove_intermediates(engine, &fresh_intermediates(state)).await
+    let patience = Duration::from_secs(8);
+    tagged
+        + remove_intermediates(engine, &fresh_intermediates(state), patience)
+            .await
+            .len()
 }
 
 /// The intermediate images an interrupted classic build made itself: the state images of
@@ -129,18 +143,23 @@ fn fresh_intermediates(state: &crate::build::BuildState) -> Vec<String> {
 }
 
 /// Removes those images, newest first so no child holds a parent back, without pruning
-/// parents (a cached parent existed before this run and is somebody's cache). The cancelled
-/// step's container holds its parent image until the daemon has removed it, so each image
-/// is retried for a few seconds. Returns how many went.
-async fn remove_intermediates(engine: &Engine, images: &[String]) -> usize {
-    let mut removed = 0;
+/// parents (a cached parent existed before this run and is somebody's cache) and without
+/// force (one a later build grew on is somebody's cache now). The cancelled step's
+/// container holds its parent image until the daemon has removed it, so each image is
+/// retried for `patience`. Returns those that went.
+async fn remove_intermediates(
+    engine: &Engine,
+    images: &[String],
+    patience: Duration,
+) -> Vec<String> {
+    let mut removed = Vec::new();
     for id in images.iter().rev() {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(8);
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
             let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
             match engine.docker.remove_image(id, Some(opts), None).await {
                 Ok(_) => {
-                    removed += 1;
+                    removed.push(id.clone());
                     break;
                 }
                 Err(bollard::errors::Error::DockerResponseServerError {

@@ -16,6 +16,14 @@ pub enum EngineError {
 
 impl From<bollard::errors::Error> for EngineError {
     fn from(e: bollard::errors::Error) -> Self {
-        EngineError::Docker(e.to_string())
+        use bollard::errors::Error as E;
+        match e {
+            // The engine restarted or went away with a request open: say so, and where
+            // what the run left is removed.
+            E::HyperResponseError { .. } | E::IOError { .. } => EngineError::Docker(format!(
+                "the connection was lost ({e}); `stagescope clean` removes what was left"
+            )),
+            e => EngineError::Docker(e.to_string()),
+        }
     }
 }

@@ -74,7 +74,7 @@ where
     while let Some(item) = stream.next().await {
         let item = item.map_err(|e| {
             let msg = e.to_string();
-            stream_error = Some(EngineError::Docker(msg.clone()));
+            stream_error = Some(EngineError::from(e));
             std::io::Error::other(msg)
         });
         let failed = item.is_err();

@@ -10,6 +10,7 @@ pub mod dockerignore;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod journal;
 pub mod names;
 pub mod run;
 pub mod shell;

@@ -14,6 +14,7 @@ use super::classic::ClassicMapper;
 use super::connect::Engine;
 use super::context::BuildContext;
 use super::error::EngineError;
+use super::journal::Journal;
 use super::names::{BUILD_LABEL, stage_tag};
 use crate::build::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
 use crate::dockerfile::Dockerfile;
@@ -144,6 +145,7 @@ async fn solve(
     tx: &UnboundedSender<BuildEvent>,
     mapper: &mut Mapper,
     started: Instant,
+    mut journal: Option<&mut Journal>,
 ) -> Result<(Option<String>, Option<String>), EngineError> {
     let ctx = match &solve.dockerfile_text {
         Some(text) => ctx.with_dockerfile_text(text.clone()),
@@ -151,6 +153,7 @@ async fn solve(
     };
     let tar = ctx.stream();
     let sent = tar.progress();
+    let tar_failure = tar.failure();
     let options = solve.options(ctx.dockerfile_name());
     let body = bollard::body_try_stream(tar);
     let mut stream = solve.engine.docker.build_image(options, None, Some(body));
@@ -185,7 +188,11 @@ async fn solve(
             }) => {
                 if let Some(id) = id.id {
                     if let Mapper::Classic(m) = mapper {
-                        emit(tx, m.on_aux_image(&id, elapsed_ms(started)));
+                        let evs = m.on_aux_image(&id, elapsed_ms(started));
+                        if let Some(j) = journal.as_deref_mut() {
+                            j.note(&evs);
+                        }
+                        emit(tx, evs);
                     }
                     image = Some(id);
                 }
@@ -194,7 +201,11 @@ async fn solve(
                 stream: Some(text), ..
             }) => {
                 if let Mapper::Classic(m) = mapper {
-                    emit(tx, m.on_stream(&text, elapsed_ms(started)));
+                    let evs = m.on_stream(&text, elapsed_ms(started));
+                    if let Some(j) = journal.as_deref_mut() {
+                        j.note(&evs);
+                    }
+                    emit(tx, evs);
                 }
             }
             Ok(_) => {}
@@ -206,7 +217,14 @@ async fn solve(
                 emit(tx, [ev]);
                 return Ok((image, Some(error)));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                // A context file that went unreadable mid-upload breaks the request; say
+                // which file rather than what the HTTP client saw.
+                return Err(match tar_failure.message() {
+                    Some(why) => EngineError::Context(why),
+                    None => e.into(),
+                });
+            }
         }
     }
     Ok((image, None))
@@ -232,6 +250,8 @@ pub async fn run_build(
     if kind == BuilderKind::Classic {
         check_classic(df)?;
     }
+    ctx.check()
+        .map_err(|e| EngineError::Context(e.to_string()))?;
     let inputs = BuildInputs {
         engine,
         req,
@@ -267,13 +287,24 @@ pub async fn run_build(
         BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
         BuilderKind::Classic => Mapper::Classic(ClassicMapper::new(plan.clone())),
     };
-    let (image, failure) = solve(&main, ctx, tx, &mut mapper, started).await?;
+    // Classic intermediate images carry no label: noted on disk until the run is over, so
+    // that `clean` finds them after a run that could not remove them itself.
+    let mut journal = (kind == BuilderKind::Classic).then(|| Journal::new(build_id));
+    let (image, failure) = solve(&main, ctx, tx, &mut mapper, started, journal.as_mut()).await?;
     let mut stage_images: Vec<Option<String>> = vec![None; plan.stages.len()];
     match &mut mapper {
         Mapper::Buildkit(m) if failure.is_none() => emit(tx, m.settle_needed_stages()),
-        Mapper::Classic(m) => emit(tx, m.on_end(elapsed_ms(started))),
+        Mapper::Classic(m) => {
+            let evs = m.on_end(elapsed_ms(started));
+            if let Some(j) = journal.as_mut() {
+                j.note(&evs);
+            }
+            emit(tx, evs);
+        }
         _ => {}
     }
+    // The build went through (passed or failed): what it made is build cache now.
+    journal.inspect(Journal::close);
 
     if failure.is_some() {
         let (stage, instruction) = failed_step(&mapper);
@@ -497,7 +528,7 @@ pub async fn state_image(
     // This build's own vertexes are not the user's build: they go to a throwaway mapper.
     let mut quiet = Mapper::Buildkit(VertexMapper::new(BuildPlan::default()));
     let (sink, _drop) = tokio::sync::mpsc::unbounded_channel();
-    let (_, failure) = solve(&solve_req, ctx, &sink, &mut quiet, t).await?;
+    let (_, failure) = solve(&solve_req, ctx, &sink, &mut quiet, t, None).await?;
     emit(
         tx,
         [BuildEvent::InternalFinished {

@@ -69,14 +69,20 @@ pub struct DiskCache {
     max_bytes: u64,
 }
 
+/// `$XDG_CACHE_HOME/stagescope`, else `~/.cache/stagescope`: where stagescope keeps what
+/// outlives a run.
+pub fn user_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| Path::new(v).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("stagescope"))
+}
+
 impl DiskCache {
     /// `$XDG_CACHE_HOME/stagescope/index`, else `~/.cache/stagescope/index`.
     pub fn default_dir() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| Path::new(v).is_absolute())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(base.join("stagescope").join("index"))
+        Some(user_dir()?.join("index"))
     }
 
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {

@@ -149,3 +149,46 @@ proptest! {
         prop_assert!(!rest.chars().any(char::is_control), "{on:?}");
     }
 }
+
+/// Bytes a hostile log is made of: text, every control, whole and cut-short sequences of
+/// each kind (CSI, SGR, OSC ended by BEL or ST, DCS, C1 forms), `\r` and tabs.
+fn hostile_line() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => "\\PC{0,3}",
+        2 => "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]",
+        2 => "\\x1b\\[[0-9;:?<=>]{0,4}[ -/]?[@-~]?",
+        1 => "\\x1b\\[[0-9;:]{0,6}m",
+        1 => "\\u{9b}[0-9;]{0,3}[a-zA-Z]?",
+        1 => "\\x1b[\\]P_^X][^\\x07\\x1b]{0,6}(\\x07|\\x1b\\\\|\\u{9c})?",
+        1 => "\\x1b[ -/]{0,2}[0-~]?",
+        1 => "[\\r\\t]",
+    ];
+    prop::collection::vec(piece, 0..30).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    /// No ESC but at the start of a well-formed SGR; cleaning twice changes nothing; the
+    /// output is never longer than the input but for the spaces tabs become.
+    #[test]
+    fn sanitizer_holds_on_hostile_lines(s in hostile_line()) {
+        let sgr = regex::Regex::new("\x1b\\[[0-9;:]*m").expect("regex");
+        let tabs = s.matches('\t').count();
+        for colour in [false, true] {
+            let once = line(&s, colour);
+            let rest = sgr.replace_all(&once, "");
+            prop_assert!(!rest.chars().any(char::is_control), "{s:?} -> {once:?}");
+            if !colour {
+                prop_assert!(!once.contains('\x1b'), "{s:?} -> {once:?}");
+            }
+            prop_assert_eq!(line(&once, colour), once.clone(), "not idempotent on {:?}", s);
+            prop_assert!(once.len() <= s.len() + 7 * tabs, "{s:?} grew to {once:?}");
+            if !s.contains('\n') {
+                // A sequence cut short at a line's end does not eat the next line.
+                let many = text(&format!("{s}\n{s}"), colour);
+                prop_assert_eq!(many, format!("{once}\n{once}"));
+            }
+        }
+    }
+}

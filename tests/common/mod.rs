@@ -72,6 +72,20 @@ macro_rules! require_docker {
     };
 }
 
+/// Polls `check` every 200 ms until it returns true or `limit` passes.
+pub fn wait_until(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// A fresh id so a test's RUN lines hit no cache another test or run left.
 pub fn nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()

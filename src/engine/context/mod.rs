@@ -249,6 +249,14 @@ impl BuildContext {
         Ok(out)
     }
 
+    /// Walk the whole context before anything is sent, as the docker CLI's
+    /// `ValidateContextDirectory` does: a file or directory that cannot be read (and that
+    /// `.dockerignore` does not exclude) fails here, named in one line, rather than as a
+    /// connection error halfway through the upload.
+    pub fn check(&self) -> Result<(), ContextError> {
+        self.walk().map(drop)
+    }
+
     /// Walk the context like moby's `TarWithOptions`, collecting entries (no contents).
     fn walk(&self) -> Result<Vec<Entry>, ContextError> {
         let mut out = Vec::new();
@@ -366,6 +374,8 @@ impl BuildContext {
     pub fn stream(&self) -> ContextStream {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         let ctx = self.clone();
+        let failure = Failure::default();
+        let noted = failure.clone();
         std::thread::spawn(move || {
             let mut w = ChunkWriter {
                 tx: tx.clone(),
@@ -375,12 +385,14 @@ impl BuildContext {
             if let Err(e) = res
                 && e.kind() != io::ErrorKind::BrokenPipe
             {
+                noted.note(&e);
                 let _ = tx.blocking_send(Err(e));
             }
         });
         ContextStream {
             rx,
             progress: Progress::default(),
+            failure,
         }
     }
 }
@@ -550,17 +562,41 @@ impl Progress {
     }
 }
 
+/// Why the tar could not be made, when it could not: the HTTP client reports a body error
+/// only as a failed request, so the engine asks here for the words that name the file.
+#[derive(Debug, Clone, Default)]
+pub struct Failure(Arc<std::sync::Mutex<Option<String>>>);
+
+impl Failure {
+    fn note(&self, e: &io::Error) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// The first error met while making the tar, if any.
+    pub fn message(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|m| m.clone())
+    }
+}
+
 /// The tar as a stream of chunks; see [`BuildContext::stream`].
 #[derive(Debug)]
 pub struct ContextStream {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     progress: Progress,
+    failure: Failure,
 }
 
 impl ContextStream {
     /// A handle to watch the number of bytes sent.
     pub fn progress(&self) -> Progress {
         self.progress.clone()
+    }
+
+    /// A handle to the error that stopped the tar, if one does.
+    pub fn failure(&self) -> Failure {
+        self.failure.clone()
     }
 }
 

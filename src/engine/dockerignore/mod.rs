@@ -489,4 +489,6 @@ fn compile(pattern: &str) -> Result<Kind, String> {
 }
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;
