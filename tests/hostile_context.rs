@@ -226,7 +226,9 @@ fn a_context_of_100k_files_builds_and_arrives_whole() {
     const PER_DIR: usize = 1000;
     let n = nonce();
     let project = Project::new(&format!(
-        "FROM busybox\nCOPY . /x\nRUN echo {n} && find /x -type f | wc -l > /count\n"
+        // A bind mount of the context counts what arrived without committing a layer of
+        // 100k files, which is the daemon's slow part, not the context's.
+        "FROM busybox\nRUN --mount=type=bind,target=/x echo {n} && find /x -type f | wc -l > /count\n"
     ));
     for d in 0..DIRS {
         let dir = project.path().join(format!("d{d:03}"));
