@@ -78,7 +78,12 @@ impl IndexBuilder {
             size,
             mtime,
             hash,
-            mode: mode & 0o7777,
+            mode: mode
+                & if kind == Kind::Other {
+                    0o7777 | S_IFMT
+                } else {
+                    0o7777
+                },
             uid,
             gid,
             kind,
@@ -111,6 +116,7 @@ impl IndexBuilder {
         for entry in archive.entries()? {
             let mut entry = entry?;
             let kind = Kind::of(entry.header().entry_type());
+            let type_bits = special_type_bits(entry.header().entry_type());
             let path = entry.path_bytes().into_owned();
             let link = entry.link_name_bytes().map(|l| l.into_owned());
             let h = entry.header();
@@ -172,7 +178,7 @@ impl IndexBuilder {
                 kind,
                 Meta {
                     size,
-                    mode,
+                    mode: (mode & 0o7777) | type_bits,
                     uid: u32::try_from(uid).unwrap_or(u32::MAX),
                     gid: u32::try_from(gid).unwrap_or(u32::MAX),
                     mtime,
