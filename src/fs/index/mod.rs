@@ -37,7 +37,8 @@ impl Kind {
         }
     }
 
-    fn of(t: tar::EntryType) -> Kind {
+    /// The kind a tar entry type stands for (a GNU sparse file is a file).
+    pub(crate) fn of(t: tar::EntryType) -> Kind {
         use tar::EntryType as T;
         match t {
             T::Regular | T::Continuous | T::GNUSparse => Kind::File,
