@@ -1,4 +1,5 @@
 use super::*;
+use crate::fs::testutil::with_first_entry;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 
 fn written(t: &Result<Target, ExtractError>) -> Result<PathBuf, ExtractError> {
@@ -146,14 +147,7 @@ fn archive(name: &[u8], t: tar::EntryType, link: &[u8], data: &[u8]) -> Vec<u8> 
 }
 
 fn extract_first(tar: &[u8], target: &Target) -> Result<u64, ExtractError> {
-    let mut ar = tar::Archive::new(tar);
-    let e = ar
-        .entries()
-        .expect("entries")
-        .next()
-        .expect("one")
-        .expect("entry");
-    extract_entry(e, b"app/x", target)
+    with_first_entry(tar, |e| extract_entry(e, b"app/x", target))
 }
 
 #[test]

@@ -72,28 +72,31 @@ pub async fn fetch_path(
     path: &[u8],
     limit: usize,
 ) -> Result<FetchedFile, EngineError> {
-    with_archive(engine, image, path, move |mut e| {
-        let h = e.header();
-        let kind = Kind::of(h.entry_type());
-        let mode = h.mode().unwrap_or(0) & 0o7777;
-        let link = e.link_name_bytes().map(|l| l.into_owned());
-        let size = e.size();
-        let mut data = Vec::new();
-        if kind == Kind::File {
-            (&mut e)
-                .take(limit as u64)
-                .read_to_end(&mut data)
-                .map_err(|x| x.to_string())?;
-        }
-        Ok(FetchedFile {
-            kind,
-            size,
-            mode,
-            link,
-            data,
-        })
+    with_archive(engine, image, path, move |e| head_of(e, limit)).await
+}
+
+/// Kind, size, mode and the first `limit` bytes of an archive entry; the rest is never read
+/// (the stream is dropped), so an 8 GiB file costs a preview `limit` bytes.
+pub fn head_of<R: Read>(mut e: tar::Entry<'_, R>, limit: usize) -> Result<FetchedFile, String> {
+    let h = e.header();
+    let kind = Kind::of(h.entry_type());
+    let mode = h.mode().unwrap_or(0) & 0o7777;
+    let link = e.link_name_bytes().map(|l| l.into_owned());
+    let size = e.size();
+    let mut data = Vec::new();
+    if kind == Kind::File {
+        (&mut e)
+            .take(limit as u64)
+            .read_to_end(&mut data)
+            .map_err(|x| x.to_string())?;
+    }
+    Ok(FetchedFile {
+        kind,
+        size,
+        mode,
+        link,
+        data,
     })
-    .await
 }
 
 /// Extracts the file at `path` of `image` to `dest` (see [`extract_target`]); returns the
@@ -133,4 +136,36 @@ pub async fn image_facts(engine: &Engine, reference: &str) -> Option<ImageFacts>
     };
     let env = i.config.and_then(|c| c.env).unwrap_or_default();
     Some(ImageFacts { platform, env })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::preview::{PREVIEW_LIMIT, Preview};
+    use crate::fs::testutil::{LazyTar, with_first_entry};
+
+    #[test]
+    fn a_preview_of_8_gib_reads_its_head_only() {
+        let mut read = 0u64;
+        let counted = LazyTar::new(b"big", 8 << 30);
+        let f = with_first_entry(Counting(counted, &mut read), |e| head_of(e, PREVIEW_LIMIT))
+            .expect("head");
+        assert_eq!(
+            (f.kind, f.size, f.data.len()),
+            (Kind::File, 8 << 30, PREVIEW_LIMIT)
+        );
+        assert!(read < 2 * PREVIEW_LIMIT as u64, "{read} bytes read");
+        let p = Preview::of_file(b"big", f.size, &f.data);
+        assert!(p.truncated);
+    }
+
+    struct Counting<'a, R>(R, &'a mut u64);
+
+    impl<R: Read> Read for Counting<'_, R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            *self.1 += n as u64;
+            Ok(n)
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use super::tests::tar_of;
 use super::*;
 use crate::fs::format::mode_string;
+use crate::fs::testutil::LazyTar;
 
 fn paths(ix: &FsIndex) -> Vec<Vec<u8>> {
     ix.entries().map(|e| e.path().to_vec()).collect()
@@ -109,12 +110,20 @@ fn a_hard_link_to_nothing_is_a_hard_link_marked_missing() {
         (b"bin/gone", Kind::Hardlink, b"no/such/file", 0o755),
         (b"bin/self", Kind::Hardlink, b"bin/self", 0o755),
         (b"bin/empty", Kind::Hardlink, b"", 0o755),
+        (b"bin/dir", Kind::Hardlink, b"bin", 0o755),
+        (b"bin/root", Kind::Hardlink, b"/", 0o755),
     ]);
     let ix = FsIndex::from_tar(tar.as_slice()).expect("index");
     let get = |p: &[u8]| ix.get(ix.lookup(p).expect("entry"));
     assert!(!get(b"bin/good").link_missing());
     assert_ne!(get(b"bin/good").hash(), 0);
-    for p in [&b"bin/gone"[..], b"bin/self", b"bin/empty"] {
+    for p in [
+        &b"bin/gone"[..],
+        b"bin/self",
+        b"bin/empty",
+        b"bin/dir",
+        b"bin/root",
+    ] {
         let e = get(p);
         assert_eq!(e.kind(), Kind::Hardlink, "{}", escape(p));
         assert!(e.link_missing(), "{}", escape(p));
@@ -139,51 +148,6 @@ fn a_hard_link_to_nothing_is_a_hard_link_marked_missing() {
         .find(|l| l.contains("\"bin/good\""))
         .expect("good");
     assert!(!good.contains("link_missing"), "{good}");
-}
-
-/// A tar of one entry `big` claiming `size` bytes, its content made as it is read (zeros),
-/// so no test ever holds it.
-pub(crate) struct LazyTar {
-    head: Vec<u8>,
-    at: usize,
-    zeros: u64,
-    tail: Vec<u8>,
-    tail_at: usize,
-}
-
-impl LazyTar {
-    pub(crate) fn new(name: &[u8], size: u64) -> LazyTar {
-        let h = raw_header(name, tar::EntryType::Regular, 0o644, size);
-        let pad = (512 - size % 512) % 512;
-        LazyTar {
-            head: h.as_bytes().to_vec(),
-            at: 0,
-            zeros: size + pad,
-            tail: vec![0u8; 1024],
-            tail_at: 0,
-        }
-    }
-}
-
-impl Read for LazyTar {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.at < self.head.len() {
-            let n = buf.len().min(self.head.len() - self.at);
-            buf[..n].copy_from_slice(&self.head[self.at..self.at + n]);
-            self.at += n;
-            return Ok(n);
-        }
-        if self.zeros > 0 {
-            let n = (buf.len() as u64).min(self.zeros) as usize;
-            buf[..n].fill(0);
-            self.zeros -= n as u64;
-            return Ok(n);
-        }
-        let n = buf.len().min(self.tail.len() - self.tail_at);
-        buf[..n].copy_from_slice(&self.tail[self.tail_at..self.tail_at + n]);
-        self.tail_at += n;
-        Ok(n)
-    }
 }
 
 /// A GNU sparse entry: a header claiming `real` bytes, one 512-byte data block at the end.

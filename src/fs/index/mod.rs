@@ -262,15 +262,15 @@ impl<'a> EntryRef<'a> {
             &self.index.arena[s..s + self.rec.link_len as usize]
         })
     }
-    /// A hard link whose target is not in the index, or is the link itself: a tar stream can
-    /// say so, no filesystem holds it (the engine refuses such a layer). It stays a hard link
-    /// with that target, flagged here, with no content hash.
+    /// A hard link whose target is not in the index, is the link itself or a directory: a
+    /// tar stream can say so, no filesystem holds it (the engine refuses such a layer). It
+    /// stays a hard link with that target, flagged here, with no content hash.
     pub fn link_missing(&self) -> bool {
         self.rec.kind == Kind::Hardlink
             && self
                 .link()
                 .and_then(|l| self.index.lookup(l))
-                .is_none_or(|t| t == self.id)
+                .is_none_or(|t| t == self.id || self.index.records[t as usize].kind == Kind::Dir)
     }
     pub fn parent(&self) -> Option<EntryId> {
         let p = self.index.parent[self.id as usize];
@@ -409,4 +409,6 @@ pub mod codec;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
-mod tests;
+mod proptests;
+#[cfg(test)]
+pub(crate) mod tests;
