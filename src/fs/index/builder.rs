@@ -15,6 +15,11 @@ impl IndexBuilder {
         self.progress
     }
 
+    /// Bytes the builder holds on the heap so far (what its tables reserved).
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.capacity() + self.records.capacity() * std::mem::size_of::<Record>()
+    }
+
     fn arena_ok(&self) -> Result<(), IndexError> {
         // Ranges are u32: refuse before they could wrap.
         if self.arena.len() > (u32::MAX as usize) - (1 << 20) {
@@ -314,6 +319,12 @@ impl IndexBuilder {
             count[p] = count[p].saturating_add(count[i]);
         }
 
+        // The arena grew by doubling, and the implied directories pushed `records` and
+        // `parent` past what was reserved: give the slack back (1M entries: 174 -> ~120 MB).
+        let (mut arena, mut records, mut parent) = (arena, records, parent);
+        arena.shrink_to_fit();
+        records.shrink_to_fit();
+        parent.shrink_to_fit();
         let mut index = FsIndex {
             arena,
             records,

@@ -310,6 +310,19 @@ impl FsIndex {
         self.progress
     }
 
+    /// Bytes the index holds on the heap (what its tables reserved), for the memory figures.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.arena.capacity()
+            + self.records.capacity() * size_of::<Record>()
+            + (self.parent.capacity()
+                + self.child_start.capacity()
+                + self.children.capacity()
+                + self.count.capacity())
+                * size_of::<u32>()
+            + self.total.capacity() * size_of::<u64>()
+    }
+
     /// Panics if `id` is out of range (ids come from this index).
     pub fn get(&self, id: EntryId) -> EntryRef<'_> {
         EntryRef {
