@@ -5,15 +5,15 @@
 //! Preview keeps at most a prefix of the bytes in memory; extraction streams the file to the
 //! one host path the user chose, never following a link and never overwriting.
 
-use std::io::{Read, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 
 use bollard::query_parameters::DownloadFromContainerOptions;
 
 use super::connect::Engine;
 use super::error::EngineError;
 use super::export::{create_export_container, pipe_to_blocking};
+use super::extract::{extract_entry, extract_target};
 use crate::fs::preview::FetchedFile;
 use crate::fs::{Kind, escape};
 
@@ -65,16 +65,6 @@ async fn with_archive<T: Send + 'static>(
     Ok(out)
 }
 
-fn kind_of(t: tar::EntryType) -> Kind {
-    match t {
-        tar::EntryType::Regular | tar::EntryType::Continuous => Kind::File,
-        tar::EntryType::Directory => Kind::Dir,
-        tar::EntryType::Symlink => Kind::Symlink,
-        tar::EntryType::Link => Kind::Hardlink,
-        _ => Kind::Other,
-    }
-}
-
 /// The first `limit` bytes of `path` in `image`, with its kind, size and mode.
 pub async fn fetch_path(
     engine: &Engine,
@@ -82,84 +72,30 @@ pub async fn fetch_path(
     path: &[u8],
     limit: usize,
 ) -> Result<FetchedFile, EngineError> {
-    with_archive(engine, image, path, move |mut e| {
-        let h = e.header();
-        let kind = kind_of(h.entry_type());
-        let mode = h.mode().unwrap_or(0) & 0o7777;
-        let link = e.link_name_bytes().map(|l| l.into_owned());
-        let size = e.size();
-        let mut data = Vec::new();
-        if kind == Kind::File {
-            (&mut e)
-                .take(limit as u64)
-                .read_to_end(&mut data)
-                .map_err(|x| x.to_string())?;
-        }
-        Ok(FetchedFile {
-            kind,
-            size,
-            mode,
-            link,
-            data,
-        })
-    })
-    .await
+    with_archive(engine, image, path, move |e| head_of(e, limit)).await
 }
 
-/// Why an extraction wrote nothing.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ExtractError {
-    #[error("{0} exists: not overwritten")]
-    Exists(String),
-    #[error("{0} is a symbolic link: not followed")]
-    DestinationIsLink(String),
-    #[error("/{0} is not a regular file ({1}): only files are extracted")]
-    NotAFile(String, &'static str),
-    #[error("the name {0} cannot be a file name on the host")]
-    BadName(String),
-    #[error("{0}")]
-    Io(String),
-}
-
-/// Where a file named `name` goes when the user typed `dest`: inside `dest` when it is a
-/// directory (a real one, not a link to one), else `dest` itself. Nothing is created.
-pub fn extract_target(dest: &Path, name: &[u8]) -> Result<PathBuf, ExtractError> {
-    let shown = || dest.display().to_string();
-    match std::fs::symlink_metadata(dest) {
-        Ok(md) if md.file_type().is_symlink() => Err(ExtractError::DestinationIsLink(shown())),
-        Ok(md) if md.is_dir() => {
-            if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
-                return Err(ExtractError::BadName(escape(name)));
-            }
-            Ok(dest.join(std::ffi::OsStr::from_bytes(name)))
-        }
-        Ok(_) => Err(ExtractError::Exists(shown())),
-        Err(_) => Ok(dest.to_path_buf()),
+/// Kind, size, mode and the first `limit` bytes of an archive entry; the rest is never read
+/// (the stream is dropped), so an 8 GiB file costs a preview `limit` bytes.
+pub fn head_of<R: Read>(mut e: tar::Entry<'_, R>, limit: usize) -> Result<FetchedFile, String> {
+    let h = e.header();
+    let kind = Kind::of(h.entry_type());
+    let mode = h.mode().unwrap_or(0) & 0o7777;
+    let link = e.link_name_bytes().map(|l| l.into_owned());
+    let size = e.size();
+    let mut data = Vec::new();
+    if kind == Kind::File {
+        (&mut e)
+            .take(limit as u64)
+            .read_to_end(&mut data)
+            .map_err(|x| x.to_string())?;
     }
-}
-
-/// Writes `content` to a new file at `target`: `create_new` refuses anything already there,
-/// a dangling link included (`O_CREAT|O_EXCL` never follows a link). Setuid and setgid
-/// bits are dropped; a half-written file is removed.
-pub fn write_new_file(
-    target: &Path,
-    mode: u32,
-    content: &mut impl Read,
-) -> Result<u64, ExtractError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .mode(mode & 0o777)
-        .open(target)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => ExtractError::Exists(target.display().to_string()),
-            _ => ExtractError::Io(format!("{}: {e}", target.display())),
-        })?;
-    let written = std::io::copy(content, &mut f).and_then(|n| f.flush().map(|()| n));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(target);
-        ExtractError::Io(format!("{}: {e}", target.display()))
+    Ok(FetchedFile {
+        kind,
+        size,
+        mode,
+        link,
+        data,
     })
 }
 
@@ -172,16 +108,11 @@ pub async fn extract_path(
     dest: PathBuf,
 ) -> Result<(PathBuf, u64), EngineError> {
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path).to_vec();
-    let shown = escape(path);
+    let shown = path.to_vec();
     let target = extract_target(&dest, &name).map_err(|e| EngineError::Docker(e.to_string()))?;
-    with_archive(engine, image, path, move |mut e| {
-        let kind = kind_of(e.header().entry_type());
-        if kind != Kind::File {
-            return Err(ExtractError::NotAFile(shown, kind.as_str()).to_string());
-        }
-        let mode = e.header().mode().unwrap_or(0o644);
-        let n = write_new_file(&target, mode, &mut e).map_err(|x| x.to_string())?;
-        Ok((target, n))
+    with_archive(engine, image, path, move |e| {
+        let n = extract_entry(e, &shown, &target).map_err(|x| x.to_string())?;
+        Ok((target.path().to_path_buf(), n))
     })
     .await
 }
@@ -210,64 +141,31 @@ pub async fn image_facts(engine: &Engine, reference: &str) -> Option<ImageFacts>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::preview::{PREVIEW_LIMIT, Preview};
+    use crate::fs::testutil::{LazyTar, with_first_entry};
 
     #[test]
-    fn target_inside_a_directory_or_the_path_itself() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        assert_eq!(extract_target(d, b"passwd"), Ok(d.join("passwd")));
-        assert_eq!(extract_target(&d.join("new"), b"x"), Ok(d.join("new")));
-        assert!(matches!(
-            extract_target(d, b".."),
-            Err(ExtractError::BadName(_))
-        ));
-        std::fs::write(d.join("taken"), b"keep").expect("write");
-        assert!(matches!(
-            extract_target(&d.join("taken"), b"x"),
-            Err(ExtractError::Exists(_))
-        ));
-        std::os::unix::fs::symlink("/etc", d.join("link")).expect("symlink");
-        assert!(matches!(
-            extract_target(&d.join("link"), b"x"),
-            Err(ExtractError::DestinationIsLink(_))
-        ));
+    fn a_preview_of_8_gib_reads_its_head_only() {
+        let mut read = 0u64;
+        let counted = LazyTar::new(b"big", 8 << 30);
+        let f = with_first_entry(Counting(counted, &mut read), |e| head_of(e, PREVIEW_LIMIT))
+            .expect("head");
+        assert_eq!(
+            (f.kind, f.size, f.data.len()),
+            (Kind::File, 8 << 30, PREVIEW_LIMIT)
+        );
+        assert!(read < 2 * PREVIEW_LIMIT as u64, "{read} bytes read");
+        let p = Preview::of_file(b"big", f.size, &f.data);
+        assert!(p.truncated);
     }
 
-    #[test]
-    fn never_overwrites_nor_follows_a_link() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        let outside = d.join("outside");
-        std::os::unix::fs::symlink(&outside, d.join("dangling")).expect("symlink");
-        let err = write_new_file(&d.join("dangling"), 0o644, &mut &b"evil"[..]);
-        assert!(matches!(err, Err(ExtractError::Exists(_))));
-        assert!(!outside.exists());
-        let n = write_new_file(&d.join("ok"), 0o4755, &mut &b"data"[..]).expect("write");
-        assert_eq!(n, 4);
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join("ok"))
-            .expect("md")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o7777, 0o755 & !umask());
-        assert!(matches!(
-            write_new_file(&d.join("ok"), 0o644, &mut &b"again"[..]),
-            Err(ExtractError::Exists(_))
-        ));
-        assert_eq!(std::fs::read(d.join("ok")).expect("read"), b"data");
-    }
+    struct Counting<'a, R>(R, &'a mut u64);
 
-    fn umask() -> u32 {
-        // The process umask applies to the mode asked for; 022 is usual, read it back.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("probe");
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .mode(0o777)
-            .open(&p)
-            .expect("probe");
-        !std::fs::metadata(&p).expect("md").permissions().mode() & 0o777
+    impl<R: Read> Read for Counting<'_, R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            *self.1 += n as u64;
+            Ok(n)
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod context;
 pub mod dockerignore;
 pub mod error;
 pub mod export;
+pub mod extract;
 pub mod fetch;
 pub mod journal;
 pub mod names;

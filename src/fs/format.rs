@@ -1,6 +1,7 @@
 //! Sizes and modes as people read them, for every front end.
 
 use super::Kind;
+use super::index::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT};
 
 /// `1023`, `1.0K`, `12.5M`: powers of 1024, like `ls -h`.
 pub fn human_size(n: u64) -> String {
@@ -17,14 +18,20 @@ pub fn human_size(n: u64) -> String {
     format!("{v:.1}{}", UNITS[unit])
 }
 
-/// `drwxr-xr-x`, with setuid/setgid/sticky as `s`/`S`/`t`/`T`.
+/// `drwxr-xr-x`, with setuid/setgid/sticky as `s`/`S`/`t`/`T`; a device or FIFO (an `Other`
+/// whose mode holds its type) as `c`, `b`, `p`, as `ls -l` shows them.
 pub fn mode_string(kind: Kind, mode: u32) -> String {
     let mut s = String::with_capacity(10);
     s.push(match kind {
         Kind::Dir => 'd',
         Kind::Symlink => 'l',
         Kind::Hardlink => 'h',
-        Kind::Other => '?',
+        Kind::Other => match mode & S_IFMT {
+            S_IFCHR => 'c',
+            S_IFBLK => 'b',
+            S_IFIFO => 'p',
+            _ => '?',
+        },
         Kind::File => '-',
     });
     let special = [(0o4000, 's'), (0o2000, 's'), (0o1000, 't')];
@@ -56,5 +63,9 @@ mod tests {
         assert_eq!(mode_string(Kind::File, 0o4755), "-rwsr-xr-x");
         assert_eq!(mode_string(Kind::Dir, 0o1777), "drwxrwxrwt");
         assert_eq!(mode_string(Kind::File, 0o2644), "-rw-r-Sr--");
+        assert_eq!(mode_string(Kind::Other, S_IFCHR | 0o666), "crw-rw-rw-");
+        assert_eq!(mode_string(Kind::Other, S_IFBLK | 0o660), "brw-rw----");
+        assert_eq!(mode_string(Kind::Other, S_IFIFO | 0o1644), "prw-r--r-T");
+        assert_eq!(mode_string(Kind::Other, 0o644), "?rw-r--r--");
     }
 }

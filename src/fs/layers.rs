@@ -75,12 +75,16 @@ fn read_layer(r: impl Read) -> Result<Layer, IndexError> {
         if name == b".wh..wh..opq" {
             layer.opaque.push(dir.to_vec());
         } else if let Some(gone) = name.strip_prefix(b".wh.") {
-            let mut p = dir.to_vec();
+            // `.wh..` and `.wh...` name `.` and `..`: normalized like any path (the engine
+            // joins them the same way), and a whiteout of the root itself is ignored.
+            let mut raw = dir.to_vec();
+            raw.push(b'/');
+            raw.extend_from_slice(gone);
+            let mut p = Vec::new();
+            push_normalized(&mut p, &raw);
             if !p.is_empty() {
-                p.push(b'/');
+                layer.deleted.push(p);
             }
-            p.extend_from_slice(gone);
-            layer.deleted.push(p);
         } else if !norm.is_empty() {
             let dir = e.header().entry_type().is_dir();
             layer
@@ -216,10 +220,14 @@ impl ImageLayers {
 }
 
 #[cfg(test)]
+#[path = "layers_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    pub(super) fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (p, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -231,7 +239,7 @@ mod tests {
         b.into_inner().expect("tar")
     }
 
-    fn gzip(data: &[u8]) -> Vec<u8> {
+    pub(super) fn gzip(data: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(data).expect("gzip");

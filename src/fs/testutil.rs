@@ -84,3 +84,60 @@ pub fn index(entries: &[E<'_>]) -> FsIndex {
     }
     b.finish()
 }
+
+/// A tar of one regular file `name` claiming `size` bytes, its content made as it is read (zeros),
+/// so no test ever holds it.
+pub struct LazyTar {
+    head: Vec<u8>,
+    at: usize,
+    zeros: u64,
+    tail: Vec<u8>,
+    tail_at: usize,
+}
+
+impl LazyTar {
+    pub fn new(name: &[u8], size: u64) -> LazyTar {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(size);
+        h.as_gnu_mut().expect("gnu").name[..name.len()].copy_from_slice(name);
+        h.set_cksum();
+        let pad = (512 - size % 512) % 512;
+        LazyTar {
+            head: h.as_bytes().to_vec(),
+            at: 0,
+            zeros: size + pad,
+            tail: vec![0u8; 1024],
+            tail_at: 0,
+        }
+    }
+}
+
+impl std::io::Read for LazyTar {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at < self.head.len() {
+            let n = buf.len().min(self.head.len() - self.at);
+            buf[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        if self.zeros > 0 {
+            let n = (buf.len() as u64).min(self.zeros) as usize;
+            buf[..n].fill(0);
+            self.zeros -= n as u64;
+            return Ok(n);
+        }
+        let n = buf.len().min(self.tail.len() - self.tail_at);
+        buf[..n].copy_from_slice(&self.tail[self.tail_at..self.tail_at + n]);
+        self.tail_at += n;
+        Ok(n)
+    }
+}
+
+/// `f` on the first entry of the tar stream `r` (which must have one).
+pub fn with_first_entry<R: std::io::Read, T>(r: R, f: impl FnOnce(tar::Entry<'_, R>) -> T) -> T {
+    let mut ar = tar::Archive::new(r);
+    let mut entries = ar.entries().expect("entries");
+    f(entries.next().expect("one entry").expect("entry"))
+}

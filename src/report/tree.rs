@@ -30,6 +30,9 @@ struct JsonEntry {
     uid: u32,
     gid: u32,
     link: Option<String>,
+    /// A hard link whose target is not in the image ([`EntryRef::link_missing`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    link_missing: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     added_by: Option<AddedBy>,
 }
@@ -53,6 +56,7 @@ pub fn json_lines(
             uid: e.uid(),
             gid: e.gid(),
             link: e.link().map(escape),
+            link_missing: e.link_missing(),
             added_by: added_by(e.id),
         };
         serde_json::to_writer(&mut *out, &obj)?;
@@ -74,6 +78,9 @@ fn line(e: &EntryRef<'_>) -> String {
     let indent = "  ".repeat(e.depth().saturating_sub(1));
     let link = match (e.kind(), e.link()) {
         (Kind::Symlink, Some(l)) => format!(" -> {}", escape(l)),
+        (Kind::Hardlink, Some(l)) if e.link_missing() => {
+            format!(" => /{} (missing)", escape(l))
+        }
         (Kind::Hardlink, Some(l)) => format!(" => /{}", escape(l)),
         _ => String::new(),
     };

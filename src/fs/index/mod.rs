@@ -2,8 +2,8 @@
 //!
 //! Paths live in one byte arena (no `String` per entry); entries are sorted depth-first by
 //! path component, so a directory's subtree is the contiguous run right after it and
-//! directory totals come from one reverse pass. Names are raw bytes: nothing is decoded or
-//! interpreted (a component `..` is just a name); [`escape`] makes them printable.
+//! directory totals come from one reverse pass. Names are raw bytes: nothing is decoded;
+//! paths are normalized lexically ([`push_normalized`]); [`escape`] makes them printable.
 
 use std::io::Read;
 
@@ -37,7 +37,8 @@ impl Kind {
         }
     }
 
-    fn of(t: tar::EntryType) -> Kind {
+    /// The kind a tar entry type stands for (a GNU sparse file is a file).
+    pub(crate) fn of(t: tar::EntryType) -> Kind {
         use tar::EntryType as T;
         match t {
             T::Regular | T::Continuous | T::GNUSparse => Kind::File,
@@ -46,6 +47,23 @@ impl Kind {
             T::Link => Kind::Hardlink,
             _ => Kind::Other,
         }
+    }
+}
+
+/// The file type bits of a mode, as `stat` gives them. An [`Kind::Other`] entry keeps its
+/// type there ([`EntryRef::mode`]), so a device or a FIFO shows as what it is.
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFBLK: u32 = 0o060000;
+
+/// The type bits a tar entry type stands for, for the kinds [`Kind`] calls `Other`.
+pub(crate) fn special_type_bits(t: tar::EntryType) -> u32 {
+    match t {
+        tar::EntryType::Char => S_IFCHR,
+        tar::EntryType::Block => S_IFBLK,
+        tar::EntryType::Fifo => S_IFIFO,
+        _ => 0,
     }
 }
 
@@ -118,11 +136,23 @@ pub struct IndexBuilder {
     progress: Progress,
 }
 
-/// `a/./b//c/` -> `a/b/c`; leading `/` and `./` dropped. `..` stays a name.
+/// `a/./b//c/` -> `a/b/c`; leading `/` and `./` dropped; `..` takes the previous component
+/// away and, at the root, stays there (`../../etc/x` -> `etc/x`), as the kernel resolves
+/// `/..` and as the engine's archive API and BuildKit's `fs.RootPath` clamp a path to the
+/// container's root. So no indexed path has a `..` in it, and each names the entry a
+/// preview or an extraction of that path would fetch: a hostile `../` never escapes.
 pub(crate) fn push_normalized(arena: &mut Vec<u8>, raw: &[u8]) -> (u32, u32) {
     let start = arena.len();
     for comp in raw.split(|&b| b == b'/') {
         if comp.is_empty() || comp == b"." {
+            continue;
+        }
+        if comp == b".." {
+            let cut = arena[start..]
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map_or(start, |i| start + i);
+            arena.truncate(cut);
             continue;
         }
         if arena.len() > start {
@@ -202,7 +232,8 @@ impl<'a> EntryRef<'a> {
     pub fn count(&self) -> u32 {
         self.index.count[self.id as usize]
     }
-    /// Permission and setuid/setgid/sticky bits (`0o7777`).
+    /// Permission and setuid/setgid/sticky bits (`0o7777`); for an `Other` entry also its
+    /// file type ([`S_IFCHR`], [`S_IFBLK`], [`S_IFIFO`]) when the stream said it.
     pub fn mode(&self) -> u32 {
         self.rec.mode
     }
@@ -230,6 +261,16 @@ impl<'a> EntryRef<'a> {
             let s = self.rec.link_start as usize;
             &self.index.arena[s..s + self.rec.link_len as usize]
         })
+    }
+    /// A hard link whose target is not in the index, is the link itself or a directory: a
+    /// tar stream can say so, no filesystem holds it (the engine refuses such a layer). It
+    /// stays a hard link with that target, flagged here, with no content hash.
+    pub fn link_missing(&self) -> bool {
+        self.rec.kind == Kind::Hardlink
+            && self
+                .link()
+                .and_then(|l| self.index.lookup(l))
+                .is_none_or(|t| t == self.id || self.index.records[t as usize].kind == Kind::Dir)
     }
     pub fn parent(&self) -> Option<EntryId> {
         let p = self.index.parent[self.id as usize];
@@ -267,6 +308,19 @@ impl FsIndex {
 
     pub fn progress(&self) -> Progress {
         self.progress
+    }
+
+    /// Bytes the index holds on the heap (what its tables reserved), for the memory figures.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.arena.capacity()
+            + self.records.capacity() * size_of::<Record>()
+            + (self.parent.capacity()
+                + self.child_start.capacity()
+                + self.children.capacity()
+                + self.count.capacity())
+                * size_of::<u32>()
+            + self.total.capacity() * size_of::<u64>()
     }
 
     /// Panics if `id` is out of range (ids come from this index).
@@ -366,4 +420,8 @@ mod builder;
 pub mod codec;
 
 #[cfg(test)]
-mod tests;
+mod hostile_tests;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+pub(crate) mod tests;
