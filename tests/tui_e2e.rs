@@ -602,3 +602,48 @@ fn on_podman_a_failure_opens_a_shell_in_the_state_before_it() {
         .env("DOCKER_HOST", &host)
         .output();
 }
+
+/// Ctrl-C in the `s` shell belongs to the shell: it stops the command running there, not
+/// stagescope. SIGTERM to stagescope while a shell is open ends both: exit 130, the
+/// container removed, the terminal restored.
+#[test]
+fn ctrl_c_in_the_shell_stops_its_command_and_sigterm_removes_the_container() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    let nonce = format!("cc{}", std::process::id());
+    let (screen, mut child, mut keys) = failed_build(&nonce);
+    press(&mut keys, "s");
+    screen.wait_for("the shell prompt", |s| s.contains("Enter run"), 10);
+    press(&mut keys, "\r");
+    screen.wait_for("/bin/sh's prompt", |s| s.contains("/ # "), 60);
+    press(&mut keys, "sleep 600; echo after-$((2*21))\r");
+    std::thread::sleep(Duration::from_secs(1));
+    press(&mut keys, "\x03");
+    press(&mut keys, "echo still-$((40+2))-here\r");
+    let raw = || String::from_utf8_lossy(&screen.raw.lock().expect("lock")).to_string();
+    screen.wait_for(
+        "the shell after Ctrl-C",
+        |_| raw().contains("still-42-here"),
+        20,
+    );
+    assert!(
+        stagescope_containers().len() > containers_before.len(),
+        "the shell's container is still there"
+    );
+
+    let pid = child.0.process_id().expect("pid");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let status = wait_exit(&mut child);
+    assert_eq!(status.exit_code(), 130, "{}", screen.text());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
+    assert_no_new_containers(&containers_before);
+    remove_new_tags(&tags_before);
+}

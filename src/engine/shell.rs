@@ -41,6 +41,9 @@ pub enum ShellInput {
     Bytes(Vec<u8>),
     /// The terminal is now this many columns and rows.
     Resize { cols: u16, rows: u16 },
+    /// stagescope is being ended (SIGTERM, SIGINT): stop the shell now, so its container
+    /// goes with it.
+    Hangup,
 }
 
 fn create_body(spec: &ShellSpec) -> ContainerCreateBody {
@@ -132,6 +135,10 @@ async fn attach_and_run(
                     }
                 }
                 Some(ShellInput::Resize { cols, rows }) => resize(engine, id, cols, rows).await,
+                Some(ShellInput::Hangup) => {
+                    typing = false;
+                    let _ = docker.kill_container(id, None::<bollard::query_parameters::KillContainerOptions>).await;
+                }
                 // The sender gave up: the shell runs on until it exits.
                 None => typing = false,
             },

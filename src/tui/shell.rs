@@ -50,14 +50,17 @@ pub async fn run(
     let raw = RawMode::enter();
     let (tx, rx) = unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));
+    let hangup = spawn_hangup(tx.clone());
     let reader = spawn_key_reader(tx, stop.clone());
     let size = terminal::size().ok();
     let ran = s
         .shell(&image, at, command.as_deref(), size, rx, write_out)
         .await;
     stop.store(true, Ordering::Relaxed);
+    let hung_up = hangup.is_finished();
+    hangup.abort();
     let _ = tokio::task::spawn_blocking(move || reader.join()).await;
-    if command.is_some() {
+    if command.is_some() && !hung_up {
         // The command's output stays on the screen until the user has read it.
         write_out(b"\r\n[press Enter to return to stagescope]\r\n");
         let _ = tokio::task::spawn_blocking(wait_for_enter).await;
@@ -118,6 +121,26 @@ fn spawn_key_reader(
                 return;
             }
         }
+    })
+}
+
+/// SIGTERM or SIGINT from outside while the shell runs (the app's own handler acts on it
+/// once the shell is gone) stops the shell first: Ctrl-C typed in the shell is a byte for
+/// the shell, but `kill` from outside must not leave the container behind.
+fn spawn_hangup(tx: UnboundedSender<ShellInput>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        let _ = tx.send(ShellInput::Hangup);
     })
 }
 
