@@ -112,6 +112,7 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         KeyCode::Char('w') => A::WriteLog,
         KeyCode::Char('S') => A::Slowest,
         KeyCode::Char('d') => A::OpenDiff,
+        KeyCode::Char('e') => A::ToggleExplain,
         _ => return None,
     })
 }
