@@ -165,6 +165,10 @@ mod tests {
         assert_eq!(on_key(&m, &key(KeyCode::Char('j'))), Some(Action::Down));
         assert_eq!(on_key(&m, &key(KeyCode::Tab)), Some(Action::FocusNext));
         assert_eq!(on_key(&m, &key(KeyCode::Char('?'))), Some(Action::Help));
+        assert_eq!(
+            on_key(&m, &key(KeyCode::Char('e'))),
+            Some(Action::ToggleExplain)
+        );
         assert_eq!(on_key(&m, &key(KeyCode::Char('x'))), None);
     }
 
