@@ -129,6 +129,37 @@ mod tests {
     }
 
     #[test]
+    fn without_colour_titles_are_bold_and_notes_italic() {
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        use ratatui::style::Modifier;
+        let mut m = copy_selected();
+        m.monochrome = true;
+        update(&mut m, Msg::Tick { elapsed_ms: 1 });
+        let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        t.draw(|f| super::super::draw(f, &m)).expect("draw");
+        let buf = t.backend().buffer().clone();
+        let row_of = |text: &str| {
+            (0..24u16)
+                .find(|&y| {
+                    let row: String = (0..80u16).map(|x| buf[(x, y)].symbol()).collect();
+                    row.contains(text)
+                })
+                .expect(text)
+        };
+        let (title, note) = (row_of("line 5: COPY"), row_of("counting files"));
+        // The first letter of each, inside the border and padding.
+        let at = |y: u16| &buf[(32, y)];
+        assert!(at(title).modifier.contains(Modifier::BOLD));
+        assert!(at(note).modifier.contains(Modifier::ITALIC));
+        assert!(
+            buf.content
+                .iter()
+                .all(|c| c.fg == ratatui::style::Color::Reset)
+        );
+    }
+
+    #[test]
     fn an_error_is_one_line_and_no_source_says_so() {
         let mut m = copy_selected();
         let result = Err("the engine went away\nat line 2".into());
