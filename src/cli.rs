@@ -33,6 +33,16 @@ pub struct TuiArgs {
     /// Pause before each stage: `n` builds the next one, `c` continues to the end.
     #[arg(long)]
     pub step: bool,
+    /// Open the Explain pane (`e`) from the start.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// `stagescope tour [CONTEXT]`: the build flags.
+#[derive(Debug, Clone, Args)]
+pub struct TourArgs {
+    #[command(flatten)]
+    pub flags: BuildFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +63,9 @@ pub enum Command {
     /// Explain every stage and instruction in plain words, with the numbers of a real build
     /// (files and bytes per instruction, what reaches the final image): a handout.
     Explain(ExplainArgs),
+    /// A guided tour: the terminal UI in step mode with the Explain pane open, pausing
+    /// before every stage and after every instruction (`n` next, `c` to the end).
+    Tour(TourArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(CleanArgs),
     /// Print the completion script for a shell.

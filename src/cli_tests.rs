@@ -71,6 +71,20 @@ fn no_subcommand_opens_the_tui_with_build_flags() {
 }
 
 #[test]
+fn tour_takes_the_build_flags_and_the_tui_takes_explain() {
+    let cli = Cli::try_parse_from(["stagescope", "ctx", "--explain"]).unwrap();
+    assert!(cli.tui.explain && !cli.tui.step);
+    let cli = Cli::try_parse_from(["stagescope", "tour", "ctx", "--target", "b"]).unwrap();
+    let Some(Command::Tour(t)) = cli.command else {
+        panic!("not a tour: {:?}", cli.command);
+    };
+    assert_eq!(t.flags.context, PathBuf::from("ctx"));
+    assert_eq!(t.flags.target.as_deref(), Some("b"));
+    let cli = Cli::try_parse_from(["stagescope", "tour"]).unwrap();
+    assert!(matches!(cli.command, Some(Command::Tour(t)) if t.flags.context.as_os_str() == "."));
+}
+
+#[test]
 fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("Dockerfile");

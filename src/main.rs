@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Some(Command::Diff(args)) => commands::diff(&args),
         Some(Command::DiffImages(args)) => commands::diff_images(&args),
         Some(Command::Explain(args)) => commands::explain(&args),
+        Some(Command::Tour(args)) => commands::tour(&args),
         Some(Command::Clean(args)) => commands::clean(&args),
         Some(Command::Completions(args)) => commands::completions(&args),
         Some(Command::Man(args)) => commands::man(&args),

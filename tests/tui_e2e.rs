@@ -168,6 +168,16 @@ fn spawn_with(
     args: &[&str],
     configure: impl FnOnce(&mut CommandBuilder),
 ) -> (Screen, Child, Keys) {
+    spawn_sub(None, fixture, args, configure)
+}
+
+/// `stagescope SUBCOMMAND FIXTURE ARGS…` (no subcommand: the TUI).
+fn spawn_sub(
+    sub: Option<&str>,
+    fixture: &str,
+    args: &[&str],
+    configure: impl FnOnce(&mut CommandBuilder),
+) -> (Screen, Child, Keys) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
@@ -180,6 +190,7 @@ fn spawn_with(
         })
         .expect("pty");
     let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(sub);
     cmd.arg(fixture.as_os_str());
     cmd.args(args);
     cmd.env("TERM", "xterm-256color");
@@ -314,6 +325,62 @@ fn step_mode_pauses_before_each_stage_and_continues() {
     screen.wait_done();
     press(&mut keys, "q");
     assert!(wait_exit(&mut child).success());
+    remove_new_tags(&tags_before);
+}
+
+#[test]
+fn tour_explains_each_stage_and_instruction_and_counts_a_built_stage() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let containers_before = stagescope_containers();
+    let tags_before = stagescope_tags();
+    let nonce = format!("tour{}", std::process::id());
+    let arg = format!("NONCE={nonce}");
+    let (screen, mut child, mut keys) =
+        spawn_sub(Some("tour"), "tui", &["--build-arg", &arg], |_| {});
+    // Before a stage: what the stage is for.
+    screen.wait_for(
+        "the first stage explained before it is built",
+        |s| s.contains("PAUSED before first") && s.contains("Explain · stage first"),
+        60,
+    );
+    // `n`: one instruction at a time, each explained.
+    press(&mut keys, "n");
+    screen.wait_for(
+        "a pause after the FROM, explained",
+        |s| s.contains("BREAK first#0") && s.contains("line 1: FROM busybox AS first"),
+        120,
+    );
+    press(&mut keys, "n");
+    screen.wait_for(
+        "a pause after the RUN, explained",
+        |s| {
+            s.contains("BREAK first#1")
+                && s.contains("Explain · first#1")
+                && s.contains("line 2: RUN echo first stage ran")
+        },
+        120,
+    );
+    press(&mut keys, "n");
+    screen.wait_for(
+        "a pause before the second stage",
+        |s| s.contains("PAUSED before second") && s.contains("Explain · stage second"),
+        120,
+    );
+    // The first stage is built: selecting it counts its files in the background.
+    press(&mut keys, "k");
+    screen.wait_for(
+        "the first stage's numbers",
+        |s| s.contains("Explain · stage first") && s.contains("size:"),
+        120,
+    );
+    press(&mut keys, "q");
+    let _ = wait_exit(&mut child);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
+    assert_no_new_containers(&containers_before);
     remove_new_tags(&tags_before);
 }
 

@@ -21,6 +21,7 @@ mod explain;
 mod graph;
 mod man;
 mod setup_base;
+mod tour;
 mod tree;
 mod tui;
 
@@ -34,6 +35,7 @@ pub use explain::explain;
 pub use graph::graph;
 pub use man::man;
 pub use setup_base::setup_base;
+pub use tour::tour;
 pub use tree::tree;
 pub use tui::tui;
 

@@ -3,10 +3,20 @@
 use std::io::IsTerminal;
 
 use super::{EXIT_FAILED, EXIT_USAGE, fail, prepare, runtime, session_for};
-use crate::cli::TuiArgs;
+use crate::cli::{BuildFlags, TuiArgs};
+use stagescope::tui::app::Start;
 
 pub fn tui(args: &TuiArgs) -> u8 {
-    let flags = &args.flags;
+    let start = Start {
+        step: args.step,
+        explain: args.explain,
+        tour: false,
+    };
+    run(&args.flags, start)
+}
+
+/// The TUI on the build `flags` describe, started as `start` says (`tour` starts it too).
+pub fn run(flags: &BuildFlags, start: Start) -> u8 {
     if !std::io::stdout().is_terminal() {
         return fail(
             EXIT_USAGE,
@@ -22,7 +32,7 @@ pub fn tui(args: &TuiArgs) -> u8 {
             Ok(s) => s,
             Err(code) => return code,
         };
-        match stagescope::tui::app::run(session, args.step).await {
+        match stagescope::tui::app::run(session, start).await {
             Ok(code) => code,
             Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
         }

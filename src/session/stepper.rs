@@ -146,7 +146,7 @@ impl Stepper {
         }
         let next_bp = self
             .breakpoints
-            .range((stage, 0)..=(stage, last.saturating_sub(1)))
+            .range((stage, 0)..=(stage, last))
             .map(|&(_, k)| k)
             .find(|k| done.is_none_or(|d| *k > d));
         let cut = Cut {
@@ -437,6 +437,31 @@ mod tests {
         assert_eq!(
             cuts,
             vec![(1, None, true), (3, Some(1), true), (4, Some(3), false)]
+        );
+    }
+
+    #[test]
+    fn a_breakpoint_on_a_stages_last_instruction_pauses_there_before_the_next_stage() {
+        // A tour stops after every instruction: the last one of a stage is often the one
+        // that matters (the only RUN, the COPY --from).
+        let mut s = Stepper::new(&plan(&[2, 2], &[&[], &[0]]), true);
+        assert_eq!(s.next_step(), Step::Pause(Pause::BeforeStage(0)));
+        s.resume(StepMode::Next, [(0, 1)]);
+        let steps = run(&mut s, |_| true, StepMode::Next);
+        let cut = Cut {
+            stage: 0,
+            upto: 1,
+            skip_upto: None,
+            at_breakpoint: true,
+        };
+        assert_eq!(
+            steps[..4],
+            [
+                Step::Build(cut),
+                Step::Pause(Pause::Breakpoint(0, 1)),
+                Step::StageFinished(0),
+                Step::Pause(Pause::BeforeStage(1)),
+            ]
         );
     }
 

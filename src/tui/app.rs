@@ -15,6 +15,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use super::explain::ExplainState;
 use super::jobs::Jobs;
 use super::model::Model;
 use super::runlog::RunLog;
@@ -104,10 +105,25 @@ fn session_events(tx: &UnboundedSender<Msg>) -> Events {
     })
 }
 
+/// How the TUI starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Start {
+    /// `--step`: pause before every stage.
+    pub step: bool,
+    /// `--explain`: the Explain pane open from the start.
+    pub explain: bool,
+    /// `stagescope tour`: step mode with the Explain pane, pausing after every instruction.
+    pub tour: bool,
+}
+
 /// Runs the TUI to the end; returns the process exit code.
-pub async fn run(session: Session, step: bool) -> io::Result<u8> {
+pub async fn run(session: Session, start: Start) -> io::Result<u8> {
     let session = Arc::new(session);
+    let step = start.step || start.tour;
     let mut model = Model::new(session.plan.clone(), step);
+    model.explain = ExplainState::new(session.dockerfile.clone(), session.graph.clone());
+    model.explain.open = start.explain || start.tour;
+    model.tour = start.tour;
     model.engine = session.engine_label();
     model.monochrome = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // A check config that does not parse only costs the marks: the build reports it.
@@ -206,6 +222,7 @@ pub async fn run(session: Session, step: bool) -> io::Result<u8> {
                     images,
                 } => jobs.compare(request, from, to, images),
                 Cmd::FetchSides(job) => jobs.sides(job),
+                Cmd::ExplainNumbers { stage, images } => jobs.explain_numbers(stage, images),
                 Cmd::WriteLog {
                     path,
                     text,

@@ -29,6 +29,10 @@ pub const HELP: &[(&str, &str)] = &[
         "s",
         "shell in the state after the selection (type a command)",
     ),
+    (
+        "e",
+        "explain the selected stage / instruction (Esc or e closes)",
+    ),
     ("w", "write the selected log to a file"),
     ("S", "slowest instructions"),
     ("Esc", "close the overlay, clear the search"),

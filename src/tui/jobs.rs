@@ -50,6 +50,7 @@ pub struct Jobs {
     preview: SingleJob,
     compare: SingleJob,
     sides: SingleJob,
+    explain: SingleJob,
 }
 
 impl Jobs {
@@ -64,6 +65,7 @@ impl Jobs {
             preview: SingleJob::default(),
             compare: SingleJob::default(),
             sides: SingleJob::default(),
+            explain: SingleJob::default(),
         }
     }
 
@@ -73,6 +75,7 @@ impl Jobs {
         self.stop_files();
         self.compare.stop();
         self.sides.stop();
+        self.explain.stop();
     }
 
     fn stop_files(&mut self) {
@@ -155,6 +158,18 @@ impl Jobs {
             };
             let result = work.await;
             let _ = tx.send(Msg::DiffIndexed(Indexed { request, result }));
+        });
+    }
+
+    /// The Explain pane's numbers for one built stage (its files, bytes and layers).
+    pub fn explain_numbers(&mut self, stage: usize, images: Vec<Option<String>>) {
+        let (s, tx) = (self.session.clone(), self.tx.clone());
+        self.explain.spawn(async move {
+            let result = s
+                .stage_numbers(&images, stage, None)
+                .await
+                .map(|(n, _index)| n);
+            let _ = tx.send(Msg::ExplainNumbers { stage, result });
         });
     }
 

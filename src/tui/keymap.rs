@@ -112,6 +112,7 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         KeyCode::Char('w') => A::WriteLog,
         KeyCode::Char('S') => A::Slowest,
         KeyCode::Char('d') => A::OpenDiff,
+        KeyCode::Char('e') => A::ToggleExplain,
         _ => return None,
     })
 }
@@ -164,6 +165,10 @@ mod tests {
         assert_eq!(on_key(&m, &key(KeyCode::Char('j'))), Some(Action::Down));
         assert_eq!(on_key(&m, &key(KeyCode::Tab)), Some(Action::FocusNext));
         assert_eq!(on_key(&m, &key(KeyCode::Char('?'))), Some(Action::Help));
+        assert_eq!(
+            on_key(&m, &key(KeyCode::Char('e'))),
+            Some(Action::ToggleExplain)
+        );
         assert_eq!(on_key(&m, &key(KeyCode::Char('x'))), None);
     }
 

@@ -43,3 +43,12 @@ pub fn first_visible(selected: usize, visible: usize) -> usize {
 
 /// Rows a stage node takes in the graph pane.
 pub const NODE_ROWS: usize = 2;
+
+/// Columns the Explain pane keeps free on each side, so words do not touch its border.
+pub const EXPLAIN_PAD: u16 = 1;
+
+/// Columns of text in an Explain pane drawn in `area`: the view wraps to it, scrolling
+/// counts with it.
+pub fn explain_text_width(area: Rect) -> usize {
+    usize::from(area.width.saturating_sub(2 + 2 * EXPLAIN_PAD))
+}

@@ -5,6 +5,7 @@
 pub mod ansi;
 pub mod app;
 pub mod diff;
+pub mod explain;
 pub mod files;
 pub mod help;
 pub mod jobs;

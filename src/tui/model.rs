@@ -9,6 +9,7 @@ use crate::dockerfile::lint::Warning;
 use crate::fs::cache::MemoryCache;
 pub use crate::session::Pause;
 use crate::tui::diff::DiffState;
+use crate::tui::explain::ExplainState;
 use crate::tui::files::FilesPane;
 use crate::tui::layout::{Areas, areas};
 
@@ -17,6 +18,8 @@ pub enum Focus {
     Graph,
     Instructions,
     Log,
+    /// The Explain pane, in the Log pane's place while it is open.
+    Explain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +112,10 @@ pub struct Model {
     pub files_cache: MemoryCache,
     /// Build-check warnings of the Dockerfile, in line order.
     pub warnings: Vec<Warning>,
+    /// `e`: the Explain pane.
+    pub explain: ExplainState,
+    /// `stagescope tour`: step mode that also pauses after every instruction.
+    pub tour: bool,
 }
 
 impl Model {
@@ -141,6 +148,8 @@ impl Model {
             files_seq: 0,
             files_cache: MemoryCache::new(4),
             warnings: Vec::new(),
+            explain: ExplainState::default(),
+            tour: false,
         }
     }
 

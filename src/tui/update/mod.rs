@@ -2,6 +2,7 @@
 //! drive the UI without a terminal. Commands are what the event loop must do outside.
 
 mod diff;
+mod explain;
 mod files;
 mod log;
 
@@ -56,6 +57,8 @@ pub enum Action {
     OpenFiles,
     /// A key of the filesystem pane.
     Files(FilesKey),
+    /// `e`: the Explain pane, in the log's place.
+    ToggleExplain,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +87,11 @@ pub enum Msg {
     DiffSides(crate::tui::diff::preview::Sides),
     /// Background work of the filesystem pane.
     Files(FilesMsg),
+    /// A stage's numbers for the Explain pane (or the one line of why not).
+    ExplainNumbers {
+        stage: usize,
+        result: Result<crate::explain::StageNumbers, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,16 +131,33 @@ pub enum Cmd {
     FetchSides(crate::tui::diff::preview::FetchSides),
     /// Work of the filesystem pane.
     Files(FilesCmd),
+    /// Count stage `stage`'s files for the Explain pane; `images` as in `IndexDiff`.
+    ExplainNumbers {
+        stage: usize,
+        images: Vec<Option<String>>,
+    },
 }
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = update_inner(m, msg);
+    cmds.extend(explain::sync(m));
+    cmds
+}
+
+fn update_inner(m: &mut Model, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Action(a) => return action(m, a),
         Msg::Build(ev) => on_build(m, &ev),
         Msg::Paused(p) => {
             m.pause = Some(p);
             match p {
-                Pause::BeforeStage(s) => select(m, s, 0),
+                Pause::BeforeStage(s) => {
+                    select(m, s, 0);
+                    // A tour tells what the next stage is for before building it.
+                    if m.tour {
+                        m.focus = Focus::Graph;
+                    }
+                }
                 Pause::Breakpoint(s, k) => {
                     select(m, s, k);
                     m.focus = Focus::Instructions;
@@ -161,7 +186,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             let Some(pane) = pane else { return vec![] };
             let _ = a;
             m.focus = pane;
-            let step = if pane == Focus::Log { 3 } else { 1 };
+            let step = if matches!(pane, Focus::Log | Focus::Explain) {
+                3
+            } else {
+                1
+            };
             for _ in 0..step {
                 if m.diff.view.is_some() && m.overlay.is_none() {
                     let k = if down { DiffKey::Down } else { DiffKey::Up };
@@ -176,6 +205,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::DiffIndexed(r) => diff::on_indexed(m, r),
         Msg::DiffSides(r) => diff::on_sides(m, r),
         Msg::Files(f) => return files::on_msg(m, f),
+        Msg::ExplainNumbers { stage, result } => explain::on_numbers(m, stage, result),
     }
     vec![]
 }
@@ -188,7 +218,11 @@ fn pane_at(m: &Model, (x, y): (u16, u16)) -> Option<Focus> {
     } else if inside(a.instructions) {
         Some(Focus::Instructions)
     } else if inside(a.log) {
-        Some(Focus::Log)
+        Some(if m.explain.open {
+            Focus::Explain
+        } else {
+            Focus::Log
+        })
     } else {
         None
     }
@@ -228,7 +262,7 @@ fn click(m: &mut Model, at: (u16, u16)) {
                 reset_log(m);
             }
         }
-        Focus::Log => {}
+        Focus::Log | Focus::Explain => {}
     }
 }
 
@@ -241,6 +275,7 @@ fn select(m: &mut Model, stage: usize, instruction: usize) {
 }
 
 fn reset_log(m: &mut Model) {
+    m.explain.scroll = 0;
     m.log.follow = true;
     m.log.top = 0;
     m.log.current_match = None;
@@ -301,6 +336,7 @@ fn move_selection(m: &mut Model, delta: isize) {
             }
         }
         Focus::Log => scroll_log(m, delta),
+        Focus::Explain => explain::scroll(m, delta),
     }
 }
 
@@ -309,7 +345,7 @@ fn page(m: &Model) -> isize {
     let rows = match m.focus {
         Focus::Graph => a.graph.height.saturating_sub(2) / 2,
         Focus::Instructions => a.instructions.height.saturating_sub(2),
-        Focus::Log => a.log.height.saturating_sub(3),
+        Focus::Log | Focus::Explain => a.log.height.saturating_sub(3),
     };
     isize::from(rows.max(1) as i16)
 }
@@ -344,6 +380,8 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
         A::Close => {
             if m.overlay.is_some() {
                 m.overlay = None;
+            } else if m.explain.open {
+                explain::toggle(m);
             } else if m.log.search.is_some() {
                 m.log.search = None;
                 m.log.current_match = None;
@@ -352,16 +390,18 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
         A::FocusNext | A::Enter if m.overlay.is_none() => {
             m.focus = match m.focus {
                 Focus::Graph => Focus::Instructions,
+                Focus::Instructions if m.explain.open => Focus::Explain,
                 Focus::Instructions => Focus::Log,
-                Focus::Log if a == A::Enter => Focus::Log,
-                Focus::Log => Focus::Graph,
+                f @ (Focus::Log | Focus::Explain) if a == A::Enter => f,
+                Focus::Log | Focus::Explain => Focus::Graph,
             };
         }
         A::FocusPrev => {
             m.focus = match m.focus {
+                Focus::Graph if m.explain.open => Focus::Explain,
                 Focus::Graph => Focus::Log,
                 Focus::Instructions => Focus::Graph,
-                Focus::Log => Focus::Instructions,
+                Focus::Log | Focus::Explain => Focus::Instructions,
             };
         }
         A::Up | A::Down if matches!(m.overlay, Some(Overlay::Slowest(_))) => {
@@ -395,10 +435,12 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 m.log.follow = false;
                 m.log.top = 0;
             }
+            Focus::Explain => m.explain.scroll = 0,
             _ => move_selection(m, isize::MIN / 2),
         },
         A::Bottom => match m.focus {
             Focus::Log => m.log.follow = true,
+            Focus::Explain => explain::scroll(m, isize::MAX / 2),
             _ => move_selection(m, isize::MAX / 2),
         },
         A::ToggleFollow => {
@@ -413,6 +455,10 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             reset_log(m);
         }
         A::SearchStart => {
+            // The search is in the log, which the Explain pane covers.
+            if m.explain.open {
+                explain::toggle(m);
+            }
             m.log.input = Some(String::new());
             m.focus = Focus::Log;
         }
@@ -459,11 +505,13 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 let mode = if a == A::NextStage {
                     StepMode::Next
                 } else {
+                    // `c` ends a tour: the build runs on, stopping at the user's breakpoints.
+                    m.tour = false;
                     StepMode::Continue
                 };
                 return vec![Cmd::Advance {
                     mode,
-                    breakpoints: m.breakpoints.iter().copied().collect(),
+                    breakpoints: explain::breakpoints(m),
                 }];
             }
         }
@@ -473,7 +521,7 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 m.breakpoints.insert(key);
             }
             // A running build learns of it at once: it stops when that instruction finishes.
-            return vec![Cmd::Breakpoints(m.breakpoints.iter().copied().collect())];
+            return vec![Cmd::Breakpoints(explain::breakpoints(m))];
         }
         A::Shell => {
             if m.instruction_count() == 0 {
@@ -521,6 +569,7 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 }];
             }
         }
+        A::ToggleExplain => explain::toggle(m),
         A::OpenDiff => return diff::open(m),
         A::Diff(k) => return diff::on_key(m, k),
         A::WriteLog => {

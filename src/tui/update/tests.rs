@@ -26,6 +26,15 @@ pub fn model() -> Model {
     Model::new(plan_of(DOCKERFILE), false)
 }
 
+/// `model()` with what the Explain pane's words are made from.
+pub fn explained(step: bool) -> Model {
+    let df = Dockerfile::parse(DOCKERFILE.as_bytes()).expect("parse");
+    let g = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
+    let mut m = Model::new(BuildPlan::from_model(&df, &g), step);
+    m.explain = crate::tui::explain::ExplainState::new(df, g);
+    m
+}
+
 pub fn feed(m: &mut Model, evs: impl IntoIterator<Item = BuildEvent>) {
     for ev in evs {
         update(m, Msg::Build(ev));
@@ -288,5 +297,172 @@ fn write_log_names_the_file_after_the_selection() {
             stage: 1,
             instruction: Some(3),
         }]
+    );
+}
+
+#[test]
+fn e_puts_the_explain_pane_in_the_logs_place_and_esc_or_e_closes_it() {
+    let mut m = explained(false);
+    m.focus = Focus::Log;
+    key(&mut m, Action::ToggleExplain);
+    assert!(m.explain.open);
+    assert_eq!(
+        m.focus,
+        Focus::Explain,
+        "the focused log's place is the pane's"
+    );
+    key(&mut m, Action::ToggleExplain);
+    assert!(!m.explain.open);
+    assert_eq!(m.focus, Focus::Instructions);
+    key(&mut m, Action::ToggleExplain);
+    key(&mut m, Action::Close);
+    assert!(!m.explain.open, "Esc closes it");
+    // `/` searches the log: the pane gives way to it.
+    key(&mut m, Action::ToggleExplain);
+    key(&mut m, Action::SearchStart);
+    assert!(!m.explain.open);
+    assert_eq!(m.focus, Focus::Log);
+}
+
+#[test]
+fn the_explain_pane_is_about_what_the_focus_selects() {
+    let mut m = explained(false);
+    key(&mut m, Action::ToggleExplain);
+    m.focus = Focus::Graph;
+    key(&mut m, Action::Down);
+    assert!(m.explain.about_stage);
+    key(&mut m, Action::FocusNext);
+    assert!(
+        !m.explain.about_stage,
+        "the instructions pane: the instruction"
+    );
+    key(&mut m, Action::FocusNext);
+    assert_eq!(m.focus, Focus::Explain);
+    assert!(
+        !m.explain.about_stage,
+        "focusing the pane keeps its subject"
+    );
+    key(&mut m, Action::FocusNext);
+    assert_eq!(m.focus, Focus::Graph);
+    key(&mut m, Action::FocusPrev);
+    assert_eq!(m.focus, Focus::Explain);
+}
+
+#[test]
+fn numbers_are_asked_for_once_the_stage_is_built_and_kept() {
+    use crate::explain::StageNumbers;
+    use crate::tui::explain::Counted;
+    let mut m = explained(false);
+    m.track_build = false;
+    key(&mut m, Action::ToggleExplain);
+    m.stage = 0;
+    feed(&mut m, [started()]);
+    let mut cmds = Vec::new();
+    for ev in ins(0, 0, true, 0).into_iter().chain(ins(0, 1, false, 420)) {
+        cmds.extend(update(&mut m, Msg::Build(ev)));
+    }
+    assert_eq!(cmds, vec![], "not built yet: nothing to count");
+    let cmds = update(
+        &mut m,
+        Msg::Build(BuildEvent::StageFinished {
+            stage: 0,
+            image: Some("sha256:deps".into()),
+        }),
+    );
+    let mut images = vec![None; m.stage_count()];
+    images[0] = Some("sha256:deps".to_string());
+    assert_eq!(cmds, vec![Cmd::ExplainNumbers { stage: 0, images }]);
+    assert_eq!(m.explain.counting, Some(0));
+    assert_eq!(key(&mut m, Action::Down), vec![], "asked once");
+    let n = StageNumbers {
+        files: 3,
+        bytes: 10,
+        instructions: vec![Default::default(); 2],
+        reach: None,
+    };
+    update(
+        &mut m,
+        Msg::ExplainNumbers {
+            stage: 0,
+            result: Ok(n),
+        },
+    );
+    assert_eq!(m.explain.counting, None);
+    let Some(Counted::Ready(got)) = m.explain.numbers.get(&0) else {
+        panic!("no numbers: {:?}", m.explain.numbers);
+    };
+    // The build's events say what was cached.
+    assert_eq!(got.instructions[1].cached, Some(false));
+    assert_eq!(got.instructions[0].cached, Some(true));
+    update(
+        &mut m,
+        Msg::ExplainNumbers {
+            stage: 1,
+            result: Err("no such image\nsecond line".into()),
+        },
+    );
+    assert_eq!(
+        m.explain.numbers.get(&1),
+        Some(&Counted::Failed("no such image".into()))
+    );
+}
+
+#[test]
+fn explain_scrolls_within_its_text() {
+    let mut m = explained(false);
+    m.size = (80, 20);
+    key(&mut m, Action::ToggleExplain);
+    m.focus = Focus::Graph;
+    m.stage = 1;
+    key(&mut m, Action::FocusPrev);
+    assert_eq!(m.focus, Focus::Explain);
+    key(&mut m, Action::Bottom);
+    let bottom = m.explain.scroll;
+    assert!(
+        bottom > 0,
+        "the stage and build text is taller than the pane"
+    );
+    key(&mut m, Action::Down);
+    assert_eq!(m.explain.scroll, bottom, "not past the end");
+    key(&mut m, Action::Up);
+    assert_eq!(m.explain.scroll, bottom - 1);
+    key(&mut m, Action::Top);
+    assert_eq!(m.explain.scroll, 0);
+}
+
+#[test]
+fn a_tour_stops_after_every_instruction_until_c() {
+    let mut m = explained(true);
+    m.tour = true;
+    update(&mut m, Msg::Paused(Pause::BeforeStage(0)));
+    assert_eq!(
+        m.focus,
+        Focus::Graph,
+        "before a stage: what the stage is for"
+    );
+    let Some(Cmd::Advance { mode, breakpoints }) = key(&mut m, Action::NextStage).pop() else {
+        panic!("n does not go on");
+    };
+    assert_eq!(mode, StepMode::Next);
+    // deps (2), builder (4), the final stage (3); not the unused stage 2.
+    let mut want: Vec<(usize, usize)> = (0..2).map(|k| (0, k)).collect();
+    want.extend((0..4).map(|k| (1, k)));
+    want.extend((0..3).map(|k| (3, k)));
+    assert_eq!(breakpoints, want);
+    update(&mut m, Msg::Paused(Pause::Breakpoint(0, 0)));
+    assert_eq!(m.focus, Focus::Instructions);
+    assert!(
+        !m.explain.about_stage,
+        "after an instruction: that instruction"
+    );
+    m.breakpoints.insert((3, 1));
+    let Some(Cmd::Advance { mode, breakpoints }) = key(&mut m, Action::Continue).pop() else {
+        panic!("c does not go on");
+    };
+    assert_eq!(mode, StepMode::Continue);
+    assert_eq!(
+        breakpoints,
+        vec![(3, 1)],
+        "c ends the tour, not the user's breakpoints"
     );
 }

@@ -1,6 +1,7 @@
 //! One file per pane; `draw` lays them out and puts overlays on top.
 
 pub mod error;
+pub mod explain;
 pub mod graph;
 pub mod help;
 pub mod instructions;
@@ -25,7 +26,11 @@ pub fn draw(frame: &mut Frame, m: &Model) {
         } else {
             graph::render(frame, a.graph, m);
             instructions::render(frame, a.instructions, m);
-            log::render(frame, a.log, m);
+            if m.explain.open {
+                explain::render(frame, a.log, m);
+            } else {
+                log::render(frame, a.log, m);
+            }
         }
         status::render(frame, a.status, m);
     }

@@ -88,7 +88,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     }
     spans.push(Span::styled(info, bar));
     spans.push(Span::styled(
-        " · ? help  q quit  / search  S slowest",
+        " · ? help  q quit  e explain  / search  S slowest",
         bar.fg(Color::Gray),
     ));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);

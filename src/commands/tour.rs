@@ -1,0 +1,14 @@
+//! `stagescope tour [CONTEXT]`: the TUI as a guided tour for a class, over `tui`.
+
+use stagescope::tui::app::Start;
+
+use crate::cli::TourArgs;
+
+pub fn tour(args: &TourArgs) -> u8 {
+    let start = Start {
+        step: true,
+        explain: true,
+        tour: true,
+    };
+    super::tui::run(&args.flags, start)
+}
