@@ -363,6 +363,12 @@ fn tour_explains_each_stage_and_instruction_and_counts_a_built_stage() {
         },
         120,
     );
+    // What the RUN did is counted in the state the tour paused at, before the stage ends.
+    screen.wait_for(
+        "the paused state's numbers",
+        |s| s.contains("BREAK first#1") && s.contains("In this build"),
+        120,
+    );
     press(&mut keys, "n");
     screen.wait_for(
         "a pause before the second stage",

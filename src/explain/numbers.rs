@@ -187,10 +187,24 @@ pub fn from_layers(
     stage: usize,
     layers: &ImageLayers,
 ) -> Vec<InstructionNumbers> {
+    let last = plan
+        .stages
+        .get(stage)
+        .map_or(0, |s| s.instructions.len().saturating_sub(1));
+    from_state_layers(plan, stage, last, layers)
+}
+
+/// [`from_layers`] for the state right after instruction `upto` (a tour's or a breakpoint's
+/// pause): the image's layers end there.
+pub fn from_state_layers(
+    plan: &BuildPlan,
+    stage: usize,
+    upto: usize,
+    layers: &ImageLayers,
+) -> Vec<InstructionNumbers> {
     let count = plan.stages.get(stage).map_or(0, |s| s.instructions.len());
     let mut out = vec![InstructionNumbers::default(); count];
-    let last = count.saturating_sub(1);
-    let origins = map_layers(plan, stage, last, layers);
+    let origins = map_layers(plan, stage, upto, layers);
     let mut present = Present::default();
     for (li, (layer, origin)) in layers.layers.iter().zip(&origins).enumerate() {
         let n = present.apply(layer);

@@ -44,12 +44,28 @@ impl Session {
         stage: usize,
         state: Option<&StageState>,
     ) -> Result<(StageNumbers, FsIndex), String> {
-        let image = self
-            .image_of(built, StageRef::whole(stage), &Events::none())
-            .await?;
+        self.state_numbers(built, StageRef::whole(stage), state)
+            .await
+    }
+
+    /// [`Session::stage_numbers`] for the state `at` (a stage cut after an instruction, as a
+    /// tour pauses there): the stage's files so far, and what each instruction up to there
+    /// wrote.
+    pub async fn state_numbers(
+        &self,
+        built: &[Option<String>],
+        at: StageRef,
+        state: Option<&StageState>,
+    ) -> Result<(StageNumbers, FsIndex), String> {
+        let image = self.image_of(built, at, &Events::none()).await?;
         let ix = self.index(&image).await?;
         let layers = super::files::layers(&self.engine, &image).await?;
-        let mut instructions = numbers::from_layers(&self.plan, stage, &layers);
+        let stage = at.stage;
+        let upto = match at.at {
+            Some(k) => k,
+            None => self.plan.stages[stage].instructions.len().saturating_sub(1),
+        };
+        let mut instructions = numbers::from_state_layers(&self.plan, stage, upto, &layers);
         if let Some(st) = state {
             numbers::with_state(&mut instructions, st);
         }

@@ -222,7 +222,9 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
                     images,
                 } => jobs.compare(request, from, to, images),
                 Cmd::FetchSides(job) => jobs.sides(job),
-                Cmd::ExplainNumbers { stage, images } => jobs.explain_numbers(stage, images),
+                Cmd::ExplainNumbers { stage, at, images } => {
+                    jobs.explain_numbers(stage, at, images)
+                }
                 Cmd::WriteLog {
                     path,
                     text,

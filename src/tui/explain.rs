@@ -38,6 +38,9 @@ pub struct ExplainState {
     pub numbers: BTreeMap<usize, Counted>,
     /// The stage whose numbers are being counted (one job at a time: a newer one aborts it).
     pub counting: Option<usize>,
+    /// Stages whose numbers are of a state mid-stage (a pause after instruction k), not of
+    /// the finished stage: instructions after k have none yet.
+    pub partial: BTreeMap<usize, usize>,
 }
 
 impl ExplainState {
@@ -82,7 +85,10 @@ pub fn text(m: &Model) -> Vec<(Kind, String)> {
         out.push((Kind::Blank, String::new()));
         push(&mut out, &crate::explain::build(df, g, all.as_ref()));
     } else {
-        let n = ready.and_then(|n| n.instructions.get(m.instruction));
+        let counted = |k: usize| m.explain.partial.get(&s).is_none_or(|&upto| k <= upto);
+        let n = ready
+            .filter(|_| counted(m.instruction))
+            .and_then(|n| n.instructions.get(m.instruction));
         if let Some(e) = crate::explain::instruction(df, s, m.instruction, n) {
             push(&mut out, &e);
         }
@@ -106,10 +112,19 @@ fn note(out: &mut Vec<(Kind, String)>, m: &Model, s: usize) {
         Some(Counted::Ready(_)) => return,
         Some(Counted::Failed(e)) => format!("no numbers: {e}"),
         None if m.explain.counting == Some(s) => "counting files…".into(),
-        None if stage_built(m, s) => return,
+        None if stage_built(m, s) || paused_in(m, s).is_some() => return,
         None => "files and bytes: once this stage is built".into(),
     };
     out.push((Kind::Note, crate::report::sanitize::name(&line)));
+}
+
+/// The instruction of stage `s` the build is paused after (a tour or a breakpoint): the
+/// state there can be counted before the stage is built.
+pub fn paused_in(m: &Model, s: usize) -> Option<usize> {
+    match m.pause {
+        Some(crate::session::stepper::Pause::Breakpoint(stage, k)) if stage == s => Some(k),
+        _ => None,
+    }
 }
 
 /// The stage finished building (its image can be counted).

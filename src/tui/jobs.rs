@@ -162,14 +162,19 @@ impl Jobs {
     }
 
     /// The Explain pane's numbers for one built stage (its files, bytes and layers).
-    pub fn explain_numbers(&mut self, stage: usize, images: Vec<Option<String>>) {
+    pub fn explain_numbers(
+        &mut self,
+        stage: usize,
+        at: Option<usize>,
+        images: Vec<Option<String>>,
+    ) {
         let (s, tx) = (self.session.clone(), self.tx.clone());
         self.explain.spawn(async move {
             let result = s
-                .stage_numbers(&images, stage, None)
+                .state_numbers(&images, StageRef { stage, at }, None)
                 .await
                 .map(|(n, _index)| n);
-            let _ = tx.send(Msg::ExplainNumbers { stage, result });
+            let _ = tx.send(Msg::ExplainNumbers { stage, at, result });
         });
     }
 

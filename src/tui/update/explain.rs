@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::Cmd;
 use crate::explain::StageNumbers;
-use crate::tui::explain::{Counted, stage_built, wrapped};
+use crate::tui::explain::{Counted, paused_in, stage_built, wrapped};
 use crate::tui::model::{Focus, Model};
 
 pub fn toggle(m: &mut Model) {
@@ -27,23 +27,38 @@ pub fn sync(m: &mut Model) -> Vec<Cmd> {
         Focus::Log | Focus::Explain => {}
     }
     let s = m.stage;
-    if !m.explain.open
-        || m.explain.source.is_none()
-        || m.explain.numbers.contains_key(&s)
-        || m.explain.counting == Some(s)
-        || !stage_built(m, s)
-    {
+    // The whole stage once built; before that, the state a pause stopped at.
+    let at = match (stage_built(m, s), paused_in(m, s)) {
+        (true, _) => None,
+        (false, Some(k)) => Some(k),
+        (false, None) => return vec![],
+    };
+    let have = m.explain.numbers.contains_key(&s) && m.explain.partial.get(&s).copied() == at;
+    if !m.explain.open || m.explain.source.is_none() || have || m.explain.counting == Some(s) {
         return vec![];
     }
     m.explain.counting = Some(s);
     let images = m.state.stages.iter().map(|st| st.image.clone()).collect();
-    vec![Cmd::ExplainNumbers { stage: s, images }]
+    vec![Cmd::ExplainNumbers {
+        stage: s,
+        at,
+        images,
+    }]
 }
 
-pub fn on_numbers(m: &mut Model, stage: usize, result: Result<StageNumbers, String>) {
+pub fn on_numbers(
+    m: &mut Model,
+    stage: usize,
+    at: Option<usize>,
+    result: Result<StageNumbers, String>,
+) {
     if m.explain.counting == Some(stage) {
         m.explain.counting = None;
     }
+    match at {
+        Some(k) => m.explain.partial.insert(stage, k),
+        None => m.explain.partial.remove(&stage),
+    };
     let counted = match result {
         Ok(mut n) => {
             // Cache and time come from this build's events, which the model has.

@@ -90,6 +90,8 @@ pub enum Msg {
     /// A stage's numbers for the Explain pane (or the one line of why not).
     ExplainNumbers {
         stage: usize,
+        /// The state counted: None for the whole stage, Some(k) for the state after k.
+        at: Option<usize>,
         result: Result<crate::explain::StageNumbers, String>,
     },
 }
@@ -134,6 +136,7 @@ pub enum Cmd {
     /// Count stage `stage`'s files for the Explain pane; `images` as in `IndexDiff`.
     ExplainNumbers {
         stage: usize,
+        at: Option<usize>,
         images: Vec<Option<String>>,
     },
 }
@@ -205,7 +208,7 @@ fn update_inner(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::DiffIndexed(r) => diff::on_indexed(m, r),
         Msg::DiffSides(r) => diff::on_sides(m, r),
         Msg::Files(f) => return files::on_msg(m, f),
-        Msg::ExplainNumbers { stage, result } => explain::on_numbers(m, stage, result),
+        Msg::ExplainNumbers { stage, at, result } => explain::on_numbers(m, stage, at, result),
     }
     vec![]
 }

@@ -371,7 +371,14 @@ fn numbers_are_asked_for_once_the_stage_is_built_and_kept() {
     );
     let mut images = vec![None; m.stage_count()];
     images[0] = Some("sha256:deps".to_string());
-    assert_eq!(cmds, vec![Cmd::ExplainNumbers { stage: 0, images }]);
+    assert_eq!(
+        cmds,
+        vec![Cmd::ExplainNumbers {
+            stage: 0,
+            at: None,
+            images,
+        }]
+    );
     assert_eq!(m.explain.counting, Some(0));
     assert_eq!(key(&mut m, Action::Down), vec![], "asked once");
     let n = StageNumbers {
@@ -384,6 +391,7 @@ fn numbers_are_asked_for_once_the_stage_is_built_and_kept() {
         &mut m,
         Msg::ExplainNumbers {
             stage: 0,
+            at: None,
             result: Ok(n),
         },
     );
@@ -398,12 +406,75 @@ fn numbers_are_asked_for_once_the_stage_is_built_and_kept() {
         &mut m,
         Msg::ExplainNumbers {
             stage: 1,
+            at: None,
             result: Err("no such image\nsecond line".into()),
         },
     );
     assert_eq!(
         m.explain.numbers.get(&1),
         Some(&Counted::Failed("no such image".into()))
+    );
+}
+
+/// A tour pauses mid-stage: the state there is counted before the stage is built, and the
+/// instructions after the pause get no numbers from it.
+#[test]
+fn a_pause_mid_stage_counts_the_state_there() {
+    let mut m = explained(true);
+    key(&mut m, Action::ToggleExplain);
+    feed(&mut m, [started()]);
+    feed(&mut m, ins(0, 0, true, 0));
+    feed(&mut m, ins(0, 1, false, 420));
+    let cmds = update(&mut m, Msg::Paused(Pause::Breakpoint(0, 0)));
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [Cmd::ExplainNumbers {
+                stage: 0,
+                at: Some(0),
+                ..
+            }]
+        ),
+        "{cmds:?}"
+    );
+    let n = crate::explain::StageNumbers {
+        files: 3,
+        bytes: 10,
+        instructions: vec![Default::default(); 2],
+        reach: None,
+    };
+    update(
+        &mut m,
+        Msg::ExplainNumbers {
+            stage: 0,
+            at: Some(0),
+            result: Ok(n),
+        },
+    );
+    assert_eq!(m.explain.partial.get(&0), Some(&0));
+    m.instruction = 1;
+    let text = crate::tui::explain::text(&m);
+    assert!(
+        !text.iter().any(|(_, t)| t.contains("In this build")),
+        "no numbers past the pause: {text:?}"
+    );
+    m.instruction = 0;
+    let text = crate::tui::explain::text(&m);
+    assert!(
+        text.iter().any(|(_, t)| t.contains("In this build")),
+        "numbers up to the pause: {text:?}"
+    );
+    // Once the stage is built, the whole stage is counted instead.
+    let cmds = update(
+        &mut m,
+        Msg::Build(BuildEvent::StageFinished {
+            stage: 0,
+            image: Some("sha256:deps".into()),
+        }),
+    );
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::ExplainNumbers { at: None, .. }]),
+        "{cmds:?}"
     );
 }
 

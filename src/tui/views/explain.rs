@@ -107,7 +107,14 @@ mod tests {
         assert!(s.contains("counting files…"), "{s}");
         insta::assert_snapshot!("explain_instruction_counting_80x24", s);
         let result = Ok(builder_numbers());
-        update(&mut m, Msg::ExplainNumbers { stage: 1, result });
+        update(
+            &mut m,
+            Msg::ExplainNumbers {
+                stage: 1,
+                at: None,
+                result,
+            },
+        );
         let s = screen(&m);
         assert!(!s.contains("counting files…"), "{s}");
         insta::assert_snapshot!("explain_instruction_numbers_80x24", s);
@@ -118,7 +125,14 @@ mod tests {
         let mut m = copy_selected();
         m.focus = Focus::Graph;
         let result = Ok(builder_numbers());
-        update(&mut m, Msg::ExplainNumbers { stage: 1, result });
+        update(
+            &mut m,
+            Msg::ExplainNumbers {
+                stage: 1,
+                at: None,
+                result,
+            },
+        );
         let s = screen(&m);
         assert!(s.contains("stage builder"), "{s}");
         insta::assert_snapshot!("explain_stage_80x24", s);
@@ -163,7 +177,14 @@ mod tests {
     fn an_error_is_one_line_and_no_source_says_so() {
         let mut m = copy_selected();
         let result = Err("the engine went away\nat line 2".into());
-        update(&mut m, Msg::ExplainNumbers { stage: 1, result });
+        update(
+            &mut m,
+            Msg::ExplainNumbers {
+                stage: 1,
+                at: None,
+                result,
+            },
+        );
         let s = screen(&m);
         assert!(s.contains("no numbers: the engine went away"), "{s}");
         assert!(!s.contains("at line 2"), "{s}");
