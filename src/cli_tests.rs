@@ -120,7 +120,7 @@ fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
         "{e}"
     );
     assert!(
-        e.ends_with(", diff-images, explain, clean, completions, man)"),
+        e.ends_with(", diff-images, explain, tour, clean, completions, man)"),
         "{e}"
     );
 }
