@@ -109,6 +109,18 @@ impl Solve<'_> {
     }
 }
 
+/// Classic events also go to the run's journal, which notes the intermediate images.
+fn emit_noted(
+    tx: &UnboundedSender<BuildEvent>,
+    journal: Option<&mut Journal>,
+    events: Vec<BuildEvent>,
+) {
+    if let Some(j) = journal {
+        j.note(&events);
+    }
+    emit(tx, events);
+}
+
 fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
     for e in events {
         // A closed receiver means nobody is watching any more; the build still finishes
@@ -189,10 +201,7 @@ async fn solve(
                 if let Some(id) = id.id {
                     if let Mapper::Classic(m) = mapper {
                         let evs = m.on_aux_image(&id, elapsed_ms(started));
-                        if let Some(j) = journal.as_deref_mut() {
-                            j.note(&evs);
-                        }
-                        emit(tx, evs);
+                        emit_noted(tx, journal.as_deref_mut(), evs);
                     }
                     image = Some(id);
                 }
@@ -202,10 +211,7 @@ async fn solve(
             }) => {
                 if let Mapper::Classic(m) = mapper {
                     let evs = m.on_stream(&text, elapsed_ms(started));
-                    if let Some(j) = journal.as_deref_mut() {
-                        j.note(&evs);
-                    }
-                    emit(tx, evs);
+                    emit_noted(tx, journal.as_deref_mut(), evs);
                 }
             }
             Ok(_) => {}

@@ -310,24 +310,7 @@ fn ms(d: Duration) -> u64 {
 fn signal_stream() -> UnboundedReceiver<()> {
     let (tx, rx) = unbounded_channel();
     tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+        super::signals::terminated().await;
         let _ = tx.send(());
     });
     rx

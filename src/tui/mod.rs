@@ -14,6 +14,7 @@ pub mod layout;
 pub mod model;
 pub mod runlog;
 mod shell;
+mod signals;
 pub mod update;
 pub mod views;
 pub mod widgets;

@@ -129,17 +129,7 @@ fn spawn_key_reader(
 /// the shell, but `kill` from outside must not leave the container behind.
 fn spawn_hangup(tx: UnboundedSender<ShellInput>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
+        super::signals::terminated().await;
         let _ = tx.send(ShellInput::Hangup);
     })
 }
