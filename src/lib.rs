@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod engine;
 pub mod explain;
 pub mod fs;
+pub mod history;
 pub mod report;
 pub mod session;
 pub mod tui;

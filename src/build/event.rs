@@ -72,6 +72,13 @@ pub enum BuildEvent {
         cached: bool,
         duration_ms: u64,
     },
+    /// Why the instruction about to finish ran instead of coming from the cache, from the
+    /// run history; sent just before its `InstructionFinished`.
+    CacheMiss {
+        stage: usize,
+        instruction: usize,
+        miss: super::Miss,
+    },
     StageFinished {
         stage: usize,
         image: Option<String>,

@@ -2,11 +2,13 @@
 
 pub mod added_by;
 pub mod event;
+pub mod miss;
 pub mod plan;
 pub mod stage_ref;
 pub mod state;
 
 pub use event::{BuildEvent, BuilderKind, InternalStep, LogStream};
+pub use miss::{Miss, MissReason};
 pub use plan::{BuildPlan, EdgeVia, PlanEdge, PlanInstruction, PlanStage};
 pub use stage_ref::{StageRef, stage_index};
 pub use state::{BuildState, Status};

@@ -144,6 +144,8 @@ pub struct InstructionState {
     pub duration_ms: Option<u64>,
     pub image: Option<String>,
     pub log: LogBuffer,
+    /// Why it ran instead of coming from the cache (when the run is recorded).
+    pub miss: Option<super::Miss>,
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +205,7 @@ impl BuildState {
                             duration_ms: None,
                             image: None,
                             log: LogBuffer::default(),
+                            miss: None,
                         })
                         .collect(),
                 }
@@ -268,6 +271,15 @@ impl BuildState {
                     };
                     i.cached = *cached;
                     i.duration_ms = Some(*duration_ms);
+                }
+            }
+            BuildEvent::CacheMiss {
+                stage,
+                instruction,
+                miss,
+            } => {
+                if let Some(i) = self.instruction_mut(*stage, *instruction) {
+                    i.miss = Some(miss.clone());
                 }
             }
             BuildEvent::StageFinished { stage, image } => {

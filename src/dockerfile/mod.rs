@@ -29,6 +29,7 @@ pub use model::{ArgDecl, Dockerfile, Stage};
 pub use mount::{MOUNT_TYPES, csv_fields};
 pub use platform::Platform;
 pub use remote::{Source as SourceKind, classify as classify_source};
+pub use shell::{Env, expand_word};
 pub use source::Directive;
 
 /// This machine's platform as BuildKit names it (`linux/amd64`): the default target.

@@ -102,10 +102,12 @@ pub struct BuildContext {
 
 /// One thing the walk will send.
 #[derive(Debug)]
-struct Entry {
-    rel: String,
-    abs: PathBuf,
-    meta: Metadata,
+pub struct Entry {
+    /// Path relative to the context, `/`-separated.
+    pub rel: String,
+    pub abs: PathBuf,
+    /// Of the entry itself (symlinks not followed).
+    pub meta: Metadata,
 }
 
 impl BuildContext {
@@ -257,8 +259,9 @@ impl BuildContext {
         self.walk().map(drop)
     }
 
-    /// Walk the context like moby's `TarWithOptions`, collecting entries (no contents).
-    fn walk(&self) -> Result<Vec<Entry>, ContextError> {
+    /// Walk the context like moby's `TarWithOptions`, collecting entries (no contents):
+    /// what the daemon receives, `.dockerignore` applied.
+    pub fn walk(&self) -> Result<Vec<Entry>, ContextError> {
         let mut out = Vec::new();
         self.walk_dir(&self.dir, "", None, &mut out)?;
         Ok(out)

@@ -1,0 +1,288 @@
+//! Why an instruction ran instead of coming from the cache: the first cause found, in a
+//! fixed order, by comparing this run's facts with the last recorded run that finished the
+//! same instruction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::facts::SourceSet;
+use super::record::{FileMark, RunRecord, StepFacts};
+use crate::build::EdgeVia;
+pub use crate::build::miss::{Miss, MissReason};
+
+/// At most this many paths are named in a files-changed miss.
+pub const MAX_PATHS: usize = 20;
+
+/// Where the same instruction is in an earlier run: that run, its stage and index.
+struct Earlier<'a> {
+    run: &'a RunRecord,
+    stage: usize,
+    k: usize,
+}
+
+/// The instruction of `prev_stage` with the same text: the one at the same index when it
+/// matches, else the first with that text (an instruction inserted above shifts indexes).
+fn same_step(steps: &[StepFacts], k: usize, text: &str) -> Option<usize> {
+    if steps.get(k).is_some_and(|s| s.text == text) {
+        return Some(k);
+    }
+    steps
+        .iter()
+        .skip(1)
+        .position(|s| s.text == text)
+        .map(|i| i + 1)
+}
+
+/// Why instruction `k` of `stage` ran in `cur`. `ran` holds what has run so far in `cur`;
+/// `previous` are earlier runs of the same Dockerfile, newest first.
+pub fn find(
+    cur: &RunRecord,
+    ran: &BTreeSet<(usize, usize)>,
+    previous: &[RunRecord],
+    stage: usize,
+    k: usize,
+) -> Miss {
+    if cur.no_cache {
+        return Miss::new(
+            MissReason::NoCache,
+            "--no-cache: nothing comes from the cache",
+        );
+    }
+    let Some(facts) = cur.steps.get(stage).and_then(|s| s.get(k)) else {
+        return Miss::new(MissReason::Unknown, "not in this run's Dockerfile");
+    };
+    if previous.is_empty() {
+        return Miss::new(
+            MissReason::FirstBuild,
+            "the first recorded run of this Dockerfile",
+        );
+    }
+    let earlier = previous.iter().find_map(|run| {
+        let ps = cur.stage_in(stage, run)?;
+        let pk = same_step(run.steps.get(ps)?, k, &facts.text)?;
+        run.finished().contains_key(&(ps, pk)).then_some(Earlier {
+            run,
+            stage: ps,
+            k: pk,
+        })
+    });
+    let Some(e) = earlier else {
+        return changed_or_new(cur, stage, k, facts, previous);
+    };
+    let before = &e.run.steps[e.stage][e.k];
+    if let Some(m) = base_changed(cur, stage, &e) {
+        return m;
+    }
+    if let Some(m) = arg_changed(&facts.args, &before.args) {
+        return m;
+    }
+    if let Some(sources) = &facts.sources
+        && let Some(m) = files_changed(sources, &cur.inputs, &e.run.inputs)
+    {
+        return m;
+    }
+    if let Some(m) = parent_missed(cur, ran, stage, k) {
+        return m;
+    }
+    unknown(cur, &e)
+}
+
+/// No earlier run finished this instruction: its text is new (or changed), or the runs that
+/// had it never got that far.
+fn changed_or_new(
+    cur: &RunRecord,
+    stage: usize,
+    k: usize,
+    facts: &StepFacts,
+    previous: &[RunRecord],
+) -> Miss {
+    let last = &previous[0];
+    let seen = previous.iter().any(|run| {
+        cur.stage_in(stage, run)
+            .and_then(|ps| run.steps.get(ps))
+            .is_some_and(|steps| same_step(steps, k, &facts.text).is_some())
+    });
+    if seen {
+        return Miss::new(
+            MissReason::FirstBuild,
+            "no recorded run got as far as this instruction",
+        );
+    }
+    let old = cur
+        .stage_in(stage, last)
+        .and_then(|ps| last.steps.get(ps))
+        .and_then(|steps| steps.get(k));
+    let detail = match old {
+        Some(o) => format!("line {} was `{}`", o.line, clip(&o.text, 60)),
+        None => format!("new instruction, not in run {}", last.id),
+    };
+    Miss::new(MissReason::InstructionChanged, detail)
+}
+
+fn base_changed(cur: &RunRecord, stage: usize, e: &Earlier<'_>) -> Option<Miss> {
+    let now = cur.base_ids.get(stage)?.as_ref()?;
+    let then = e.run.base_ids.get(e.stage)?.as_ref()?;
+    (now != then).then(|| {
+        let base = cur.plan.stages.get(stage).map_or("", |s| s.base.as_str());
+        Miss::new(
+            MissReason::BaseChanged,
+            format!("{base} is now {} (was {})", short(now), short(then)),
+        )
+    })
+}
+
+fn arg_changed(now: &BTreeMap<String, String>, then: &BTreeMap<String, String>) -> Option<Miss> {
+    let names: BTreeSet<&String> = now.keys().chain(then.keys()).collect();
+    names.into_iter().find_map(|name| {
+        let (a, b) = (then.get(name), now.get(name));
+        (a != b).then(|| {
+            let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| format!("{v:?}"));
+            Miss {
+                arg: Some(name.clone()),
+                ..Miss::new(
+                    MissReason::ArgChanged,
+                    format!("{name}: {} → {}", show(a), show(b)),
+                )
+            }
+        })
+    })
+}
+
+fn files_changed(
+    sources: &[String],
+    now: &BTreeMap<String, FileMark>,
+    then: &BTreeMap<String, FileMark>,
+) -> Option<Miss> {
+    let set = SourceSet::new(sources);
+    let read = |m: &BTreeMap<String, FileMark>| -> BTreeMap<String, String> {
+        m.iter()
+            .filter(|(p, _)| set.reads(p))
+            .map(|(p, f)| (p.clone(), f.digest.clone()))
+            .collect()
+    };
+    let (a, b) = (read(then), read(now));
+    let mut changed: Vec<(String, &str)> = Vec::new();
+    for (p, d) in &b {
+        match a.get(p) {
+            None => changed.push((p.clone(), "added")),
+            Some(old) if old != d => changed.push((p.clone(), "modified")),
+            Some(_) => {}
+        }
+    }
+    for p in a.keys().filter(|p| !b.contains_key(*p)) {
+        changed.push((p.clone(), "removed"));
+    }
+    if changed.is_empty() {
+        return None;
+    }
+    changed.sort();
+    let n = changed.len();
+    let shown: Vec<String> = changed
+        .iter()
+        .take(3)
+        .map(|(p, how)| format!("{p} ({how})"))
+        .collect();
+    let more = if n > 3 {
+        format!(" and {} more", n - 3)
+    } else {
+        String::new()
+    };
+    let files = if n == 1 { "file" } else { "files" };
+    Some(Miss {
+        paths: changed
+            .into_iter()
+            .take(MAX_PATHS)
+            .map(|(p, _)| p)
+            .collect(),
+        ..Miss::new(
+            MissReason::FilesChanged,
+            format!("{n} {files} changed: {}{more}", shown.join(", ")),
+        )
+    })
+}
+
+/// An earlier instruction of the stage ran, or a stage it builds on or copies from (before
+/// this instruction) ran something: name the latest such instruction.
+fn parent_missed(
+    cur: &RunRecord,
+    ran: &BTreeSet<(usize, usize)>,
+    stage: usize,
+    k: usize,
+) -> Option<Miss> {
+    let name = |s: usize, j: usize| -> Miss {
+        let line = cur
+            .steps
+            .get(s)
+            .and_then(|st| st.get(j))
+            .map_or(0, |f| f.line);
+        let text = cur
+            .steps
+            .get(s)
+            .and_then(|st| st.get(j))
+            .map_or(String::new(), |f| clip(&f.text, 50));
+        Miss::new(
+            MissReason::ParentMissed,
+            format!("line {line} ({}) ran: `{text}`", cur.stage_name(s)),
+        )
+    };
+    if let Some(j) = (1..k).rev().find(|j| ran.contains(&(stage, *j))) {
+        return Some(name(stage, j));
+    }
+    let line = cur.steps.get(stage)?.get(k)?.line;
+    let plan_stage = cur.plan.stages.get(stage)?;
+    let mut parents: Vec<usize> = plan_stage.base_stage.into_iter().collect();
+    parents.extend(
+        cur.plan
+            .edges
+            .iter()
+            .filter(|e| e.to == stage && e.via != EdgeVia::From && e.line <= line)
+            .map(|e| e.from),
+    );
+    parents.into_iter().find_map(|p| {
+        ran.iter()
+            .filter(|(s, _)| *s == p)
+            .max_by_key(|(_, j)| *j)
+            .map(|(s, j)| name(*s, *j))
+    })
+}
+
+fn unknown(cur: &RunRecord, e: &Earlier<'_>) -> Miss {
+    let then = e.run.finished().get(&(e.stage, e.k)).copied();
+    let detail = if cur.builder.is_some() && e.run.builder.is_some() && cur.builder != e.run.builder
+    {
+        format!(
+            "run {} used the {} builder; the two builders keep separate caches",
+            e.run.id,
+            e.run.builder.map_or(String::new(), |b| b.to_string())
+        )
+    } else if then.is_some_and(|(cached, _)| !cached) {
+        format!(
+            "nothing recorded changed since run {}, where it ran too: the engine may not cache it",
+            e.run.id
+        )
+    } else {
+        format!(
+            "nothing recorded changed since run {}: its cache may have been pruned",
+            e.run.id
+        )
+    };
+    Miss::new(MissReason::Unknown, detail)
+}
+
+fn short(id: &str) -> String {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    hex.chars().take(12).collect()
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+#[cfg(test)]
+#[path = "reasons_tests.rs"]
+mod tests;

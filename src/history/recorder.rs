@@ -1,0 +1,94 @@
+//! Records a run as its events arrive and explains each cache miss on the spot.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::reasons;
+use super::record::{Outcome, RunRecord, Timed};
+use crate::build::BuildEvent;
+
+/// Log text kept per record; beyond it log lines are counted, not kept.
+pub const MAX_LOG_BYTES: u64 = 4 << 20;
+
+pub struct Recorder {
+    rec: RunRecord,
+    previous: Vec<RunRecord>,
+    ran: BTreeSet<(usize, usize)>,
+    start: Instant,
+    log_bytes: u64,
+}
+
+impl Recorder {
+    /// `rec` holds the run's facts (no events yet); `previous` are earlier runs of the same
+    /// Dockerfile, newest first.
+    pub fn new(rec: RunRecord, previous: Vec<RunRecord>) -> Recorder {
+        Recorder {
+            rec,
+            previous,
+            ran: BTreeSet::new(),
+            start: Instant::now(),
+            log_bytes: 0,
+        }
+    }
+
+    pub fn record(&self) -> &RunRecord {
+        &self.rec
+    }
+
+    /// Keeps `ev`. For an instruction that ran, returns the [`BuildEvent::CacheMiss`] that
+    /// says why, to be delivered before `ev`.
+    pub fn on_event(&mut self, ev: &BuildEvent) -> Option<BuildEvent> {
+        let at_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut miss = None;
+        match ev {
+            BuildEvent::InstructionFinished {
+                stage,
+                instruction,
+                cached: false,
+                ..
+            } if *instruction > 0 => {
+                self.ran.insert((*stage, *instruction));
+                let m = reasons::find(&self.rec, &self.ran, &self.previous, *stage, *instruction);
+                let e = BuildEvent::CacheMiss {
+                    stage: *stage,
+                    instruction: *instruction,
+                    miss: m,
+                };
+                self.rec.events.push(Timed {
+                    at_ms,
+                    event: e.clone(),
+                });
+                miss = Some(e);
+            }
+            BuildEvent::BuildStarted { builder, .. } => self.rec.builder = Some(*builder),
+            BuildEvent::Log { text, .. } => {
+                let n = text.len() as u64;
+                if self.log_bytes + n > MAX_LOG_BYTES {
+                    self.rec.log_bytes_dropped += n;
+                    return None;
+                }
+                self.log_bytes += n;
+            }
+            _ => {}
+        }
+        self.rec.events.push(Timed {
+            at_ms,
+            event: ev.clone(),
+        });
+        miss
+    }
+
+    /// The finished record: outcome from the events, wall time from the start.
+    pub fn finish(mut self) -> RunRecord {
+        self.rec.wall_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let st = self.rec.state();
+        self.rec.outcome = if st.failure.is_some() {
+            Outcome::Failed
+        } else if st.finished.is_some() {
+            Outcome::Built
+        } else {
+            Outcome::Interrupted
+        };
+        self.rec
+    }
+}
