@@ -36,6 +36,16 @@ pub struct TuiArgs {
     /// Open the Explain pane (`e`) from the start.
     #[arg(long)]
     pub explain: bool,
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+/// `--record FILE`: the run also written to one portable file (for `replay`, `compare`).
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// Also write the run's record to FILE (replay it with `stagescope replay FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// `stagescope tour [CONTEXT]`: the build flags.
@@ -43,6 +53,8 @@ pub struct TuiArgs {
 pub struct TourArgs {
     #[command(flatten)]
     pub flags: BuildFlags,
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +78,15 @@ pub enum Command {
     /// A guided tour: the terminal UI in step mode with the Explain pane open, pausing
     /// before every stage and after every instruction (`n` next, `c` to the end).
     Tour(TourArgs),
+    /// List the recorded runs of a build context: when, target, result, wall time, cached
+    /// share.
+    History(HistoryArgs),
+    /// Open the terminal UI on a recorded run (an id from `history`, or a `--record` file),
+    /// with no engine: graph, logs, timing, cache misses, the timeline.
+    Replay(ReplayArgs),
+    /// Compare two recorded runs (default: the last two of the context): per instruction the
+    /// time and cache result in each, the delta, and why the newer run missed the cache.
+    Compare(CompareArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(CleanArgs),
     /// Print the completion script for a shell.
@@ -76,6 +97,52 @@ pub enum Command {
     /// static busybox where no registry answers).
     #[command(hide = true)]
     SetupBase(EngineArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Json,
+}
+
+/// `history [CONTEXT]`.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The build context directory whose runs to list.
+    #[arg(default_value = ".", value_name = "CONTEXT")]
+    pub context: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+    pub format: HistoryFormat,
+}
+
+/// `replay RUN`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A run id (or its first characters) from `stagescope history`, or a file written by
+    /// `--record`.
+    #[arg(value_name = "RUN|FILE")]
+    pub run: String,
+    /// The build context the run id belongs to.
+    #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
+    pub context: PathBuf,
+}
+
+/// `compare [RUN_A] [RUN_B]`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The older run (id or `--record` file); default: the one before the newest.
+    #[arg(value_name = "RUN_A")]
+    pub a: Option<String>,
+    /// The newer run; default: the newest run of the same Dockerfile.
+    #[arg(value_name = "RUN_B")]
+    pub b: Option<String>,
+    /// The build context whose runs to compare.
+    #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
+    pub context: PathBuf,
+    /// Output format (markdown fits a pull-request comment).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 /// `completions SHELL`.
@@ -224,6 +291,8 @@ pub struct BuildArgs {
     /// Output: one line per instruction (plain) or NDJSON events and a summary (json).
     #[arg(long, value_enum, default_value_t = ProgressArg::Plain)]
     pub progress: ProgressArg,
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 /// Which Dockerfile, which target, which build arguments: shared by every subcommand.

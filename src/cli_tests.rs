@@ -120,7 +120,9 @@ fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
         "{e}"
     );
     assert!(
-        e.ends_with(", diff-images, explain, tour, clean, completions, man)"),
+        e.ends_with(
+            ", diff-images, explain, tour, history, replay, compare, clean, completions, man)"
+        ),
         "{e}"
     );
 }

@@ -74,13 +74,15 @@ pub fn build(args: &BuildArgs) -> u8 {
         if let Some(v) = lint.violation() {
             return fail(EXIT_FAILED, v);
         }
-        // The reporter lives on this task: events reach it through a channel.
+        // The reporter lives on this task: events reach it through a channel, recorded on
+        // the way.
+        let recording = session.start_recording(args.record.record.clone()).await;
         let (tx, mut rx) = unbounded_channel();
-        let events = Events::new(move |ev| {
+        let events = recording.wrap(Events::new(move |ev| {
             if let SessionEvent::Build(ev) = ev {
                 let _ = tx.send(ev);
             }
-        });
+        }));
         // Boxed so an interrupt can drop it, closing the request, before cleaning up.
         let mut work = Box::pin(session.run(&events));
         let outcome = loop {
@@ -96,6 +98,7 @@ pub fn build(args: &BuildArgs) -> u8 {
             reporter.on_event(&ev);
         }
         reporter.finish();
+        super::finish_recording(&recording);
         match outcome {
             None => {
                 // Dropping the request cancelled the build in the daemon; now remove what

@@ -14,12 +14,15 @@ use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
 mod build;
 mod check;
 mod clean;
+mod compare;
 mod completions;
 mod diff;
 mod diff_images;
 mod explain;
 mod graph;
+mod history;
 mod man;
+mod replay;
 mod setup_base;
 mod tour;
 mod tree;
@@ -28,12 +31,15 @@ mod tui;
 pub use build::build;
 pub use check::check;
 pub use clean::clean;
+pub use compare::compare;
 pub use completions::completions;
 pub use diff::diff;
 pub use diff_images::diff_images;
 pub use explain::explain;
 pub use graph::graph;
+pub use history::history;
 pub use man::man;
+pub use replay::replay;
 pub use setup_base::setup_base;
 pub use tour::tour;
 pub use tree::tree;
@@ -123,6 +129,13 @@ fn prepare(flags: &BuildFlags) -> Result<Setup, u8> {
 /// The session of a prepared build, on the engine the flags name.
 async fn session_for(setup: Setup, flags: &BuildFlags) -> Result<Session, u8> {
     Ok(Session::new(setup, engine_for(&flags.engine).await?))
+}
+
+/// Writes a run's record; a history that cannot be written costs a warning, not the build.
+fn finish_recording(recording: &stagescope::session::record::Recording) {
+    if let Err(e) = recording.finish() {
+        eprintln!("warning: {}", stagescope::report::sanitize::text(&e, false));
+    }
 }
 
 /// Where a long command says what it is doing: stderr, when that is a terminal.

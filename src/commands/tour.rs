@@ -10,5 +10,5 @@ pub fn tour(args: &TourArgs) -> u8 {
         explain: true,
         tour: true,
     };
-    super::tui::run(&args.flags, start)
+    super::tui::run(&args.flags, start, args.record.record.clone())
 }

@@ -12,11 +12,12 @@ pub fn tui(args: &TuiArgs) -> u8 {
         explain: args.explain,
         tour: false,
     };
-    run(&args.flags, start)
+    run(&args.flags, start, args.record.record.clone())
 }
 
-/// The TUI on the build `flags` describe, started as `start` says (`tour` starts it too).
-pub fn run(flags: &BuildFlags, start: Start) -> u8 {
+/// The TUI on the build `flags` describe, started as `start` says (`tour` starts it too),
+/// its run recorded (also into `record`, when given).
+pub fn run(flags: &BuildFlags, start: Start, record: Option<std::path::PathBuf>) -> u8 {
     if !std::io::stdout().is_terminal() {
         return fail(
             EXIT_USAGE,
@@ -32,7 +33,8 @@ pub fn run(flags: &BuildFlags, start: Start) -> u8 {
             Ok(s) => s,
             Err(code) => return code,
         };
-        match stagescope::tui::app::run(session, start).await {
+        let recording = session.start_recording(record).await;
+        match stagescope::tui::app::run(session, start, recording).await {
             Ok(code) => code,
             Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
         }

@@ -229,14 +229,18 @@ fn parent_missed(
     }
     let line = cur.steps.get(stage)?.get(k)?.line;
     let plan_stage = cur.plan.stages.get(stage)?;
-    let mut parents: Vec<usize> = plan_stage.base_stage.into_iter().collect();
-    parents.extend(
-        cur.plan
-            .edges
-            .iter()
-            .filter(|e| e.to == stage && e.via != EdgeVia::From && e.line <= line)
-            .map(|e| e.from),
-    );
+    // The stage this very instruction reads first, then those read by earlier ones (the
+    // nearest first), then the base.
+    let mut edges: Vec<(usize, usize)> = cur
+        .plan
+        .edges
+        .iter()
+        .filter(|e| e.to == stage && e.via != EdgeVia::From && e.line <= line)
+        .map(|e| (e.line, e.from))
+        .collect();
+    edges.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut parents: Vec<usize> = edges.into_iter().map(|(_, s)| s).collect();
+    parents.extend(plan_stage.base_stage);
     parents.into_iter().find_map(|p| {
         ran.iter()
             .filter(|(s, _)| *s == p)

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::reasons;
 use super::record::{Outcome, RunRecord, Timed};
-use crate::build::BuildEvent;
+use crate::build::{BuildEvent, BuilderKind};
 
 /// Log text kept per record; beyond it log lines are counted, not kept.
 pub const MAX_LOG_BYTES: u64 = 4 << 20;
@@ -46,7 +46,7 @@ impl Recorder {
                 instruction,
                 cached: false,
                 ..
-            } if *instruction > 0 => {
+            } if *instruction > 0 && !self.settled(*stage, *instruction) => {
                 self.ran.insert((*stage, *instruction));
                 let m = reasons::find(&self.rec, &self.ran, &self.previous, *stage, *instruction);
                 let e = BuildEvent::CacheMiss {
@@ -78,9 +78,31 @@ impl Recorder {
         miss
     }
 
-    /// The finished record: outcome from the events, wall time from the start.
+    /// BuildKit runs nothing for a metadata instruction (no vertex): its badge is settled
+    /// from its neighbours, and there is no miss to explain.
+    fn settled(&self, stage: usize, instruction: usize) -> bool {
+        self.rec.builder == Some(BuilderKind::Buildkit)
+            && self
+                .rec
+                .plan
+                .stages
+                .get(stage)
+                .and_then(|s| s.instructions.get(instruction))
+                .is_some_and(|i| i.is_metadata())
+    }
+
+    /// The finished record: outcome from the events; wall time up to the build's end (a
+    /// front end may stay open long after), else up to now.
     pub fn finish(mut self) -> RunRecord {
-        self.rec.wall_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let end = self.rec.events.iter().rev().find_map(|t| {
+            matches!(
+                t.event,
+                BuildEvent::BuildFinished { .. } | BuildEvent::BuildFailed { .. }
+            )
+            .then_some(t.at_ms)
+        });
+        self.rec.wall_ms = end
+            .unwrap_or_else(|| u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX));
         let st = self.rec.state();
         self.rec.outcome = if st.failure.is_some() {
             Outcome::Failed

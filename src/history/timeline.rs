@@ -40,19 +40,18 @@ impl Timeline {
         for t in events {
             span = span.max(t.at_ms);
             match &t.event {
-                BuildEvent::InstructionStarted { stage, instruction } => {
+                BuildEvent::InstructionStarted { stage, instruction }
                     if !bars
                         .iter()
-                        .any(|b| b.stage == *stage && b.instruction == *instruction)
-                    {
-                        bars.push(Bar {
-                            stage: *stage,
-                            instruction: *instruction,
-                            start_ms: t.at_ms,
-                            end_ms: None,
-                            cached: false,
-                        });
-                    }
+                        .any(|b| b.stage == *stage && b.instruction == *instruction) =>
+                {
+                    bars.push(Bar {
+                        stage: *stage,
+                        instruction: *instruction,
+                        start_ms: t.at_ms,
+                        end_ms: None,
+                        cached: false,
+                    });
                 }
                 BuildEvent::InstructionFinished {
                     stage,
@@ -83,10 +82,14 @@ impl Timeline {
             }
         }
         span = span.max(now_ms);
+        // What each stage's instructions took, summed: the measure the build summary's
+        // critical path uses too, so both name the same stages.
         let durations: Vec<u64> = (0..plan.stages.len())
             .map(|s| {
-                let (a, b) = bounds(bars.iter().filter(|b| b.stage == s), span);
-                b.saturating_sub(a)
+                bars.iter()
+                    .filter(|b| b.stage == s)
+                    .map(|b| b.end_ms.unwrap_or(span).saturating_sub(b.start_ms))
+                    .sum()
             })
             .collect();
         let critical = plan.critical_path(&durations);
@@ -127,19 +130,25 @@ fn bounds<'a>(bars: impl Iterator<Item = &'a Bar>, now: u64) -> (u64, u64) {
     })
 }
 
-/// A lane drawn in `width` columns over `0..span_ms`: `█` ran, `░` cached, ` ` idle.
-pub fn bar_text(lane: &Lane, span_ms: u64, width: usize) -> String {
+/// `bars` drawn in `width` columns showing `left_ms..left_ms + window_ms`: `█` ran, `░`
+/// cached, ` ` idle. A bar inside the window gets at least one cell.
+pub fn bar_text(bars: &[Bar], now_ms: u64, left_ms: u64, window_ms: u64, width: usize) -> String {
     let mut cells = vec![' '; width];
+    if width == 0 {
+        return String::new();
+    }
+    let window = window_ms.max(1);
     let col = |ms: u64| -> usize {
-        if span_ms == 0 {
-            0
-        } else {
-            ((u128::from(ms) * width as u128) / u128::from(span_ms)) as usize
-        }
+        let rel = ms.saturating_sub(left_ms);
+        ((u128::from(rel) * width as u128) / u128::from(window)) as usize
     };
-    for b in &lane.bars {
-        let start = col(b.start_ms).min(width.saturating_sub(1));
-        let end = col(b.end_ms.unwrap_or(span_ms)).clamp(start + 1, width);
+    for b in bars {
+        let end_ms = b.end_ms.unwrap_or(now_ms);
+        if end_ms < left_ms || b.start_ms > left_ms + window {
+            continue;
+        }
+        let start = col(b.start_ms).min(width - 1);
+        let end = col(end_ms).clamp(start + 1, width);
         let ch = if b.cached { '░' } else { '█' };
         for c in &mut cells[start..end] {
             // A ran cell wins over a cached one that shares it.
@@ -190,7 +199,7 @@ mod tests {
         assert_eq!((tl.lanes[1].start_ms, tl.lanes[1].end_ms), (0, Some(900)));
         assert!(tl.lanes[1].critical);
         assert!(tl.lanes[2].bars[0].cached);
-        let text = bar_text(&tl.lanes[1], tl.span_ms, 19);
+        let text = bar_text(&tl.lanes[1].bars, tl.span_ms, 0, tl.span_ms, 19);
         assert_eq!(text.chars().filter(|c| *c == '█').count(), 18);
     }
 
@@ -200,6 +209,16 @@ mod tests {
         let tl = Timeline::of(&plan, &[at(10, started(0, 1))], 500);
         assert_eq!(tl.span_ms, 500);
         assert_eq!(tl.lanes[0].end_ms, None);
-        assert_eq!(bar_text(&tl.lanes[0], 500, 10), "██████████");
+        assert_eq!(bar_text(&tl.lanes[0].bars, 500, 0, 500, 10), "██████████");
+        // Zoomed on the second half: the bar fills it; off to the right of it, nothing.
+        assert_eq!(bar_text(&tl.lanes[0].bars, 500, 250, 250, 4), "████");
+        let done = [Bar {
+            stage: 0,
+            instruction: 1,
+            start_ms: 0,
+            end_ms: Some(10),
+            cached: true,
+        }];
+        assert_eq!(bar_text(&done, 500, 250, 250, 4), "    ");
     }
 }

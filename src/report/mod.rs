@@ -4,6 +4,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod graph;
+pub mod history;
 pub mod progress;
 pub mod sanitize;
 pub mod tree;

@@ -81,7 +81,11 @@ impl<W: Write> PlainReporter<W> {
                     "{} {text}   {timing}",
                     stage_label(plan, *stage, *instruction)
                 )?;
-                let log = &self.state.stages[*stage].instructions[*instruction].log;
+                let done = &self.state.stages[*stage].instructions[*instruction];
+                if let Some(m) = done.miss.as_ref().filter(|_| !*cached) {
+                    writeln!(self.out, "    ran: {}", sanitize::text(&m.line(), false))?;
+                }
+                let log = &done.log;
                 if log.dropped() > 0 {
                     writeln!(self.out, "    … {} earlier lines not kept", log.dropped())?;
                 }
@@ -267,8 +271,24 @@ impl<W: Write> JsonReporter<W> {
             .map_or(Value::Null, |i| json!(i.line))
     }
 
+    fn miss_of(&self, stage: usize, k: usize) -> Option<Value> {
+        let m = self
+            .state
+            .stages
+            .get(stage)?
+            .instructions
+            .get(k)?
+            .miss
+            .as_ref()?;
+        serde_json::to_value(m).ok()
+    }
+
     pub fn on_event(&mut self, ev: &BuildEvent) -> io::Result<()> {
         self.state.apply(ev);
+        // The reason travels inside the instruction_finished that follows it.
+        if let BuildEvent::CacheMiss { .. } = ev {
+            return Ok(());
+        }
         let mut v = serde_json::to_value(ev).map_err(io::Error::other)?;
         if let Some(obj) = v.as_object_mut() {
             let stage = obj.get("stage").and_then(Value::as_u64).map(|s| s as usize);
@@ -280,6 +300,11 @@ impl<W: Write> JsonReporter<W> {
                 obj.insert("stage".into(), self.stage_value(s));
                 if let Some(k) = k {
                     obj.insert("line".into(), self.line_of(s, k));
+                    if let BuildEvent::InstructionFinished { cached: false, .. } = ev
+                        && let Some(m) = self.miss_of(s, k)
+                    {
+                        obj.insert("miss".into(), m);
+                    }
                 }
             }
         }
@@ -318,6 +343,7 @@ impl<W: Write> JsonReporter<W> {
                         "cached": i.cached,
                         "duration_ms": i.duration_ms,
                         "image": i.image,
+                        "miss": i.miss,
                     })).collect::<Vec<_>>(),
                     "instruction_count": s.instructions.len(),
                     "cached_count": s.cached_count(),

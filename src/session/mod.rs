@@ -11,6 +11,7 @@ pub mod explain;
 pub mod files;
 pub mod images;
 pub mod lint;
+pub mod record;
 pub mod shell;
 pub mod stepper;
 

@@ -21,9 +21,12 @@ use super::model::Model;
 use super::runlog::RunLog;
 use super::update::{Cmd, Msg, update};
 use super::{keymap, shell, views};
-use crate::build::StageRef;
+use crate::build::{BuildEvent, StageRef};
+use crate::dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use crate::engine::clean as engine_clean;
+use crate::history::{RunRecord, Timed};
 use crate::session::driver::{self, Advance};
+use crate::session::record::Recording;
 use crate::session::{Events, Session, SessionEvent};
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -116,8 +119,21 @@ pub struct Start {
     pub tour: bool,
 }
 
-/// Runs the TUI to the end; returns the process exit code.
-pub async fn run(session: Session, start: Start) -> io::Result<u8> {
+/// The engine side of a live TUI: the session, its build driver, background jobs, the
+/// run's log on disk and its recording. A replay has none.
+struct Live {
+    session: Arc<Session>,
+    events: Events,
+    adv_tx: UnboundedSender<Advance>,
+    bp_tx: tokio::sync::watch::Sender<Vec<(usize, usize)>>,
+    driver: tokio::task::JoinHandle<()>,
+    jobs: Jobs,
+    runlog: RunLog,
+    recording: Recording,
+}
+
+/// Runs the TUI on a build to the end; returns the process exit code.
+pub async fn run(session: Session, start: Start, recording: Recording) -> io::Result<u8> {
     let session = Arc::new(session);
     let step = start.step || start.tour;
     let mut model = Model::new(session.plan.clone(), step);
@@ -125,14 +141,81 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
     model.explain.open = start.explain || start.tour;
     model.tour = start.tour;
     model.engine = session.engine_label();
-    model.monochrome = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // A check config that does not parse only costs the marks: the build reports it.
     model.warnings = session.lint().await.map(|r| r.warnings).unwrap_or_default();
+    model.diff.default_from = session.graph.copied_most_from(model.plan().target);
+
+    // Keys have their own lane; everything else arrives here.
+    let (tx, rx) = unbounded_channel::<Msg>();
+    let events = recording.wrap(session_events(&tx));
+    let (adv_tx, adv_rx) = unbounded_channel::<Advance>();
+    let (bp_tx, bp_rx) = tokio::sync::watch::channel(Vec::<(usize, usize)>::new());
+    let driver = {
+        let (s, events) = (session.clone(), events.clone());
+        tokio::spawn(async move { driver::drive(&s, step, &events, adv_rx, bp_rx).await })
+    };
+    let live = Live {
+        jobs: Jobs::new(session.clone(), events.clone(), tx.clone()),
+        runlog: RunLog::new(&session.build_id),
+        session,
+        events,
+        adv_tx,
+        bp_tx,
+        driver,
+        recording,
+    };
+    screen(model, tx, rx, Some(live)).await
+}
+
+/// Opens the TUI on a recorded run, with no engine: everything the record holds (graph,
+/// instructions, logs, timing, cache badges and misses, the timeline); keys that need an
+/// engine say so.
+pub async fn replay(record: &RunRecord) -> io::Result<u8> {
+    let mut model = Model::new(record.plan.clone(), false);
+    if let Ok(df) = Dockerfile::parse(record.dockerfile_text.as_bytes()) {
+        let opts = GraphOptions {
+            target: record.target.clone(),
+            build_args: record.build_args.clone(),
+            platform: record.platform.clone(),
+        };
+        if let Ok(graph) = StageGraph::build(&df, &opts) {
+            model.diff.default_from = graph.copied_most_from(model.plan().target);
+            model.explain = ExplainState::new(df, graph);
+        }
+    }
+    model.replay = Some(record.id.clone());
+    model.engine = format!("replay of {} · {}", record.id, record.engine);
+    for t in &record.events {
+        if is_timed(&t.event) {
+            model.timeline.push(t.clone());
+        }
+        update(&mut model, Msg::Build(t.event.clone()));
+    }
+    model.elapsed_ms = record.wall_ms;
+    update(&mut model, Msg::Ended(Ok(())));
+    let (tx, rx) = unbounded_channel::<Msg>();
+    screen(model, tx, rx, None).await
+}
+
+/// Whether the timeline keeps this event.
+fn is_timed(ev: &BuildEvent) -> bool {
+    matches!(
+        ev,
+        BuildEvent::InstructionStarted { .. } | BuildEvent::InstructionFinished { .. }
+    )
+}
+
+/// The terminal and the loop: keys and background messages in, one draw per frame out.
+async fn screen(
+    mut model: Model,
+    tx: UnboundedSender<Msg>,
+    mut rx: UnboundedReceiver<Msg>,
+    mut live: Option<Live>,
+) -> io::Result<u8> {
+    model.monochrome = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         model.size = (w, h);
     }
-    model.diff.default_from = session.graph.copied_most_from(model.plan().target);
-
     install_panic_hook();
     enter_terminal()?;
     let guard = TerminalGuard;
@@ -143,19 +226,9 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
     let input_paused = Arc::new(AtomicBool::new(false));
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(key_tx, input_paused.clone(), input_stop.clone());
+    // Kept open so a replay's loop waits on keys, not on a closed channel.
+    let _tx = tx;
 
-    // Keys have their own lane; everything else arrives here.
-    let (tx, mut rx) = unbounded_channel::<Msg>();
-    let events = session_events(&tx);
-    let (adv_tx, adv_rx) = unbounded_channel::<Advance>();
-    let (bp_tx, bp_rx) = tokio::sync::watch::channel(Vec::<(usize, usize)>::new());
-    let driver = {
-        let (s, events) = (session.clone(), events.clone());
-        tokio::spawn(async move { driver::drive(&s, step, &events, adv_rx, bp_rx).await })
-    };
-    let mut jobs = Jobs::new(session.clone(), events.clone(), tx.clone());
-
-    let mut runlog = RunLog::new(&session.build_id);
     let started = Instant::now();
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
@@ -182,7 +255,7 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
                 dirty = true;
             }
             Some(msg) = rx.recv() => {
-                cmds.extend(on_msg(&mut model, &mut runlog, msg));
+                cmds.extend(on_msg(&mut model, live.as_mut(), started, msg));
                 dirty = true;
             }
             _ = tokio::time::sleep(wait) => {
@@ -201,29 +274,37 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
         }
         for _ in 0..EVENTS_PER_TURN {
             let Ok(msg) = rx.try_recv() else { break };
-            cmds.extend(on_msg(&mut model, &mut runlog, msg));
+            cmds.extend(on_msg(&mut model, live.as_mut(), started, msg));
         }
         failed |= model.state.failure.is_some();
         let mut quit = false;
         for cmd in cmds {
+            if cmd == Cmd::Quit {
+                quit = true;
+                continue;
+            }
+            let Some(l) = live.as_mut() else {
+                answer_without_engine(&mut model, cmd);
+                continue;
+            };
             match cmd {
                 Cmd::Quit => quit = true,
-                Cmd::Files(c) => jobs.files(c),
+                Cmd::Files(c) => l.jobs.files(c),
                 Cmd::Advance { mode, breakpoints } => {
-                    let _ = adv_tx.send(Advance { mode, breakpoints });
+                    let _ = l.adv_tx.send(Advance { mode, breakpoints });
                 }
                 Cmd::Breakpoints(bps) => {
-                    let _ = bp_tx.send(bps);
+                    let _ = l.bp_tx.send(bps);
                 }
                 Cmd::IndexDiff {
                     request,
                     from,
                     to,
                     images,
-                } => jobs.compare(request, from, to, images),
-                Cmd::FetchSides(job) => jobs.sides(job),
+                } => l.jobs.compare(request, from, to, images),
+                Cmd::FetchSides(job) => l.jobs.sides(job),
                 Cmd::ExplainNumbers { stage, at, images } => {
-                    jobs.explain_numbers(stage, at, images)
+                    l.jobs.explain_numbers(stage, at, images)
                 }
                 Cmd::WriteLog {
                     path,
@@ -236,14 +317,11 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
                         .stages
                         .get(stage)
                         .map_or(0, |s| s.instructions.len());
-                    let written = runlog
+                    let written = l
+                        .runlog
                         .write_full(stage, instruction, n, std::path::Path::new(&path))
                         .unwrap_or_else(|| std::fs::write(&path, text));
-                    let note = match written {
-                        Ok(()) => format!("wrote {path}"),
-                        Err(e) => format!("cannot write {path}: {e}"),
-                    };
-                    update(&mut model, Msg::Notice(note));
+                    update(&mut model, Msg::Notice(written_note(&path, written)));
                 }
                 Cmd::Shell {
                     stage,
@@ -259,7 +337,7 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
                         stage,
                         at: Some(instruction),
                     };
-                    let note = shell::run(&session, &events, at, image, command).await;
+                    let note = shell::run(&l.session, &l.events, at, image, command).await;
                     enter_terminal()?;
                     terminal.clear()?;
                     input_paused.store(false, Ordering::Relaxed);
@@ -269,7 +347,9 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
             dirty = true;
         }
         if quit {
-            break if failed {
+            break if live.is_none() {
+                0
+            } else if failed {
                 1
             } else if model.state.finished.is_some() {
                 0
@@ -279,25 +359,81 @@ pub async fn run(session: Session, start: Start) -> io::Result<u8> {
         }
     };
     input_stop.store(true, Ordering::Relaxed);
-    jobs.stop();
+    let Some(mut l) = live else {
+        drop(terminal);
+        drop(guard);
+        return Ok(code);
+    };
+    l.jobs.stop();
     crate::engine::export::finish_cleanups().await;
-    driver.abort();
-    let _ = driver.await;
+    l.driver.abort();
+    let _ = l.driver.await;
     // Export containers of aborted file tasks go before the process does.
     crate::engine::export::finish_cleanups().await;
     drop(terminal);
     drop(guard);
+    // A run quit before it ended is recorded as interrupted.
+    if let Err(e) = l.recording.finish() {
+        eprintln!("warning: {}", crate::report::sanitize::text(&e, false));
+    }
     // Whatever the build left (cut builds, shells): removed unless the build went through.
     if code != 0 {
-        engine_clean::clean_unfinished(&session.engine, &session.build_id, &model.state).await;
+        engine_clean::clean_unfinished(&l.session.engine, &l.session.build_id, &model.state).await;
     }
     Ok(code)
 }
 
-/// One background message: build events are also kept in the run's log on disk.
-fn on_msg(m: &mut Model, runlog: &mut RunLog, msg: Msg) -> Vec<Cmd> {
-    if let Msg::Build(ev) = &msg {
-        runlog.record(ev);
+fn written_note(path: &str, written: io::Result<()>) -> String {
+    match written {
+        Ok(()) => format!("wrote {path}"),
+        Err(e) => format!("cannot write {path}: {e}"),
+    }
+}
+
+/// A replay's answer to what would need the engine: the log it holds is written, numbers
+/// are refused in one line, the rest cannot happen (the keys are refused first).
+fn answer_without_engine(m: &mut Model, cmd: Cmd) {
+    match cmd {
+        Cmd::WriteLog { path, text, .. } => {
+            let note = written_note(&path, std::fs::write(&path, text));
+            update(m, Msg::Notice(note));
+        }
+        Cmd::ExplainNumbers { stage, at, .. } => {
+            update(
+                m,
+                Msg::ExplainNumbers {
+                    stage,
+                    at,
+                    result: Err("a replay has no engine: no files to count".into()),
+                },
+            );
+        }
+        _ => {}
+    }
+}
+
+/// One background message: build events are also kept in the run's log on disk and, when
+/// they start or finish an instruction, on the timeline; the end of the build writes the
+/// run's record.
+fn on_msg(m: &mut Model, live: Option<&mut Live>, started: Instant, msg: Msg) -> Vec<Cmd> {
+    if let Msg::Build(ev) = &msg
+        && is_timed(ev)
+    {
+        m.timeline.push(Timed {
+            at_ms: ms(started.elapsed()),
+            event: ev.clone(),
+        });
+    }
+    if let Some(l) = live {
+        match &msg {
+            Msg::Build(ev) => l.runlog.record(ev),
+            Msg::Ended(_) => {
+                if let Err(e) = l.recording.finish() {
+                    m.notice = Some(e);
+                }
+            }
+            _ => {}
+        }
     }
     update(m, msg)
 }

@@ -34,7 +34,11 @@ pub const HELP: &[(&str, &str)] = &[
         "explain the selected stage / instruction (Esc or e closes)",
     ),
     ("w", "write the selected log to a file"),
-    ("S", "slowest instructions"),
+    ("S", "slowest instructions (and why each ran)"),
+    (
+        "t",
+        "timeline: +/- zoom, ←/→ pan, ↑/↓ scroll, * critical path",
+    ),
     ("Esc", "close the overlay, clear the search"),
     ("mouse", "click to select, wheel to scroll"),
     (

@@ -65,6 +65,16 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
                 KeyCode::Enter => Some(A::Enter),
                 _ => None,
             },
+            Overlay::Timeline(_) => match k.code {
+                KeyCode::Up | KeyCode::Char('k') => Some(A::Up),
+                KeyCode::Down | KeyCode::Char('j') => Some(A::Down),
+                KeyCode::Left | KeyCode::Char('h') => Some(A::Left),
+                KeyCode::Right | KeyCode::Char('l') => Some(A::Right),
+                KeyCode::Char('+') | KeyCode::Char('=') => Some(A::ZoomIn),
+                KeyCode::Char('-') => Some(A::ZoomOut),
+                KeyCode::Char('t') => Some(A::Close),
+                _ => None,
+            },
             Overlay::Error(_) => None,
         };
         if any.is_some() {
@@ -113,6 +123,7 @@ pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         KeyCode::Char('S') => A::Slowest,
         KeyCode::Char('d') => A::OpenDiff,
         KeyCode::Char('e') => A::ToggleExplain,
+        KeyCode::Char('t') => A::Timeline,
         _ => return None,
     })
 }
@@ -213,6 +224,19 @@ mod tests {
         assert_eq!(on_key(&m, &key(KeyCode::Char('x'))), None);
         m.overlay = Some(Overlay::Slowest(0));
         assert_eq!(on_key(&m, &key(KeyCode::Char('j'))), Some(Action::Down));
+    }
+
+    #[test]
+    fn timeline_keys_zoom_and_pan() {
+        let mut m = model();
+        assert_eq!(on_key(&m, &key(KeyCode::Char('t'))), Some(Action::Timeline));
+        m.overlay = Some(Overlay::Timeline(Default::default()));
+        assert_eq!(on_key(&m, &key(KeyCode::Char('+'))), Some(Action::ZoomIn));
+        assert_eq!(on_key(&m, &key(KeyCode::Char('-'))), Some(Action::ZoomOut));
+        assert_eq!(on_key(&m, &key(KeyCode::Right)), Some(Action::Right));
+        assert_eq!(on_key(&m, &key(KeyCode::Char('h'))), Some(Action::Left));
+        assert_eq!(on_key(&m, &key(KeyCode::Char('t'))), Some(Action::Close));
+        assert_eq!(on_key(&m, &key(KeyCode::Esc)), Some(Action::Close));
     }
 
     #[test]

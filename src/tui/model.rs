@@ -29,6 +29,17 @@ pub enum Overlay {
     Slowest(usize),
     /// The engine went away or the build could not run: drawn over everything.
     Error(String),
+    /// `t`: the run along wall-clock time.
+    Timeline(TimelineView),
+}
+
+/// How much of the timeline shows: `zoom` 1 fits the whole run, each step doubles; `left`
+/// is the first millisecond shown; `top` the first row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimelineView {
+    pub zoom: u8,
+    pub left_ms: u64,
+    pub top: usize,
 }
 
 /// A shell about to open in the state after `instruction` of `stage`: the command is typed
@@ -116,6 +127,10 @@ pub struct Model {
     pub explain: ExplainState,
     /// `stagescope tour`: step mode that also pauses after every instruction.
     pub tour: bool,
+    /// `stagescope replay`: the id of the recorded run shown; no engine behind it.
+    pub replay: Option<String>,
+    /// Instructions starting and finishing, stamped when they arrived: the timeline's input.
+    pub timeline: Vec<crate::history::Timed>,
 }
 
 impl Model {
@@ -150,6 +165,8 @@ impl Model {
             warnings: Vec::new(),
             explain: ExplainState::default(),
             tour: false,
+            replay: None,
+            timeline: Vec::new(),
         }
     }
 

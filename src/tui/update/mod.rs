@@ -59,6 +59,14 @@ pub enum Action {
     Files(FilesKey),
     /// `e`: the Explain pane, in the log's place.
     ToggleExplain,
+    /// `t`: the timeline.
+    Timeline,
+    /// In the timeline: `+` / `-`.
+    ZoomIn,
+    ZoomOut,
+    /// In the timeline: `←` / `→`.
+    Left,
+    Right,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +157,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
 
 fn update_inner(m: &mut Model, msg: Msg) -> Vec<Cmd> {
     match msg {
-        Msg::Action(a) => return action(m, a),
+        Msg::Action(a) => {
+            if let Some(note) = needs_engine(m, &a) {
+                m.notice = Some(note);
+                return vec![];
+            }
+            return action(m, a);
+        }
         Msg::Build(ev) => on_build(m, &ev),
         Msg::Paused(p) => {
             m.pause = Some(p);
@@ -211,6 +225,21 @@ fn update_inner(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::ExplainNumbers { stage, at, result } => explain::on_numbers(m, stage, at, result),
     }
     vec![]
+}
+
+/// In a replay, what a key cannot do without an engine, said in one line.
+fn needs_engine(m: &Model, a: &Action) -> Option<String> {
+    m.replay.as_ref()?;
+    let what = match a {
+        Action::Shell => "a shell (s)",
+        Action::OpenFiles => "files (f)",
+        Action::OpenDiff => "the diff (d)",
+        Action::ToggleBreakpoint | Action::NextStage | Action::Continue => "stepping",
+        _ => return None,
+    };
+    Some(format!(
+        "replay: {what} needs an engine — build the context to get it"
+    ))
 }
 
 fn pane_at(m: &Model, (x, y): (u16, u16)) -> Option<Focus> {
@@ -380,6 +409,16 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
         A::OpenFiles => return files::open(m),
         A::Files(k) => return files::on_key(m, k),
         A::Slowest => m.overlay = Some(Overlay::Slowest(0)),
+        A::Timeline => m.overlay = Some(Overlay::Timeline(Default::default())),
+        A::Up | A::Down | A::Left | A::Right | A::ZoomIn | A::ZoomOut
+            if matches!(m.overlay, Some(Overlay::Timeline(_))) =>
+        {
+            let span = crate::tui::views::timeline::span_of(m);
+            if let Some(Overlay::Timeline(v)) = &mut m.overlay {
+                crate::tui::views::timeline::on_key(v, &a, span);
+            }
+        }
+        A::Left | A::Right | A::ZoomIn | A::ZoomOut => {}
         A::Close => {
             if m.overlay.is_some() {
                 m.overlay = None;

@@ -51,7 +51,18 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             crate::report::sanitize::name(&w.detail)
         )
     });
-    let rows = usize::from(area.height.saturating_sub(2)) - usize::from(note.is_some());
+    // And why it ran instead of coming from the cache, when the run is recorded.
+    let miss = st
+        .instructions
+        .get(m.instruction)
+        .and_then(|i| i.miss.as_ref())
+        .map(|x| format!("ran: {}", crate::report::sanitize::name(&x.line())));
+    let notes: Vec<(String, Color)> = note
+        .map(|n| (n, Color::Yellow))
+        .into_iter()
+        .chain(miss.map(|n| (n, Color::Magenta)))
+        .collect();
+    let rows = usize::from(area.height.saturating_sub(2)).saturating_sub(notes.len());
     let first = first_visible(m.instruction, rows);
     let max = st
         .instructions
@@ -106,9 +117,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             ])
         })
         .collect();
-    if let Some(note) = note {
+    if !notes.is_empty() {
         lines.resize(rows, Line::default());
-        lines.push(Line::styled(note, Style::default().fg(Color::Yellow)));
+        for (n, c) in notes {
+            lines.push(Line::styled(n, Style::default().fg(c)));
+        }
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -134,6 +147,37 @@ mod tests {
             let s = render_with(60, 8, |f| super::render(f, f.area(), &m));
             insta::assert_snapshot!(format!("instructions_{name}"), s);
         }
+    }
+
+    #[test]
+    fn why_the_selected_instruction_ran() {
+        use crate::build::{BuildEvent, Miss, MissReason};
+        use crate::tui::update::{Msg, update};
+        let mut m = state("building");
+        let miss = Miss {
+            reason: MissReason::FilesChanged,
+            detail: "1 file changed: src/main.c (modified)".into(),
+            paths: vec!["src/main.c".into()],
+            arg: None,
+        };
+        update(
+            &mut m,
+            Msg::Build(BuildEvent::CacheMiss {
+                stage: 1,
+                instruction: 2,
+                miss,
+            }),
+        );
+        m.instruction = 2;
+        let s = render_with(60, 8, |f| super::render(f, f.area(), &m));
+        assert!(
+            s.contains("ran: files-changed: 1 file changed: src/main"),
+            "{s}"
+        );
+        insta::assert_snapshot!("instructions_miss", s);
+        update(&mut m, Msg::Action(crate::tui::update::Action::Slowest));
+        let s = crate::tui::views::tests::screen(&m);
+        assert!(s.contains("← files-changed"), "{s}");
     }
 
     #[test]

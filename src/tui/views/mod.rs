@@ -9,6 +9,7 @@ pub mod lanes;
 pub mod log;
 pub mod slowest;
 pub mod status;
+pub mod timeline;
 
 use ratatui::Frame;
 use ratatui::style::Color;
@@ -38,6 +39,7 @@ pub fn draw(frame: &mut Frame, m: &Model) {
         Some(Overlay::Help) => help::render(frame, frame.area(), m),
         Some(Overlay::Slowest(sel)) => slowest::render(frame, frame.area(), m, *sel),
         Some(Overlay::Error(e)) => error::render(frame, frame.area(), e),
+        Some(Overlay::Timeline(v)) => timeline::render(frame, frame.area(), m, v),
         None => {}
     }
     if m.monochrome {

@@ -40,6 +40,13 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model, selected: usize) {
                     style.fg(Color::Cyan),
                 ),
                 Span::styled(ins.text.clone(), style),
+                match &st.miss {
+                    Some(x) => Span::styled(
+                        format!("  ← {}", crate::report::sanitize::name(&x.line())),
+                        style.fg(Color::Magenta),
+                    ),
+                    None => Span::raw(""),
+                },
             ])
         })
         .collect();

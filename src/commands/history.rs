@@ -1,0 +1,59 @@
+//! `stagescope history [CONTEXT]`, and how a command names a recorded run.
+
+use std::path::Path;
+
+use stagescope::history::RunRecord;
+use stagescope::history::store::{self, Store};
+use stagescope::report::history::{history_json, history_text};
+
+use super::{EXIT_USAGE, fail};
+use crate::cli::{HistoryArgs, HistoryFormat};
+
+/// The user's run store, or the one-line reason there is none.
+pub fn user_store() -> Result<Store, String> {
+    Store::user().ok_or_else(|| {
+        "no state directory: set XDG_STATE_HOME or HOME to keep a run history".to_string()
+    })
+}
+
+/// A run named on the command line: a `--record` file, else an id (prefix) of `context`.
+pub fn resolve(run: &str, context: &Path) -> Result<RunRecord, String> {
+    let as_file = Path::new(run);
+    if as_file.is_file() {
+        return store::load(as_file);
+    }
+    let s = user_store()?;
+    let entry = s.find(context, run)?;
+    store::load(&entry.path)
+}
+
+pub fn history(args: &HistoryArgs) -> u8 {
+    if !args.context.is_dir() {
+        return fail(
+            EXIT_USAGE,
+            format!("{}: no such directory", args.context.display()),
+        );
+    }
+    let s = match user_store() {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let runs: Vec<RunRecord> = s
+        .list(&args.context)
+        .iter()
+        .rev()
+        .filter_map(|e| store::load(&e.path).ok())
+        .collect();
+    let shown = std::fs::canonicalize(&args.context)
+        .unwrap_or_else(|_| args.context.clone())
+        .display()
+        .to_string();
+    match args.format {
+        HistoryFormat::Json => println!("{}", history_json(&shown, &runs)),
+        HistoryFormat::Text if runs.is_empty() => {
+            println!("no recorded runs of {shown}: `stagescope build` records one");
+        }
+        HistoryFormat::Text => print!("{}", history_text(&shown, &runs)),
+    }
+    0
+}

@@ -1,0 +1,250 @@
+//! `t`: the run along wall-clock time — a waterfall of stages and their instructions,
+//! parallel stages side by side in time, cached work light, the critical path marked; zoom
+//! with `+`/`-`, pan with `←`/`→`, scroll with `↑`/`↓`.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use crate::history::timeline::{Timeline, bar_text};
+use crate::tui::model::{Model, TimelineView};
+use crate::tui::update::Action;
+use crate::tui::widgets::{duration, pane};
+
+/// Zoom steps: each halves the time shown.
+const MAX_ZOOM: u8 = 8;
+/// Columns of the row labels and of the durations.
+const LABEL: usize = 24;
+const TIME: usize = 7;
+
+/// "Now" for the timeline: a running build's clock, or nothing once it ended.
+fn now_ms(m: &Model) -> u64 {
+    if m.state.finished.is_some() || m.ended {
+        0
+    } else {
+        m.elapsed_ms
+    }
+}
+
+pub fn timeline_of(m: &Model) -> Timeline {
+    Timeline::of(m.plan(), &m.timeline, now_ms(m))
+}
+
+/// The run's length as the timeline draws it.
+pub fn span_of(m: &Model) -> u64 {
+    timeline_of(m).span_ms
+}
+
+/// Milliseconds shown at `zoom` of a run `span_ms` long.
+fn window(zoom: u8, span_ms: u64) -> u64 {
+    (span_ms >> zoom.min(MAX_ZOOM)).max(1)
+}
+
+/// A key of the timeline: zoom keeps the middle in place, panning moves a quarter window.
+pub fn on_key(v: &mut TimelineView, a: &Action, span_ms: u64) {
+    let w = window(v.zoom, span_ms);
+    let mid = v.left_ms + w / 2;
+    match a {
+        Action::Up => v.top = v.top.saturating_sub(1),
+        Action::Down => v.top += 1,
+        Action::Left => v.left_ms = v.left_ms.saturating_sub(w / 4),
+        Action::Right => v.left_ms += w / 4,
+        Action::ZoomIn => {
+            v.zoom = (v.zoom + 1).min(MAX_ZOOM);
+            v.left_ms = mid.saturating_sub(window(v.zoom, span_ms) / 2);
+        }
+        Action::ZoomOut => {
+            v.zoom = v.zoom.saturating_sub(1);
+            v.left_ms = mid.saturating_sub(window(v.zoom, span_ms) / 2);
+        }
+        _ => {}
+    }
+    v.left_ms = v
+        .left_ms
+        .min(span_ms.saturating_sub(window(v.zoom, span_ms)));
+}
+
+fn clip(text: &str, width: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > width {
+        let mut s: String = flat.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    } else {
+        format!("{flat:<width$}")
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, m: &Model, v: &TimelineView) {
+    frame.render_widget(Clear, area);
+    let tl = timeline_of(m);
+    let now = now_ms(m).max(tl.span_ms);
+    let w = window(v.zoom, tl.span_ms);
+    let left = v.left_ms.min(tl.span_ms.saturating_sub(w));
+    let inner = usize::from(area.width.saturating_sub(2));
+    let bar_w = inner.saturating_sub(LABEL + TIME + 2).max(1);
+    let title = format!(
+        " Timeline · {} – {} of {} · +/- zoom · ←/→ · t/Esc ",
+        duration(left),
+        duration(left + w),
+        duration(tl.span_ms)
+    );
+    let block = pane(title, true);
+    let mut rows: Vec<Line> = Vec::new();
+    let dim = Style::default().fg(Color::DarkGray);
+    for lane in &tl.lanes {
+        let Some(stage) = m.plan().stages.get(lane.stage) else {
+            continue;
+        };
+        let took = lane.end_ms.unwrap_or(now).saturating_sub(lane.start_ms);
+        let mark = if lane.critical { "*" } else { " " };
+        let stage_style = if lane.critical {
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        };
+        rows.push(Line::from(vec![
+            Span::styled(
+                clip(&format!("{mark}{}", stage.display_name()), LABEL),
+                stage_style,
+            ),
+            Span::raw(" "),
+            Span::styled(
+                bar_text(&lane.bars, now, left, w, bar_w),
+                stage_style.remove_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!(" {:>TIME$}", duration(took))),
+        ]));
+        for b in &lane.bars {
+            let Some(ins) = stage.instructions.get(b.instruction) else {
+                continue;
+            };
+            let took = b.end_ms.unwrap_or(now).saturating_sub(b.start_ms);
+            let style = if b.cached {
+                Style::default().fg(Color::Blue)
+            } else {
+                Style::default().fg(Color::Green)
+            };
+            rows.push(Line::from(vec![
+                Span::styled(format!(" {:>4} ", ins.line), dim),
+                Span::raw(clip(&ins.text, LABEL - 6)),
+                Span::raw(" "),
+                Span::styled(
+                    bar_text(std::slice::from_ref(b), now, left, w, bar_w),
+                    style,
+                ),
+                Span::styled(
+                    format!(
+                        " {:>TIME$}",
+                        if b.cached {
+                            "cached".to_string()
+                        } else {
+                            duration(took)
+                        }
+                    ),
+                    dim,
+                ),
+            ]));
+        }
+    }
+    let height = usize::from(area.height.saturating_sub(3));
+    let body: Vec<Line> = if rows.is_empty() {
+        vec![Line::from("nothing has run yet")]
+    } else {
+        let top = v.top.min(rows.len().saturating_sub(height));
+        rows.into_iter().skip(top).take(height).collect()
+    };
+    let mut lines = body;
+    lines.resize(height, Line::default());
+    lines.push(Line::styled(
+        "█ ran  ░ cached  * critical path  ↑/↓ scroll",
+        dim,
+    ));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::BuildEvent;
+    use crate::history::Timed;
+    use crate::tui::update::{Msg, update};
+    use crate::tui::views::tests::{render_with, state};
+
+    fn timed(m: &mut Model, at_ms: u64, event: BuildEvent) {
+        m.timeline.push(Timed { at_ms, event });
+    }
+
+    /// The "cached" state with a timeline: deps and builder in parallel, the release after.
+    fn run() -> Model {
+        let mut m = state("cached");
+        let steps = [
+            (0, 0, 0, 50, true),
+            (0, 1, 50, 1200, false),
+            (1, 0, 0, 10, true),
+            (1, 1, 10, 200, false),
+            (1, 2, 200, 2600, false),
+            (1, 3, 2600, 2700, true),
+            (3, 0, 2700, 2710, true),
+            (3, 1, 2710, 3100, false),
+        ];
+        for (s, k, a, b, cached) in steps {
+            timed(
+                &mut m,
+                a,
+                BuildEvent::InstructionStarted {
+                    stage: s,
+                    instruction: k,
+                },
+            );
+            timed(
+                &mut m,
+                b,
+                BuildEvent::InstructionFinished {
+                    stage: s,
+                    instruction: k,
+                    cached,
+                    duration_ms: b - a,
+                },
+            );
+        }
+        update(&mut m, Msg::Action(Action::Timeline));
+        m
+    }
+
+    #[test]
+    fn waterfall_at_80x24_and_zoomed() {
+        let mut m = run();
+        m.size = (80, 24);
+        insta::assert_snapshot!("timeline_80x24", crate::tui::views::tests::screen(&m));
+        for a in [Action::ZoomIn, Action::ZoomIn, Action::Right] {
+            update(&mut m, Msg::Action(a));
+        }
+        insta::assert_snapshot!(
+            "timeline_zoomed_80x24",
+            crate::tui::views::tests::screen(&m)
+        );
+    }
+
+    #[test]
+    fn zoom_and_pan_stay_inside_the_run() {
+        let mut v = TimelineView::default();
+        on_key(&mut v, &Action::Right, 1000);
+        assert_eq!(v.left_ms, 0, "nothing to pan at zoom 1");
+        on_key(&mut v, &Action::ZoomIn, 1000);
+        assert_eq!((v.zoom, v.left_ms), (1, 250), "the middle stays");
+        for _ in 0..10 {
+            on_key(&mut v, &Action::Right, 1000);
+        }
+        assert_eq!(v.left_ms, 500);
+        for _ in 0..20 {
+            on_key(&mut v, &Action::ZoomIn, 1000);
+        }
+        assert_eq!(v.zoom, MAX_ZOOM);
+        let _ = render_with(10, 4, |f| render(f, f.area(), &run(), &v));
+    }
+}
