@@ -181,6 +181,19 @@ fn spawn_sub(
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
+    let mut all: Vec<std::ffi::OsString> = sub.into_iter().map(Into::into).collect();
+    all.push(fixture.clone().into_os_string());
+    all.extend(args.iter().map(Into::into));
+    // `w` writes logs into the working directory: keep them out of the repository.
+    spawn_args(&all, &work_dir(&fixture), configure)
+}
+
+/// `stagescope ARGS…` in a 100x30 pseudo-terminal, its screen read by a vt100 parser.
+fn spawn_args(
+    args: &[std::ffi::OsString],
+    cwd: &Path,
+    configure: impl FnOnce(&mut CommandBuilder),
+) -> (Screen, Child, Keys) {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -190,12 +203,9 @@ fn spawn_sub(
         })
         .expect("pty");
     let mut cmd = CommandBuilder::new(BIN);
-    cmd.args(sub);
-    cmd.arg(fixture.as_os_str());
     cmd.args(args);
     cmd.env("TERM", "xterm-256color");
-    // `w` writes logs into the working directory: keep them out of the repository.
-    cmd.cwd(work_dir(&fixture));
+    cmd.cwd(cwd);
     configure(&mut cmd);
     let child = Child(pair.slave.spawn_command(cmd).expect("spawn"));
     drop(pair.slave);
@@ -292,6 +302,79 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
     assert_restored(&screen);
     assert_no_new_containers(&containers_before);
     remove_new_tags(&tags_before);
+}
+
+/// A run recorded by the TUI (`--record`, and into the history) replays with no engine at
+/// all: the stages, a log line and the timeline come back; keys that need an engine say so.
+#[test]
+fn a_recorded_run_replays_without_an_engine() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let state = tempfile::tempdir().expect("state dir");
+    let record = state.path().join("run.json");
+    let nonce = format!("r{}", std::process::id());
+    let record_arg = record.to_str().expect("utf8").to_string();
+    let (screen, mut child, mut keys) = spawn_with(
+        "tui",
+        &[
+            "--build-arg",
+            &format!("NONCE={nonce}"),
+            "--record",
+            &record_arg,
+        ],
+        |cmd| cmd.env("XDG_STATE_HOME", state.path()),
+    );
+    screen.wait_done();
+    // The live timeline: the stages along time.
+    press(&mut keys, "t");
+    screen.wait_for(
+        "the timeline",
+        |s| s.contains("Timeline ·") && s.contains("second"),
+        10,
+    );
+    press(&mut keys, "\x1b");
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    assert!(record.is_file(), "--record wrote the run");
+    let runs = std::fs::read_dir(state.path().join("stagescope/runs"))
+        .expect("history dir")
+        .flat_map(|d| std::fs::read_dir(d.expect("entry").path()).expect("context dir"))
+        .count();
+    assert_eq!(runs, 1, "the TUI's run is in the history");
+
+    let args: Vec<std::ffi::OsString> = vec!["replay".into(), record.clone().into_os_string()];
+    let (screen, mut child, mut keys) = spawn_args(&args, state.path(), |cmd| {
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    });
+    screen.wait_for(
+        "the replayed run",
+        |s| s.contains("replay of") && s.contains("second"),
+        20,
+    );
+    press(&mut keys, "g");
+    press(&mut keys, "j");
+    press(&mut keys, "a");
+    let expected = format!("second says hello {nonce}");
+    screen.wait_for("the second stage's log line", |s| s.contains(&expected), 10);
+    press(&mut keys, "t");
+    screen.wait_for(
+        "the timeline",
+        |s| s.contains("Timeline ·") && s.contains("second"),
+        10,
+    );
+    press(&mut keys, "\x1b");
+    press(&mut keys, "f");
+    screen.wait_for(
+        "the one-line refusal",
+        |s| s.contains("needs an engine"),
+        10,
+    );
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
 }
 
 #[test]

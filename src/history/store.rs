@@ -48,7 +48,11 @@ impl Store {
         Store { root }
     }
 
+    /// The user's store; none when `STAGESCOPE_NO_HISTORY` is set (non-empty).
     pub fn user() -> Option<Store> {
+        if std::env::var_os("STAGESCOPE_NO_HISTORY").is_some_and(|v| !v.is_empty()) {
+            return None;
+        }
         user_dir().map(Store::new)
     }
 
