@@ -12,7 +12,8 @@ use crate::cli::{HistoryArgs, HistoryFormat};
 /// The user's run store, or the one-line reason there is none.
 pub fn user_store() -> Result<Store, String> {
     Store::user().ok_or_else(|| {
-        "no state directory: set XDG_STATE_HOME or HOME to keep a run history".to_string()
+        "no run history: STAGESCOPE_NO_HISTORY is set, or neither XDG_STATE_HOME nor HOME is"
+            .to_string()
     })
 }
 

@@ -33,13 +33,48 @@ pub enum Overlay {
     Timeline(TimelineView),
 }
 
-/// How much of the timeline shows: `zoom` 1 fits the whole run, each step doubles; `left`
-/// is the first millisecond shown; `top` the first row.
+/// How much of the timeline shows: `zoom` 0 fits the whole run, each step halves the time
+/// shown; `left_ms` is the first millisecond shown; `top` the first row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TimelineView {
     pub zoom: u8,
     pub left_ms: u64,
     pub top: usize,
+}
+
+/// Zoom steps of the timeline.
+pub const MAX_ZOOM: u8 = 8;
+
+impl TimelineView {
+    /// Milliseconds shown of a run `span_ms` long.
+    pub fn window(&self, span_ms: u64) -> u64 {
+        (span_ms >> self.zoom.min(MAX_ZOOM)).max(1)
+    }
+
+    /// Zoom in (`by` > 0) or out, keeping the middle in place.
+    pub fn zoom_by(&mut self, by: i8, span_ms: u64) {
+        let mid = self.left_ms + self.window(span_ms) / 2;
+        self.zoom = self.zoom.saturating_add_signed(by).min(MAX_ZOOM);
+        self.left_ms = mid.saturating_sub(self.window(span_ms) / 2);
+        self.clamp(span_ms);
+    }
+
+    /// Pan a quarter window right (`dir` > 0) or left.
+    pub fn pan(&mut self, dir: i8, span_ms: u64) {
+        let step = self.window(span_ms) / 4;
+        self.left_ms = if dir > 0 {
+            self.left_ms + step
+        } else {
+            self.left_ms.saturating_sub(step)
+        };
+        self.clamp(span_ms);
+    }
+
+    fn clamp(&mut self, span_ms: u64) {
+        self.left_ms = self
+            .left_ms
+            .min(span_ms.saturating_sub(self.window(span_ms)));
+    }
 }
 
 /// A shell about to open in the state after `instruction` of `stage`: the command is typed
@@ -200,6 +235,20 @@ impl Model {
             .get(stage)
             .map_or(0, |s| s.instructions.len());
         (0..n).any(|k| !self.warnings_at(stage, k).is_empty())
+    }
+
+    /// "Now" for the timeline: a running build's clock; nothing once it ended.
+    pub fn timeline_now(&self) -> u64 {
+        if self.state.finished.is_some() || self.ended {
+            0
+        } else {
+            self.elapsed_ms
+        }
+    }
+
+    /// The run along wall-clock time, as far as it got.
+    pub fn timeline(&self) -> crate::history::timeline::Timeline {
+        crate::history::timeline::Timeline::of(self.plan(), &self.timeline, self.timeline_now())
     }
 
     pub fn plan(&self) -> &BuildPlan {

@@ -413,9 +413,16 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
         A::Up | A::Down | A::Left | A::Right | A::ZoomIn | A::ZoomOut
             if matches!(m.overlay, Some(Overlay::Timeline(_))) =>
         {
-            let span = crate::tui::views::timeline::span_of(m);
+            let span = m.timeline().span_ms;
             if let Some(Overlay::Timeline(v)) = &mut m.overlay {
-                crate::tui::views::timeline::on_key(v, &a, span);
+                match a {
+                    A::Up => v.top = v.top.saturating_sub(1),
+                    A::Down => v.top += 1,
+                    A::Left => v.pan(-1, span),
+                    A::Right => v.pan(1, span),
+                    A::ZoomIn => v.zoom_by(1, span),
+                    _ => v.zoom_by(-1, span),
+                }
             }
         }
         A::Left | A::Right | A::ZoomIn | A::ZoomOut => {}

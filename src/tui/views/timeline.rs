@@ -8,63 +8,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use crate::history::timeline::{Timeline, bar_text};
+use crate::history::timeline::bar_text;
 use crate::tui::model::{Model, TimelineView};
-use crate::tui::update::Action;
 use crate::tui::widgets::{duration, pane};
 
-/// Zoom steps: each halves the time shown.
-const MAX_ZOOM: u8 = 8;
 /// Columns of the row labels and of the durations.
 const LABEL: usize = 24;
 const TIME: usize = 7;
-
-/// "Now" for the timeline: a running build's clock, or nothing once it ended.
-fn now_ms(m: &Model) -> u64 {
-    if m.state.finished.is_some() || m.ended {
-        0
-    } else {
-        m.elapsed_ms
-    }
-}
-
-pub fn timeline_of(m: &Model) -> Timeline {
-    Timeline::of(m.plan(), &m.timeline, now_ms(m))
-}
-
-/// The run's length as the timeline draws it.
-pub fn span_of(m: &Model) -> u64 {
-    timeline_of(m).span_ms
-}
-
-/// Milliseconds shown at `zoom` of a run `span_ms` long.
-fn window(zoom: u8, span_ms: u64) -> u64 {
-    (span_ms >> zoom.min(MAX_ZOOM)).max(1)
-}
-
-/// A key of the timeline: zoom keeps the middle in place, panning moves a quarter window.
-pub fn on_key(v: &mut TimelineView, a: &Action, span_ms: u64) {
-    let w = window(v.zoom, span_ms);
-    let mid = v.left_ms + w / 2;
-    match a {
-        Action::Up => v.top = v.top.saturating_sub(1),
-        Action::Down => v.top += 1,
-        Action::Left => v.left_ms = v.left_ms.saturating_sub(w / 4),
-        Action::Right => v.left_ms += w / 4,
-        Action::ZoomIn => {
-            v.zoom = (v.zoom + 1).min(MAX_ZOOM);
-            v.left_ms = mid.saturating_sub(window(v.zoom, span_ms) / 2);
-        }
-        Action::ZoomOut => {
-            v.zoom = v.zoom.saturating_sub(1);
-            v.left_ms = mid.saturating_sub(window(v.zoom, span_ms) / 2);
-        }
-        _ => {}
-    }
-    v.left_ms = v
-        .left_ms
-        .min(span_ms.saturating_sub(window(v.zoom, span_ms)));
-}
 
 fn clip(text: &str, width: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -79,9 +29,9 @@ fn clip(text: &str, width: usize) -> String {
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model, v: &TimelineView) {
     frame.render_widget(Clear, area);
-    let tl = timeline_of(m);
-    let now = now_ms(m).max(tl.span_ms);
-    let w = window(v.zoom, tl.span_ms);
+    let tl = m.timeline();
+    let now = m.timeline_now().max(tl.span_ms);
+    let w = v.window(tl.span_ms);
     let left = v.left_ms.min(tl.span_ms.saturating_sub(w));
     let inner = usize::from(area.width.saturating_sub(2));
     let bar_w = inner.saturating_sub(LABEL + TIME + 2).max(1);
@@ -172,6 +122,7 @@ mod tests {
     use super::*;
     use crate::build::BuildEvent;
     use crate::history::Timed;
+    use crate::tui::update::Action;
     use crate::tui::update::{Msg, update};
     use crate::tui::views::tests::{render_with, state};
 
@@ -233,18 +184,18 @@ mod tests {
     #[test]
     fn zoom_and_pan_stay_inside_the_run() {
         let mut v = TimelineView::default();
-        on_key(&mut v, &Action::Right, 1000);
+        v.pan(1, 1000);
         assert_eq!(v.left_ms, 0, "nothing to pan at zoom 1");
-        on_key(&mut v, &Action::ZoomIn, 1000);
+        v.zoom_by(1, 1000);
         assert_eq!((v.zoom, v.left_ms), (1, 250), "the middle stays");
         for _ in 0..10 {
-            on_key(&mut v, &Action::Right, 1000);
+            v.pan(1, 1000);
         }
         assert_eq!(v.left_ms, 500);
         for _ in 0..20 {
-            on_key(&mut v, &Action::ZoomIn, 1000);
+            v.zoom_by(1, 1000);
         }
-        assert_eq!(v.zoom, MAX_ZOOM);
+        assert_eq!(v.zoom, crate::tui::model::MAX_ZOOM);
         let _ = render_with(10, 4, |f| render(f, f.area(), &run(), &v));
     }
 }
