@@ -5,6 +5,8 @@
 
 pub mod compare;
 pub mod facts;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod inputs;
 pub mod reasons;
 pub mod record;

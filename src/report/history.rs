@@ -68,6 +68,13 @@ pub fn history_text(context: &str, runs: &[RunRecord]) -> String {
             wall_bar(r.wall_ms, r.cached_share(), max, 20).trim_end()
         ));
     }
+    if let Some(newest) = runs.first() {
+        out.push_str(&format!(
+            "\ntimeline of {} (█ ran, ░ cached, * critical path)\n",
+            sanitize::name(&newest.id)
+        ));
+        out.push_str(&timeline_text(newest));
+    }
     out
 }
 
@@ -252,6 +259,98 @@ mod tests {
         assert_eq!(wall_bar(10, Some(0.5), 10, 4), "██░░");
         assert_eq!(wall_bar(5, None, 10, 4), "██  ");
         assert_eq!(wall_bar(0, None, 0, 3), "   ");
+    }
+
+    /// Two runs of a two-stage build: the second after `src/a` changed.
+    fn two_runs() -> (RunRecord, RunRecord) {
+        use crate::build::{BuildEvent, BuilderKind, Miss, MissReason};
+        use crate::history::Timed;
+        use crate::history::fixtures::{finished, record};
+        const DF: &str = "FROM busybox AS builder\nCOPY src /src\nRUN make\nFROM busybox\nCOPY --from=builder /src /app\n";
+        let mut a = finished(record(DF, &[], &[("src/a", "1")]), true);
+        a.id = "aaaa1111".into();
+        a.started_unix_ms = 1_764_688_800_000;
+        a.wall_ms = 900;
+        a.builder = Some(BuilderKind::Buildkit);
+        let mut b = record(DF, &[], &[("src/a", "2")]);
+        b.id = "bbbb2222".into();
+        b.started_unix_ms = 1_764_688_900_000;
+        b.wall_ms = 4_200;
+        b.builder = Some(BuilderKind::Buildkit);
+        let ran = |s, k, from, to| {
+            vec![
+                Timed {
+                    at_ms: from,
+                    event: BuildEvent::InstructionStarted {
+                        stage: s,
+                        instruction: k,
+                    },
+                },
+                Timed {
+                    at_ms: to,
+                    event: BuildEvent::InstructionFinished {
+                        stage: s,
+                        instruction: k,
+                        cached: false,
+                        duration_ms: to - from,
+                    },
+                },
+            ]
+        };
+        let miss = |s, k, reason, detail: &str| Timed {
+            at_ms: 0,
+            event: BuildEvent::CacheMiss {
+                stage: s,
+                instruction: k,
+                miss: Miss {
+                    reason,
+                    detail: detail.into(),
+                    paths: vec![],
+                    arg: None,
+                },
+            },
+        };
+        b.events.extend(ran(0, 0, 100, 110));
+        b.events.push(miss(
+            0,
+            1,
+            MissReason::FilesChanged,
+            "1 file changed: src/a (modified)",
+        ));
+        b.events.extend(ran(0, 1, 110, 300));
+        b.events.push(miss(
+            0,
+            2,
+            MissReason::ParentMissed,
+            "line 2 (builder) ran: `COPY src /src`",
+        ));
+        b.events.extend(ran(0, 2, 300, 3_900));
+        b.events.extend(ran(1, 0, 100, 120));
+        b.events.push(miss(
+            1,
+            1,
+            MissReason::ParentMissed,
+            "line 3 (builder) ran: `RUN make`",
+        ));
+        b.events.extend(ran(1, 1, 3_900, 4_100));
+        (a, b)
+    }
+
+    #[test]
+    fn compare_as_text_markdown_and_json() {
+        let (a, b) = two_runs();
+        let c = crate::history::compare::compare(&a, &b);
+        insta::assert_snapshot!("compare_text", compare_text(&c, &a, &b));
+        insta::assert_snapshot!("compare_markdown", compare_markdown(&c, &a, &b));
+        let j = compare_json(&c);
+        assert_eq!(j["rows"][1]["miss"]["reason"], "parent-missed");
+        assert_eq!(j["b"]["critical_path"], serde_json::json!(["builder", "1"]));
+    }
+
+    #[test]
+    fn history_lists_runs_newest_first_with_the_newest_timeline() {
+        let (a, b) = two_runs();
+        insta::assert_snapshot!("history_text", history_text("/ctx", &[b, a]));
     }
 
     #[test]
