@@ -12,9 +12,25 @@ pub use crate::build::miss::{Miss, MissReason};
 /// At most this many paths are named in a files-changed miss.
 pub const MAX_PATHS: usize = 20;
 
+/// An earlier run, with what finished in it looked up once (a run explains many misses).
+pub struct Known {
+    pub run: RunRecord,
+    finished: BTreeMap<(usize, usize), (bool, u64)>,
+}
+
+impl From<RunRecord> for Known {
+    fn from(run: RunRecord) -> Known {
+        Known {
+            finished: run.finished(),
+            run,
+        }
+    }
+}
+
 /// Where the same instruction is in an earlier run: that run, its stage and index.
 struct Earlier<'a> {
     run: &'a RunRecord,
+    finished: &'a BTreeMap<(usize, usize), (bool, u64)>,
     stage: usize,
     k: usize,
 }
@@ -37,7 +53,7 @@ fn same_step(steps: &[StepFacts], k: usize, text: &str) -> Option<usize> {
 pub fn find(
     cur: &RunRecord,
     ran: &BTreeSet<(usize, usize)>,
-    previous: &[RunRecord],
+    previous: &[Known],
     stage: usize,
     k: usize,
 ) -> Miss {
@@ -56,11 +72,13 @@ pub fn find(
             "the first recorded run of this Dockerfile",
         );
     }
-    let earlier = previous.iter().find_map(|run| {
+    let earlier = previous.iter().find_map(|known| {
+        let run = &known.run;
         let ps = cur.stage_in(stage, run)?;
         let pk = same_step(run.steps.get(ps)?, k, &facts.text)?;
-        run.finished().contains_key(&(ps, pk)).then_some(Earlier {
+        known.finished.contains_key(&(ps, pk)).then_some(Earlier {
             run,
+            finished: &known.finished,
             stage: ps,
             k: pk,
         })
@@ -93,10 +111,10 @@ fn changed_or_new(
     stage: usize,
     k: usize,
     facts: &StepFacts,
-    previous: &[RunRecord],
+    previous: &[Known],
 ) -> Miss {
-    let last = &previous[0];
-    let seen = previous.iter().any(|run| {
+    let last = &previous[0].run;
+    let seen = previous.iter().map(|k| &k.run).any(|run| {
         cur.stage_in(stage, run)
             .and_then(|ps| run.steps.get(ps))
             .is_some_and(|steps| same_step(steps, k, &facts.text).is_some())
@@ -250,7 +268,7 @@ fn parent_missed(
 }
 
 fn unknown(cur: &RunRecord, e: &Earlier<'_>) -> Miss {
-    let then = e.run.finished().get(&(e.stage, e.k)).copied();
+    let then = e.finished.get(&(e.stage, e.k)).copied();
     let detail = if cur.builder.is_some() && e.run.builder.is_some() && cur.builder != e.run.builder
     {
         format!(

@@ -10,7 +10,8 @@ FROM busybox\nCOPY --from=builder /src /app\nRUN ls /app\n";
 
 fn why(cur: &RunRecord, ran: &[(usize, usize)], prev: &[RunRecord], s: usize, k: usize) -> Miss {
     let ran: BTreeSet<(usize, usize)> = ran.iter().copied().collect();
-    find(cur, &ran, prev, s, k)
+    let known: Vec<Known> = prev.iter().cloned().map(Known::from).collect();
+    find(cur, &ran, &known, s, k)
 }
 
 #[test]

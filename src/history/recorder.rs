@@ -1,18 +1,29 @@
 //! Records a run as its events arrive and explains each cache miss on the spot.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
-use super::reasons;
-use super::record::{Outcome, RunRecord, Timed};
+use super::reasons::{self, Known};
+use super::record::{FileMark, Outcome, RunRecord, Timed};
 use crate::build::{BuildEvent, BuilderKind};
 
 /// Log text kept per record; beyond it log lines are counted, not kept.
 pub const MAX_LOG_BYTES: u64 = 4 << 20;
 
+/// What is gathered beside the build, off its path: the digests of the context files
+/// COPY/ADD read and the earlier runs (newest first).
+pub struct Background {
+    pub inputs: BTreeMap<String, FileMark>,
+    pub inputs_truncated: bool,
+    pub previous: Vec<RunRecord>,
+}
+
 pub struct Recorder {
     rec: RunRecord,
-    previous: Vec<RunRecord>,
+    previous: Vec<Known>,
+    /// The background facts, until the first miss (or the end) needs them.
+    pending: Option<Receiver<Background>>,
     ran: BTreeSet<(usize, usize)>,
     start: Instant,
     log_bytes: u64,
@@ -24,10 +35,31 @@ impl Recorder {
     pub fn new(rec: RunRecord, previous: Vec<RunRecord>) -> Recorder {
         Recorder {
             rec,
-            previous,
+            previous: previous.into_iter().map(Known::from).collect(),
+            pending: None,
             ran: BTreeSet::new(),
             start: Instant::now(),
             log_bytes: 0,
+        }
+    }
+
+    /// A recorder whose inputs and earlier runs arrive on `facts` while the build runs: a
+    /// build that misses nothing never waits for them.
+    pub fn pending(rec: RunRecord, facts: Receiver<Background>) -> Recorder {
+        Recorder {
+            pending: Some(facts),
+            ..Recorder::new(rec, Vec::new())
+        }
+    }
+
+    /// Waits for the background facts, once.
+    fn ready(&mut self) {
+        if let Some(rx) = self.pending.take()
+            && let Ok(b) = rx.recv()
+        {
+            self.rec.inputs = b.inputs;
+            self.rec.inputs_truncated = b.inputs_truncated;
+            self.previous = b.previous.into_iter().map(Known::from).collect();
         }
     }
 
@@ -48,6 +80,7 @@ impl Recorder {
                 ..
             } if *instruction > 0 && !self.settled(*stage, *instruction) => {
                 self.ran.insert((*stage, *instruction));
+                self.ready();
                 let m = reasons::find(&self.rec, &self.ran, &self.previous, *stage, *instruction);
                 let e = BuildEvent::CacheMiss {
                     stage: *stage,
@@ -94,6 +127,7 @@ impl Recorder {
     /// The finished record: outcome from the events; wall time up to the build's end (a
     /// front end may stay open long after), else up to now.
     pub fn finish(mut self) -> RunRecord {
+        self.ready();
         let end = self.rec.events.iter().rev().find_map(|t| {
             matches!(
                 t.event,

@@ -14,6 +14,7 @@ use crate::history::Recorder;
 use crate::history::facts::step_facts;
 use crate::history::inputs::digest_inputs;
 use crate::history::record::{FORMAT, Outcome, RunRecord};
+use crate::history::recorder::Background;
 use crate::history::store::{self, Store};
 
 /// Earlier runs read to explain misses: the newest that finished each instruction counts.
@@ -47,32 +48,34 @@ impl Session {
         let steps = step_facts(&self.dockerfile, &opts);
         let context = self.context.dir().to_path_buf();
         let dockerfile = self.context.dockerfile_path().to_path_buf();
-        let previous = match &store {
-            Some(s) => {
-                let (s, c, d) = (s.clone(), context.clone(), dockerfile.clone());
-                tokio::task::spawn_blocking(move || s.previous(&c, &d, PREVIOUS_RUNS))
-                    .await
-                    .unwrap_or_default()
-            }
-            None => Vec::new(),
-        };
-        let digests = {
+        // Earlier runs and the digests are gathered beside the build; the first cache miss
+        // (or the end) waits for them.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        {
+            let (store, c, d) = (store.clone(), context.clone(), dockerfile.clone());
             let (ctx, steps) = (self.context.clone(), steps.clone());
-            let known = previous.first().map(|r| r.inputs.clone());
-            tokio::task::spawn_blocking(move || digest_inputs(&ctx, &steps, known.as_ref()))
-        };
-        let mut base_ids = Vec::new();
-        for st in &self.plan.stages {
-            let id = if st.base_stage.is_none() && st.base != "scratch" {
+            tokio::task::spawn_blocking(move || {
+                let previous = store.map_or_else(Vec::new, |s| s.previous(&c, &d, PREVIOUS_RUNS));
+                let known = previous.first().map(|r| &r.inputs);
+                // A context that cannot be read fails the build itself, with its own message.
+                let (inputs, inputs_truncated) =
+                    digest_inputs(&ctx, &steps, known).unwrap_or_default();
+                let _ = tx.send(Background {
+                    inputs,
+                    inputs_truncated,
+                    previous,
+                });
+            });
+        }
+        // The base images' ids, asked all at once.
+        let base_ids = futures_util::future::join_all(self.plan.stages.iter().map(|st| async {
+            if st.base_stage.is_none() && st.base != "scratch" {
                 image_id(&self.engine, &st.base).await.ok()
             } else {
                 None
-            };
-            base_ids.push(id);
-        }
-        // A context that cannot be read fails the build itself, with its own message.
-        let (inputs, inputs_truncated) =
-            digests.await.ok().and_then(Result::ok).unwrap_or_default();
+            }
+        }))
+        .await;
         let rec = RunRecord {
             format: FORMAT,
             id: self.build_id.clone(),
@@ -91,15 +94,15 @@ impl Session {
             plan: self.plan.clone(),
             steps,
             base_ids,
-            inputs,
-            inputs_truncated,
+            inputs: Default::default(),
+            inputs_truncated: false,
             events: Vec::new(),
             log_bytes_dropped: 0,
             outcome: Outcome::Interrupted,
             wall_ms: 0,
         };
         Recording {
-            recorder: Arc::new(Mutex::new(Some(Recorder::new(rec, previous)))),
+            recorder: Arc::new(Mutex::new(Some(Recorder::pending(rec, rx)))),
             store,
             file,
         }
