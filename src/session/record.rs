@@ -67,15 +67,33 @@ impl Session {
                 });
             });
         }
-        // The base images' ids, asked all at once.
-        let base_ids = futures_util::future::join_all(self.plan.stages.iter().map(|st| async {
-            if st.base_stage.is_none() && st.base != "scratch" {
-                image_id(&self.engine, &st.base).await.ok()
-            } else {
-                None
-            }
-        }))
-        .await;
+        // The base images' ids: each distinct base asked once, all at the same time.
+        let bases: std::collections::BTreeSet<&str> = self
+            .plan
+            .stages
+            .iter()
+            .filter(|st| st.base_stage.is_none() && st.base != "scratch")
+            .map(|st| st.base.as_str())
+            .collect();
+        let ids: std::collections::BTreeMap<&str, Option<String>> = futures_util::future::join_all(
+            bases
+                .into_iter()
+                .map(|b| async move { (b, image_id(&self.engine, b).await.ok()) }),
+        )
+        .await
+        .into_iter()
+        .collect();
+        let base_ids: Vec<Option<String>> = self
+            .plan
+            .stages
+            .iter()
+            .map(|st| {
+                st.base_stage
+                    .is_none()
+                    .then(|| ids.get(st.base.as_str()).cloned().flatten())
+                    .flatten()
+            })
+            .collect();
         let rec = RunRecord {
             format: FORMAT,
             id: self.build_id.clone(),
