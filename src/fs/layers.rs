@@ -36,26 +36,36 @@ pub struct ImageLayers {
     pub layers: Vec<Layer>,
 }
 
+/// One image of a save stream's `manifest.json`.
 #[derive(serde::Deserialize)]
-struct ManifestItem {
+pub(crate) struct ManifestItem {
     #[serde(rename = "Config")]
-    config: String,
+    pub config: String,
     #[serde(rename = "Layers")]
-    layers: Vec<String>,
+    pub layers: Vec<String>,
+}
+
+/// What the image config says of its layers.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct SaveConfig {
+    #[serde(default)]
+    pub history: Vec<History>,
+    #[serde(default)]
+    pub rootfs: RootFs,
 }
 
 #[derive(serde::Deserialize, Default)]
-struct Config {
+pub(crate) struct RootFs {
     #[serde(default)]
-    history: Vec<History>,
+    pub diff_ids: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
-struct History {
+pub(crate) struct History {
     #[serde(default)]
-    created_by: String,
+    pub created_by: String,
     #[serde(default)]
-    empty_layer: bool,
+    pub empty_layer: bool,
 }
 
 /// JSON documents worth keeping from the save stream; anything larger is not metadata.
@@ -145,7 +155,7 @@ pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
     let Some(item) = manifest.into_iter().next() else {
         return Ok(ImageLayers::default());
     };
-    let config: Config = json
+    let config: SaveConfig = json
         .get(item.config.as_bytes())
         .and_then(|c| serde_json::from_slice(c).ok())
         .unwrap_or_default();
@@ -224,10 +234,10 @@ impl ImageLayers {
 mod proptests;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    pub(crate) fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (p, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -239,7 +249,7 @@ mod tests {
         b.into_inner().expect("tar")
     }
 
-    pub(super) fn gzip(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(data).expect("gzip");
@@ -304,7 +314,7 @@ mod tests {
         check(&save);
     }
 
-    fn zstd(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn zstd(data: &[u8]) -> Vec<u8> {
         ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
     }
 

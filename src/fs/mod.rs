@@ -11,6 +11,7 @@ pub mod layers;
 pub mod preview;
 pub mod provenance;
 pub mod rules;
+pub mod save;
 pub mod sides;
 pub mod sniff;
 #[cfg(test)]
