@@ -7,6 +7,7 @@ pub mod content_diff;
 pub mod diff;
 pub mod format;
 pub mod index;
+pub mod layer_cache;
 pub mod layers;
 pub mod preview;
 pub mod provenance;

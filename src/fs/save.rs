@@ -26,8 +26,8 @@ pub struct Known {
 /// What became of one layer of the stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LayerRead {
-    /// Parsed; `stream_size` is the size of its entry in the save stream.
-    Indexed { index: LayerIndex, stream_size: u64 },
+    /// Parsed (its [`LayerIndex::stream_size`] set).
+    Indexed(LayerIndex),
     /// Read through unparsed: the caller has it.
     Skipped(String),
     /// Skipped as known, but its digest said otherwise: the stream must be read again
@@ -83,9 +83,9 @@ pub fn read_save_indexed(
         }
         let head = &head[..got];
         let rest = head.chain(&mut e);
-        let indexed = |index| LayerRead::Indexed {
-            index,
-            stream_size: size,
+        let indexed = |mut index: LayerIndex| {
+            index.stream_size = size;
+            LayerRead::Indexed(index)
         };
         if head.starts_with(&[0x1f, 0x8b]) {
             let ix = LayerIndex::from_tar(flate2::read::GzDecoder::new(rest), &mut observe)?;

@@ -78,7 +78,7 @@ pub(super) fn put_record(out: &mut Vec<u8>, r: &Record) {
 }
 
 /// Bytes of one encoded record.
-const RECORD_BYTES: usize = 58;
+const RECORD_BYTES: usize = 4 * 4 + 3 * 8 + 3 * 4 + 2;
 
 pub(super) struct Cursor<'a> {
     pub(super) buf: &'a [u8],

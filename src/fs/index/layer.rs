@@ -22,6 +22,9 @@ pub struct LayerIndex {
     /// Opaque directories (`dir/.wh..wh..opq`): what the layers underneath had in them.
     opaque: Vec<(u32, u32)>,
     progress: Progress,
+    /// Bytes of the layer's entry in the save stream (compressed or not), which tells a
+    /// known layer apart before its bytes are read; 0 when not known.
+    pub stream_size: u64,
 }
 
 /// The name a whiteout hides, or `Opaque` for the directory marker.
@@ -92,6 +95,7 @@ impl LayerIndex {
             deleted,
             opaque,
             progress,
+            stream_size: 0,
         })
     }
 
@@ -346,7 +350,7 @@ pub mod layer_codec {
         ] {
             out.extend_from_slice(&(v as u64).to_le_bytes());
         }
-        for v in [l.progress.entries, l.progress.bytes] {
+        for v in [l.progress.entries, l.progress.bytes, l.stream_size] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&l.arena);
@@ -371,12 +375,13 @@ pub mod layer_codec {
         if c.take(8)? != MAGIC {
             return None;
         }
-        let mut len = || usize::try_from(c.u64().unwrap_or(u64::MAX)).ok();
+        let mut len = || c.u64().and_then(|v| usize::try_from(v).ok());
         let (arena_len, n, n_deleted, n_opaque) = (len()?, len()?, len()?, len()?);
         let progress = Progress {
             entries: c.u64()?,
             bytes: c.u64()?,
         };
+        let stream_size = c.u64()?;
         if arena_len > u32::MAX as usize || c.buf.len() < arena_len {
             return None;
         }
@@ -400,6 +405,7 @@ pub mod layer_codec {
             deleted,
             opaque,
             progress,
+            stream_size,
         })
     }
 }

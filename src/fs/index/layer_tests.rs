@@ -193,6 +193,9 @@ fn layer_codec_round_trips_and_refuses_damage() {
     let bytes = layer_codec::encode(&l);
     assert_eq!(layer_codec::decode(&bytes).as_ref(), Some(&l));
     assert!(layer_codec::decode(&bytes[..bytes.len() - 1]).is_none());
+    // A layer of one file and nothing else (the smallest there is) reads back too.
+    let one = layer(&[T::F("f", b"x")]);
+    assert_eq!(layer_codec::decode(&layer_codec::encode(&one)), Some(one));
     for i in (0..bytes.len()).step_by(5) {
         let mut bad = bytes.clone();
         bad[i] ^= 0x21;
