@@ -11,7 +11,7 @@ use super::cache::{DiskCache, key_of, user_dir};
 use super::index::layer::{LayerIndex, layer_codec};
 
 /// Default bounds: layer indexes in memory (heap bytes) and on disk (file bytes).
-pub const MEMORY_BYTES: usize = 256 << 20;
+pub const MEMORY_BYTES: usize = 64 << 20;
 pub const DISK_BYTES: u64 = 1 << 30;
 /// Image facts are a few hundred bytes each.
 const META_BYTES: u64 = 8 << 20;

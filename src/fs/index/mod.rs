@@ -423,6 +423,8 @@ pub mod layer;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
+mod layer_proptests;
+#[cfg(test)]
 mod layer_tests;
 #[cfg(test)]
 mod proptests;
