@@ -44,7 +44,7 @@ fn under(p: &[u8], dir: &[u8]) -> bool {
 fn tar_of(ops: &[Op]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     let mut named = std::collections::BTreeSet::new();
-    let mut add = |b: &mut tar::Builder<Vec<u8>>, p: &[u8], dir: bool, data: &[u8]| {
+    let add = |b: &mut tar::Builder<Vec<u8>>, p: &[u8], dir: bool, data: &[u8]| {
         let mut h = tar::Header::new_gnu();
         h.set_mode(if dir { 0o700 } else { 0o640 });
         h.set_size(data.len() as u64);
