@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use super::connect::Engine;
 use super::error::EngineError;
-use super::export::pipe_to_blocking;
+use super::export::{pipe_to_blocking, streaming};
 use crate::fs::index::layer::{LayerIndex, compose};
 use crate::fs::layer_cache::{ImageMeta, LayerCache};
 use crate::fs::layers::{ImageLayers, Layer};
@@ -197,7 +197,7 @@ async fn stream(
     };
     let refused = Arc::new(AtomicBool::new(false));
     let flag = refused.clone();
-    let stream = engine.docker.export_image(image).inspect(move |item| {
+    let stream = streaming(engine).export_image(image).inspect(move |item| {
         if let Err(bollard::errors::Error::DockerResponseServerError { .. }) = item {
             flag.store(true, Ordering::Relaxed);
         }
