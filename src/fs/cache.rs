@@ -63,10 +63,13 @@ impl MemoryCache {
 /// Default bound of the disk cache.
 pub const DISK_CACHE_BYTES: u64 = 512 << 20;
 
+/// Files of one kind (by extension) in one directory, bounded in bytes, least recently
+/// used out first; each file is checked by its reader (a damaged one is a miss).
 #[derive(Debug, Clone)]
 pub struct DiskCache {
     dir: PathBuf,
     max_bytes: u64,
+    ext: &'static str,
 }
 
 /// `$XDG_CACHE_HOME/stagescope`, else `~/.cache/stagescope`: where stagescope keeps what
@@ -86,7 +89,16 @@ impl DiskCache {
     }
 
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
-        DiskCache { dir, max_bytes }
+        Self::of_kind(dir, max_bytes, "ssix")
+    }
+
+    /// A cache of other files than indexes: `<key>.<ext>` under `dir`.
+    pub fn of_kind(dir: PathBuf, max_bytes: u64, ext: &'static str) -> Self {
+        DiskCache {
+            dir,
+            max_bytes,
+            ext,
+        }
     }
 
     /// The cache at the default place with the default bound.
@@ -95,14 +107,19 @@ impl DiskCache {
     }
 
     fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.ssix"))
+        self.dir.join(format!("{key}.{}", self.ext))
     }
 
     /// The cached index of `image_id`; a damaged file is removed and counts as a miss.
     pub fn get(&self, image_id: &str) -> Option<FsIndex> {
-        let path = self.path(&key_of(image_id)?);
+        self.get_with(image_id, codec::decode)
+    }
+
+    /// The file kept under `id` read by `decode`; one it refuses is removed (a miss).
+    pub fn get_with<T>(&self, id: &str, decode: impl FnOnce(&[u8]) -> Option<T>) -> Option<T> {
+        let path = self.path(&key_of(id)?);
         let bytes = std::fs::read(&path).ok()?;
-        match codec::decode(&bytes) {
+        match decode(&bytes) {
             Some(ix) => {
                 // Used now: the eviction takes the least recently used first.
                 if let Ok(f) = std::fs::File::options().append(true).open(&path) {
@@ -120,16 +137,20 @@ impl DiskCache {
     /// Stores the index (written aside, then renamed: a reader never sees half a file), then
     /// evicts the oldest files past the bound.
     pub fn put(&self, image_id: &str, ix: &FsIndex) -> std::io::Result<()> {
-        let Some(key) = key_of(image_id) else {
+        self.put_bytes(image_id, &codec::encode(ix))
+    }
+
+    /// Keeps `bytes` under `id` (see [`DiskCache::put`]).
+    pub fn put_bytes(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let Some(key) = key_of(id) else {
             return Ok(());
         };
         std::fs::create_dir_all(&self.dir)?;
-        let bytes = codec::encode(ix);
         if bytes.len() as u64 > self.max_bytes {
             return Ok(());
         }
         let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, &bytes)?;
+        std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, self.path(&key))?;
         self.evict();
         Ok(())
@@ -141,7 +162,7 @@ impl DiskCache {
         };
         let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = rd
             .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "ssix"))
+            .filter(|e| e.path().extension().is_some_and(|x| x == self.ext))
             .filter_map(|e| {
                 let md = e.metadata().ok()?;
                 Some((md.modified().ok()?, md.len(), e.path()))

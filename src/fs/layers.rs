@@ -4,12 +4,12 @@
 //! `manifest.json` last) and the OCI one of engines 25+ (`blobs/sha256/<hex>`, gzip layers,
 //! `index.json`; Docker writes a `manifest.json` beside it too). Layers are read when they
 //! pass, before the manifest says their order, so each is kept by its archive path. Zstd
-//! layers are recognised and skipped (no attribution for their files).
+//! layers are decoded by a pure-Rust decoder; one it cannot read is marked unreadable.
 
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::index::{EntryId, FsIndex, IndexError, push_normalized};
+use super::index::{EntryId, FsIndex, IndexError};
 
 /// What one layer did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,134 +36,55 @@ pub struct ImageLayers {
     pub layers: Vec<Layer>,
 }
 
+/// One image of a save stream's `manifest.json`.
 #[derive(serde::Deserialize)]
-struct ManifestItem {
+pub(crate) struct ManifestItem {
     #[serde(rename = "Config")]
-    config: String,
+    pub config: String,
     #[serde(rename = "Layers")]
-    layers: Vec<String>,
+    pub layers: Vec<String>,
+}
+
+/// What the image config says of its layers.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct SaveConfig {
+    #[serde(default)]
+    pub history: Vec<History>,
+    #[serde(default)]
+    pub rootfs: RootFs,
 }
 
 #[derive(serde::Deserialize, Default)]
-struct Config {
+pub(crate) struct RootFs {
     #[serde(default)]
-    history: Vec<History>,
+    pub diff_ids: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
-struct History {
+pub(crate) struct History {
     #[serde(default)]
-    created_by: String,
+    pub created_by: String,
     #[serde(default)]
-    empty_layer: bool,
+    pub empty_layer: bool,
 }
 
-/// JSON documents worth keeping from the save stream; anything larger is not metadata.
-const MAX_JSON: u64 = 8 << 20;
-
-fn read_layer(r: impl Read) -> Result<Layer, IndexError> {
-    let mut layer = Layer::default();
-    let mut ar = tar::Archive::new(r);
-    for e in ar.entries()? {
-        let e = e?;
-        let mut norm = Vec::new();
-        push_normalized(&mut norm, &e.path_bytes());
-        let (dir, name) = match norm.iter().rposition(|&b| b == b'/') {
-            Some(i) => (&norm[..i], &norm[i + 1..]),
-            None => (&norm[..0], &norm[..]),
-        };
-        if name == b".wh..wh..opq" {
-            layer.opaque.push(dir.to_vec());
-        } else if let Some(gone) = name.strip_prefix(b".wh.") {
-            // `.wh..` and `.wh...` name `.` and `..`: normalized like any path (the engine
-            // joins them the same way), and a whiteout of the root itself is ignored.
-            let mut raw = dir.to_vec();
-            raw.push(b'/');
-            raw.extend_from_slice(gone);
-            let mut p = Vec::new();
-            push_normalized(&mut p, &raw);
-            if !p.is_empty() {
-                layer.deleted.push(p);
-            }
-        } else if !norm.is_empty() {
-            let dir = e.header().entry_type().is_dir();
-            layer
-                .sizes
-                .push((!dir).then(|| e.header().size().unwrap_or(0)));
-            layer.added.push(norm);
-        }
-    }
-    Ok(layer)
-}
-
-/// Reads a whole `docker save` tar stream of one image.
+/// Reads a whole `docker save` tar stream of one image: each layer indexed as it passes
+/// ([`crate::fs::save`]), summarized once the manifest has said their order.
 pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
-    let mut by_path: HashMap<Vec<u8>, Layer> = HashMap::new();
-    let mut json: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    let mut ar = tar::Archive::new(reader);
-    for e in ar.entries()? {
-        let mut e = e?;
-        if !e.header().entry_type().is_file() {
-            continue;
-        }
-        let path = e.path_bytes().into_owned();
-        let mut head = [0u8; 4];
-        let mut got = 0;
-        while got < 4 {
-            let n = e.read(&mut head[got..])?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
-        let head = &head[..got];
-        let rest = head.chain(&mut e);
-        if head.starts_with(&[0x1f, 0x8b]) {
-            by_path.insert(path, read_layer(flate2::read::GzDecoder::new(rest))?);
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            // zstd layers (engines 25+ with zstd compression): pure-Rust decoder, streamed.
-            let layer = match ruzstd::decoding::StreamingDecoder::new(rest) {
-                Ok(dec) => read_layer(dec)?,
-                Err(_) => Layer {
+    let read = crate::fs::save::read_save_indexed(reader, |_, _| None, |_| {})?;
+    let layers = read
+        .layers
+        .into_iter()
+        .zip(read.created_by)
+        .map(|((_, r), created_by)| {
+            let l = match r {
+                crate::fs::save::LayerRead::Indexed(ix) => ix.summary(),
+                _ => Layer {
                     unreadable: true,
                     ..Layer::default()
                 },
             };
-            by_path.insert(path, layer);
-        } else if head.first().is_some_and(|b| matches!(b, b'{' | b'[')) {
-            let mut buf = Vec::new();
-            rest.take(MAX_JSON).read_to_end(&mut buf)?;
-            json.insert(path, buf);
-        } else if path.ends_with(b".tar") || path.starts_with(b"blobs/") {
-            by_path.insert(path, read_layer(rest)?);
-        }
-    }
-    let manifest: Vec<ManifestItem> = json
-        .get(&b"manifest.json"[..])
-        .and_then(|m| serde_json::from_slice(m).ok())
-        .unwrap_or_default();
-    let Some(item) = manifest.into_iter().next() else {
-        return Ok(ImageLayers::default());
-    };
-    let config: Config = json
-        .get(item.config.as_bytes())
-        .and_then(|c| serde_json::from_slice(c).ok())
-        .unwrap_or_default();
-    let mut history = config
-        .history
-        .into_iter()
-        .filter(|h| !h.empty_layer)
-        .map(|h| h.created_by);
-    let layers = item
-        .layers
-        .iter()
-        .map(|p| {
-            let mut l = by_path.remove(p.as_bytes()).unwrap_or(Layer {
-                unreadable: true,
-                ..Layer::default()
-            });
-            l.created_by = history.next().map(|h| short_created_by(&h));
-            l
+            Layer { created_by, ..l }
         })
         .collect();
     Ok(ImageLayers { layers })
@@ -224,10 +145,10 @@ impl ImageLayers {
 mod proptests;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    pub(crate) fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (p, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -239,7 +160,7 @@ mod tests {
         b.into_inner().expect("tar")
     }
 
-    pub(super) fn gzip(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(data).expect("gzip");
@@ -304,7 +225,7 @@ mod tests {
         check(&save);
     }
 
-    fn zstd(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn zstd(data: &[u8]) -> Vec<u8> {
         ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
     }
 

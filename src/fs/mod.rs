@@ -7,10 +7,12 @@ pub mod content_diff;
 pub mod diff;
 pub mod format;
 pub mod index;
+pub mod layer_cache;
 pub mod layers;
 pub mod preview;
 pub mod provenance;
 pub mod rules;
+pub mod save;
 pub mod sides;
 pub mod sniff;
 #[cfg(test)]

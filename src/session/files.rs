@@ -1,16 +1,19 @@
 //! A state's filesystem: the index (from the disk cache when the image was opened before,
-//! else streamed and observed as it grows), which instruction wrote each file, a file's
-//! preview, and an extraction the user asked for.
+//! else composed from the image's layers, read from one `docker save` stream or the layer
+//! cache), which instruction wrote each file (from the same layers), a file's preview, and
+//! an extraction the user asked for.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::Session;
 use crate::build::added_by::{LayerInfo, layer_info};
 use crate::engine::connect::Engine;
-use crate::engine::export::{image_layers, index_image_observed};
+use crate::engine::export::index_image_observed;
 use crate::engine::fetch::{extract_path, fetch_path, image_id};
-use crate::fs::cache::DiskCache;
+use crate::engine::layers::{LayersError, open_image_fs};
+use crate::fs::cache::{DiskCache, key_of};
+use crate::fs::layer_cache::LayerCache;
 use crate::fs::layers::ImageLayers;
 use crate::fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
 use crate::fs::{FsIndex, IndexBuilder, Kind, escape};
@@ -23,9 +26,31 @@ pub struct Opened {
     pub from_cache: bool,
 }
 
+/// The layers of the images opened last, by image id: what [`layers`] answers right after
+/// [`open_files`] read the same stream.
+static OPENED_LAYERS: Mutex<Vec<(String, Arc<ImageLayers>)>> = Mutex::new(Vec::new());
+const OPENED_LAYERS_KEPT: usize = 4;
+
+fn remember_layers(image_id: &str, layers: ImageLayers) {
+    let Some(key) = key_of(image_id) else { return };
+    let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.retain(|(k, _)| *k != key);
+    kept.push((key, Arc::new(layers)));
+    while kept.len() > OPENED_LAYERS_KEPT {
+        kept.remove(0);
+    }
+}
+
+fn remembered_layers(image_id: &str) -> Option<Arc<ImageLayers>> {
+    let key = key_of(image_id)?;
+    let kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.iter().find(|(k, _)| *k == key).map(|(_, l)| l.clone())
+}
+
 /// The filesystem of `image`: from the disk cache when this image was opened before (by
-/// id), else streamed from the engine; `observe` sees the index grow while it streams. The
-/// one way every front end reads a filesystem, with or without a build.
+/// id), else composed from its layers (the layer cache's, and the others parsed from one
+/// `docker save` stream); `observe` sees each parsed layer grow while it streams. The one
+/// way every front end reads a filesystem, with or without a build.
 pub async fn open_files(
     engine: &Engine,
     image: &str,
@@ -47,9 +72,35 @@ pub async fn open_files(
             });
         }
     }
-    let ix = index_image_observed(engine, image, observe)
-        .await
-        .map_err(|e| e.to_string())?;
+    // The observer goes to the export when the engine cannot save the image.
+    let observe = Arc::new(Mutex::new(observe));
+    let seen = observe.clone();
+    let layered = open_image_fs(engine, image, LayerCache::user(), true, move |b| {
+        if let Ok(mut o) = seen.lock() {
+            o(b)
+        }
+    })
+    .await;
+    let (ix, id) = match layered {
+        Ok(opened) => {
+            let id = id.or(opened.image_id);
+            if let Some(id) = &id {
+                remember_layers(id, opened.layers);
+            }
+            (opened.index, id)
+        }
+        Err(LayersError::SaveRefused(_)) => {
+            let ix = index_image_observed(engine, image, move |b| {
+                if let Ok(mut o) = observe.lock() {
+                    o(b)
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            (ix, id)
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let ix = Arc::new(ix);
     if let (Some(id), Some(disk)) = (id.clone(), disk) {
         let keep = ix.clone();
@@ -69,9 +120,21 @@ pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
     Ok(Arc::unwrap_or_clone(opened.index))
 }
 
-/// The layers of `image` and what each wrote: which instruction added a file.
+/// The layers of `image` and what each wrote: which instruction added a file. Those of an
+/// image [`open_files`] just read, else from the layer cache, else from a stream.
 pub async fn layers(engine: &Engine, image: &str) -> Result<ImageLayers, String> {
-    image_layers(engine, image).await.map_err(|e| e.to_string())
+    if let Ok(id) = image_id(engine, image).await
+        && let Some(l) = remembered_layers(&id)
+    {
+        return Ok(Arc::unwrap_or_clone(l));
+    }
+    let opened = open_image_fs(engine, image, LayerCache::user(), false, |_| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(id) = &opened.image_id {
+        remember_layers(id, opened.layers.clone());
+    }
+    Ok(opened.layers)
 }
 
 impl Session {

@@ -113,7 +113,18 @@ impl IndexBuilder {
     pub fn read_tar_observed<R: Read>(
         &mut self,
         reader: R,
+        observe: impl FnMut(&IndexBuilder),
+    ) -> Result<(), IndexError> {
+        self.read_tar_diverting(reader, observe, |_| false)
+    }
+
+    /// [`IndexBuilder::read_tar_observed`], handing each entry's raw path to `divert` first:
+    /// an entry it takes (returns true for, e.g. a layer's whiteout) is not indexed.
+    pub(crate) fn read_tar_diverting<R: Read>(
+        &mut self,
+        reader: R,
         mut observe: impl FnMut(&IndexBuilder),
+        mut divert: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), IndexError> {
         let mut archive = tar::Archive::new(reader);
         // As large as the sniffing limit, so a small file arrives whole in one fill.
@@ -123,6 +134,9 @@ impl IndexBuilder {
             let kind = Kind::of(entry.header().entry_type());
             let type_bits = special_type_bits(entry.header().entry_type());
             let path = entry.path_bytes().into_owned();
+            if divert(&path) {
+                continue;
+            }
             let link = entry.link_name_bytes().map(|l| l.into_owned());
             let h = entry.header();
             let mode = h.mode().unwrap_or(0);
@@ -205,26 +219,20 @@ impl IndexBuilder {
         self.clone().finish()
     }
 
+    /// The records as they arrived, and the arena they point into (for a layer's index).
+    pub(super) fn into_parts(self) -> (Vec<u8>, Vec<Record>, Progress) {
+        (self.arena, self.records, self.progress)
+    }
+
     /// Sorts, drops duplicates (the last entry for a path wins, as on extraction), adds the
     /// missing parent directories, links parents and children, and computes totals.
     pub fn finish(self) -> FsIndex {
         let IndexBuilder {
             arena,
-            mut records,
+            records,
             progress,
         } = self;
-        records.sort_by(|a, b| path_cmp(&arena[range(a)], &arena[range(b)]));
-        // Stable sort: within a run of equal paths arrival order is kept; keep the last.
-        let mut deduped: Vec<Record> = Vec::with_capacity(records.len() + 1);
-        for r in records {
-            if let Some(last) = deduped.last_mut()
-                && arena[range(last)] == arena[range(&r)]
-            {
-                *last = r;
-                continue;
-            }
-            deduped.push(r);
-        }
+        let deduped = sorted_deduped(&arena, records);
         let root = Record {
             path_start: 0,
             path_len: 0,
@@ -338,4 +346,21 @@ impl IndexBuilder {
         index.link_hashes();
         index
     }
+}
+
+/// Records in depth-first order, one per path: the last to arrive wins, as on extraction.
+pub(super) fn sorted_deduped(arena: &[u8], mut records: Vec<Record>) -> Vec<Record> {
+    records.sort_by(|a, b| path_cmp(&arena[range(a)], &arena[range(b)]));
+    // Stable sort: within a run of equal paths arrival order is kept; keep the last.
+    let mut deduped: Vec<Record> = Vec::with_capacity(records.len() + 1);
+    for r in records {
+        if let Some(last) = deduped.last_mut()
+            && arena[range(last)] == arena[range(&r)]
+        {
+            *last = r;
+            continue;
+        }
+        deduped.push(r);
+    }
+    deduped
 }

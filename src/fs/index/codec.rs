@@ -48,17 +48,7 @@ pub fn encode(ix: &FsIndex) -> Vec<u8> {
     }
     out.extend_from_slice(&ix.arena);
     for r in &ix.records {
-        for v in [r.path_start, r.path_len, r.link_start, r.link_len] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for v in [r.size, r.mtime, r.hash] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for v in [r.mode, r.uid, r.gid] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.push(kind_byte(r.kind));
-        out.push(r.flags);
+        put_record(&mut out, r);
     }
     for arr in [&ix.parent, &ix.child_start, &ix.children, &ix.count] {
         for v in arr.iter() {
@@ -73,12 +63,29 @@ pub fn encode(ix: &FsIndex) -> Vec<u8> {
     out
 }
 
-struct Cursor<'a> {
-    buf: &'a [u8],
+pub(super) fn put_record(out: &mut Vec<u8>, r: &Record) {
+    for v in [r.path_start, r.path_len, r.link_start, r.link_len] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [r.size, r.mtime, r.hash] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [r.mode, r.uid, r.gid] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.push(kind_byte(r.kind));
+    out.push(r.flags);
+}
+
+/// Bytes of one encoded record.
+const RECORD_BYTES: usize = 4 * 4 + 3 * 8 + 3 * 4 + 2;
+
+pub(super) struct Cursor<'a> {
+    pub(super) buf: &'a [u8],
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.buf.len() < n {
             return None;
         }
@@ -86,13 +93,60 @@ impl<'a> Cursor<'a> {
         self.buf = tail;
         Some(head)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub(super) fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(super) fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
-    fn u32s(&mut self, n: usize) -> Option<Vec<u32>> {
+    /// `n` records whose paths and links lie within an arena of `arena_len` bytes.
+    pub(super) fn records(&mut self, n: usize, arena_len: usize) -> Option<Vec<Record>> {
+        if self.buf.len() < n.checked_mul(RECORD_BYTES)? {
+            return None;
+        }
+        let in_arena = |s: u32, l: u32| {
+            (s as usize)
+                .checked_add(l as usize)
+                .is_some_and(|e| e <= arena_len)
+        };
+        let mut records = Vec::with_capacity(n);
+        for _ in 0..n {
+            let path_start = self.u32()?;
+            let path_len = self.u32()?;
+            let link_start = self.u32()?;
+            let link_len = self.u32()?;
+            let size = self.u64()?;
+            let mtime = self.u64()?;
+            let hash = self.u64()?;
+            let mode = self.u32()?;
+            let uid = self.u32()?;
+            let gid = self.u32()?;
+            let kind = byte_kind(self.take(1)?[0])?;
+            let flags = self.take(1)?[0];
+            if !in_arena(path_start, path_len)
+                || (link_start != NONE && !in_arena(link_start, link_len))
+            {
+                return None;
+            }
+            records.push(Record {
+                path_start,
+                path_len,
+                link_start,
+                link_len,
+                size,
+                mtime,
+                hash,
+                mode,
+                uid,
+                gid,
+                kind,
+                flags,
+            });
+        }
+        Some(records)
+    }
+
+    pub(super) fn u32s(&mut self, n: usize) -> Option<Vec<u32>> {
         let bytes = self.take(n.checked_mul(4)?)?;
         Some(
             bytes
@@ -125,45 +179,7 @@ pub fn decode(bytes: &[u8]) -> Option<FsIndex> {
         return None;
     }
     let arena = c.take(arena_len)?.to_vec();
-    let mut records = Vec::with_capacity(n.min(c.buf.len() / 58));
-    let in_arena = |s: u32, l: u32| {
-        (s as usize)
-            .checked_add(l as usize)
-            .is_some_and(|e| e <= arena_len)
-    };
-    for _ in 0..n {
-        let path_start = c.u32()?;
-        let path_len = c.u32()?;
-        let link_start = c.u32()?;
-        let link_len = c.u32()?;
-        let size = c.u64()?;
-        let mtime = c.u64()?;
-        let hash = c.u64()?;
-        let mode = c.u32()?;
-        let uid = c.u32()?;
-        let gid = c.u32()?;
-        let kind = byte_kind(c.take(1)?[0])?;
-        let flags = c.take(1)?[0];
-        if !in_arena(path_start, path_len)
-            || (link_start != NONE && !in_arena(link_start, link_len))
-        {
-            return None;
-        }
-        records.push(Record {
-            path_start,
-            path_len,
-            link_start,
-            link_len,
-            size,
-            mtime,
-            hash,
-            mode,
-            uid,
-            gid,
-            kind,
-            flags,
-        });
-    }
+    let records = c.records(n, arena_len)?;
     let parent = c.u32s(n)?;
     let child_start = c.u32s(n + 1)?;
     let children = c.u32s(n_children)?;

@@ -68,7 +68,7 @@ pub(crate) fn special_type_bits(t: tar::EntryType) -> u32 {
 }
 
 /// One entry's metadata. Path and link target are ranges into the index's arena.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Record {
     path_start: u32,
     path_len: u32,
@@ -418,9 +418,14 @@ pub fn shown_escaped(c: char) -> bool {
 /// The on-disk form of an index (for the cache): a child module, so it sees the fields.
 mod builder;
 pub mod codec;
+pub mod layer;
 
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod layer_proptests;
+#[cfg(test)]
+mod layer_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
