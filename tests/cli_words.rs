@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
 /// The subcommands a person is told about (`setup-base` is hidden).
-const SUBCOMMANDS: [&str; 11] = [
+const SUBCOMMANDS: [&str; 14] = [
     "graph",
     "build",
     "check",
@@ -16,6 +16,9 @@ const SUBCOMMANDS: [&str; 11] = [
     "diff-images",
     "explain",
     "tour",
+    "history",
+    "replay",
+    "compare",
     "clean",
     "completions",
     "man",
