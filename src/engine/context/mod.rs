@@ -227,6 +227,16 @@ impl BuildContext {
         self.dockerignore.as_deref()
     }
 
+    /// The ignore file's patterns as written (none of the added `!Dockerfile`), for a
+    /// session's context: the docker CLI hands them to its file-sync provider the same way.
+    pub fn dockerignore_patterns(&self) -> Vec<String> {
+        self.dockerignore
+            .as_ref()
+            .and_then(|p| fs::read(p).ok())
+            .map(|raw| super::dockerignore::read_patterns(&String::from_utf8_lossy(&raw)))
+            .unwrap_or_default()
+    }
+
     /// The compiled ignore rules (including the added `!Dockerfile` / `!.dockerignore`).
     pub fn matcher(&self) -> &PatternMatcher {
         &self.matcher
