@@ -164,7 +164,9 @@ async fn solve(
 ) -> Result<(Option<String>, Option<String>), EngineError> {
     let (mut stream, sent, tar_failure) = match solve.session {
         Some(session) if solve.kind == BuilderKind::Buildkit => {
-            let name = session.dockerfile_for(solve.dockerfile_text.as_deref());
+            // A cut given here or carried by the context (step mode's cut builds).
+            let text = solve.dockerfile_text.as_deref().or(ctx.replacement_text());
+            let name = session.dockerfile_for(text);
             let stream = session.build(solve.engine, solve.options(&name));
             let sent: Box<dyn Fn() -> u64 + Send> = Box::new(|| session.data_bytes());
             (stream, sent, None)

@@ -201,6 +201,11 @@ impl BuildContext {
         }
     }
 
+    /// The text sent in place of the Dockerfile's own, if any.
+    pub fn replacement_text(&self) -> Option<&str> {
+        self.replacement.as_deref()
+    }
+
     /// The (canonical) context directory.
     pub fn dir(&self) -> &Path {
         &self.dir

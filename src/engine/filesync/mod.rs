@@ -68,8 +68,12 @@ fn shared_key(dir: &std::path::Path) -> String {
 
 impl ContextSession {
     /// Opens a session offering `ctx`, or `None` when the engine's transport is one only
-    /// bollard speaks (TLS): such builds keep the tar upload.
+    /// bollard speaks (TLS) or `STAGESCOPE_BUILDKIT_CONTEXT=tar` asks for the old way (for
+    /// comparing, or an engine whose sessions misbehave): such builds upload a tar.
     pub async fn open(engine: &Engine, ctx: &BuildContext) -> Result<Option<Self>, EngineError> {
+        if std::env::var("STAGESCOPE_BUILDKIT_CONTEXT").is_ok_and(|v| v == "tar") {
+            return Ok(None);
+        }
         let Some(dialer) = Dialer::for_engine(engine) else {
             return Ok(None);
         };
