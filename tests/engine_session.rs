@@ -106,3 +106,80 @@ fn a_warm_rebuild_sends_no_file_contents_and_an_edit_sends_only_itself() {
         );
     });
 }
+
+/// Step mode: a pause before every stage, each answered with "next" — a chain of builds of
+/// cut Dockerfiles, all through one session. Every stage gets its image, and the context's
+/// bytes travel once for the whole chain.
+#[test]
+fn step_mode_builds_each_cut_through_one_session() {
+    use stagescope::session::driver::{Advance, drive};
+    use stagescope::session::{Events, Session, SessionEvent, Setup, StepMode};
+    use std::sync::{Arc, Mutex};
+
+    require_docker!();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    fs::write(dir.join("Dockerfile"), DOCKERFILE).expect("Dockerfile");
+    fs::write(dir.join("big.bin"), vec![9u8; 2 << 20]).expect("big");
+    fs::write(dir.join("sub/small"), "stepped").expect("small");
+    let df = Dockerfile::parse(DOCKERFILE.as_bytes()).expect("parse");
+    let graph = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
+    let plan = BuildPlan::from_model(&df, &graph);
+    let setup = Setup {
+        dockerfile: df,
+        graph,
+        plan,
+        context: BuildContext::new(dir, None).expect("context"),
+        request: request(),
+    };
+    let mut cleanup = Cleanup::new();
+    common::runtime().block_on(async {
+        let session = Session::new(setup, common::engine().await);
+        cleanup.build_ids.push(session.build_id.clone());
+        let (adv_tx, adv_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_bp_tx, bp_rx) = tokio::sync::watch::channel(Vec::new());
+        let seen: Arc<Mutex<Vec<SessionEvent>>> = Arc::default();
+        let log = seen.clone();
+        let events = Events::new(move |ev| {
+            if matches!(ev, SessionEvent::Paused(_)) {
+                let _ = adv_tx.send(Advance {
+                    mode: StepMode::Next,
+                    breakpoints: Vec::new(),
+                });
+            }
+            log.lock().expect("lock").push(ev);
+        });
+        drive(&session, true, &events, adv_rx, bp_rx).await;
+        let seen = seen.lock().expect("lock");
+        let pauses = seen
+            .iter()
+            .filter(|e| matches!(e, SessionEvent::Paused(_)))
+            .count();
+        assert!(pauses >= 2, "a pause before each stage: {pauses}");
+        assert!(
+            matches!(seen.last(), Some(SessionEvent::Ended(Ok(())))),
+            "{:?}",
+            seen.last()
+        );
+        let mut images = std::collections::BTreeMap::new();
+        let mut sent = 0;
+        for e in seen.iter() {
+            match e {
+                SessionEvent::Build(BuildEvent::StageImage { stage, image }) => {
+                    images.insert(*stage, image.clone());
+                }
+                SessionEvent::Build(BuildEvent::ContextProgress { bytes }) => {
+                    sent = sent.max(*bytes);
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(cat_in_image(&images[&0], "/seen"), "stepped");
+        assert_eq!(cat_in_image(&images[&1], "/seen"), "stepped");
+        assert!(
+            (2 << 20..4 << 20).contains(&sent),
+            "the chain sent {sent} bytes: the context once"
+        );
+    });
+}

@@ -277,8 +277,12 @@ pub async fn run_build(
         .map_err(|e| EngineError::Context(e.to_string()))?;
     // One session for the build and every stage image after it: the daemon syncs the
     // context once (BuildKit keys a session's local sources by session).
+    let own_session = match (kind, ctx.session()) {
+        (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx).await?,
+        _ => None,
+    };
     let session = match kind {
-        BuilderKind::Buildkit => ContextSession::open(engine, ctx).await?,
+        BuilderKind::Buildkit => ctx.session().or(own_session.as_ref()),
         BuilderKind::Classic => None,
     };
     let inputs = BuildInputs {
@@ -287,7 +291,7 @@ pub async fn run_build(
         dockerfile: df,
         context: ctx,
         build_id,
-        session: session.as_ref(),
+        session,
     };
     let started = Instant::now();
     emit(
@@ -312,7 +316,7 @@ pub async fn run_build(
         dockerfile_text: None,
         target: req.target.clone(),
         tags: tags.clone(),
-        session: session.as_ref(),
+        session,
     };
     let mut mapper = match kind {
         BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
@@ -551,6 +555,7 @@ pub async fn state_image(
         no_cache: false,
         ..req.clone()
     };
+    let session = session.or(ctx.session());
     let own_session = match (session, kind) {
         (None, BuilderKind::Buildkit) => ContextSession::open(engine, ctx).await?,
         _ => None,

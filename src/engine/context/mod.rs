@@ -98,6 +98,9 @@ pub struct BuildContext {
     matcher: PatternMatcher,
     /// Text sent in place of the Dockerfile's own (a Dockerfile cut after an instruction).
     replacement: Option<std::sync::Arc<str>>,
+    /// An open BuildKit session offering this context, shared by every build made with it
+    /// (a step-mode chain): the daemon syncs the context once for all of them.
+    session: Option<Arc<crate::engine::filesync::ContextSession>>,
 }
 
 /// One thing the walk will send.
@@ -190,6 +193,7 @@ impl BuildContext {
             dockerignore,
             matcher,
             replacement: None,
+            session: None,
         })
     }
 
@@ -199,6 +203,19 @@ impl BuildContext {
             replacement: Some(text.into()),
             ..self.clone()
         }
+    }
+
+    /// The same context, its BuildKit builds going through `session`.
+    pub fn with_session(&self, session: Arc<crate::engine::filesync::ContextSession>) -> Self {
+        BuildContext {
+            session: Some(session),
+            ..self.clone()
+        }
+    }
+
+    /// The session set by [`BuildContext::with_session`], if any.
+    pub fn session(&self) -> Option<&crate::engine::filesync::ContextSession> {
+        self.session.as_deref()
     }
 
     /// The text sent in place of the Dockerfile's own, if any.
