@@ -8,8 +8,10 @@
 #
 #   bench/session_context.sh            SIZE_MB=400 FILES=400 RUNS=5
 #
-# Prints a markdown table of means (ms). Removes what it built (by build id) and the
-# generated contexts; never prunes anything else.
+# Prints a markdown table of means (ms). Removes what it built (by build id), the generated
+# contexts, and the build-cache records it left (each tar upload keeps one the size of the
+# context: ~130 of them, 55 GB, for one run at the defaults) — only records that are new
+# since it started and at least half the context's size; never prunes anything else.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,10 +31,22 @@ docker version >/dev/null 2>&1 || die "no Docker daemon answers"
 work=$(mktemp -d)
 ids="$work/build-ids"
 : >"$ids"
+# Build-cache records: id and size in MB, one a line.
+cache_records() {
+    docker system df -v --format '{{range .BuildCache}}{{.ID}} {{.Size}}{{println}}{{end}}' 2>/dev/null \
+        | awk 'NF == 2 { s = $2; m = 0
+                if (s ~ /GB$/) m = s * 1024; else if (s ~ /MB$/) m = s + 0
+                print $1, m }' || true
+}
+cache_records | awk '{print $1}' | sort >"$work/cache-before"
 cleanup() {
     while read -r id; do
         [ -n "$id" ] && "$bin/stagescope" clean --build "$id" >/dev/null 2>&1 || true
     done <"$ids"
+    cache_records | awk -v min=$((size_mb / 2)) '$2 >= min {print $1}' | sort \
+        | comm -13 "$work/cache-before" - | while read -r rec; do
+            docker builder prune -f --filter "id=$rec" >/dev/null 2>&1 || true
+        done
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -232,7 +232,10 @@ async fn solve(
                 }
             }
             Ok(_) => {}
-            Err(bollard::errors::Error::DockerStreamError { error }) => {
+            Err(bollard::errors::Error::DockerStreamError { mut error }) => {
+                if let Some(why) = solve.session.and_then(ContextSession::closed_because) {
+                    error = format!("{error} (the build session ended: {why})");
+                }
                 let ev = match mapper {
                     Mapper::Buildkit(m) => m.failure(&error, &failed_vertexes),
                     Mapper::Classic(m) => m.on_error(&error),

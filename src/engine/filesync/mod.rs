@@ -14,8 +14,8 @@ pub mod wire;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use bollard::models::BuildInfo;
 use bollard_buildkit_proto::health::health_server::HealthServer;
@@ -49,6 +49,8 @@ pub struct ContextSession {
     dirs: Arc<Dirs>,
     dockerfile_name: String,
     server: tokio::task::JoinHandle<()>,
+    /// Why the session's connection ended, once it has.
+    closed: Arc<Mutex<Option<String>>>,
 }
 
 impl Drop for ContextSession {
@@ -140,12 +142,21 @@ impl ContextSession {
         let routes = tonic::service::Routes::new(HealthServer::new(Health0))
             .add_service(FileSyncServer::new(FileSyncService(dirs.clone())));
         let service = hyper_util::service::TowerToHyperService::new(routes);
+        let closed = Arc::new(Mutex::new(None));
+        let noted = closed.clone();
         let server = tokio::spawn(async move {
-            // The daemon closes the connection when it is done with the session; an error
-            // here is that, or our own drop.
-            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            // Ends when the daemon drops the session or we do; an error is kept to explain
+            // a build that fails because the session went away.
+            let r = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .serve_connection(upgraded, service)
                 .await;
+            let why = match r {
+                Ok(()) => "the engine closed it".to_string(),
+                Err(e) => e.to_string(),
+            };
+            if let Ok(mut slot) = noted.lock() {
+                *slot = Some(why);
+            }
         });
         Ok(Some(ContextSession {
             id,
@@ -153,7 +164,14 @@ impl ContextSession {
             dirs,
             dockerfile_name,
             server,
+            closed,
         }))
+    }
+
+    /// Why the session's connection ended, if it has: a build that fails with the daemon's
+    /// "transport is closing" says this too.
+    pub fn closed_because(&self) -> Option<String> {
+        self.closed.lock().ok().and_then(|c| c.clone())
     }
 
     /// The session id to name in each build.
