@@ -83,13 +83,9 @@ fn exported_ctx(image: &str, guard: &mut Cleanup) -> BTreeMap<String, &'static s
     actual
 }
 
-#[test]
-fn dockerignore_matches_docker_classic_builder() {
-    if !docker_available() {
-        return;
-    }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path();
+/// The tree and `.dockerignore` the oracle tests build: every pattern kind, exceptions,
+/// symlinks, empty directories, and an ignored Dockerfile.
+fn fixture(root: &Path) {
     for f in [
         "README.md",
         "docs/a.md",
@@ -129,6 +125,16 @@ fn dockerignore_matches_docker_classic_builder() {
     symlink("/nonexistent/target", root.join("dangling")).expect("symlink");
     fs::write(root.join("Dockerfile"), "FROM scratch\nCOPY . /ctx/\n").expect("Dockerfile");
     fs::write(root.join(".dockerignore"), DOCKERIGNORE).expect(".dockerignore");
+}
+
+#[test]
+fn dockerignore_matches_docker_classic_builder() {
+    if !docker_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    fixture(root);
 
     // Ours: the sent entries plus the directories the daemon creates implicitly.
     let ours = list_context(root, None).expect("list_context");
@@ -157,6 +163,21 @@ fn dockerignore_matches_docker_classic_builder() {
         }
     }
 
+    let actual = docker_cli_sees(root);
+
+    // Guard against a vacuous pass.
+    assert_eq!(actual.get("node_modules/keep/x.js"), Some(&"file"));
+    assert_eq!(actual.get("link"), Some(&"symlink"));
+    assert!(!actual.contains_key("other/keep/z"));
+    assert!(!actual.contains_key("Dockerfile"));
+    assert_eq!(
+        expected, actual,
+        "list_context (left) disagrees with what docker sent (right)"
+    );
+}
+
+/// What `COPY . /ctx/` gets from the docker CLI's build of `root` (path -> kind).
+fn docker_cli_sees(root: &Path) -> BTreeMap<String, &'static str> {
     let tag = format!(
         "stagescope-test-ctx:{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
@@ -172,18 +193,107 @@ fn dockerignore_matches_docker_classic_builder() {
         "docker build failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let actual = exported_ctx(&tag, &mut guard);
-    drop(guard);
+    exported_ctx(&tag, &mut guard)
+}
 
-    // Guard against a vacuous pass.
-    assert_eq!(actual.get("node_modules/keep/x.js"), Some(&"file"));
-    assert_eq!(actual.get("link"), Some(&"symlink"));
-    assert!(!actual.contains_key("other/keep/z"));
-    assert!(!actual.contains_key("Dockerfile"));
+/// What `COPY . /ctx/` gets from our BuildKit build of `root`, its context sent through
+/// the build session.
+fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
+    use stagescope::build::{BuildPlan, BuilderKind};
+    use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
+    use stagescope::engine::connect::{Environment, connect};
+    use stagescope::engine::context::BuildContext;
+    use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build};
+
+    let text = fs::read(root.join("Dockerfile")).expect("Dockerfile");
+    let df = Dockerfile::parse(&text).expect("parse");
+    let graph = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
+    let plan = BuildPlan::from_model(&df, &graph);
+    let ctx = BuildContext::new(root, None).expect("context");
+    let req = BuildRequest {
+        builder: BuilderChoice::Buildkit,
+        ..Default::default()
+    };
+    let id = new_build_id();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcome = rt.block_on(async {
+        let engine = connect(&Environment::from_process(None))
+            .await
+            .expect("connect");
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        run_build(&engine, &req, &df, &plan, &ctx, &id, &tx)
+            .await
+            .expect("build")
+    });
+    assert_eq!(outcome.builder, BuilderKind::Buildkit);
+    let image = outcome.image.clone().expect("an image");
+    let mut guard = Cleanup {
+        image,
+        container: None,
+    };
+    let seen = exported_ctx(&guard.image.clone(), &mut guard);
+    drop(guard);
+    rt.block_on(async {
+        if let Ok(engine) = connect(&Environment::from_process(None)).await {
+            let _ = stagescope::engine::clean::clean(&engine, Some(&id)).await;
+        }
+    });
+    seen
+}
+
+/// With BuildKit the context goes through the session and the daemon applies
+/// `.dockerignore`: COPY sees exactly what it sees from the docker CLI, the ignored
+/// Dockerfile left out.
+#[test]
+fn session_context_matches_the_docker_cli() {
+    if !docker_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fixture(tmp.path());
+    let mut cli = docker_cli_sees(tmp.path());
+    let ours = session_build_sees(tmp.path());
+    assert_eq!(ours.get("node_modules/keep/x.js"), Some(&"file"));
+    assert!(!ours.contains_key("Dockerfile"));
+    // The one place BuildKit's walk (fsutil, in the client: buildx and the docker CLI's
+    // BuildKit path alike) parts from the tar walk: `other` is excluded, but the wildcard
+    // exception `!**/keep` makes fsutil walk into it and keep `other/keep`, where moby's
+    // archive walk only descends for an exception spelled `other/...`.
+    assert!(!cli.contains_key("other/keep/z"));
+    for (p, k) in [
+        ("other", "dir"),
+        ("other/keep", "dir"),
+        ("other/keep/z", "file"),
+    ] {
+        cli.insert(p.to_string(), k);
+    }
     assert_eq!(
-        expected, actual,
-        "list_context (left) disagrees with what docker sent (right)"
+        ours, cli,
+        "session build (left) and docker CLI (right) disagree"
     );
+}
+
+/// An ignored `.dockerignore` and Dockerfile stay out of `COPY .` with BuildKit, as with the
+/// docker CLI (the tar path has to send both and ask the daemon to drop them).
+#[test]
+fn session_context_leaves_out_an_ignored_dockerfile_and_dockerignore() {
+    if !docker_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(root, "kept/file");
+    fs::write(root.join("Dockerfile"), "FROM scratch\nCOPY . /ctx/\n").expect("Dockerfile");
+    fs::write(root.join(".dockerignore"), "Dockerfile\n.dockerignore\n").expect("ignore");
+    let want: BTreeMap<String, &str> = [("kept", "dir"), ("kept/file", "file")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    assert_eq!(session_build_sees(root), want);
+    assert_eq!(docker_cli_sees(root), want);
 }
 
 /// Our own stream, sent through bollard to the classic builder with `-f` outside the

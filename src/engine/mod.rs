@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod fetch;
+pub mod filesync;
 pub mod journal;
 pub mod layers;
 pub mod names;

@@ -14,6 +14,7 @@ use super::classic::ClassicMapper;
 use super::connect::Engine;
 use super::context::BuildContext;
 use super::error::EngineError;
+use super::filesync::ContextSession;
 use super::journal::Journal;
 use super::names::{BUILD_LABEL, stage_tag};
 use crate::build::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
@@ -64,6 +65,8 @@ struct Solve<'a> {
     dockerfile_text: Option<String>,
     target: Option<String>,
     tags: Vec<String>,
+    /// BuildKit with the context through a session; `None` uploads a tar.
+    session: Option<&'a ContextSession>,
 }
 
 impl Solve<'_> {
@@ -159,21 +162,35 @@ async fn solve(
     started: Instant,
     mut journal: Option<&mut Journal>,
 ) -> Result<(Option<String>, Option<String>), EngineError> {
-    let ctx = match &solve.dockerfile_text {
-        Some(text) => ctx.with_dockerfile_text(text.clone()),
-        None => ctx.clone(),
+    let (mut stream, sent, tar_failure) = match solve.session {
+        Some(session) if solve.kind == BuilderKind::Buildkit => {
+            // A cut given here or carried by the context (step mode's cut builds).
+            let text = solve.dockerfile_text.as_deref().or(ctx.replacement_text());
+            let name = session.dockerfile_for(text);
+            let stream = session.build(solve.engine, solve.options(&name));
+            let sent: Box<dyn Fn() -> u64 + Send> = Box::new(|| session.data_bytes());
+            (stream, sent, None)
+        }
+        _ => {
+            let ctx = match &solve.dockerfile_text {
+                Some(text) => ctx.with_dockerfile_text(text.clone()),
+                None => ctx.clone(),
+            };
+            let tar = ctx.stream();
+            let progress = tar.progress();
+            let failure = tar.failure();
+            let options = solve.options(ctx.dockerfile_name());
+            let body = bollard::body_try_stream(tar);
+            let stream = solve.engine.docker.build_image(options, None, Some(body));
+            let sent: Box<dyn Fn() -> u64 + Send> = Box::new(move || progress.bytes_sent());
+            (stream.boxed(), sent, Some(failure))
+        }
     };
-    let tar = ctx.stream();
-    let sent = tar.progress();
-    let tar_failure = tar.failure();
-    let options = solve.options(ctx.dockerfile_name());
-    let body = bollard::body_try_stream(tar);
-    let mut stream = solve.engine.docker.build_image(options, None, Some(body));
     let mut image = None;
     let mut last_sent = 0;
     let mut failed_vertexes = Vec::new();
     while let Some(item) = stream.next().await {
-        let now = sent.bytes_sent();
+        let now = sent();
         if now != last_sent {
             last_sent = now;
             emit(tx, [BuildEvent::ContextProgress { bytes: now }]);
@@ -215,7 +232,10 @@ async fn solve(
                 }
             }
             Ok(_) => {}
-            Err(bollard::errors::Error::DockerStreamError { error }) => {
+            Err(bollard::errors::Error::DockerStreamError { mut error }) => {
+                if let Some(why) = solve.session.and_then(ContextSession::closed_because) {
+                    error = format!("{error} (the build session ended: {why})");
+                }
                 let ev = match mapper {
                     Mapper::Buildkit(m) => m.failure(&error, &failed_vertexes),
                     Mapper::Classic(m) => m.on_error(&error),
@@ -226,7 +246,7 @@ async fn solve(
             Err(e) => {
                 // A context file that went unreadable mid-upload breaks the request; say
                 // which file rather than what the HTTP client saw.
-                return Err(match tar_failure.message() {
+                return Err(match tar_failure.and_then(|f| f.message()) {
                     Some(why) => EngineError::Context(why),
                     None => e.into(),
                 });
@@ -258,12 +278,23 @@ pub async fn run_build(
     }
     ctx.check()
         .map_err(|e| EngineError::Context(e.to_string()))?;
+    // One session for the build and every stage image after it: the daemon syncs the
+    // context once (BuildKit keys a session's local sources by session).
+    let own_session = match (kind, ctx.session()) {
+        (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx).await?,
+        _ => None,
+    };
+    let session = match kind {
+        BuilderKind::Buildkit => ctx.session().or(own_session.as_ref()),
+        BuilderKind::Classic => None,
+    };
     let inputs = BuildInputs {
         engine,
         req,
         dockerfile: df,
         context: ctx,
         build_id,
+        session,
     };
     let started = Instant::now();
     emit(
@@ -288,6 +319,7 @@ pub async fn run_build(
         dockerfile_text: None,
         target: req.target.clone(),
         tags: tags.clone(),
+        session,
     };
     let mut mapper = match kind {
         BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
@@ -476,6 +508,9 @@ pub struct BuildInputs<'a> {
     pub dockerfile: &'a Dockerfile,
     pub context: &'a BuildContext,
     pub build_id: &'a str,
+    /// The BuildKit session carrying the context, when the caller has one open; else
+    /// `state_image` opens its own.
+    pub session: Option<&'a ContextSession>,
 }
 
 /// The image of `stage` right after its instruction `k` (0 is the FROM), built from a
@@ -493,6 +528,7 @@ pub async fn state_image(
         dockerfile: df,
         context: ctx,
         build_id,
+        session,
     } = inputs;
     let Some(st) = df.stages.get(stage) else {
         return Ok(None);
@@ -522,6 +558,11 @@ pub async fn state_image(
         no_cache: false,
         ..req.clone()
     };
+    let session = session.or(ctx.session());
+    let own_session = match (session, kind) {
+        (None, BuilderKind::Buildkit) => ContextSession::open(engine, ctx).await?,
+        _ => None,
+    };
     let solve_req = Solve {
         engine,
         kind,
@@ -530,6 +571,7 @@ pub async fn state_image(
         dockerfile_text,
         target,
         tags: vec![tag.clone()],
+        session: session.or(own_session.as_ref()),
     };
     // This build's own vertexes are not the user's build: they go to a throwaway mapper.
     let mut quiet = Mapper::Buildkit(VertexMapper::new(BuildPlan::default()));

@@ -8,8 +8,10 @@ use tokio::sync::watch;
 
 use super::stepper::{Cut, Step, StepMode, Stepper};
 use super::{Events, Session, SessionEvent, pump};
-use crate::build::{BuildEvent, BuildPlan};
+use crate::build::{BuildEvent, BuildPlan, BuilderKind};
 use crate::dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use crate::engine::context::BuildContext;
+use crate::engine::filesync::ContextSession;
 use crate::engine::run::{choose_builder, run_build};
 
 /// The user's answer to a pause.
@@ -50,15 +52,25 @@ async fn drive_steps(
             build_id: s.build_id.clone(),
         });
     }
+    // A chain of builds is one build to the user: one session carries the context to all
+    // of them, so the daemon syncs it once (and every cut sees the same files).
+    let mut ctx = s.context.clone();
+    if choose_builder(&s.engine, s.request.builder).is_ok_and(|k| k == BuilderKind::Buildkit)
+        && let Some(session) = ContextSession::open(&s.engine, &ctx)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        ctx = ctx.with_session(std::sync::Arc::new(session));
+    }
     let mut t = Instant::now();
     loop {
         match m.next_step() {
             Step::Solve => {
-                solve(s, &mut m, events, breakpoints).await?;
+                solve(s, &ctx, &mut m, events, breakpoints).await?;
                 t = Instant::now();
             }
             Step::Build(cut) => {
-                let ok = build_cut(s, events, cut).await?;
+                let ok = build_cut(s, &ctx, events, cut).await?;
                 m.built(ok);
             }
             Step::Pause(p) => {
@@ -85,6 +97,7 @@ async fn drive_steps(
 /// finishes: then the solve is dropped (the daemon cancels it) and the stepper takes over.
 async fn solve(
     s: &Session,
+    ctx: &BuildContext,
     m: &mut Stepper,
     events: &Events,
     breakpoints: &mut watch::Receiver<Vec<(usize, usize)>>,
@@ -95,7 +108,7 @@ async fn solve(
         &s.request,
         &s.dockerfile,
         &s.plan,
-        &s.context,
+        ctx,
         &s.build_id,
         &tx,
     ));
@@ -184,7 +197,12 @@ pub fn cut_event(cut: Cut, ev: BuildEvent) -> Option<BuildEvent> {
 }
 
 /// One build of the Dockerfile cut after `cut.upto`; true when it went through.
-async fn build_cut(s: &Session, events: &Events, cut: Cut) -> Result<bool, String> {
+async fn build_cut(
+    s: &Session,
+    ctx: &BuildContext,
+    events: &Events,
+    cut: Cut,
+) -> Result<bool, String> {
     let text = s.dockerfile.cut_after(cut.stage, cut.upto.checked_sub(1));
     let df = Dockerfile::parse(text.as_bytes()).map_err(|e| e.message)?;
     let opts = GraphOptions {
@@ -194,7 +212,7 @@ async fn build_cut(s: &Session, events: &Events, cut: Cut) -> Result<bool, Strin
     };
     let g = StageGraph::build(&df, &opts).map_err(|e| e.message)?;
     let plan = BuildPlan::from_model(&df, &g);
-    let ctx = s.context.with_dockerfile_text(text);
+    let ctx = ctx.with_dockerfile_text(text);
     let mut req = s.request.clone();
     req.target = None;
     req.tags.clear();

@@ -68,6 +68,7 @@ impl Session {
             dockerfile: &self.dockerfile,
             context: &self.context,
             build_id: &self.build_id,
+            session: None,
         };
         let work = state_image(inputs, kind, at.stage, k, &tx);
         let made = pump(work, &mut rx, |ev| events.build(ev))

@@ -98,6 +98,9 @@ pub struct BuildContext {
     matcher: PatternMatcher,
     /// Text sent in place of the Dockerfile's own (a Dockerfile cut after an instruction).
     replacement: Option<std::sync::Arc<str>>,
+    /// An open BuildKit session offering this context, shared by every build made with it
+    /// (a step-mode chain): the daemon syncs the context once for all of them.
+    session: Option<Arc<crate::engine::filesync::ContextSession>>,
 }
 
 /// One thing the walk will send.
@@ -192,6 +195,7 @@ impl BuildContext {
             dockerignore,
             matcher,
             replacement: None,
+            session: None,
         })
     }
 
@@ -201,6 +205,24 @@ impl BuildContext {
             replacement: Some(text.into()),
             ..self.clone()
         }
+    }
+
+    /// The same context, its BuildKit builds going through `session`.
+    pub fn with_session(&self, session: Arc<crate::engine::filesync::ContextSession>) -> Self {
+        BuildContext {
+            session: Some(session),
+            ..self.clone()
+        }
+    }
+
+    /// The session set by [`BuildContext::with_session`], if any.
+    pub fn session(&self) -> Option<&crate::engine::filesync::ContextSession> {
+        self.session.as_deref()
+    }
+
+    /// The text sent in place of the Dockerfile's own, if any.
+    pub fn replacement_text(&self) -> Option<&str> {
+        self.replacement.as_deref()
     }
 
     /// The (canonical) context directory.
@@ -227,6 +249,16 @@ impl BuildContext {
     /// The ignore file in use, if any.
     pub fn dockerignore_path(&self) -> Option<&Path> {
         self.dockerignore.as_deref()
+    }
+
+    /// The ignore file's patterns as written (none of the added `!Dockerfile`), for a
+    /// session's context: the docker CLI hands them to its file-sync provider the same way.
+    pub fn dockerignore_patterns(&self) -> Vec<String> {
+        self.dockerignore
+            .as_ref()
+            .and_then(|p| fs::read(p).ok())
+            .map(|raw| super::dockerignore::read_patterns(&String::from_utf8_lossy(&raw)))
+            .unwrap_or_default()
     }
 
     /// The compiled ignore rules (including the added `!Dockerfile` / `!.dockerignore`).
