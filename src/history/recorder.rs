@@ -52,11 +52,20 @@ impl Recorder {
         }
     }
 
-    /// Waits for the background facts, once.
+    /// Waits for the background facts, once. On a multi-threaded runtime the worker hands
+    /// its other tasks (the build session's connection among them) to the others meanwhile.
     fn ready(&mut self) {
-        if let Some(rx) = self.pending.take()
-            && let Ok(b) = rx.recv()
-        {
+        let Some(rx) = self.pending.take() else {
+            return;
+        };
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let got = if multi {
+            tokio::task::block_in_place(|| rx.recv())
+        } else {
+            rx.recv()
+        };
+        if let Ok(b) = got {
             self.rec.inputs = b.inputs;
             self.rec.inputs_truncated = b.inputs_truncated;
             self.previous = b.previous.into_iter().map(Known::from).collect();
