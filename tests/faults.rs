@@ -30,6 +30,8 @@ struct CutProxy {
     /// Bytes from clients to the daemon (a build context being uploaded).
     to_daemon: Arc<AtomicU64>,
     cut_at: Arc<AtomicU64>,
+    /// Past this many bytes from the daemon, the stream stalls (0: never).
+    stall_at: Arc<AtomicU64>,
 }
 
 impl CutProxy {
@@ -43,10 +45,12 @@ impl CutProxy {
             from_daemon: Arc::default(),
             to_daemon: Arc::default(),
             cut_at: Arc::default(),
+            stall_at: Arc::default(),
         };
         let sent = proxy.to_daemon.clone();
         let (down, conns) = (proxy.down.clone(), proxy.conns.clone());
         let (counted, cut_at) = (proxy.from_daemon.clone(), proxy.cut_at.clone());
+        let stall_at = proxy.stall_at.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
@@ -67,6 +71,7 @@ impl CutProxy {
                 let sent = sent.clone();
                 std::thread::spawn(move || pipe(c2, d2, &sent));
                 let (counted, cut_at, conns) = (counted.clone(), cut_at.clone(), conns.clone());
+                let (stall_at, down) = (stall_at.clone(), down.clone());
                 std::thread::spawn(move || {
                     use std::io::{Read, Write};
                     let (mut from, mut to) = (daemon, client);
@@ -80,6 +85,14 @@ impl CutProxy {
                         if at > 0 && total >= at {
                             cut_all(&conns);
                             break;
+                        }
+                        // A stalled engine: nothing more until the connection goes.
+                        let stall = stall_at.load(Ordering::SeqCst);
+                        while stall > 0 && total >= stall && !down.load(Ordering::SeqCst) {
+                            if to.write_all(&[]).is_err() || from.peer_addr().is_err() {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
                         }
                     }
                     let _ = to.shutdown(Shutdown::Write);
@@ -101,6 +114,13 @@ impl CutProxy {
 
     fn back(&self) {
         self.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Hold the daemon's stream once `bytes` more have come from it: the engine stalls
+    /// mid-stream, so an interrupt lands while the stream is open, however fast it is.
+    fn stall_after(&self, bytes: u64) {
+        let now = self.from_daemon.load(Ordering::SeqCst);
+        self.stall_at.store(now + bytes, Ordering::SeqCst);
     }
 
     /// Cut everything once `bytes` more have come from the daemon, and let the engine
@@ -626,6 +646,8 @@ fn ctrl_c_during_an_export_stops_and_leaves_no_container() {
         .stderr(Stdio::null())
         .spawn()
         .expect("stagescope tree");
+    // The image's stream (save, or export where the engine cannot save) stalls half-way.
+    proxy.stall_after(8 << 20);
     interrupt_once(&child, &proxy.from_daemon, 4 << 20, "the export");
     assert_eq!(exit_code(&mut child, Duration::from_secs(15)), Some(130));
     let mut left = vec![];

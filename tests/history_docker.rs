@@ -54,7 +54,8 @@ fn history_of(state: &Path, builder: &str) {
          FROM busybox\n\
          COPY --from=builder /src/out.txt /out.txt\n"
     ));
-    p.write("src/a.txt", "one\n");
+    // Contents of this test's own: a COPY of them is never served from another run's cache.
+    p.write("src/a.txt", &format!("one {n}\n"));
     p.write("src/b.txt", "b\n");
     let mut cleanup = Cleanup::new();
     let build = |args: &[&str], cleanup: &mut Cleanup| {
@@ -77,7 +78,7 @@ fn history_of(state: &Path, builder: &str) {
 
     // Another size too: an edit within the same second that keeps the size can pass for
     // unchanged where an engine compares metadata.
-    p.write("src/a.txt", "two, longer\n");
+    p.write("src/a.txt", &format!("two, longer {n}\n"));
     let changed = build(&[], &mut cleanup);
     let (_, reason, copy) = misses(&changed)
         .into_iter()

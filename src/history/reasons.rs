@@ -101,6 +101,9 @@ pub fn find(
     if let Some(m) = parent_missed(cur, ran, stage, k) {
         return m;
     }
+    if let Some(m) = parent_changed(cur, stage, k, &e) {
+        return m;
+    }
     unknown(cur, &e)
 }
 
@@ -215,6 +218,33 @@ fn files_changed(
             MissReason::FilesChanged,
             format!("{n} {files} changed: {}{more}", shown.join(", ")),
         )
+    })
+}
+
+/// An earlier instruction of the stage came from the cache but not from the same result as
+/// in the earlier run: its files or ARGs changed and an older cache entry matched them (a
+/// file changed back, another run built that content). What follows it runs all the same.
+fn parent_changed(cur: &RunRecord, stage: usize, k: usize, e: &Earlier<'_>) -> Option<Miss> {
+    let before = e.run.steps.get(e.stage)?;
+    let plan = cur.plan.stages.get(stage)?;
+    // Metadata (an ARG's new value, say) changes nothing below unless used there.
+    (1..k).rev().find_map(|j| {
+        if plan.instructions.get(j)?.is_metadata() {
+            return None;
+        }
+        let now = cur.steps.get(stage)?.get(j)?;
+        let then = before.get(same_step(before, j, &now.text)?)?;
+        let why = arg_changed(&now.args, &then.args)
+            .or_else(|| files_changed(now.sources.as_deref()?, &cur.inputs, &e.run.inputs))?;
+        Some(Miss::new(
+            MissReason::ParentMissed,
+            format!(
+                "line {} ({}) came from an older cache entry: {}",
+                now.line,
+                cur.stage_name(stage),
+                why.detail
+            ),
+        ))
     })
 }
 

@@ -134,3 +134,19 @@ fn unknown_says_when_the_builders_differ() {
     let m = why(&cur, &[], &[prev], 0, 4);
     assert!(m.detail.contains("classic builder"), "{}", m.detail);
 }
+
+#[test]
+fn a_cached_copy_whose_files_changed_still_explains_what_follows() {
+    // The COPY's new content matched an older cache entry, so it did not run; the RUN
+    // after it did, because its input is not the earlier run's.
+    let prev = finished(record(DF, &[], &[("src/a", "1")]), true);
+    let cur = record(DF, &[], &[("src/a", "2")]);
+    let m = why(&cur, &[(0, 3)], &[prev], 0, 3);
+    assert_eq!(m.reason, MissReason::ParentMissed);
+    assert!(
+        m.detail
+            .starts_with("line 3 (builder) came from an older cache entry: 1 file changed"),
+        "{}",
+        m.detail
+    );
+}
