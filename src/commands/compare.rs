@@ -41,7 +41,7 @@ fn newest(
     let Some(last) = runs.last() else {
         return Err(format!(
             "no recorded runs of {}: `stagescope build` records one",
-            context.display()
+            store::shown(context)
         ));
     };
     let same: Vec<_> = runs
@@ -54,7 +54,7 @@ fn newest(
         None => Err(format!(
             "only {} recorded run of {}: build again to compare",
             same.len(),
-            context.display()
+            store::shown(context)
         )),
     }
 }

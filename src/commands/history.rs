@@ -45,10 +45,7 @@ pub fn history(args: &HistoryArgs) -> u8 {
         .rev()
         .filter_map(|e| store::load(&e.path).ok())
         .collect();
-    let shown = std::fs::canonicalize(&args.context)
-        .unwrap_or_else(|_| args.context.clone())
-        .display()
-        .to_string();
+    let shown = store::shown(&args.context);
     match args.format {
         HistoryFormat::Json => println!("{}", history_json(&shown, &runs)),
         HistoryFormat::Text if runs.is_empty() => {

@@ -124,13 +124,21 @@ impl Store {
             1 => Ok(hits.into_iter().next().expect("one")),
             0 => Err(format!(
                 "no recorded run {id} for {} (see `stagescope history`)",
-                context.display()
+                shown(context)
             )),
             n => Err(format!(
                 "{n} recorded runs start with {id}: give more of the id"
             )),
         }
     }
+}
+
+/// The context as messages name it: its full path when it exists.
+pub fn shown(context: &Path) -> String {
+    std::fs::canonicalize(context)
+        .unwrap_or_else(|_| context.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn sanitize_id(id: &str) -> String {
