@@ -29,6 +29,9 @@ pub struct Lane {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
     pub lanes: Vec<Lane>,
+    /// When the first instruction started: what comes before (connecting, checks, the
+    /// context) is not drawn.
+    pub start_ms: u64,
     pub span_ms: u64,
 }
 
@@ -118,9 +121,15 @@ impl Timeline {
             })
             .collect();
         Timeline {
+            start_ms: bars.iter().map(|b| b.start_ms).min().unwrap_or(0).min(span),
             lanes,
             span_ms: span,
         }
+    }
+
+    /// From the first instruction's start to the end.
+    pub fn length_ms(&self) -> u64 {
+        self.span_ms - self.start_ms
     }
 }
 
@@ -208,6 +217,7 @@ mod tests {
         let plan = three_stages();
         let tl = Timeline::of(&plan, &[at(10, started(0, 1))], 500);
         assert_eq!(tl.span_ms, 500);
+        assert_eq!((tl.start_ms, tl.length_ms()), (10, 490));
         assert_eq!(tl.lanes[0].end_ms, None);
         assert_eq!(bar_text(&tl.lanes[0].bars, 500, 0, 500, 10), "██████████");
         // Zoomed on the second half: the bar fills it; off to the right of it, nothing.

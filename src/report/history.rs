@@ -154,7 +154,7 @@ pub fn timeline_text(r: &RunRecord) -> String {
         out.push_str(&format!(
             "{:<16} |{}| {}\n",
             clip(&sanitize::name(&name), 16),
-            bar_text(&lane.bars, tl.span_ms, 0, tl.span_ms, BARS),
+            bar_text(&lane.bars, tl.span_ms, tl.start_ms, tl.length_ms(), BARS),
             format_duration(took)
         ));
     }

@@ -413,7 +413,7 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
         A::Up | A::Down | A::Left | A::Right | A::ZoomIn | A::ZoomOut
             if matches!(m.overlay, Some(Overlay::Timeline(_))) =>
         {
-            let span = m.timeline().span_ms;
+            let span = m.timeline().length_ms();
             if let Some(Overlay::Timeline(v)) = &mut m.overlay {
                 match a {
                     A::Up => v.top = v.top.saturating_sub(1),

@@ -31,15 +31,18 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model, v: &TimelineView) {
     frame.render_widget(Clear, area);
     let tl = m.timeline();
     let now = m.timeline_now().max(tl.span_ms);
-    let w = v.window(tl.span_ms);
-    let left = v.left_ms.min(tl.span_ms.saturating_sub(w));
+    let length = tl.length_ms();
+    let w = v.window(length);
+    // Times are shown from the first instruction's start.
+    let from = v.left_ms.min(length.saturating_sub(w));
+    let left = tl.start_ms + from;
     let inner = usize::from(area.width.saturating_sub(2));
     let bar_w = inner.saturating_sub(LABEL + TIME + 2).max(1);
     let title = format!(
         " Timeline · {} – {} of {} · +/- zoom · ←/→ · t/Esc ",
-        duration(left),
-        duration(left + w),
-        duration(tl.span_ms)
+        duration(from),
+        duration(from + w),
+        duration(length)
     );
     let block = pane(title, true);
     let mut rows: Vec<Line> = Vec::new();
