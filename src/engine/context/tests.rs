@@ -1,6 +1,9 @@
 use super::*;
 use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::io::Read;
 use std::os::unix::fs::{PermissionsExt, symlink};
+use tar::EntryType;
 
 fn write(root: &Path, rel: &str, content: &str) {
     let p = root.join(rel);
