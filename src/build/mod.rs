@@ -6,6 +6,7 @@ pub mod miss;
 pub mod plan;
 pub mod stage_ref;
 pub mod state;
+pub mod text;
 
 pub use event::{BuildEvent, BuilderKind, InternalStep, LogStream};
 pub use miss::{Miss, MissReason};

@@ -8,6 +8,7 @@ use super::facts::SourceSet;
 use super::record::{FileMark, RunRecord, StepFacts};
 use crate::build::EdgeVia;
 pub use crate::build::miss::{Miss, MissReason};
+use crate::build::text::one_line;
 
 /// At most this many paths are named in a files-changed miss.
 pub const MAX_PATHS: usize = 20;
@@ -133,7 +134,7 @@ fn changed_or_new(
         .and_then(|ps| last.steps.get(ps))
         .and_then(|steps| steps.get(k));
     let detail = match old {
-        Some(o) => format!("line {} was `{}`", o.line, clip(&o.text, 60)),
+        Some(o) => format!("line {} was `{}`", o.line, one_line(&o.text, 60)),
         None => format!("new instruction, not in run {}", last.id),
     };
     Miss::new(MissReason::InstructionChanged, detail)
@@ -266,7 +267,7 @@ fn parent_missed(
             .steps
             .get(s)
             .and_then(|st| st.get(j))
-            .map_or(String::new(), |f| clip(&f.text, 50));
+            .map_or(String::new(), |f| one_line(&f.text, 50));
         Miss::new(
             MissReason::ParentMissed,
             format!("line {line} ({}) ran: `{text}`", cur.stage_name(s)),
@@ -323,16 +324,6 @@ fn unknown(cur: &RunRecord, e: &Earlier<'_>) -> Miss {
 fn short(id: &str) -> String {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     hex.chars().take(12).collect()
-}
-
-fn clip(text: &str, max: usize) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::progress::format_duration;
 use super::sanitize;
+use crate::build::text::one_line;
 use crate::history::RunRecord;
 use crate::history::compare::{Comparison, RunSummary, Side};
 use crate::history::timeline::{Timeline, bar_text};
@@ -60,7 +61,7 @@ pub fn history_text(context: &str, runs: &[RunRecord]) -> String {
             "{:<12}  {:<19}  {:<12} {:<8} {:<11} {:>7} {:>6}  {}\n",
             sanitize::name(&r.id),
             when(r.started_unix_ms),
-            clip(&sanitize::name(&target), 12),
+            one_line(&sanitize::name(&target), 12),
             r.builder.map_or_else(|| "-".into(), |b| b.to_string()),
             r.outcome.as_str(),
             format_duration(r.wall_ms),
@@ -94,16 +95,6 @@ pub fn history_json(context: &str, runs: &[RunRecord]) -> Value {
             "misses": r.events.iter().filter(|t| matches!(t.event, crate::build::BuildEvent::CacheMiss { .. })).count(),
         })).collect::<Vec<_>>(),
     })
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() > n {
-        let mut c: String = s.chars().take(n - 1).collect();
-        c.push('…');
-        c
-    } else {
-        s.to_string()
-    }
 }
 
 fn side(s: Option<Side>) -> String {
@@ -153,7 +144,7 @@ pub fn timeline_text(r: &RunRecord) -> String {
             .saturating_sub(lane.start_ms);
         out.push_str(&format!(
             "{:<16} |{}| {}\n",
-            clip(&sanitize::name(&name), 16),
+            one_line(&sanitize::name(&name), 16),
             bar_text(&lane.bars, tl.span_ms, tl.start_ms, tl.length_ms(), BARS),
             format_duration(took)
         ));
@@ -175,9 +166,9 @@ pub fn compare_text(c: &Comparison, a: &RunRecord, b: &RunRecord) -> String {
     for r in &c.rows {
         out.push_str(&format!(
             "{:<12} {:>5}  {:<40} {:>8} {:>8} {:>8}\n",
-            clip(&sanitize::name(&r.stage), 12),
+            one_line(&sanitize::name(&r.stage), 12),
             r.line,
-            clip(&sanitize::name(&flat(&r.text)), 40),
+            one_line(&sanitize::name(&r.text), 40),
             side(r.a),
             side(r.b),
             delta(r.delta_ms)
@@ -200,10 +191,6 @@ pub fn compare_text(c: &Comparison, a: &RunRecord, b: &RunRecord) -> String {
     out.push_str("timeline B\n");
     out.push_str(&timeline_text(b));
     out
-}
-
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Markdown for a pull-request comment: a table, the reasons, the timelines in code blocks.
@@ -229,7 +216,7 @@ pub fn compare_markdown(c: &Comparison, a: &RunRecord, b: &RunRecord) -> String 
             "| {} | {} | `{}` | {} | {} | {} | {} |\n",
             cell(&r.stage),
             r.line,
-            cell(&clip(&flat(&r.text), 60)),
+            cell(&one_line(&r.text, 60)),
             side(r.a),
             side(r.b),
             delta(r.delta_ms),

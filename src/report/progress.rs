@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::sanitize::{self, json_line, name};
+use crate::build::text::one_line;
 use crate::build::{BuildEvent, BuildPlan, BuildState, LogStream};
 
 pub fn format_duration(ms: u64) -> String {
@@ -221,16 +222,6 @@ pub fn short_id(image: &str) -> String {
 /// Instruction text on one line, cut to `max` characters, its control characters escaped.
 fn shown(text: &str, max: usize) -> String {
     name(&one_line(text, max))
-}
-
-fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
 }
 
 /// NDJSON: one object per event with stable field names, then one summary object.

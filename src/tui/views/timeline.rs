@@ -8,6 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use crate::build::text::one_line;
 use crate::history::timeline::bar_text;
 use crate::tui::model::{Model, TimelineView};
 use crate::tui::widgets::{duration, pane};
@@ -16,15 +17,9 @@ use crate::tui::widgets::{duration, pane};
 const LABEL: usize = 24;
 const TIME: usize = 7;
 
+/// One line of `width` columns, padded.
 fn clip(text: &str, width: usize) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > width {
-        let mut s: String = flat.chars().take(width.saturating_sub(1)).collect();
-        s.push('…');
-        s
-    } else {
-        format!("{flat:<width$}")
-    }
+    format!("{:<width$}", one_line(text, width))
 }
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model, v: &TimelineView) {
