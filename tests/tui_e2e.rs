@@ -304,6 +304,17 @@ fn tui_builds_shows_the_second_stage_log_and_restores_the_terminal() {
     remove_new_tags(&tags_before);
 }
 
+/// `t` shows the stages along time; Esc closes it.
+fn see_timeline(screen: &Screen, keys: &mut Keys) {
+    press(keys, "t");
+    screen.wait_for(
+        "the timeline",
+        |s| s.contains("Timeline ·") && s.contains("second"),
+        10,
+    );
+    press(keys, "\x1b");
+}
+
 /// A run recorded by the TUI (`--record`, and into the history) replays with no engine at
 /// all: the stages, a log line and the timeline come back; keys that need an engine say so.
 #[test]
@@ -328,13 +339,7 @@ fn a_recorded_run_replays_without_an_engine() {
     );
     screen.wait_done();
     // The live timeline: the stages along time.
-    press(&mut keys, "t");
-    screen.wait_for(
-        "the timeline",
-        |s| s.contains("Timeline ·") && s.contains("second"),
-        10,
-    );
-    press(&mut keys, "\x1b");
+    see_timeline(&screen, &mut keys);
     press(&mut keys, "q");
     assert!(wait_exit(&mut child).success());
     assert!(record.is_file(), "--record wrote the run");
@@ -358,13 +363,7 @@ fn a_recorded_run_replays_without_an_engine() {
     press(&mut keys, "a");
     let expected = format!("second says hello {nonce}");
     screen.wait_for("the second stage's log line", |s| s.contains(&expected), 10);
-    press(&mut keys, "t");
-    screen.wait_for(
-        "the timeline",
-        |s| s.contains("Timeline ·") && s.contains("second"),
-        10,
-    );
-    press(&mut keys, "\x1b");
+    see_timeline(&screen, &mut keys);
     press(&mut keys, "f");
     screen.wait_for(
         "the one-line refusal",
