@@ -335,6 +335,17 @@ impl Model {
         }
     }
 
+    /// The instruction whose state `f` and `s` open: the selected one, or with the Stages
+    /// pane focused the stage's last (the stage as built).
+    pub fn selected_state(&self) -> usize {
+        let last = self.instruction_count().saturating_sub(1);
+        if self.focus == Focus::Graph {
+            last
+        } else {
+            self.instruction.min(last)
+        }
+    }
+
     /// The image holding the state after the selected instruction, when one was made.
     pub fn selected_image(&self) -> Option<&str> {
         let st = self.state.stages.get(self.stage)?;

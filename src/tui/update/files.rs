@@ -15,11 +15,7 @@ pub fn open(m: &mut Model) -> Vec<Cmd> {
         return vec![];
     };
     let last = st.instructions.len().saturating_sub(1);
-    let k = if m.focus == Focus::Graph {
-        last
-    } else {
-        m.instruction.min(last)
-    };
+    let k = m.selected_state();
     let Some(ins) = st.instructions.get(k) else {
         return vec![];
     };

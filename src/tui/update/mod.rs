@@ -576,15 +576,21 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             if m.instruction_count() == 0 {
                 return vec![];
             }
+            let sel = m.selected_state();
             let st = &m.state.stages[m.stage];
-            let ins = &st.instructions[m.instruction];
+            let ins = &st.instructions[sel];
+            let last = st.instructions.len() - 1;
             // A failed instruction has no state of its own: the shell opens on the state
             // just before it, which is what the failing command saw.
             let (k, image) = if ins.status == Status::Failed {
-                let prev = m.instruction.saturating_sub(1);
+                let prev = sel.saturating_sub(1);
                 (prev, st.instructions[prev].image.clone())
             } else if matches!(ins.status, Status::Done | Status::Cached) {
-                (m.instruction, m.selected_image().map(str::to_string))
+                let image = ins
+                    .image
+                    .clone()
+                    .or_else(|| (sel == last).then(|| st.image.clone())?);
+                (sel, image)
             } else {
                 m.notice = Some("that state is not built yet".into());
                 return vec![];

@@ -171,6 +171,35 @@ fn failure_selects_the_failing_instruction_and_shows_its_log() {
 }
 
 #[test]
+fn s_on_a_stage_opens_the_stage_as_built_like_f() {
+    let mut m = model();
+    feed(&mut m, [started()]);
+    for k in 0..2 {
+        feed(&mut m, ins(0, k, false, 10));
+    }
+    feed(
+        &mut m,
+        [BuildEvent::StageFinished {
+            stage: 0,
+            image: Some("sha256:deps".into()),
+        }],
+    );
+    m.stage = 0;
+    m.instruction = 0;
+    m.focus = Focus::Graph;
+    key(&mut m, Action::Shell);
+    assert_eq!(
+        key(&mut m, Action::ShellSubmit),
+        vec![Cmd::Shell {
+            stage: 0,
+            instruction: 1,
+            image: Some("sha256:deps".into()),
+            command: None
+        }]
+    );
+}
+
+#[test]
 fn log_follow_scroll_and_whole_stage() {
     let mut m = model();
     m.size = (80, 24);
