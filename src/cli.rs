@@ -268,8 +268,39 @@ pub struct BuildFlags {
     /// Name and tag for the final image (repeatable).
     #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
     pub tags: Vec<String>,
+    /// A secret for `RUN --mount=type=secret` (BuildKit; repeatable): id=NAME,src=FILE or
+    /// id=NAME,env=VAR.
+    #[arg(long = "secret", value_name = "id=NAME,src=FILE")]
+    pub secrets: Vec<String>,
+    /// An ssh agent for `RUN --mount=type=ssh` (BuildKit; repeatable): default (the agent of
+    /// SSH_AUTH_SOCK) or ID=SOCKET.
+    #[arg(long = "ssh", value_name = "default|ID=SOCKET")]
+    pub ssh: Vec<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub buildkit: BuildkitArgs,
+}
+
+/// A BuildKit daemon to build on through its Control API, instead of the engine's builder.
+#[derive(Debug, Clone, Args, Default)]
+pub struct BuildkitArgs {
+    /// BuildKit to build on: unix://PATH, tcp://HOST:PORT, or docker (the engine's own
+    /// BuildKit through its API); default: BUILDKIT_HOST, else the engine's builder.
+    #[arg(long = "buildkit-addr", value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// CA certificate (PEM) to verify a tcp:// BuildKit with.
+    #[arg(long = "buildkit-tls-ca", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a tcp:// BuildKit that asks for one.
+    #[arg(long = "buildkit-tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long = "buildkit-tls-key", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// The name the server's certificate carries (default: the address's host).
+    #[arg(long = "buildkit-tls-servername", value_name = "NAME")]
+    pub tls_servername: Option<String>,
 }
 
 impl BuildFlags {

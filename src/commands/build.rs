@@ -103,12 +103,13 @@ pub fn build(args: &BuildArgs) -> u8 {
             None => {
                 // Dropping the request cancelled the build in the daemon; now remove what
                 // this run made.
-                let n = engine_clean::clean_unfinished(
-                    &session.engine,
-                    &session.build_id,
-                    reporter.state(),
-                )
-                .await;
+                let n = match session.engine() {
+                    Ok(engine) => {
+                        engine_clean::clean_unfinished(engine, &session.build_id, reporter.state())
+                            .await
+                    }
+                    Err(_) => 0,
+                };
                 let _ = std::io::stdout().flush();
                 fail(
                     EXIT_INTERRUPTED,

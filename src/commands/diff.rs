@@ -90,7 +90,9 @@ pub fn diff(args: &DiffArgs) -> u8 {
         };
         let compared = interruptible(work).await;
         // What this run built is only needed while indexing.
-        let _ = engine_clean::clean(&session.engine, Some(&session.build_id)).await;
+        if let Ok(engine) = session.engine() {
+            let _ = engine_clean::clean(engine, Some(&session.build_id)).await;
+        }
         match compared {
             Ok(c) => print_and_exit(&DiffReport::of(&c.comparison, &rules), &args.output),
             Err(code) => code,

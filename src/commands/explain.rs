@@ -30,7 +30,9 @@ pub fn explain(args: &ExplainArgs) -> u8 {
         };
         let numbers = interruptible(work).await;
         // The images were only needed for counting.
-        let _ = engine_clean::clean(&session.engine, Some(&session.build_id)).await;
+        if let Ok(engine) = session.engine() {
+            let _ = engine_clean::clean(engine, Some(&session.build_id)).await;
+        }
         let numbers = match numbers {
             Ok(n) => n,
             Err(code) => return code,

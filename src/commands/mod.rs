@@ -6,8 +6,13 @@ use stagescope::build::BuildPlan;
 use stagescope::dockerfile::StageGraph;
 use stagescope::engine::connect::{Engine, Environment, connect};
 use stagescope::engine::context::BuildContext;
+use stagescope::engine::control::Buildkit;
+use stagescope::engine::control::addr::{BuildkitAddr, TlsFiles};
+use stagescope::engine::filesync::Grants;
+use stagescope::engine::filesync::agent::SshSpec;
+use stagescope::engine::filesync::secrets::SecretSpec;
 use stagescope::engine::run::{BuildRequest, BuilderChoice};
-use stagescope::session::{Session, Setup};
+use stagescope::session::{Backend, Session, Setup};
 
 use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
 
@@ -116,6 +121,7 @@ fn prepare(flags: &BuildFlags) -> Result<Setup, u8> {
             BuilderArg::Classic => BuilderChoice::Classic,
         },
         tags: flags.tags.clone(),
+        grants: grants(flags).map_err(|e| fail(EXIT_USAGE, e))?,
     };
     Ok(Setup {
         dockerfile: loaded.dockerfile,
@@ -126,9 +132,74 @@ fn prepare(flags: &BuildFlags) -> Result<Setup, u8> {
     })
 }
 
-/// The session of a prepared build, on the engine the flags name.
+/// The secrets and ssh agents the flags let the build reach.
+fn grants(flags: &BuildFlags) -> Result<Grants, String> {
+    Ok(Grants {
+        secrets: flags
+            .secrets
+            .iter()
+            .map(|s| SecretSpec::parse(s))
+            .collect::<Result<_, _>>()?,
+        ssh: flags
+            .ssh
+            .iter()
+            .map(|s| SshSpec::parse(s))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// The BuildKit the flags (or BUILDKIT_HOST, as buildctl reads it) name, if any.
+fn buildkit_addr(flags: &BuildFlags) -> Result<Option<BuildkitAddr>, u8> {
+    let b = &flags.buildkit;
+    let tls = TlsFiles {
+        ca: b.tls_ca.clone(),
+        cert: b.tls_cert.clone(),
+        key: b.tls_key.clone(),
+        server_name: b.tls_servername.clone(),
+    };
+    let addr = b.addr.clone().or_else(|| {
+        std::env::var("BUILDKIT_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+    });
+    let Some(addr) = addr else {
+        if !tls.is_empty() || tls.server_name.is_some() {
+            return Err(fail(
+                EXIT_USAGE,
+                "--buildkit-tls-* need --buildkit-addr tcp://HOST:PORT",
+            ));
+        }
+        return Ok(None);
+    };
+    if flags.builder == BuilderArg::Classic {
+        return Err(fail(
+            EXIT_USAGE,
+            "--builder classic and --buildkit-addr (or BUILDKIT_HOST) do not go together",
+        ));
+    }
+    BuildkitAddr::parse(&addr, &tls)
+        .map(Some)
+        .map_err(|e| fail(EXIT_USAGE, e))
+}
+
+/// Where the flags say to build: a BuildKit through its Control API, else the engine.
+async fn backend_for(flags: &BuildFlags) -> Result<Backend, u8> {
+    let Some(addr) = buildkit_addr(flags)? else {
+        return Ok(Backend::Engine(engine_for(&flags.engine).await?));
+    };
+    let engine = match addr {
+        BuildkitAddr::Docker => Some(engine_for(&flags.engine).await?),
+        _ => None,
+    };
+    Buildkit::connect(addr, engine)
+        .await
+        .map(Backend::Buildkit)
+        .map_err(|e| fail(EXIT_FAILED, e))
+}
+
+/// The session of a prepared build, where the flags say to build.
 async fn session_for(setup: Setup, flags: &BuildFlags) -> Result<Session, u8> {
-    Ok(Session::new(setup, engine_for(&flags.engine).await?))
+    Ok(Session::new(setup, backend_for(flags).await?))
 }
 
 /// Writes a run's record; a history that cannot be written costs a warning, not the build.

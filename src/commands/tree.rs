@@ -15,7 +15,8 @@ use stagescope::session::files::{layers, open_files};
 use stagescope::session::{Events, Session};
 
 use super::{
-    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, engine_for, fail, interrupted, prepare, runtime,
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, fail, interrupted, prepare,
+    runtime,
 };
 use crate::cli::TreeArgs;
 
@@ -54,11 +55,21 @@ pub fn tree(args: &TreeArgs) -> u8 {
     }
     let show_progress = std::io::stderr().is_terminal();
     runtime().block_on(async {
-        let engine = match engine_for(&args.flags.engine).await {
-            Ok(e) => e,
-            Err(code) => return code,
+        // A stage is built where the flags say; an image by name is the engine's.
+        let session = match setup {
+            Some(s) => match backend_for(&args.flags).await {
+                Ok(b) => Some(Session::new(s, b)),
+                Err(code) => return code,
+            },
+            None => None,
         };
-        let session = setup.map(|s| Session::new(s, engine.clone()));
+        let engine = match &session {
+            Some(s) => s.engine().ok().cloned(),
+            None => match engine_for(&args.flags.engine).await {
+                Ok(e) => Some(e),
+                Err(code) => return code,
+            },
+        };
         let work = async {
             let image = match (&args.image, &session, at) {
                 (Some(image), _, _) => image.clone(),
@@ -86,21 +97,27 @@ pub fn tree(args: &TreeArgs) -> u8 {
                     );
                 }
             };
-            let opened = open_files(&engine, &image, progress)
-                .await
-                .map_err(|e| format!("error: {e}"))?;
+            let opened = match (&session, &engine) {
+                (Some(s), _) => s.open_files(&image, progress).await,
+                (None, Some(e)) => open_files(e, &image, progress).await,
+                (None, None) => Err("no engine".to_string()),
+            }
+            .map_err(|e| format!("error: {e}"))?;
             let ix = Arc::unwrap_or_clone(opened.index);
-            // Attribution needs a second stream (the image's layers): only for --json.
-            let layers = if args.json {
-                match layers(&engine, &image).await {
+            // Attribution reads the image's layers (only for --json): an engine's.
+            let layers = match (&engine, args.json) {
+                (Some(e), true) => match layers(e, &image).await {
                     Ok(l) => Some(l),
                     Err(e) => {
                         eprintln!("note: no added_by: {e}");
                         None
                     }
+                },
+                (None, true) => {
+                    eprintln!("note: no added_by: a BuildKit's tar export has no layers");
+                    None
                 }
-            } else {
-                None
+                _ => None,
             };
             Ok((ix, layers))
         };
@@ -112,8 +129,8 @@ pub fn tree(args: &TreeArgs) -> u8 {
         // interrupted build's images with them (a finished build's stay: they are the cache
         // that makes the next open instant; `stagescope clean` removes them).
         finish_cleanups().await;
-        if let (None, Some(s)) = (&outcome, &session) {
-            let _ = engine_clean::clean(&engine, Some(&s.build_id)).await;
+        if let (None, Some(s), Some(engine)) = (&outcome, &session, &engine) {
+            let _ = engine_clean::clean(engine, Some(&s.build_id)).await;
         }
         if show_progress {
             eprintln!();

@@ -201,7 +201,7 @@ fn parse_api(v: &str) -> (u32, u32) {
 
 /// An error and its causes, each once: bollard's own message for a refused TLS handshake is
 /// "client error (Connect)", and only the causes say the certificate was the problem.
-fn with_causes(e: &dyn std::error::Error) -> String {
+pub fn with_causes(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

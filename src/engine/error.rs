@@ -12,6 +12,8 @@ pub enum EngineError {
     NoBuildkit(String),
     #[error("Docker engine: {0}")]
     Docker(String),
+    #[error("BuildKit: {0}")]
+    Buildkit(String),
 }
 
 impl From<bollard::errors::Error> for EngineError {

@@ -6,6 +6,7 @@ pub mod classic;
 pub mod clean;
 pub mod connect;
 pub mod context;
+pub mod control;
 pub mod dockerignore;
 pub mod error;
 pub mod export;

@@ -14,7 +14,7 @@ use super::classic::ClassicMapper;
 use super::connect::Engine;
 use super::context::BuildContext;
 use super::error::EngineError;
-use super::filesync::ContextSession;
+use super::filesync::{ContextSession, Grants};
 use super::journal::Journal;
 use super::names::{BUILD_LABEL, stage_tag};
 use crate::build::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
@@ -36,6 +36,8 @@ pub struct BuildRequest {
     pub no_cache: bool,
     pub builder: BuilderChoice,
     pub tags: Vec<String>,
+    /// Secrets and ssh agents the build's RUN mounts may reach (BuildKit only).
+    pub grants: Grants,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +126,7 @@ fn emit_noted(
     emit(tx, events);
 }
 
-fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
+pub(crate) fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
     for e in events {
         // A closed receiver means nobody is watching any more; the build still finishes
         // its cleanup.
@@ -281,7 +283,7 @@ pub async fn run_build(
     // One session for the build and every stage image after it: the daemon syncs the
     // context once (BuildKit keys a session's local sources by session).
     let own_session = match (kind, ctx.session()) {
-        (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx).await?,
+        (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx, &req.grants).await?,
         _ => None,
     };
     let session = match kind {
@@ -513,6 +515,23 @@ pub struct BuildInputs<'a> {
     pub session: Option<&'a ContextSession>,
 }
 
+/// What to solve for the state of `stage` after its instruction `k` (0 is the FROM): a
+/// Dockerfile text (None: the real one) and a target. A named stage's final state is the
+/// main Dockerfile with that stage as target: the very same solve, so every vertex comes
+/// from cache. Anything else needs a cut Dockerfile (the model counts instructions after
+/// FROM from 0; events count the FROM as 0).
+pub fn state_solve(
+    df: &Dockerfile,
+    stage: usize,
+    k: usize,
+) -> Option<(Option<String>, Option<String>)> {
+    let st = df.stages.get(stage)?;
+    Some(match &st.name {
+        Some(name) if k >= st.instructions.len() => (None, Some(name.clone())),
+        _ => (Some(df.cut_after(stage, k.checked_sub(1))), None),
+    })
+}
+
 /// The image of `stage` right after its instruction `k` (0 is the FROM), built from a
 /// Dockerfile cut there and served from the cache the main build left. BuildKit only.
 pub async fn state_image(
@@ -538,12 +557,8 @@ pub async fn state_image(
     } else {
         format!("{}-at-{}", st.display_name(), k)
     };
-    // A named stage's final state is the main Dockerfile with that stage as target: the very
-    // same context, so every vertex comes from cache. Anything else needs a cut Dockerfile
-    // (the model counts instructions after FROM from 0; events count the FROM as 0).
-    let (dockerfile_text, target) = match &st.name {
-        Some(name) if k >= st.instructions.len() => (None, Some(name.clone())),
-        _ => (Some(df.cut_after(stage, k.checked_sub(1))), None),
+    let Some((dockerfile_text, target)) = state_solve(df, stage, k) else {
+        return Ok(None);
     };
     let tag = stage_tag(build_id, &label);
     let step = InternalStep {
@@ -560,7 +575,7 @@ pub async fn state_image(
     };
     let session = session.or(ctx.session());
     let own_session = match (session, kind) {
-        (None, BuilderKind::Buildkit) => ContextSession::open(engine, ctx).await?,
+        (None, BuilderKind::Buildkit) => ContextSession::open(engine, ctx, &req.grants).await?,
         _ => None,
     };
     let solve_req = Solve {

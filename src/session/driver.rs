@@ -7,12 +7,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 
 use super::stepper::{Cut, Step, StepMode, Stepper};
-use super::{Events, Session, SessionEvent, pump};
+use super::{Backend, Events, Session, SessionEvent, pump};
 use crate::build::{BuildEvent, BuildPlan, BuilderKind};
 use crate::dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use crate::engine::context::BuildContext;
 use crate::engine::filesync::ContextSession;
-use crate::engine::run::{choose_builder, run_build};
+use crate::engine::run::choose_builder;
 
 /// The user's answer to a pause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ async fn drive_steps(
     m.set_breakpoints(breakpoints.borrow_and_update().iter().copied());
     if step {
         // A solve announces itself; a chain of cuts is announced here, as one build.
-        let kind = choose_builder(&s.engine, s.request.builder).map_err(|e| e.to_string())?;
+        let kind = s.builder_kind().map_err(|e| e.to_string())?;
         events.build(BuildEvent::BuildStarted {
             builder: kind,
             build_id: s.build_id.clone(),
@@ -55,8 +55,9 @@ async fn drive_steps(
     // A chain of builds is one build to the user: one session carries the context to all
     // of them, so the daemon syncs it once (and every cut sees the same files).
     let mut ctx = s.context.clone();
-    if choose_builder(&s.engine, s.request.builder).is_ok_and(|k| k == BuilderKind::Buildkit)
-        && let Some(session) = ContextSession::open(&s.engine, &ctx)
+    if let Backend::Engine(engine) = &s.backend
+        && choose_builder(engine, s.request.builder).is_ok_and(|k| k == BuilderKind::Buildkit)
+        && let Some(session) = ContextSession::open(engine, &ctx, &s.request.grants)
             .await
             .map_err(|e| e.to_string())?
     {
@@ -103,15 +104,7 @@ async fn solve(
     breakpoints: &mut watch::Receiver<Vec<(usize, usize)>>,
 ) -> Result<(), String> {
     let (tx, mut rx) = unbounded_channel();
-    let mut work = Box::pin(run_build(
-        &s.engine,
-        &s.request,
-        &s.dockerfile,
-        &s.plan,
-        ctx,
-        &s.build_id,
-        &tx,
-    ));
+    let mut work = Box::pin(s.build_on(&s.request, &s.dockerfile, &s.plan, ctx, &tx));
     let mut hit = None;
     let outcome = loop {
         tokio::select! {
@@ -217,7 +210,7 @@ async fn build_cut(
     req.target = None;
     req.tags.clear();
     let (tx, mut rx) = unbounded_channel();
-    let work = run_build(&s.engine, &req, &df, &plan, &ctx, &s.build_id, &tx);
+    let work = s.build_on(&req, &df, &plan, &ctx, &tx);
     let outcome = pump(work, &mut rx, |ev| {
         if let Some(ev) = cut_event(cut, ev) {
             events.build(ev);

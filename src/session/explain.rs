@@ -59,7 +59,7 @@ impl Session {
     ) -> Result<(StageNumbers, FsIndex), String> {
         let image = self.image_of(built, at, &Events::none()).await?;
         let ix = self.index(&image).await?;
-        let layers = super::files::layers(&self.engine, &image).await?;
+        let layers = super::files::layers(self.engine()?, &image).await?;
         let stage = at.stage;
         let upto = match at.at {
             Some(k) => k,

@@ -6,9 +6,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::Session;
+use super::{Backend, Session};
 use crate::build::added_by::{LayerInfo, layer_info};
 use crate::engine::connect::Engine;
+use crate::engine::control::build::{fetch_state_file, index_state};
 use crate::engine::export::index_image_observed;
 use crate::engine::fetch::{extract_path, fetch_path, image_id};
 use crate::engine::layers::{LayersError, open_image_fs};
@@ -138,13 +139,32 @@ pub async fn layers(engine: &Engine, image: &str) -> Result<ImageLayers, String>
 }
 
 impl Session {
-    /// [`open_files`] on this session's engine.
+    /// [`open_files`] on this session's engine; on a Control API BuildKit, the state's tar
+    /// export indexed as it streams.
     pub async fn open_files(
         &self,
         image: &str,
         observe: impl FnMut(&IndexBuilder) + Send + 'static,
     ) -> Result<Opened, String> {
-        open_files(&self.engine, image, observe).await
+        match &self.backend {
+            Backend::Engine(e) => open_files(e, image, observe).await,
+            Backend::Buildkit(b) => {
+                let ix = index_state(
+                    b,
+                    &self.request,
+                    &self.context,
+                    self.export_of(image),
+                    observe,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(Opened {
+                    index: Arc::new(ix),
+                    image_id: None,
+                    from_cache: false,
+                })
+            }
+        }
     }
 
     /// Which instruction of this build wrote each entry of `ix`, the index of `image`, the
@@ -156,7 +176,8 @@ impl Session {
         instruction: usize,
         ix: Arc<FsIndex>,
     ) -> Result<LayerInfo, String> {
-        let layers = layers(&self.engine, image).await?;
+        // A tar export is one flattened filesystem: only an engine's layers say who wrote what.
+        let layers = layers(self.engine()?, image).await?;
         let plan = self.plan.clone();
         tokio::task::spawn_blocking(move || layer_info(&plan, stage, instruction, &layers, &ix))
             .await
@@ -165,9 +186,14 @@ impl Session {
 
     /// The first [`PREVIEW_LIMIT`] bytes of one file of `image`.
     pub async fn fetch(&self, image: &str, path: &[u8]) -> Result<FetchedFile, String> {
-        fetch_path(&self.engine, image, path, PREVIEW_LIMIT)
-            .await
-            .map_err(|e| e.to_string())
+        match &self.backend {
+            Backend::Engine(e) => fetch_path(e, image, path, PREVIEW_LIMIT).await,
+            Backend::Buildkit(b) => {
+                let what = self.export_of(image);
+                fetch_state_file(b, &self.request, &self.context, what, path, PREVIEW_LIMIT).await
+            }
+        }
+        .map_err(|e| e.to_string())
     }
 
     /// What the files pane shows of one path of `image`.
@@ -190,7 +216,7 @@ impl Session {
     /// asked; never over an existing file.
     pub async fn extract(&self, image: &str, path: &[u8], dest: &str) -> Result<String, String> {
         let dest = expand_home(dest.trim());
-        extract_path(&self.engine, image, path, dest)
+        extract_path(self.engine()?, image, path, dest)
             .await
             .map(|(p, n)| format!("wrote {} ({n} bytes)", p.display()))
             .map_err(|e| format!("not extracted: {e}"))

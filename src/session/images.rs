@@ -3,23 +3,21 @@
 
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::{Events, Session, pump};
+use super::{Backend, Events, Session, pump, remote};
 use crate::build::{BuildEvent, StageRef};
 use crate::engine::error::EngineError;
-use crate::engine::run::{BuildInputs, BuildOutcome, choose_builder, run_build, state_image};
+use crate::engine::run::{BuildInputs, BuildOutcome, choose_builder, state_image};
 use crate::fs::FsIndex;
 
 impl Session {
     /// The build as the request asks for it; its events go to `events` as they happen.
     pub async fn run(&self, events: &Events) -> Result<BuildOutcome, EngineError> {
         let (tx, mut rx) = unbounded_channel();
-        let work = run_build(
-            &self.engine,
+        let work = self.build_on(
             &self.request,
             &self.dockerfile,
             &self.plan,
             &self.context,
-            &self.build_id,
             &tx,
         );
         pump(work, &mut rx, |ev| events.build(ev)).await
@@ -60,10 +58,15 @@ impl Session {
         {
             return Ok(id.clone());
         }
-        let kind = choose_builder(&self.engine, self.request.builder).map_err(|e| e.to_string())?;
+        let engine = match &self.backend {
+            Backend::Engine(e) => e,
+            // No image store: the state is named, and its files come from a tar export.
+            Backend::Buildkit(_) => return Ok(remote::state_name(at.stage, k)),
+        };
+        let kind = choose_builder(engine, self.request.builder).map_err(|e| e.to_string())?;
         let (tx, mut rx) = unbounded_channel();
         let inputs = BuildInputs {
-            engine: &self.engine,
+            engine,
             req: &self.request,
             dockerfile: &self.dockerfile,
             context: &self.context,
@@ -102,6 +105,7 @@ impl Session {
 
     /// The filesystem of an image (see [`super::files::open_files`]), owned.
     pub async fn index(&self, image: &str) -> Result<FsIndex, String> {
-        super::files::index(&self.engine, image).await
+        let opened = self.open_files(image, |_| {}).await?;
+        Ok(std::sync::Arc::unwrap_or_clone(opened.index))
     }
 }

@@ -131,13 +131,19 @@ pub fn check(
 impl super::Session {
     /// The build checks of this session's build, with what its engine knows of the bases.
     pub async fn lint(&self) -> Result<Report, String> {
-        let facts = EngineFacts::gather(
-            &self.engine,
-            &self.dockerfile,
-            &self.request.build_args,
-            self.request.platform.as_deref(),
-        )
-        .await;
+        // A Control API BuildKit has no local images to ask about.
+        let facts = match &self.backend {
+            super::Backend::Engine(engine) => {
+                EngineFacts::gather(
+                    engine,
+                    &self.dockerfile,
+                    &self.request.build_args,
+                    self.request.platform.as_deref(),
+                )
+                .await
+            }
+            super::Backend::Buildkit(_) => EngineFacts::default(),
+        };
         check(
             &self.dockerfile,
             &self.context,

@@ -12,6 +12,7 @@ pub mod files;
 pub mod images;
 pub mod lint;
 pub mod record;
+pub mod remote;
 pub mod shell;
 pub mod stepper;
 
@@ -19,11 +20,13 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::build::{BuildEvent, BuildPlan};
+use crate::build::{BuildEvent, BuildPlan, BuilderKind};
 use crate::dockerfile::{Dockerfile, StageGraph};
 use crate::engine::connect::Engine;
 use crate::engine::context::BuildContext;
-use crate::engine::run::{BuildRequest, new_build_id};
+use crate::engine::control::Buildkit;
+use crate::engine::error::EngineError;
+use crate::engine::run::{BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build};
 
 pub use stepper::{Pause, StepMode};
 
@@ -36,9 +39,24 @@ pub struct Setup {
     pub request: BuildRequest,
 }
 
+/// Where a build runs: an engine (its BuildKit or classic builder, or Podman), or a BuildKit
+/// reached through its Control API (no image store: states come back as tar exports).
+// One per session: the size of the larger variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+pub enum Backend {
+    Engine(Engine),
+    Buildkit(Buildkit),
+}
+
+impl From<Engine> for Backend {
+    fn from(e: Engine) -> Self {
+        Backend::Engine(e)
+    }
+}
+
 /// One build: what it builds, where, and the id that labels everything it makes.
 pub struct Session {
-    pub engine: Engine,
+    pub backend: Backend,
     pub dockerfile: Dockerfile,
     pub graph: StageGraph,
     pub plan: BuildPlan,
@@ -48,7 +66,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(setup: Setup, engine: Engine) -> Self {
+    pub fn new(setup: Setup, backend: impl Into<Backend>) -> Self {
         let Setup {
             dockerfile,
             graph,
@@ -57,7 +75,7 @@ impl Session {
             request,
         } = setup;
         Session {
-            engine,
+            backend: backend.into(),
             dockerfile,
             graph,
             plan,
@@ -67,9 +85,58 @@ impl Session {
         }
     }
 
-    /// "docker 20.10.24 (API 1.41)": which engine this session talks to.
+    /// "docker 20.10.24 (API 1.41)", "BuildKit v0.12.5 at tcp://…": where this session builds.
     pub fn engine_label(&self) -> String {
-        self.engine.describe()
+        match &self.backend {
+            Backend::Engine(e) => e.describe(),
+            Backend::Buildkit(b) => b.describe(),
+        }
+    }
+
+    /// The engine, for what only an engine does (a shell, an image's layers); a build on a
+    /// Control API BuildKit says so in one line.
+    pub fn engine(&self) -> Result<&Engine, String> {
+        match &self.backend {
+            Backend::Engine(e) => Ok(e),
+            Backend::Buildkit(_) => Err(format!(
+                "this needs a Docker engine; {}",
+                self.where_built()
+            )),
+        }
+    }
+
+    /// "the build runs on BuildKit at tcp://…", for what such a builder cannot do.
+    pub fn where_built(&self) -> String {
+        format!(
+            "the build runs on {} (use the engine's builder for this)",
+            self.engine_label()
+        )
+    }
+
+    /// The builder a build of this session uses.
+    pub fn builder_kind(&self) -> Result<BuilderKind, EngineError> {
+        match &self.backend {
+            Backend::Engine(e) => choose_builder(e, self.request.builder),
+            Backend::Buildkit(_) => Ok(BuilderKind::Buildkit),
+        }
+    }
+
+    /// One build of `df` (this session's, or a cut of it) on this session's backend.
+    pub async fn build_on(
+        &self,
+        req: &BuildRequest,
+        df: &Dockerfile,
+        plan: &BuildPlan,
+        ctx: &BuildContext,
+        tx: &tokio::sync::mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<BuildOutcome, EngineError> {
+        match &self.backend {
+            Backend::Engine(e) => run_build(e, req, df, plan, ctx, &self.build_id, tx).await,
+            Backend::Buildkit(b) => {
+                crate::engine::control::build::run_build(b, req, plan, ctx, &self.build_id, tx)
+                    .await
+            }
+        }
     }
 }
 

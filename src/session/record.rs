@@ -75,14 +75,17 @@ impl Session {
             .filter(|st| st.base_stage.is_none() && st.base != "scratch")
             .map(|st| st.base.as_str())
             .collect();
-        let ids: std::collections::BTreeMap<&str, Option<String>> = futures_util::future::join_all(
-            bases
-                .into_iter()
-                .map(|b| async move { (b, image_id(&self.engine, b).await.ok()) }),
-        )
-        .await
-        .into_iter()
-        .collect();
+        let ids: std::collections::BTreeMap<&str, Option<String>> =
+            futures_util::future::join_all(bases.into_iter().map(|b| async move {
+                let id = match self.engine() {
+                    Ok(engine) => image_id(engine, b).await.ok(),
+                    Err(_) => None,
+                };
+                (b, id)
+            }))
+            .await
+            .into_iter()
+            .collect();
         let base_ids: Vec<Option<String>> = self
             .plan
             .stages

@@ -38,7 +38,13 @@ impl Session {
             command: command.map(str::to_string),
             size,
         };
-        run_shell(&self.engine, &spec, input, output)
+        let engine = self.engine().map_err(|_| {
+            format!(
+                "a shell needs a Docker engine to run in; {}",
+                self.where_built()
+            )
+        })?;
+        run_shell(engine, &spec, input, output)
             .await
             .map_err(|e| e.to_string())
     }

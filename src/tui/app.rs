@@ -377,8 +377,10 @@ async fn screen(
         eprintln!("warning: {}", crate::report::sanitize::text(&e, false));
     }
     // Whatever the build left (cut builds, shells): removed unless the build went through.
-    if code != 0 {
-        engine_clean::clean_unfinished(&l.session.engine, &l.session.build_id, &model.state).await;
+    if code != 0
+        && let Ok(engine) = l.session.engine()
+    {
+        engine_clean::clean_unfinished(engine, &l.session.build_id, &model.state).await;
     }
     Ok(code)
 }

@@ -6,9 +6,15 @@
 //! BuildKit keys the local source by session.
 //!
 //! The session is a gRPC server we run over the engine's hijacked `/session` connection
-//! (HTTP/1.1 upgraded to h2c, the daemon being the gRPC client).
+//! (HTTP/1.1 upgraded to h2c, the daemon being the gRPC client), or, with BuildKit's Control
+//! API, over a `Control/Session` call ([`tunnel`]). Besides the files it offers the build's
+//! secrets ([`secrets`]), ssh agents ([`agent`]) and receives tar exports ([`receive`]).
 
+pub mod agent;
 mod provider;
+pub mod receive;
+pub mod secrets;
+mod tunnel;
 pub mod walk;
 pub mod wire;
 
@@ -19,7 +25,11 @@ use std::sync::{Arc, Mutex};
 
 use bollard::models::BuildInfo;
 use bollard_buildkit_proto::health::health_server::HealthServer;
+use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::SecretsServer;
+use bollard_buildkit_proto::moby::buildkit::v1::control_client::ControlClient;
 use bollard_buildkit_proto::moby::filesync::packet::file_sync_server::FileSyncServer;
+use bollard_buildkit_proto::moby::filesync::v1::file_send_server::FileSendServer;
+use bollard_buildkit_proto::moby::sshforward::v1::ssh_server::SshServer;
 use bytes::Bytes;
 use futures_util::Stream;
 use http_body_util::Empty;
@@ -29,56 +39,61 @@ use sha2::{Digest, Sha256};
 use super::connect::Engine;
 use super::context::BuildContext;
 use super::error::EngineError;
+use agent::{Agents, SshSpec};
 use provider::{Dirs, FileSyncService, Health0};
+use receive::ExportTarget;
+use secrets::{SecretSpec, SecretStore};
 use walk::SyncDir;
 use wire::{Dialer, api_path};
 
-/// The methods the session offers, announced when it opens (the daemon asks for no other).
-const METHODS: [&str; 4] = [
+/// The methods every session offers, announced when it opens (the daemon asks for no other).
+const METHODS: [&str; 5] = [
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
     "/moby.filesync.v1.FileSync/DiffCopy",
     "/moby.filesync.v1.FileSync/TarStream",
+    "/moby.filesync.v1.FileSend/DiffCopy",
 ];
+const SECRET_METHODS: [&str; 1] = ["/moby.buildkit.secrets.v1.Secrets/GetSecret"];
+const SSH_METHODS: [&str; 2] = [
+    "/moby.sshforward.v1.SSH/CheckAgent",
+    "/moby.sshforward.v1.SSH/ForwardAgent",
+];
+
+/// What the user lets a build reach on this machine: secrets and ssh agents for its
+/// `RUN --mount=type=secret|ssh`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub secrets: Vec<SecretSpec>,
+    pub ssh: Vec<SshSpec>,
+}
 
 /// An open session; closed (the daemon forgets it) when dropped.
 #[derive(Debug)]
 pub struct ContextSession {
     id: String,
-    dialer: Dialer,
+    /// The engine to send `/build` to, for a session opened on an engine.
+    dialer: Option<Dialer>,
     dirs: Arc<Dirs>,
     dockerfile_name: String,
+    export: ExportTarget,
     server: tokio::task::JoinHandle<()>,
     /// Why the session's connection ended, once it has.
     closed: Arc<Mutex<Option<String>>>,
 }
 
-impl Drop for ContextSession {
-    fn drop(&mut self) {
-        // Dropping the connection ends the session on the daemon's side.
-        self.server.abort();
-    }
+/// What a session offers, before it is served on a connection.
+struct Offer {
+    id: String,
+    name: String,
+    shared_key: String,
+    dirs: Arc<Dirs>,
+    dockerfile_name: String,
+    grants: Grants,
 }
 
-/// Same directory, same key, across runs: the daemon finds what it kept from the last sync
-/// (the docker CLI hashes the directory with a node id the same way).
-fn shared_key(dir: &std::path::Path) -> String {
-    hex::encode(Sha256::digest(
-        format!("stagescope:{}", dir.display()).as_bytes(),
-    ))
-}
-
-impl ContextSession {
-    /// Opens a session offering `ctx`, or `None` when the engine's transport is one only
-    /// bollard speaks (TLS) or `STAGESCOPE_BUILDKIT_CONTEXT=tar` asks for the old way (for
-    /// comparing, or an engine whose sessions misbehave): such builds upload a tar.
-    pub async fn open(engine: &Engine, ctx: &BuildContext) -> Result<Option<Self>, EngineError> {
-        if std::env::var("STAGESCOPE_BUILDKIT_CONTEXT").is_ok_and(|v| v == "tar") {
-            return Ok(None);
-        }
-        let Some(dialer) = Dialer::for_engine(engine) else {
-            return Ok(None);
-        };
+impl Offer {
+    fn new(ctx: &BuildContext, grants: &Grants) -> Result<Offer, EngineError> {
         let dockerfile = ctx.dockerfile_path();
         let df_dir = dockerfile
             .parent()
@@ -107,21 +122,124 @@ impl ContextSession {
             };
             map.insert("dockerfile".into(), (df, Vec::new()));
         }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let name = ctx
-            .dir()
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        Ok(Offer {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: ctx
+                .dir()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            shared_key: shared_key(ctx.dir()),
+            dirs,
+            dockerfile_name,
+            grants: grants.clone(),
+        })
+    }
+
+    /// The session's headers as the daemon reads them when it opens (HTTP headers on the
+    /// engine's `/session`, gRPC metadata on `Control/Session`).
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("X-Docker-Expose-Session-Uuid", self.id.clone()),
+            ("X-Docker-Expose-Session-Name", self.name.clone()),
+            ("X-Docker-Expose-Session-Sharedkey", self.shared_key.clone()),
+        ];
+        let mut methods: Vec<&str> = METHODS.to_vec();
+        if !self.grants.secrets.is_empty() {
+            methods.extend(SECRET_METHODS);
+        }
+        if !self.grants.ssh.is_empty() {
+            methods.extend(SSH_METHODS);
+        }
+        out.extend(
+            methods
+                .into_iter()
+                .map(|m| ("X-Docker-Expose-Session-Grpc-Method", m.to_string())),
+        );
+        out
+    }
+
+    /// Serves the session on `io` until either side drops it.
+    fn serve<I>(self, io: I, dialer: Option<Dialer>) -> ContextSession
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let export = ExportTarget::default();
+        let mut routes = tonic::service::Routes::new(HealthServer::new(Health0))
+            .add_service(FileSyncServer::new(FileSyncService(self.dirs.clone())))
+            .add_service(FileSendServer::new(export.clone()));
+        if !self.grants.secrets.is_empty() {
+            routes = routes.add_service(SecretsServer::new(SecretStore::new(&self.grants.secrets)));
+        }
+        if !self.grants.ssh.is_empty() {
+            routes = routes.add_service(SshServer::new(Agents::new(&self.grants.ssh)));
+        }
+        let service = hyper_util::service::TowerToHyperService::new(routes);
+        let closed = Arc::new(Mutex::new(None));
+        let noted = closed.clone();
+        let server = tokio::spawn(async move {
+            // Ends when the daemon drops the session or we do; an error is kept to explain
+            // a build that fails because the session went away.
+            let r = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(io, service)
+                .await;
+            let why = match r {
+                Ok(()) => "the engine closed it".to_string(),
+                Err(e) => e.to_string(),
+            };
+            if let Ok(mut slot) = noted.lock() {
+                *slot = Some(why);
+            }
+        });
+        ContextSession {
+            id: self.id,
+            dialer,
+            dirs: self.dirs,
+            dockerfile_name: self.dockerfile_name,
+            export,
+            server,
+            closed,
+        }
+    }
+}
+
+impl Drop for ContextSession {
+    fn drop(&mut self) {
+        // Dropping the connection ends the session on the daemon's side.
+        self.server.abort();
+    }
+}
+
+/// Same directory, same key, across runs: the daemon finds what it kept from the last sync
+/// (the docker CLI hashes the directory with a node id the same way).
+fn shared_key(dir: &std::path::Path) -> String {
+    hex::encode(Sha256::digest(
+        format!("stagescope:{}", dir.display()).as_bytes(),
+    ))
+}
+
+impl ContextSession {
+    /// Opens a session offering `ctx`, or `None` when the engine's transport is one only
+    /// bollard speaks (TLS) or `STAGESCOPE_BUILDKIT_CONTEXT=tar` asks for the old way (for
+    /// comparing, or an engine whose sessions misbehave): such builds upload a tar.
+    pub async fn open(
+        engine: &Engine,
+        ctx: &BuildContext,
+        grants: &Grants,
+    ) -> Result<Option<Self>, EngineError> {
+        if std::env::var("STAGESCOPE_BUILDKIT_CONTEXT").is_ok_and(|v| v == "tar") {
+            return Ok(None);
+        }
+        let Some(dialer) = Dialer::for_engine(engine) else {
+            return Ok(None);
+        };
+        let offer = Offer::new(ctx, grants)?;
         let mut req = hyper::Request::post(api_path(engine, "/session"))
             .header("Host", "docker")
             .header("Connection", "Upgrade")
-            .header("Upgrade", "h2c")
-            .header("X-Docker-Expose-Session-Uuid", &id)
-            .header("X-Docker-Expose-Session-Name", name)
-            .header("X-Docker-Expose-Session-Sharedkey", shared_key(ctx.dir()));
-        for m in METHODS {
-            req = req.header("X-Docker-Expose-Session-Grpc-Method", m);
+            .header("Upgrade", "h2c");
+        for (k, v) in offer.headers() {
+            req = req.header(k, v);
         }
         let req = req
             .body(Empty::<Bytes>::new())
@@ -139,33 +257,24 @@ impl ContextSession {
         let upgraded = hyper::upgrade::on(resp)
             .await
             .map_err(|e| EngineError::Docker(format!("build session: {e}")))?;
-        let routes = tonic::service::Routes::new(HealthServer::new(Health0))
-            .add_service(FileSyncServer::new(FileSyncService(dirs.clone())));
-        let service = hyper_util::service::TowerToHyperService::new(routes);
-        let closed = Arc::new(Mutex::new(None));
-        let noted = closed.clone();
-        let server = tokio::spawn(async move {
-            // Ends when the daemon drops the session or we do; an error is kept to explain
-            // a build that fails because the session went away.
-            let r = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .serve_connection(upgraded, service)
-                .await;
-            let why = match r {
-                Ok(()) => "the engine closed it".to_string(),
-                Err(e) => e.to_string(),
-            };
-            if let Ok(mut slot) = noted.lock() {
-                *slot = Some(why);
-            }
-        });
-        Ok(Some(ContextSession {
-            id,
-            dialer,
-            dirs,
-            dockerfile_name,
-            server,
-            closed,
-        }))
+        Ok(Some(offer.serve(upgraded, Some(dialer))))
+    }
+
+    /// Opens a session through BuildKit's Control API (`Control/Session`), as buildctl and
+    /// buildx do: for builds solved with [`ControlClient::solve`] naming [`Self::id`].
+    pub async fn over_control(
+        client: &ControlClient<tonic::transport::Channel>,
+        ctx: &BuildContext,
+        grants: &Grants,
+    ) -> Result<Self, EngineError> {
+        let offer = Offer::new(ctx, grants)?;
+        let io = tunnel::open(client, &offer.headers()).await?;
+        Ok(offer.serve(io, None))
+    }
+
+    /// Where the next tar export of a solve naming this session arrives.
+    pub fn export_target(&self) -> &ExportTarget {
+        &self.export
     }
 
     /// Why the session's connection ended, if it has: a build that fails with the daemon's
@@ -218,7 +327,13 @@ impl ContextSession {
                 return Box::pin(futures_util::stream::iter([Err(err)]));
             }
         };
+        let Some(dialer) = self.dialer.clone() else {
+            let err = bollard::errors::Error::DockerStreamError {
+                error: "this build session is not on an engine".into(),
+            };
+            return Box::pin(futures_util::stream::iter([Err(err)]));
+        };
         let path = format!("{}?{query}", api_path(engine, "/build"));
-        wire::build(self.dialer.clone(), path)
+        wire::build(dialer, path)
     }
 }
