@@ -57,7 +57,7 @@ fn main() -> Result<(), String> {
         drive(&session, true, &events, adv_rx, bp_rx).await;
         let ms = t.elapsed().as_millis();
         end_rx.recv().map_err(|e| e.to_string())??;
-        let _ = stagescope::engine::clean::clean(&session.engine, Some(&session.build_id)).await;
+        let _ = stagescope::engine::clean::clean(session.engine()?, Some(&session.build_id)).await;
         println!("{ms}");
         Ok(())
     })
