@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod loopback;
 pub mod podman;
 use stagescope::engine::connect::{Engine, Environment, connect};
 

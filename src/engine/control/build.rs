@@ -43,6 +43,7 @@ pub async fn run_build(
     ctx.check()
         .map_err(|e| EngineError::Context(e.to_string()))?;
     let session = bk.session(ctx, req).await?;
+    let started = std::time::Instant::now();
     emit(
         tx,
         [BuildEvent::BuildStarted {
@@ -78,7 +79,16 @@ pub async fn run_build(
         })
         .await?;
     match &failure {
-        None => emit(tx, mapper.settle_needed_stages()),
+        None => {
+            emit(tx, mapper.settle_needed_stages());
+            emit(
+                tx,
+                [BuildEvent::BuildFinished {
+                    image: None,
+                    duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                }],
+            );
+        }
         Some(why) => emit(tx, [mapper.failure(why, &failed_vertexes)]),
     }
     Ok(BuildOutcome {

@@ -51,7 +51,19 @@ fn status_line(s: &tonic::Status) -> String {
         (true, false) => under,
         (true, true) => format!("{:?}", s.code()),
         (false, false) if msg.contains(&under) => msg,
+        (false, false) if under.starts_with(&msg) => under,
         (false, false) => format!("{msg}: {under}"),
+    }
+}
+
+/// What to do about a refused TLS handshake, when that is what happened.
+fn tls_hint(why: &str) -> &'static str {
+    if why.contains("CertificateRequired") || why.contains("BadCertificate") {
+        "; the builder wants a client certificate it trusts (--buildkit-tls-cert, --buildkit-tls-key)"
+    } else if why.contains("UnknownIssuer") || why.contains("invalid peer certificate") {
+        "; --buildkit-tls-ca must hold the CA that signed the builder's certificate (and --buildkit-tls-servername its name)"
+    } else {
+        ""
     }
 }
 
@@ -80,7 +92,7 @@ impl Buildkit {
     pub async fn connect(addr: BuildkitAddr, engine: Option<Engine>) -> Result<Buildkit, String> {
         let channel = dial::channel(&addr, engine.as_ref())
             .await
-            .map_err(|e| format!("cannot reach BuildKit at {addr}: {e}"))?;
+            .map_err(|e| format!("cannot reach BuildKit at {addr}: {e}{}", tls_hint(&e)))?;
         let mut client = ControlClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
@@ -93,7 +105,10 @@ impl Buildkit {
                         ANSWER.as_secs()
                     )
                 })?
-                .map_err(|s| format!("BuildKit at {addr}: {}", status_line(&s)))?;
+                .map_err(|s| {
+                    let why = status_line(&s);
+                    format!("BuildKit at {addr}: {why}{}", tls_hint(&why))
+                })?;
         if workers.get_ref().record.is_empty() {
             return Err(format!("BuildKit at {addr} has no workers to build with"));
         }

@@ -184,7 +184,7 @@ impl Offer {
                 .serve_connection(io, service)
                 .await;
             let why = match r {
-                Ok(()) => "the engine closed it".to_string(),
+                Ok(()) => "the daemon closed it".to_string(),
                 Err(e) => e.to_string(),
             };
             if let Ok(mut slot) = noted.lock() {

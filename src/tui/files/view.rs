@@ -50,7 +50,11 @@ fn columns(p: &FilesPane, ix: &FsIndex, id: EntryId, added_w: usize) -> String {
     if added_w > 0 {
         let by = p
             .added_by(id)
-            .unwrap_or(if p.layers.is_some() { "" } else { "…" });
+            .unwrap_or(if p.layers.is_some() || p.layers_error.is_some() {
+                ""
+            } else {
+                "…"
+            });
         s.push(' ');
         s.push_str(&clip(by, added_w));
     }
