@@ -4,9 +4,11 @@
 #   warm    `stagescope build --builder buildkit` after one priming build
 #   step    headless step mode (examples/step_chain.rs: the TUI's driver, a pause before
 #           every stage answered with "next"), after one priming run
-# Each with the session (default) and with STAGESCOPE_BUILDKIT_CONTEXT=tar (the upload).
+# Each with the session (default) and with STAGESCOPE_BUILDKIT_CONTEXT=tar (the upload);
+# warm builds also through BuildKit's Control API (`--buildkit-addr docker`: the engine's
+# BuildKit through /grpc, the session carried by Control/Session), as a remote builder runs.
 #
-#   bench/session_context.sh            SIZE_MB=400 FILES=400 RUNS=5
+#   bench/session_context.sh            SIZE_MB=400 FILES=400 RUNS=5 MODES="session tar control"
 #
 # Prints a markdown table of means (ms). Removes what it built (by build id), the generated
 # contexts, and the build-cache records it left (each tar upload keeps one the size of the
@@ -19,6 +21,7 @@ root=$(dirname "$here")
 size_mb=${SIZE_MB:-400}
 files=${FILES:-400}
 runs=${RUNS:-5}
+modes=${MODES:-session tar control}
 
 die() { echo "session_context: $*" >&2; exit 1; }
 
@@ -80,6 +83,8 @@ build() {
     t0=$(now)
     if [ "$mode" = tar ]; then
         out=$(STAGESCOPE_BUILDKIT_CONTEXT=tar "$bin/stagescope" build --builder buildkit --progress json "$ctx")
+    elif [ "$mode" = control ]; then
+        out=$("$bin/stagescope" build --buildkit-addr docker --progress json "$ctx")
     else
         out=$("$bin/stagescope" build --builder buildkit --progress json "$ctx")
     fi
@@ -101,18 +106,22 @@ step() {
 mean() { awk '{s+=$1} END {printf "%d", s/NR}'; }
 
 echo "context: $size_mb MB in $files files; tiny: 2 files; $runs runs each" >&2
-echo "| run | context | session (ms) | tar upload (ms) |"
-echo "|---|---|---|---|"
+echo "| run | context | session (ms) | tar upload (ms) | Control API (ms) |"
+echo "|---|---|---|---|---|"
 for what in warm step; do
     for ctx in tiny big; do
-        declare -A result=()
-        for mode in session tar; do
+        declare -A result=([session]=- [tar]=- [control]=-)
+        for mode in $modes; do
             fn=build
-            [ "$what" = step ] && fn=step
+            if [ "$what" = step ]; then
+                # The headless driver runs on the engine's session or tar path only.
+                [ "$mode" = control ] && continue
+                fn=step
+            fi
             $fn "$work/$ctx" "$mode" >/dev/null # prime
             for _ in $(seq 1 "$runs"); do $fn "$work/$ctx" "$mode"; done >"$work/times"
             result[$mode]=$(mean <"$work/times")
         done
-        echo "| $what | $ctx | ${result[session]} | ${result[tar]} |"
+        echo "| $what | $ctx | ${result[session]} | ${result[tar]} | ${result[control]} |"
     done
 done

@@ -20,6 +20,14 @@ pub fn explain(args: &ExplainArgs) -> u8 {
             Ok(s) => s,
             Err(code) => return code,
         };
+        // The numbers are counted in an engine's image layers; a Control API BuildKit has
+        // none to give, so its handout is the words alone.
+        if let Err(why) = session.engine() {
+            eprintln!("note: no numbers: {why}");
+            let (df, g) = (&session.dockerfile, &session.graph);
+            print!("{}", render(&handout(df, g, None), args.format, df, g));
+            return 0;
+        }
         let work = async {
             note("building (from cache when possible)…");
             let (built, state) = session.build_with_state().await?;
@@ -40,12 +48,20 @@ pub fn explain(args: &ExplainArgs) -> u8 {
         let (df, g) = (&session.dockerfile, &session.graph);
         let mut page = handout(df, g, Some(&numbers));
         page.build_id = Some(session.build_id.clone());
-        let out = match args.format {
-            ExplainFormat::Text => report::explain::text(&page),
-            ExplainFormat::Markdown => report::explain::markdown(&page, df, g),
-            ExplainFormat::Json => report::explain::json(&page),
-        };
-        print!("{out}");
+        print!("{}", render(&page, args.format, df, g));
         0
     })
+}
+
+fn render(
+    page: &stagescope::explain::Handout,
+    format: ExplainFormat,
+    df: &stagescope::dockerfile::Dockerfile,
+    g: &stagescope::dockerfile::StageGraph,
+) -> String {
+    match format {
+        ExplainFormat::Text => report::explain::text(page),
+        ExplainFormat::Markdown => report::explain::markdown(page, df, g),
+        ExplainFormat::Json => report::explain::json(page),
+    }
 }
