@@ -14,6 +14,10 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 #[path = "common/podman.rs"]
 mod podman;
 
+#[path = "common/loopback.rs"]
+#[allow(dead_code)]
+mod loopback;
+
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
@@ -408,6 +412,51 @@ fn step_mode_pauses_before_each_stage_and_continues() {
     press(&mut keys, "q");
     assert!(wait_exit(&mut child).success());
     remove_new_tags(&tags_before);
+}
+
+/// A BuildKit at tcp:// (the engine's, behind the loopback forwarder) and no engine at all:
+/// step mode pauses and goes on, `f` lists a stage from the tar exporter, `s` says in one
+/// line that a shell needs an engine, and `q` restores the terminal.
+#[test]
+fn on_a_buildkit_address_the_tui_steps_and_opens_files_with_no_engine() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !daemon_or_skip() {
+        return;
+    }
+    let proxy = loopback::Proxy::start_buildkit(None);
+    let nonce = format!("remote{}", std::process::id());
+    let (screen, mut child, mut keys) = spawn_with(
+        "tui",
+        &[
+            "--step",
+            "--buildkit-addr",
+            &proxy.url(),
+            "--build-arg",
+            &format!("NONCE={nonce}"),
+        ],
+        |cmd| cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+    );
+    screen.wait_for(
+        "a pause before the first stage",
+        |s| s.contains("PAUSED before first"),
+        60,
+    );
+    press(&mut keys, "c");
+    screen.wait_done();
+    assert!(screen.text().contains("BuildKit"), "{}", screen.text());
+    press(&mut keys, "f");
+    screen.wait_for("the stage's files", |s| s.contains("bin/"), 60);
+    press(&mut keys, "\x1b");
+    press(&mut keys, "s");
+    press(&mut keys, "\r");
+    screen.wait_for(
+        "the shell refused in one line",
+        |s| s.contains("a shell needs a Docker engine"),
+        30,
+    );
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    assert_restored(&screen);
 }
 
 #[test]
