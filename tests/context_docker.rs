@@ -203,7 +203,9 @@ fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
     use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
     use stagescope::engine::connect::{Environment, connect};
     use stagescope::engine::context::BuildContext;
-    use stagescope::engine::run::{BuildRequest, BuilderChoice, new_build_id, run_build};
+    use stagescope::engine::run::{
+        BuildInputs, BuildRequest, BuilderChoice, new_build_id, run_build,
+    };
 
     let text = fs::read(root.join("Dockerfile")).expect("Dockerfile");
     let df = Dockerfile::parse(&text).expect("parse");
@@ -224,9 +226,15 @@ fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
             .await
             .expect("connect");
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        run_build(&engine, &req, &df, &plan, &ctx, &id, &tx)
-            .await
-            .expect("build")
+        let inputs = BuildInputs {
+            engine: &engine,
+            req: &req,
+            dockerfile: &df,
+            context: &ctx,
+            build_id: &id,
+            session: None,
+        };
+        run_build(inputs, &plan, &tx).await.expect("build")
     });
     assert_eq!(outcome.builder, BuilderKind::Buildkit);
     let image = outcome.image.clone().expect("an image");

@@ -39,9 +39,16 @@ async fn build(engine: &Engine, dir: &Path, cleanup: &mut Cleanup) -> (BuildOutc
     let id = new_build_id();
     cleanup.build_ids.push(id.clone());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let outcome = run_build(engine, &request(), &df, &plan, &ctx, &id, &tx)
-        .await
-        .expect("build");
+    let req = request();
+    let inputs = BuildInputs {
+        engine,
+        req: &req,
+        dockerfile: &df,
+        context: &ctx,
+        build_id: &id,
+        session: None,
+    };
+    let outcome = run_build(inputs, &plan, &tx).await.expect("build");
     drop(tx);
     let mut sent = 0;
     while let Some(ev) = rx.recv().await {

@@ -266,14 +266,18 @@ enum Mapper {
 /// The whole build: the requested target, then an image for every needed stage, and on
 /// failure an image of the state just before the failing instruction.
 pub async fn run_build(
-    engine: &Engine,
-    req: &BuildRequest,
-    df: &Dockerfile,
+    inputs: BuildInputs<'_>,
     plan: &BuildPlan,
-    ctx: &BuildContext,
-    build_id: &str,
     tx: &UnboundedSender<BuildEvent>,
 ) -> Result<BuildOutcome, EngineError> {
+    let BuildInputs {
+        engine,
+        req,
+        dockerfile: df,
+        context: ctx,
+        build_id,
+        session: given,
+    } = inputs;
     let kind = choose_builder(engine, req.builder)?;
     if kind == BuilderKind::Classic {
         check_classic(df)?;
@@ -282,22 +286,15 @@ pub async fn run_build(
         .map_err(|e| EngineError::Context(e.to_string()))?;
     // One session for the build and every stage image after it: the daemon syncs the
     // context once (BuildKit keys a session's local sources by session).
-    let own_session = match (kind, ctx.session()) {
+    let own_session = match (kind, given) {
         (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx, &req.grants).await?,
         _ => None,
     };
     let session = match kind {
-        BuilderKind::Buildkit => ctx.session().or(own_session.as_ref()),
+        BuilderKind::Buildkit => given.or(own_session.as_ref()),
         BuilderKind::Classic => None,
     };
-    let inputs = BuildInputs {
-        engine,
-        req,
-        dockerfile: df,
-        context: ctx,
-        build_id,
-        session,
-    };
+    let inputs = BuildInputs { session, ..inputs };
     let started = Instant::now();
     emit(
         tx,
@@ -573,7 +570,6 @@ pub async fn state_image(
         no_cache: false,
         ..req.clone()
     };
-    let session = session.or(ctx.session());
     let own_session = match (session, kind) {
         (None, BuilderKind::Buildkit) => ContextSession::open(engine, ctx, &req.grants).await?,
         _ => None,

@@ -54,24 +54,25 @@ async fn drive_steps(
     }
     // A chain of builds is one build to the user: one session carries the context to all
     // of them, so the daemon syncs it once (and every cut sees the same files).
-    let mut ctx = s.context.clone();
+    let ctx = &s.context;
+    let mut chain = None;
     if let Backend::Engine(engine) = &s.backend
         && choose_builder(engine, s.request.builder).is_ok_and(|k| k == BuilderKind::Buildkit)
-        && let Some(session) = ContextSession::open(engine, &ctx, &s.request.grants)
-            .await
-            .map_err(|e| e.to_string())?
     {
-        ctx = ctx.with_session(std::sync::Arc::new(session));
+        chain = ContextSession::open(engine, ctx, &s.request.grants)
+            .await
+            .map_err(|e| e.to_string())?;
     }
+    let chain = chain.as_ref();
     let mut t = Instant::now();
     loop {
         match m.next_step() {
             Step::Solve => {
-                solve(s, &ctx, &mut m, events, breakpoints).await?;
+                solve(s, (ctx, chain), &mut m, events, breakpoints).await?;
                 t = Instant::now();
             }
             Step::Build(cut) => {
-                let ok = build_cut(s, &ctx, events, cut).await?;
+                let ok = build_cut(s, (ctx, chain), events, cut).await?;
                 m.built(ok);
             }
             Step::Pause(p) => {
@@ -98,13 +99,13 @@ async fn drive_steps(
 /// finishes: then the solve is dropped (the daemon cancels it) and the stepper takes over.
 async fn solve(
     s: &Session,
-    ctx: &BuildContext,
+    (ctx, chain): (&BuildContext, Option<&ContextSession>),
     m: &mut Stepper,
     events: &Events,
     breakpoints: &mut watch::Receiver<Vec<(usize, usize)>>,
 ) -> Result<(), String> {
     let (tx, mut rx) = unbounded_channel();
-    let mut work = Box::pin(s.build_on(&s.request, &s.dockerfile, &s.plan, ctx, &tx));
+    let mut work = Box::pin(s.build_on((&s.request, &s.dockerfile, &s.plan), ctx, chain, &tx));
     let mut hit = None;
     let outcome = loop {
         tokio::select! {
@@ -192,7 +193,7 @@ pub fn cut_event(cut: Cut, ev: BuildEvent) -> Option<BuildEvent> {
 /// One build of the Dockerfile cut after `cut.upto`; true when it went through.
 async fn build_cut(
     s: &Session,
-    ctx: &BuildContext,
+    (ctx, chain): (&BuildContext, Option<&ContextSession>),
     events: &Events,
     cut: Cut,
 ) -> Result<bool, String> {
@@ -210,7 +211,7 @@ async fn build_cut(
     req.target = None;
     req.tags.clear();
     let (tx, mut rx) = unbounded_channel();
-    let work = s.build_on(&req, &df, &plan, &ctx, &tx);
+    let work = s.build_on((&req, &df, &plan), &ctx, chain, &tx);
     let outcome = pump(work, &mut rx, |ev| {
         if let Some(ev) = cut_event(cut, ev) {
             events.build(ev);

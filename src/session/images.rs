@@ -14,10 +14,9 @@ impl Session {
     pub async fn run(&self, events: &Events) -> Result<BuildOutcome, EngineError> {
         let (tx, mut rx) = unbounded_channel();
         let work = self.build_on(
-            &self.request,
-            &self.dockerfile,
-            &self.plan,
+            (&self.request, &self.dockerfile, &self.plan),
             &self.context,
+            None,
             &tx,
         );
         pump(work, &mut rx, |ev| events.build(ev)).await

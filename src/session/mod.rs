@@ -26,7 +26,10 @@ use crate::engine::connect::Engine;
 use crate::engine::context::BuildContext;
 use crate::engine::control::Buildkit;
 use crate::engine::error::EngineError;
-use crate::engine::run::{BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build};
+use crate::engine::filesync::ContextSession;
+use crate::engine::run::{
+    BuildInputs, BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build,
+};
 
 pub use stepper::{Pause, StepMode};
 
@@ -121,17 +124,27 @@ impl Session {
         }
     }
 
-    /// One build of `df` (this session's, or a cut of it) on this session's backend.
+    /// One build of `df` (this session's, or a cut of it) on this session's backend;
+    /// `chain` is an engine build session several builds share (a step-mode chain).
     pub async fn build_on(
         &self,
-        req: &BuildRequest,
-        df: &Dockerfile,
-        plan: &BuildPlan,
+        (req, df, plan): (&BuildRequest, &Dockerfile, &BuildPlan),
         ctx: &BuildContext,
+        chain: Option<&ContextSession>,
         tx: &tokio::sync::mpsc::UnboundedSender<BuildEvent>,
     ) -> Result<BuildOutcome, EngineError> {
         match &self.backend {
-            Backend::Engine(e) => run_build(e, req, df, plan, ctx, &self.build_id, tx).await,
+            Backend::Engine(engine) => {
+                let inputs = BuildInputs {
+                    engine,
+                    req,
+                    dockerfile: df,
+                    context: ctx,
+                    build_id: &self.build_id,
+                    session: chain,
+                };
+                run_build(inputs, plan, tx).await
+            }
             Backend::Buildkit(b) => {
                 crate::engine::control::build::run_build(b, req, plan, ctx, &self.build_id, tx)
                     .await

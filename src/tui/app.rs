@@ -15,7 +15,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::explain::ExplainState;
+use super::explain_state::ExplainState;
 use super::jobs::Jobs;
 use super::model::Model;
 use super::runlog::RunLog;

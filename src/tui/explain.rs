@@ -1,56 +1,11 @@
-//! The Explain pane's state (`e`): open or not, what it is about, its scroll, and the
-//! numbers counted so far per stage. The words come from the pure `explain` layer and need
-//! only the Dockerfile and graph; the numbers need a finished stage's image and arrive from
-//! a background job.
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
+//! The Explain pane's text for the model's selection. The words come from the pure
+//! `explain` layer and need only the Dockerfile and graph; the numbers need a finished
+//! stage's image and arrive from a background job (their state: [`super::explain_state`]).
 
 use crate::build::Status;
-use crate::dockerfile::{Dockerfile, StageGraph};
-use crate::explain::{BuildNumbers, Explanation, StageNumbers};
+use crate::explain::{BuildNumbers, Explanation};
+pub use crate::tui::explain_state::{Counted, ExplainState, Source};
 use crate::tui::model::Model;
-
-/// What the words are made from: the session's Dockerfile and graph, shared, never changed.
-#[derive(Debug)]
-pub struct Source {
-    pub dockerfile: Dockerfile,
-    pub graph: StageGraph,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Counted {
-    Ready(Arc<StageNumbers>),
-    Failed(String),
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ExplainState {
-    pub open: bool,
-    /// About the selected stage (the Stages pane had the focus last) instead of the
-    /// selected instruction.
-    pub about_stage: bool,
-    /// First wrapped row drawn; clamped when drawn, since only the view knows the width.
-    pub scroll: u16,
-    /// `None` in tests that do not give it: the pane then says there is nothing to explain.
-    pub source: Option<Arc<Source>>,
-    /// Numbers per stage, once counted (or the one line of why not).
-    pub numbers: BTreeMap<usize, Counted>,
-    /// The stage whose numbers are being counted (one job at a time: a newer one aborts it).
-    pub counting: Option<usize>,
-    /// Stages whose numbers are of a state mid-stage (a pause after instruction k), not of
-    /// the finished stage: instructions after k have none yet.
-    pub partial: BTreeMap<usize, usize>,
-}
-
-impl ExplainState {
-    pub fn new(dockerfile: Dockerfile, graph: StageGraph) -> Self {
-        ExplainState {
-            source: Some(Arc::new(Source { dockerfile, graph })),
-            ..ExplainState::default()
-        }
-    }
-}
 
 /// What a row of the pane is, so the view can style it without colour carrying meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod ansi;
 pub mod app;
 pub mod diff;
 pub mod explain;
+pub mod explain_state;
 pub mod files;
 pub mod help;
 pub mod jobs;

@@ -9,7 +9,7 @@ use crate::dockerfile::lint::Warning;
 use crate::fs::cache::MemoryCache;
 pub use crate::session::Pause;
 use crate::tui::diff::DiffState;
-use crate::tui::explain::ExplainState;
+use crate::tui::explain_state::ExplainState;
 use crate::tui::files::FilesPane;
 use crate::tui::layout::{Areas, areas};
 

@@ -20,7 +20,6 @@ use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::dockerignore::{IgnoreError, MatchInfo, PatternMatcher};
 
@@ -87,9 +86,6 @@ pub struct BuildContext {
     matcher: PatternMatcher,
     /// Text sent in place of the Dockerfile's own (a Dockerfile cut after an instruction).
     replacement: Option<std::sync::Arc<str>>,
-    /// An open BuildKit session offering this context, shared by every build made with it
-    /// (a step-mode chain): the daemon syncs the context once for all of them.
-    session: Option<Arc<crate::engine::filesync::ContextSession>>,
 }
 
 /// One thing the walk will send.
@@ -184,7 +180,6 @@ impl BuildContext {
             dockerignore,
             matcher,
             replacement: None,
-            session: None,
         })
     }
 
@@ -194,19 +189,6 @@ impl BuildContext {
             replacement: Some(text.into()),
             ..self.clone()
         }
-    }
-
-    /// The same context, its BuildKit builds going through `session`.
-    pub fn with_session(&self, session: Arc<crate::engine::filesync::ContextSession>) -> Self {
-        BuildContext {
-            session: Some(session),
-            ..self.clone()
-        }
-    }
-
-    /// The session set by [`BuildContext::with_session`], if any.
-    pub fn session(&self) -> Option<&crate::engine::filesync::ContextSession> {
-        self.session.as_deref()
     }
 
     /// The text sent in place of the Dockerfile's own, if any.
