@@ -446,6 +446,15 @@ fn on_a_buildkit_address_the_tui_steps_and_opens_files_with_no_engine() {
     assert!(screen.text().contains("BuildKit"), "{}", screen.text());
     press(&mut keys, "f");
     screen.wait_for("the stage's files", |s| s.contains("bin/"), 60);
+    // A preview is read out of the state's tar export.
+    press(&mut keys, "/");
+    for k in ["f", "i", "r", "s", "t", "\r"] {
+        press(&mut keys, k);
+    }
+    press(&mut keys, "p");
+    screen.wait_for("the preview", |s| s.contains("ELF"), 60);
+    press(&mut keys, "\x1b");
+    press(&mut keys, "\x1b");
     press(&mut keys, "\x1b");
     press(&mut keys, "s");
     press(&mut keys, "\r");

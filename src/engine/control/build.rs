@@ -107,14 +107,15 @@ pub struct Export {
 }
 
 /// Solves `what` from cache with the tar exporter and hands the tar, as it arrives, to
-/// `consume` on a blocking thread.
+/// `consume` on a blocking thread. Returns why the solve failed, if it did, beside what
+/// `consume` made of the bytes (a consumer that stops early may make the export fail).
 async fn export<T: Send + 'static>(
     bk: &Buildkit,
     req: &BuildRequest,
     ctx: &BuildContext,
     what: Export,
     consume: impl FnOnce(crate::engine::export::ChannelReader) -> T + Send + 'static,
-) -> Result<T, EngineError> {
+) -> Result<(Option<String>, T), EngineError> {
     // From cache, as an engine's stage images are: the build just made every vertex.
     let req = BuildRequest {
         no_cache: false,
@@ -122,7 +123,9 @@ async fn export<T: Send + 'static>(
         ..req.clone()
     };
     let session = bk.session(ctx, &req).await?;
-    let mut chunks = session.export_target().expect();
+    // Owned by the stream: when the consumer is done the receiver goes, and the daemon's
+    // export is told so instead of waiting on a full channel.
+    let stream = chunk_stream(session.export_target().expect());
     let spec = SolveSpec {
         req: &req,
         session: &session,
@@ -130,7 +133,6 @@ async fn export<T: Send + 'static>(
         target: what.target,
         exporter: Some(("tar", HashMap::new())),
     };
-    let stream = async_stream(&mut chunks);
     let (solved, consumed) = tokio::join!(
         async {
             let r = bk.solve(spec, |_| {}).await;
@@ -140,16 +142,13 @@ async fn export<T: Send + 'static>(
         },
         pipe_to_blocking(stream, consume)
     );
-    match solved? {
-        Some(why) => Err(EngineError::Buildkit(why)),
-        None => consumed,
-    }
+    Ok((solved?, consumed?))
 }
 
 /// The export's chunks as the stream `pipe_to_blocking` reads.
-fn async_stream(
-    rx: &mut tokio::sync::mpsc::Receiver<super::super::filesync::receive::Chunk>,
-) -> impl futures_util::Stream<Item = Result<Bytes, bollard::errors::Error>> + '_ {
+fn chunk_stream(
+    mut rx: tokio::sync::mpsc::Receiver<super::super::filesync::receive::Chunk>,
+) -> impl futures_util::Stream<Item = Result<Bytes, bollard::errors::Error>> {
     futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|c| {
             c.map(|c| {
@@ -169,12 +168,16 @@ pub async fn index_state(
     what: Export,
     observe: impl FnMut(&IndexBuilder) + Send + 'static,
 ) -> Result<FsIndex, EngineError> {
-    export(bk, req, ctx, what, move |reader| {
+    let (failed, indexed) = export(bk, req, ctx, what, move |reader| {
         let mut b = IndexBuilder::new();
         b.read_tar_observed(reader, observe).map(|()| b.finish())
     })
-    .await?
-    .map_err(|e| EngineError::Buildkit(format!("tar export: {e}")))
+    .await?;
+    // A solve that failed sent no tar (or half of one): no index, whatever was read.
+    if let Some(why) = failed {
+        return Err(EngineError::Buildkit(why));
+    }
+    indexed.map_err(|e| EngineError::Buildkit(format!("tar export: {e}")))
 }
 
 /// The first `limit` bytes of one file of a state, read out of its tar export.
@@ -188,12 +191,17 @@ pub async fn fetch_state_file(
 ) -> Result<FetchedFile, EngineError> {
     let want = trim_path(path).to_vec();
     let shown = String::from_utf8_lossy(path).into_owned();
-    export(bk, req, ctx, what, move |reader| {
+    let (failed, found) = export(bk, req, ctx, what, move |reader| {
         find_in_tar(reader, &want, limit)
     })
-    .await?
-    .map_err(|e| EngineError::Buildkit(format!("tar export: {e}")))?
-    .ok_or_else(|| EngineError::Buildkit(format!("{shown}: not in this state")))
+    .await?;
+    // Found: the export was stopped on purpose, whatever the solve says of that.
+    match (found, failed) {
+        (Ok(Some(file)), _) => Ok(file),
+        (_, Some(why)) => Err(EngineError::Buildkit(why)),
+        (Ok(None), None) => Err(EngineError::Buildkit(format!("{shown}: not in this state"))),
+        (Err(e), None) => Err(EngineError::Buildkit(format!("tar export: {e}"))),
+    }
 }
 
 fn trim_path(p: &[u8]) -> &[u8] {
