@@ -10,7 +10,7 @@ use std::os::unix::net::UnixListener;
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 
-use common::loopback::{Proxy, ca, cert_dir, server_config, stagescope};
+use common::loopback::{Proxy, SOCKET, ca, cert_dir, server_config, stagescope, upgrade_to_grpc};
 use common::{Project, nonce};
 
 /// No engine anywhere: a build that needed one would fail.
@@ -80,6 +80,45 @@ fn a_tcp_buildkit_builds_lists_and_compares_stages_with_no_engine() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains(&format!("/released-{id}")), "{out}");
     assert!(proxy.accepted.load(Ordering::SeqCst) > 0);
+}
+
+/// A `buildkitd` on a unix socket, as rootless BuildKit or a forwarded pod socket is: the
+/// same forwarder on a socket of the test's own.
+#[test]
+fn a_unix_socket_buildkit_builds() {
+    require_docker!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("buildkitd.sock");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(async { tokio::net::UnixListener::bind(&socket) })
+        .expect("bind");
+    runtime.spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut engine) = tokio::net::UnixStream::connect(SOCKET).await else {
+                    return;
+                };
+                if upgrade_to_grpc(&mut engine).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                }
+            });
+        }
+    });
+    let id = nonce();
+    let project = two_stages(&id);
+    let mut cmd = stagescope(&[NO_ENGINE]);
+    cmd.arg("tree")
+        .arg(project.path())
+        .args(["--stage", "release", "--depth", "1"])
+        .args(["--buildkit-addr", &format!("unix://{}", socket.display())]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains(&format!("released-{id}")), "{out}");
 }
 
 #[test]

@@ -99,7 +99,7 @@ impl Proxy {
 
 /// `POST /grpc` with `Upgrade: h2c` on the engine socket, reading the answer up to its
 /// blank line: after a 101 the connection speaks BuildKit's gRPC.
-async fn upgrade_to_grpc(unix: &mut UnixStream) -> std::io::Result<()> {
+pub async fn upgrade_to_grpc(unix: &mut UnixStream) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     unix.write_all(
         b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n\r\n",
