@@ -211,6 +211,38 @@ fn virtual_stat(name: &str, bytes: &[u8]) -> Stat {
     }
 }
 
+/// The entry's extended attributes (file capabilities, ACLs, labels), all of them, as
+/// fsutil sends them: `COPY` keeps them, and BuildKit's cache key covers them. One that
+/// cannot be read is left out, as fsutil leaves it.
+fn xattrs(abs: &Path) -> HashMap<String, Vec<u8>> {
+    let mut out = HashMap::new();
+    let size = match rustix::fs::llistxattr_query(abs) {
+        Ok(0) | Err(_) => return out,
+        Ok(n) => n,
+    };
+    let mut names = vec![0u8; size];
+    let Ok(n) = rustix::fs::llistxattr(abs, &mut names[..]) else {
+        return out;
+    };
+    for name in names[..n.min(size)].split(|b| *b == 0) {
+        let Ok(key) = std::str::from_utf8(name) else {
+            continue;
+        };
+        if key.is_empty() {
+            continue;
+        }
+        let Ok(len) = rustix::fs::lgetxattr_query(abs, key) else {
+            continue;
+        };
+        let mut value = vec![0u8; len];
+        if let Ok(m) = rustix::fs::lgetxattr(abs, key, &mut value[..]) {
+            value.truncate(m);
+            out.insert(key.to_string(), value);
+        }
+    }
+    out
+}
+
 struct Walker<'a> {
     dir: &'a SyncDir,
     filter: &'a Filter,
@@ -254,6 +286,7 @@ impl Walker<'_> {
             stat.uid = 0;
             stat.gid = 0;
         }
+        stat.xattrs = xattrs(abs);
         let mut source = None;
         if !ft.is_dir() {
             stat.size = i64::try_from(meta.len()).unwrap_or(i64::MAX);

@@ -112,3 +112,30 @@ fn made_up_files_take_their_place_and_their_stat_follows_their_text() {
     assert_eq!(a, virtual_stat("x", b"FROM a\n"));
     assert_ne!(a.mod_time, virtual_stat("x", b"FROM b\n").mod_time);
 }
+
+#[test]
+fn extended_attributes_travel_with_the_stat() {
+    let t = tree(&["caps", "plain"]);
+    let caps = t.path().join("caps");
+    rustix::fs::lsetxattr(
+        &caps,
+        "user.stagescope",
+        b"kept",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("set a user xattr (ext4 here)");
+    let f = Filter::new(&[], &[], &[], t.path()).expect("filter");
+    let items = dir(t.path()).walk(&f).expect("walk");
+    let x = |name: &str| {
+        items
+            .iter()
+            .find(|i| i.stat.path == name)
+            .map(|i| i.stat.xattrs.clone())
+            .expect("entry")
+    };
+    assert_eq!(
+        x("caps").get("user.stagescope").map(Vec::as_slice),
+        Some(&b"kept"[..])
+    );
+    assert!(x("plain").is_empty());
+}
