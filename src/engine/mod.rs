@@ -19,3 +19,4 @@ pub mod names;
 pub mod run;
 pub mod shell;
 pub mod ssh;
+pub mod tls;

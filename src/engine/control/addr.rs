@@ -4,21 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Certificates for a tcp BuildKit behind mutual TLS, as buildx remote builders use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsFiles {
-    pub ca: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    /// The name the server's certificate must carry (default: the address's host).
-    pub server_name: Option<String>,
-}
-
-impl TlsFiles {
-    pub fn is_empty(&self) -> bool {
-        self.ca.is_none() && self.cert.is_none() && self.key.is_none()
-    }
-}
+pub use crate::engine::tls::TlsFiles;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildkitAddr {

@@ -2,20 +2,19 @@
 //! h2 as grpc-go requires), or the engine's `/grpc` endpoint upgraded to h2c (what the docker
 //! CLI's buildx docker driver speaks).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::ServerName;
 use tonic::transport::{Channel, Endpoint};
 
-use super::addr::{BuildkitAddr, TlsFiles};
+use super::addr::BuildkitAddr;
 use crate::engine::connect::Engine;
 use crate::engine::filesync::wire::{Dialer, Io, api_path};
+use crate::engine::tls::tls_connector;
 
 /// How long reaching the daemon may take before the address is called unreachable.
 const CONNECT: Duration = Duration::from_secs(5);
@@ -58,50 +57,6 @@ async fn dial(d: Dial) -> std::io::Result<Box<dyn Io>> {
     })
 }
 
-fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .collect();
-    let certs = certs.map_err(|e| format!("{}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("{}: no PEM certificate in it", path.display()));
-    }
-    Ok(certs)
-}
-
-fn tls_connector(t: &TlsFiles) -> Result<tokio_rustls::TlsConnector, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    match &t.ca {
-        Some(ca) => {
-            for c in certs(ca)? {
-                roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
-            }
-        }
-        None => {
-            for c in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(c);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots);
-    let mut config = match (&t.cert, &t.key) {
-        (Some(cert), Some(key)) => {
-            let key =
-                PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
-            builder
-                .with_client_auth_cert(certs(cert)?, key)
-                .map_err(|e| format!("{}: {e}", cert.display()))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
-}
-
 /// A channel to `addr`; the first connection is made here, so an unreachable address or a
 /// refused certificate fails now, with why.
 pub async fn channel(addr: &BuildkitAddr, engine: Option<&Engine>) -> Result<Channel, String> {
@@ -118,7 +73,7 @@ pub async fn channel(addr: &BuildkitAddr, engine: Option<&Engine>) -> Result<Cha
                     let name = t.server_name.clone().unwrap_or_else(|| host.clone());
                     let name = ServerName::try_from(name.clone())
                         .map_err(|e| format!("TLS server name {name:?}: {e}"))?;
-                    Dial::Tls(at, name, tls_connector(t)?)
+                    Dial::Tls(at, name, tls_connector(t, b"h2")?)
                 }
             }
         }
@@ -126,7 +81,7 @@ pub async fn channel(addr: &BuildkitAddr, engine: Option<&Engine>) -> Result<Cha
             let engine = engine.ok_or("no Docker engine to reach its BuildKit through")?;
             let dialer = Dialer::for_engine(engine).ok_or_else(|| {
                 format!(
-                    "{} is behind TLS, which --buildkit-addr docker does not speak; give its BuildKit's own address",
+                    "{} is reached by a transport --buildkit-addr docker does not speak; give its BuildKit's own address",
                     engine.describe()
                 )
             })?;

@@ -220,8 +220,9 @@ fn shared_key(dir: &std::path::Path) -> String {
 
 impl ContextSession {
     /// Opens a session offering `ctx`, or `None` when the engine's transport is one only
-    /// bollard speaks (TLS) or `STAGESCOPE_BUILDKIT_CONTEXT=tar` asks for the old way (for
-    /// comparing, or an engine whose sessions misbehave): such builds upload a tar.
+    /// bollard speaks (a named pipe, TLS files we cannot read) or
+    /// `STAGESCOPE_BUILDKIT_CONTEXT=tar` asks for the old way (for comparing, or an engine
+    /// whose sessions misbehave): such builds upload a tar.
     pub async fn open(
         engine: &Engine,
         ctx: &BuildContext,

@@ -1,8 +1,8 @@
 //! Plain HTTP/1.1 to the engine on a connection of our own: bollard keeps its upgrade and
 //! raw-request helpers private, and its BuildKit `build_image` opens a session of its own
 //! under the build's session id, which would race ours. Unix sockets (and so ssh://, which
-//! reaches the engine through a local socket) and plain tcp are spoken here; an engine behind
-//! TLS keeps the tar upload.
+//! reaches the engine through a local socket), plain tcp and tcp with TLS
+//! (`DOCKER_CERT_PATH`'s ca.pem, cert.pem, key.pem) are spoken here.
 
 use std::pin::Pin;
 
@@ -15,21 +15,35 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use rustls_pki_types::ServerName;
+
 use crate::engine::connect::Engine;
+use crate::engine::tls::{TlsFiles, tls_connector};
 
 /// A byte stream to the engine.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// How to open a connection to this engine, when we can.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Dialer {
     Unix(std::path::PathBuf),
     Tcp(String),
+    Tls(String, ServerName<'static>, tokio_rustls::TlsConnector),
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dialer::Unix(p) => write!(f, "Unix({})", p.display()),
+            Dialer::Tcp(a) => write!(f, "Tcp({a})"),
+            Dialer::Tls(a, n, _) => write!(f, "Tls({a}, {n:?})"),
+        }
+    }
 }
 
 impl Dialer {
-    /// None for transports left to bollard (TLS, named pipes).
+    /// None for transports left to bollard (named pipes, TLS material we cannot read).
     pub fn for_engine(engine: &Engine) -> Option<Dialer> {
         if let Some(bridge) = &engine.ssh {
             return Some(Dialer::Unix(bridge.socket()));
@@ -38,18 +52,37 @@ impl Dialer {
         if let Some(path) = host.strip_prefix("unix://") {
             return Some(Dialer::Unix(path.into()));
         }
-        if let Some(addr) = host.strip_prefix("tcp://")
-            && engine.endpoint.tls.is_none()
-        {
-            return Some(Dialer::Tcp(addr.trim_end_matches('/').to_string()));
-        }
-        None
+        let addr = host
+            .strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("https://"))?
+            .trim_end_matches('/')
+            .to_string();
+        let Some(dir) = &engine.endpoint.tls else {
+            return Some(Dialer::Tcp(addr));
+        };
+        let files = TlsFiles {
+            ca: Some(dir.join("ca.pem")),
+            cert: Some(dir.join("cert.pem")),
+            key: Some(dir.join("key.pem")),
+            server_name: None,
+        };
+        let host = match addr.rsplit_once(':') {
+            Some((h, _)) => h.trim_start_matches('[').trim_end_matches(']'),
+            None => addr.as_str(),
+        };
+        let name = ServerName::try_from(host.to_string()).ok()?;
+        let tls = tls_connector(&files, b"http/1.1").ok()?;
+        Some(Dialer::Tls(addr, name, tls))
     }
 
     async fn dial(&self) -> std::io::Result<Box<dyn Io>> {
         Ok(match self {
             Dialer::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
             Dialer::Tcp(a) => Box::new(tokio::net::TcpStream::connect(a).await?),
+            Dialer::Tls(a, name, tls) => {
+                let tcp = tokio::net::TcpStream::connect(a).await?;
+                Box::new(tls.connect(name.clone(), tcp).await?)
+            }
         })
     }
 
