@@ -142,13 +142,12 @@ fn layers_compose_to_the_export_listing_and_the_cache_skips_known_layers() {
     let cache: &'static LayerCache = Box::leak(Box::new(LayerCache::new(
         Some(dir.path().to_path_buf()),
         64 << 20,
-        64 << 20,
     )));
     runtime().block_on(async {
         let engine = engine().await;
         for image in [base.as_str(), "busybox:latest", child.as_str()] {
             let exported = index_image(&engine, image, |_| {}).await.expect("export");
-            let fresh: &'static LayerCache = Box::leak(Box::new(LayerCache::new(None, 0, 0)));
+            let fresh: &'static LayerCache = Box::leak(Box::new(LayerCache::new(None, 0)));
             let composed = open_image_fs(&engine, image, fresh, true, |_| {})
                 .await
                 .expect("layers");

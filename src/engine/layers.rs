@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use super::connect::Engine;
 use super::error::EngineError;
 use super::export::{pipe_to_blocking, streaming};
-use crate::fs::index::layer::{LayerIndex, compose};
+use crate::fs::index::layer::{Composer, LayerIndex};
 use crate::fs::layer_cache::{ImageMeta, LayerCache};
 use crate::fs::layers::{ImageLayers, Layer};
 use crate::fs::save::{Known, LayerRead, SaveRead, read_save_indexed};
@@ -70,10 +70,11 @@ pub async fn open_image_fs(
     let diff_ids: Vec<String> = info.root_fs.and_then(|r| r.layers).unwrap_or_default();
     let lookup_ids = diff_ids.clone();
     let meta_id = image_id.clone();
+    // Which layers are kept, and their size in a save stream: read from each file's head.
     let (have, meta) = tokio::task::spawn_blocking(move || {
-        let have: HashMap<String, Arc<LayerIndex>> = lookup_ids
+        let have: HashMap<String, u64> = lookup_ids
             .iter()
-            .filter_map(|d| Some((d.clone(), cache.get(d)?)))
+            .filter_map(|d| Some((d.clone(), cache.has(d)?)))
             .collect();
         let meta = meta_id.and_then(|id| cache.meta(&id));
         (have, meta)
@@ -81,81 +82,116 @@ pub async fn open_image_fs(
     .await
     .map_err(|e| EngineError::Docker(format!("layer cache: {e}")))?;
 
-    let mut stats = OpenStats::default();
     let all_known = !diff_ids.is_empty() && diff_ids.iter().all(|d| have.contains_key(d));
     if let Some(meta) = meta.filter(|m| all_known && m.diff_ids == diff_ids) {
-        stats.cached = diff_ids.len();
-        let layers: Vec<Arc<LayerIndex>> = diff_ids
-            .iter()
-            .filter_map(|d| have.get(d).cloned())
-            .collect();
-        return Ok(finish(layers, meta.created_by, image_id, stats, want_index).await?);
+        let parts = diff_ids.iter().map(|d| Part::Kept(d.clone())).collect();
+        let stats = OpenStats::default();
+        if let Ok(fs) = finish(
+            parts,
+            cache,
+            meta.created_by,
+            image_id.clone(),
+            stats,
+            want_index,
+        )
+        .await?
+        {
+            return Ok(fs);
+        }
+        // A kept layer could not be read back (damaged, evicted meanwhile): read the stream.
     }
 
     let mut read = stream(engine, image, &diff_ids, &have, observe).await?;
-    stats.streams = 1;
+    let mut streams = 1;
     if read.layers.iter().any(|(_, r)| *r == LayerRead::Mismatch) {
         // A layer guessed by its size was another: read it all again, parsing everything.
         read = stream(engine, image, &[], &HashMap::new(), |_: &IndexBuilder| {}).await?;
-        stats.streams += 1;
+        streams += 1;
     }
+    let stats = OpenStats {
+        streams,
+        ..OpenStats::default()
+    };
     let SaveRead { layers, created_by } = read;
-    let mut out = Vec::with_capacity(layers.len());
-    let mut unreadable = Vec::new();
-    for (i, (diff_id, r)) in layers.into_iter().enumerate() {
-        let l = match r {
-            LayerRead::Indexed(ix) => {
-                stats.parsed += 1;
-                let ix = Arc::new(ix);
-                if let Some(d) = &diff_id {
-                    let (d, keep) = (d.clone(), ix.clone());
-                    let _ = tokio::task::spawn_blocking(move || cache.put(&d, keep)).await;
-                }
-                ix
-            }
-            LayerRead::Skipped(d) => match have.get(&d) {
-                Some(l) => {
-                    stats.cached += 1;
-                    l.clone()
-                }
-                None => {
-                    unreadable.push(i);
-                    Arc::new(LayerIndex::default())
-                }
-            },
-            LayerRead::Mismatch | LayerRead::Unreadable => {
-                unreadable.push(i);
-                Arc::new(LayerIndex::default())
-            }
-        };
-        out.push(l);
-    }
+    let complete = layers
+        .iter()
+        .all(|(_, r)| matches!(r, LayerRead::Indexed(_) | LayerRead::Skipped(_)));
+    let parts: Vec<Part> = layers
+        .into_iter()
+        .map(|(diff_id, r)| match r {
+            LayerRead::Indexed(ix) => Part::Parsed(diff_id, Box::new(ix)),
+            LayerRead::Skipped(d) => Part::Kept(d),
+            LayerRead::Mismatch | LayerRead::Unreadable => Part::Unreadable,
+        })
+        .collect();
+    let fs = match finish(
+        parts,
+        cache,
+        created_by.clone(),
+        image_id.clone(),
+        stats,
+        want_index,
+    )
+    .await?
+    {
+        Ok(fs) => fs,
+        Err(()) => {
+            // A layer read through as kept was gone when wanted: parse everything.
+            let read = stream(engine, image, &[], &HashMap::new(), |_: &IndexBuilder| {}).await?;
+            let stats = OpenStats {
+                streams: streams + 1,
+                ..OpenStats::default()
+            };
+            let parts = read
+                .layers
+                .into_iter()
+                .map(|(d, r)| match r {
+                    LayerRead::Indexed(ix) => Part::Parsed(d, Box::new(ix)),
+                    _ => Part::Unreadable,
+                })
+                .collect();
+            finish(
+                parts,
+                cache,
+                read.created_by,
+                image_id.clone(),
+                stats,
+                want_index,
+            )
+            .await?
+            .map_err(|()| EngineError::Docker(format!("save of {image}: layers missing")))?
+        }
+    };
     if let Some(id) = &image_id
-        && unreadable.is_empty()
+        && complete
     {
         let meta = ImageMeta {
             diff_ids: diff_ids.clone(),
-            created_by: created_by.clone(),
+            created_by,
         };
         let id = id.clone();
         let _ = tokio::task::spawn_blocking(move || cache.put_meta(&id, &meta)).await;
     }
-    let mut fs = finish(out, created_by, image_id, stats, want_index).await?;
-    for i in unreadable {
-        if let Some(l) = fs.layers.layers.get_mut(i) {
-            l.unreadable = true;
-        }
-    }
     Ok(fs)
 }
 
+/// Where one layer of an open comes from.
+enum Part {
+    /// Parsed from the stream (with its diff id, when the config said): kept once composed.
+    Parsed(Option<String>, Box<LayerIndex>),
+    /// In the layer cache.
+    Kept(String),
+    /// Nothing is known of it.
+    Unreadable,
+}
+
 /// Reads the save stream of `image`, reading through the layers of `have` (this image's
-/// layers already known, `diff_ids` its layer list).
+/// layers already kept, with their stream sizes; `diff_ids` its layer list).
 async fn stream(
     engine: &Engine,
     image: &str,
     diff_ids: &[String],
-    have: &HashMap<String, Arc<LayerIndex>>,
+    have: &HashMap<String, u64>,
     observe: impl FnMut(&IndexBuilder) + Send + 'static,
 ) -> Result<SaveRead, LayersError> {
     // Content-addressed names (an OCI layout's uncompressed blob) are exact; a classic
@@ -163,10 +199,10 @@ async fn stream(
     // size, when one known layer of this image has it alone, and its digest is checked.
     let mut by_size: HashMap<u64, Vec<&str>> = HashMap::new();
     for d in diff_ids {
-        if let Some(l) = have.get(d)
-            && l.stream_size > 0
+        if let Some(&size) = have.get(d)
+            && size > 0
         {
-            by_size.entry(l.stream_size).or_default().push(d);
+            by_size.entry(size).or_default().push(d);
         }
     }
     let exact: Vec<String> = diff_ids
@@ -209,37 +245,55 @@ async fn stream(
     }
 }
 
-/// Composes the layers (bottom first) on a blocking thread.
+/// Composes the layers bottom first on a blocking thread, one in memory at a time: each
+/// parsed layer is kept in the cache once composed, each kept one read back when its turn
+/// comes. `Err(())` when a kept layer could not be read back.
 async fn finish(
-    layers: Vec<Arc<LayerIndex>>,
+    parts: Vec<Part>,
+    cache: &'static LayerCache,
     created_by: Vec<Option<String>>,
     image_id: Option<String>,
-    stats: OpenStats,
+    mut stats: OpenStats,
     want_index: bool,
-) -> Result<ImageFs, EngineError> {
+) -> Result<Result<ImageFs, ()>, EngineError> {
     tokio::task::spawn_blocking(move || {
-        let refs: Vec<&LayerIndex> = layers.iter().map(|l| l.as_ref()).collect();
+        let mut composer = Composer::default();
+        let mut summaries = Vec::with_capacity(parts.len());
+        for (i, part) in parts.into_iter().enumerate() {
+            let (layer, unreadable) = match part {
+                Part::Parsed(diff_id, ix) => {
+                    stats.parsed += 1;
+                    if let Some(d) = diff_id {
+                        cache.put(&d, &ix);
+                    }
+                    (*ix, false)
+                }
+                Part::Kept(d) => {
+                    stats.cached += 1;
+                    (cache.get(&d).ok_or(())?, false)
+                }
+                Part::Unreadable => (LayerIndex::default(), true),
+            };
+            if want_index {
+                composer.push(&layer);
+            }
+            summaries.push(Layer {
+                created_by: created_by.get(i).cloned().flatten(),
+                unreadable,
+                ..layer.summary()
+            });
+        }
         let index = if want_index {
-            compose(&refs)
+            composer.finish()
         } else {
             FsIndex::default()
         };
-        let layers = ImageLayers {
-            layers: layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| Layer {
-                    created_by: created_by.get(i).cloned().flatten(),
-                    ..l.summary()
-                })
-                .collect(),
-        };
-        ImageFs {
+        Ok(ImageFs {
             index,
-            layers,
+            layers: ImageLayers { layers: summaries },
             image_id,
             stats,
-        }
+        })
     })
     .await
     .map_err(|e| EngineError::Docker(format!("composing layers: {e}")))

@@ -4,6 +4,7 @@
 //!
 //! Only image *ids* are keys: an id names immutable content, a tag can move.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -134,23 +135,55 @@ impl DiskCache {
         }
     }
 
+    /// What `read` makes of the first `n` bytes of the file kept under `id`, without
+    /// checking the whole file.
+    pub fn peek_with<T>(
+        &self,
+        id: &str,
+        n: usize,
+        read: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Option<T> {
+        use std::io::Read;
+        let f = std::fs::File::open(self.path(&key_of(id)?)).ok()?;
+        let mut head = Vec::with_capacity(n);
+        f.take(n as u64).read_to_end(&mut head).ok()?;
+        read(&head)
+    }
+
     /// Stores the index (written aside, then renamed: a reader never sees half a file), then
     /// evicts the oldest files past the bound.
     pub fn put(&self, image_id: &str, ix: &FsIndex) -> std::io::Result<()> {
-        self.put_bytes(image_id, &codec::encode(ix))
+        self.put_with(image_id, |w| codec::encode_to(ix, w))
     }
 
     /// Keeps `bytes` under `id` (see [`DiskCache::put`]).
     pub fn put_bytes(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.put_with(id, |w| w.write_all(bytes))
+    }
+
+    /// Keeps under `id` what `write` writes, streamed to the file: a large index is never
+    /// held twice in memory. A file past the bound is not kept.
+    pub fn put_with(
+        &self,
+        id: &str,
+        write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let Some(key) = key_of(id) else {
             return Ok(());
         };
         std::fs::create_dir_all(&self.dir)?;
-        if bytes.len() as u64 > self.max_bytes {
-            return Ok(());
-        }
         let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            write(&mut f)?;
+            f.metadata()
+        });
+        match written {
+            Ok(md) if md.len() <= self.max_bytes => {}
+            other => {
+                let _ = std::fs::remove_file(&tmp);
+                return other.map(|_| ());
+            }
+        }
         std::fs::rename(&tmp, self.path(&key))?;
         self.evict();
         Ok(())

@@ -1,17 +1,18 @@
-//! Layer indexes kept by diff id (the digest of the uncompressed layer), so a layer is
-//! parsed once: a few in memory (bounded in bytes, least recently used out first) and more
-//! on disk beside the index cache (bounded and checked like it). With them, per image id,
-//! what its config says of its layers (diff ids, history lines), so an image whose layers
-//! are all known opens without reading a stream.
+//! Layer indexes kept on disk by diff id (the digest of the uncompressed layer), so a layer
+//! is parsed once; bounded and checked like the index cache beside it. None stays in
+//! memory: an open holds the layers it composes and lets them go, so a process's memory is
+//! bounded by the largest image it opens, not by the layers it has seen (reading one back
+//! costs a few ms per 100k entries). With them, per image id, what its config says of its
+//! layers (diff ids, history lines), so an image whose layers are all known opens without
+//! reading a stream.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use super::cache::{DiskCache, key_of, user_dir};
 use super::index::layer::{LayerIndex, layer_codec};
 
-/// Default bounds: layer indexes in memory (heap bytes) and on disk (file bytes).
-pub const MEMORY_BYTES: usize = 64 << 20;
+/// Default bound of the layer indexes on disk (file bytes).
 pub const DISK_BYTES: u64 = 1 << 30;
 /// Image facts are a few hundred bytes each.
 const META_BYTES: u64 = 8 << 20;
@@ -25,18 +26,14 @@ pub struct ImageMeta {
 
 #[derive(Debug)]
 pub struct LayerCache {
-    memory: Mutex<Vec<(String, Arc<LayerIndex>)>>,
-    memory_bytes: usize,
     disk: Option<DiskCache>,
     meta: Option<DiskCache>,
 }
 
 impl LayerCache {
-    /// A cache under `dir` (None: memory only).
-    pub fn new(dir: Option<PathBuf>, memory_bytes: usize, disk_bytes: u64) -> Self {
+    /// A cache under `dir` (None: nothing is kept).
+    pub fn new(dir: Option<PathBuf>, disk_bytes: u64) -> Self {
         LayerCache {
-            memory: Mutex::new(Vec::new()),
-            memory_bytes,
             disk: dir
                 .clone()
                 .map(|d| DiskCache::of_kind(d, disk_bytes, "sslx")),
@@ -47,59 +44,30 @@ impl LayerCache {
     /// The process's cache, under `$XDG_CACHE_HOME/stagescope/layers`.
     pub fn user() -> &'static LayerCache {
         static CACHE: OnceLock<LayerCache> = OnceLock::new();
-        CACHE.get_or_init(|| {
-            LayerCache::new(
-                user_dir().map(|d| d.join("layers")),
-                MEMORY_BYTES,
-                DISK_BYTES,
-            )
-        })
+        CACHE.get_or_init(|| LayerCache::new(user_dir().map(|d| d.join("layers")), DISK_BYTES))
     }
 
-    fn memory(&self) -> std::sync::MutexGuard<'_, Vec<(String, Arc<LayerIndex>)>> {
-        self.memory.lock().unwrap_or_else(|p| p.into_inner())
+    /// The index of layer `diff_id`, when kept.
+    pub fn get(&self, diff_id: &str) -> Option<LayerIndex> {
+        key_of(diff_id)?;
+        self.disk.as_ref()?.get_with(diff_id, layer_codec::decode)
     }
 
-    /// The index of layer `diff_id`, from memory or disk.
-    pub fn get(&self, diff_id: &str) -> Option<Arc<LayerIndex>> {
-        let key = key_of(diff_id)?;
-        {
-            let mut mem = self.memory();
-            if let Some(i) = mem.iter().position(|(k, _)| *k == key) {
-                let item = mem.remove(i);
-                let l = item.1.clone();
-                mem.push(item);
-                return Some(l);
-            }
-        }
-        let l = Arc::new(self.disk.as_ref()?.get_with(diff_id, layer_codec::decode)?);
-        self.remember(key, l.clone());
-        Some(l)
+    /// Whether layer `diff_id` is kept, and its size in a save stream (0: unknown), without
+    /// reading it all.
+    pub fn has(&self, diff_id: &str) -> Option<u64> {
+        key_of(diff_id)?;
+        self.disk
+            .as_ref()?
+            .peek_with(diff_id, layer_codec::HEAD, layer_codec::stream_size)
     }
 
-    /// Keeps layer `diff_id` in memory and on disk (a disk that cannot be written only
-    /// costs a later open its speed).
-    pub fn put(&self, diff_id: &str, layer: Arc<LayerIndex>) {
-        let Some(key) = key_of(diff_id) else { return };
+    /// Keeps layer `diff_id` (a disk that cannot be written only costs a later open its
+    /// speed).
+    pub fn put(&self, diff_id: &str, layer: &LayerIndex) {
         if let Some(d) = &self.disk {
-            let _ = d.put_bytes(diff_id, &layer_codec::encode(&layer));
+            let _ = d.put_with(diff_id, |f| layer_codec::encode_to(layer, f));
         }
-        self.remember(key, layer);
-    }
-
-    fn remember(&self, key: String, layer: Arc<LayerIndex>) {
-        let mut mem = self.memory();
-        mem.retain(|(k, _)| *k != key);
-        mem.push((key, layer));
-        let mut total: usize = mem.iter().map(|(_, l)| l.heap_bytes()).sum();
-        while total > self.memory_bytes && mem.len() > 1 {
-            total -= mem.remove(0).1.heap_bytes();
-        }
-    }
-
-    /// Layers in memory now.
-    pub fn memory_len(&self) -> usize {
-        self.memory().len()
     }
 
     pub fn meta(&self, image_id: &str) -> Option<ImageMeta> {
@@ -119,7 +87,7 @@ impl LayerCache {
 mod tests {
     use super::*;
 
-    fn layer(n: usize) -> Arc<LayerIndex> {
+    fn layer(n: usize, size: u64) -> LayerIndex {
         let mut b = tar::Builder::new(Vec::new());
         for i in 0..n {
             let mut h = tar::Header::new_gnu();
@@ -129,7 +97,9 @@ mod tests {
                 .expect("append");
         }
         let t = b.into_inner().expect("tar");
-        Arc::new(LayerIndex::from_tar(t.as_slice(), |_| {}).expect("layer"))
+        let mut l = LayerIndex::from_tar(t.as_slice(), |_| {}).expect("layer");
+        l.stream_size = size;
+        l
     }
 
     fn id(k: u8) -> String {
@@ -137,23 +107,22 @@ mod tests {
     }
 
     #[test]
-    fn layers_come_back_from_disk_and_memory_stays_bounded() {
+    fn layers_come_back_from_disk_with_their_stream_size() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let one = layer(100).heap_bytes();
-        let cache = LayerCache::new(Some(dir.path().to_path_buf()), one * 2 + one / 2, 1 << 20);
+        let cache = LayerCache::new(Some(dir.path().to_path_buf()), 1 << 20);
         for k in 0..4 {
-            cache.put(&id(k), layer(100));
+            cache.put(&id(k), &layer(100, 1000 + u64::from(k)));
         }
-        assert_eq!(cache.memory_len(), 2);
-        let back = cache.get(&id(0)).expect("from disk");
-        assert_eq!(*back, *layer(100));
+        assert_eq!(cache.get(&id(0)), Some(layer(100, 1000)));
+        assert_eq!(cache.has(&id(2)), Some(1002));
         assert!(cache.get(&id(9)).is_none());
+        assert!(cache.has(&id(9)).is_none());
         assert!(
             cache.get("busybox:latest").is_none(),
             "only digests are keys"
         );
         // Another process (a fresh cache on the same directory) finds them too.
-        let again = LayerCache::new(Some(dir.path().to_path_buf()), one * 4, 1 << 20);
+        let again = LayerCache::new(Some(dir.path().to_path_buf()), 1 << 20);
         assert!(again.get(&id(3)).is_some());
         let meta = ImageMeta {
             diff_ids: vec![id(0)],
@@ -164,15 +133,31 @@ mod tests {
     }
 
     #[test]
+    fn the_disk_stays_within_its_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let one = layer_codec::encode(&layer(100, 1)).len() as u64;
+        let cache = LayerCache::new(Some(dir.path().to_path_buf()), one * 2 + one / 2);
+        for k in 0..4 {
+            cache.put(&id(k), &layer(100, 1));
+        }
+        let kept = (0..4).filter(|&k| cache.has(&id(k)).is_some()).count();
+        assert_eq!(kept, 2);
+        // One larger than the whole bound is not kept at all.
+        let small = LayerCache::new(Some(dir.path().join("small")), one / 2);
+        small.put(&id(5), &layer(100, 1));
+        assert!(small.get(&id(5)).is_none());
+    }
+
+    #[test]
     fn a_damaged_layer_file_is_a_miss() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cache = LayerCache::new(Some(dir.path().to_path_buf()), 0, 1 << 20);
-        cache.put(&id(1), layer(3));
+        let cache = LayerCache::new(Some(dir.path().to_path_buf()), 1 << 20);
+        cache.put(&id(1), &layer(3, 9));
         let file = dir.path().join(format!("{}.sslx", "01".repeat(32)));
         let mut bytes = std::fs::read(&file).expect("written");
-        bytes[20] ^= 1;
+        bytes[70] ^= 1;
         std::fs::write(&file, bytes).expect("write");
-        let fresh = LayerCache::new(Some(dir.path().to_path_buf()), 0, 1 << 20);
+        let fresh = LayerCache::new(Some(dir.path().to_path_buf()), 1 << 20);
         assert!(fresh.get(&id(1)).is_none());
         assert!(!file.exists());
     }

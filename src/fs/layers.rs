@@ -113,8 +113,16 @@ pub fn short_created_by(h: &str) -> String {
 }
 
 impl ImageLayers {
-    /// Per index entry: the last layer that wrote it (its index), if any layer did.
+    /// Per index entry: the last layer that wrote it (its index), if any layer did. An index
+    /// composed from these layers says so itself; one from an export is matched by path.
     pub fn attribute(&self, ix: &FsIndex) -> Vec<Option<u16>> {
+        if ix.entries().any(|e| e.layer().is_some()) {
+            let mut out = vec![None; ix.len()];
+            for e in ix.entries() {
+                out[e.id as usize] = e.layer();
+            }
+            return out;
+        }
         let mut last: HashMap<&[u8], u16> = HashMap::new();
         for (i, l) in self.layers.iter().enumerate() {
             let i = u16::try_from(i).unwrap_or(u16::MAX);

@@ -72,9 +72,11 @@ pub fn read_save_indexed(
             by_path.insert(path, read_through(&mut e, k)?);
             continue;
         }
-        let mut head = [0u8; 4];
+        // Enough to tell a tar (its `ustar` magic at 257) from a JSON document: a layer
+        // whose first name starts with `{` must not pass for one.
+        let mut head = [0u8; 512];
         let mut got = 0;
-        while got < 4 {
+        while got < head.len() {
             let n = e.read(&mut head[got..])?;
             if n == 0 {
                 break;
@@ -82,6 +84,7 @@ pub fn read_save_indexed(
             got += n;
         }
         let head = &head[..got];
+        let is_tar = head.get(257..262) == Some(&b"ustar"[..]);
         let rest = head.chain(&mut e);
         let indexed = |mut index: LayerIndex| {
             index.stream_size = size;
@@ -96,7 +99,7 @@ pub fn read_save_indexed(
                 Err(_) => LayerRead::Unreadable,
             };
             by_path.insert(path, read);
-        } else if head.first().is_some_and(|b| matches!(b, b'{' | b'[')) {
+        } else if !is_tar && head.first().is_some_and(|b| matches!(b, b'{' | b'[')) {
             let mut buf = Vec::new();
             rest.take(MAX_JSON).read_to_end(&mut buf)?;
             json.insert(path, buf);

@@ -32,11 +32,11 @@ pub struct Opened {
 static OPENED_LAYERS: Mutex<Vec<(String, Arc<ImageLayers>)>> = Mutex::new(Vec::new());
 const OPENED_LAYERS_KEPT: usize = 4;
 
-fn remember_layers(image_id: &str, layers: ImageLayers) {
+fn remember_layers(image_id: &str, layers: Arc<ImageLayers>) {
     let Some(key) = key_of(image_id) else { return };
     let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
     kept.retain(|(k, _)| *k != key);
-    kept.push((key, Arc::new(layers)));
+    kept.push((key, layers));
     while kept.len() > OPENED_LAYERS_KEPT {
         kept.remove(0);
     }
@@ -86,7 +86,7 @@ pub async fn open_files(
         Ok(opened) => {
             let id = id.or(opened.image_id);
             if let Some(id) = &id {
-                remember_layers(id, opened.layers);
+                remember_layers(id, Arc::new(opened.layers));
             }
             (opened.index, id)
         }
@@ -123,19 +123,20 @@ pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
 
 /// The layers of `image` and what each wrote: which instruction added a file. Those of an
 /// image [`open_files`] just read, else from the layer cache, else from a stream.
-pub async fn layers(engine: &Engine, image: &str) -> Result<ImageLayers, String> {
+pub async fn layers(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
     if let Ok(id) = image_id(engine, image).await
         && let Some(l) = remembered_layers(&id)
     {
-        return Ok(Arc::unwrap_or_clone(l));
+        return Ok(l);
     }
     let opened = open_image_fs(engine, image, LayerCache::user(), false, |_| {})
         .await
         .map_err(|e| e.to_string())?;
+    let layers = Arc::new(opened.layers);
     if let Some(id) = &opened.image_id {
-        remember_layers(id, opened.layers.clone());
+        remember_layers(id, layers.clone());
     }
-    Ok(opened.layers)
+    Ok(layers)
 }
 
 impl Session {

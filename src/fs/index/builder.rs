@@ -93,6 +93,7 @@ impl IndexBuilder {
             gid,
             kind,
             flags: flags.bits(),
+            layer: NO_LAYER,
         });
         self.progress.entries += 1;
         Ok(())
@@ -246,6 +247,7 @@ impl IndexBuilder {
             gid: 0,
             kind: Kind::Dir,
             flags: 0,
+            layer: NO_LAYER,
         };
 
         // Depth-first order: an entry's parent is the top of the stack of open ancestors
@@ -350,17 +352,20 @@ impl IndexBuilder {
 
 /// Records in depth-first order, one per path: the last to arrive wins, as on extraction.
 pub(super) fn sorted_deduped(arena: &[u8], mut records: Vec<Record>) -> Vec<Record> {
-    records.sort_by(|a, b| path_cmp(&arena[range(a)], &arena[range(b)]));
-    // Stable sort: within a run of equal paths arrival order is kept; keep the last.
-    let mut deduped: Vec<Record> = Vec::with_capacity(records.len() + 1);
-    for r in records {
-        if let Some(last) = deduped.last_mut()
-            && arena[range(last)] == arena[range(&r)]
-        {
-            *last = r;
-            continue;
-        }
-        deduped.push(r);
+    // A composition arrives sorted: checking costs one pass, a stable sort a copy.
+    if !records.is_sorted_by(|a, b| path_cmp(&arena[range(a)], &arena[range(b)]).is_le()) {
+        records.sort_by(|a, b| path_cmp(&arena[range(a)], &arena[range(b)]));
     }
-    deduped
+    // Stable sort: within a run of equal paths arrival order is kept; keep the last.
+    let mut kept = 0;
+    for i in 0..records.len() {
+        if kept > 0 && arena[range(&records[kept - 1])] == arena[range(&records[i])] {
+            records[kept - 1] = records[i];
+        } else {
+            records[kept] = records[i];
+            kept += 1;
+        }
+    }
+    records.truncate(kept);
+    records
 }

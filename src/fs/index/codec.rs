@@ -4,12 +4,14 @@
 //! Reading never trusts the bytes: a truncated, corrupt or foreign file is refused (`None`),
 //! never a panic later, because every id and range is checked against the sizes once.
 
-use xxhash_rust::xxh3::xxh3_64;
+use std::io::Write;
+
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use super::{FsIndex, Kind, NONE, Progress, Record};
 
-// Version 2 adds the content-sniffing flags byte to each record.
-const MAGIC: &[u8; 8] = b"SSIX\x00\x00\x00\x02";
+// Version 2 adds the content-sniffing flags byte to each record, 3 the layer that wrote it.
+const MAGIC: &[u8; 8] = b"SSIX\x00\x00\x00\x03";
 
 fn kind_byte(k: Kind) -> u8 {
     match k {
@@ -32,53 +34,100 @@ fn byte_kind(b: u8) -> Option<Kind> {
     })
 }
 
-/// The index as bytes.
+/// The index as bytes (the tests' and small callers' form of [`encode_to`]).
 pub fn encode(ix: &FsIndex) -> Vec<u8> {
-    let n = ix.records.len();
-    let mut out = Vec::with_capacity(ix.arena.len() + n * 90 + 64);
-    out.extend_from_slice(MAGIC);
+    let mut out = Vec::with_capacity(ix.arena.len() + ix.records.len() * 90 + 64);
+    // Writing into a Vec cannot fail.
+    let _ = encode_to(ix, &mut out);
+    out
+}
+
+/// Writes the index's bytes to `w` as they are made: the disk cache streams them to its
+/// file, so storing an index never holds a second copy of it in memory.
+pub fn encode_to(ix: &FsIndex, w: impl Write) -> std::io::Result<()> {
+    let mut out = Summed::new(w);
+    out.write_all(MAGIC)?;
     for v in [
         ix.arena.len() as u64,
-        n as u64,
+        ix.records.len() as u64,
         ix.children.len() as u64,
         ix.progress.entries,
         ix.progress.bytes,
     ] {
-        out.extend_from_slice(&v.to_le_bytes());
+        out.write_all(&v.to_le_bytes())?;
     }
-    out.extend_from_slice(&ix.arena);
+    out.write_all(&ix.arena)?;
     for r in &ix.records {
-        put_record(&mut out, r);
+        put_record(&mut out, r)?;
     }
     for arr in [&ix.parent, &ix.child_start, &ix.children, &ix.count] {
         for v in arr.iter() {
-            out.extend_from_slice(&v.to_le_bytes());
+            out.write_all(&v.to_le_bytes())?;
         }
     }
     for v in &ix.total {
-        out.extend_from_slice(&v.to_le_bytes());
+        out.write_all(&v.to_le_bytes())?;
     }
-    let sum = xxh3_64(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
-    out
+    out.finish()
 }
 
-pub(super) fn put_record(out: &mut Vec<u8>, r: &Record) {
+/// A writer that checksums what passes through it and, at the end, writes the checksum.
+pub(super) struct Summed<W: Write> {
+    inner: std::io::BufWriter<W>,
+    hash: Xxh3,
+}
+
+impl<W: Write> Summed<W> {
+    pub(super) fn new(w: W) -> Self {
+        Summed {
+            inner: std::io::BufWriter::with_capacity(64 << 10, w),
+            hash: Xxh3::new(),
+        }
+    }
+
+    /// Writes the checksum of everything written so far, and flushes.
+    pub(super) fn finish(mut self) -> std::io::Result<()> {
+        let sum = self.hash.digest();
+        self.inner.write_all(&sum.to_le_bytes())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Write for Summed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+pub(super) fn put_record(out: &mut impl Write, r: &Record) -> std::io::Result<()> {
+    let mut b = [0u8; RECORD_BYTES];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
     for v in [r.path_start, r.path_len, r.link_start, r.link_len] {
-        out.extend_from_slice(&v.to_le_bytes());
+        put(&v.to_le_bytes());
     }
     for v in [r.size, r.mtime, r.hash] {
-        out.extend_from_slice(&v.to_le_bytes());
+        put(&v.to_le_bytes());
     }
     for v in [r.mode, r.uid, r.gid] {
-        out.extend_from_slice(&v.to_le_bytes());
+        put(&v.to_le_bytes());
     }
-    out.push(kind_byte(r.kind));
-    out.push(r.flags);
+    put(&[kind_byte(r.kind), r.flags]);
+    put(&r.layer.to_le_bytes());
+    out.write_all(&b)
 }
 
 /// Bytes of one encoded record.
-const RECORD_BYTES: usize = 4 * 4 + 3 * 8 + 3 * 4 + 2;
+const RECORD_BYTES: usize = 4 * 4 + 3 * 8 + 3 * 4 + 2 + 2;
 
 pub(super) struct Cursor<'a> {
     pub(super) buf: &'a [u8],
@@ -123,6 +172,7 @@ impl<'a> Cursor<'a> {
             let gid = self.u32()?;
             let kind = byte_kind(self.take(1)?[0])?;
             let flags = self.take(1)?[0];
+            let layer = u16::from_le_bytes(self.take(2)?.try_into().ok()?);
             if !in_arena(path_start, path_len)
                 || (link_start != NONE && !in_arena(link_start, link_len))
             {
@@ -141,6 +191,7 @@ impl<'a> Cursor<'a> {
                 gid,
                 kind,
                 flags,
+                layer,
             });
         }
         Some(records)

@@ -157,13 +157,6 @@ impl LayerIndex {
     }
 }
 
-/// An entry of the composition so far: a record and the layer whose arena it points into.
-#[derive(Clone, Copy)]
-struct Placed {
-    layer: u16,
-    rec: Record,
-}
-
 /// What a layer removes from those underneath: the path itself too (a whiteout), or only
 /// what is below it (an opaque directory, or a non-directory replacing a directory).
 struct Cut<'a> {
@@ -179,47 +172,55 @@ fn is_below(p: &[u8], dir: &[u8]) -> bool {
 /// whiteouts and opaque directories applied, a non-directory hiding what was below the
 /// directory it replaced. A hard link whose target a later layer replaced or deleted keeps
 /// the content it linked to, as the engine's export shows it: the first such link (in
-/// walk order) becomes that file, the others link to it.
+/// walk order) becomes that file, the others link to it. Each entry keeps the number of
+/// the layer that wrote it ([`EntryRef::layer`]).
 pub fn compose(layers: &[&LayerIndex]) -> FsIndex {
-    let mut placed: Vec<Placed> = Vec::new();
-    for (i, upper) in layers.iter().enumerate() {
-        let li = u16::try_from(i).unwrap_or(u16::MAX);
-        placed = overlay(layers, placed, upper, li);
-    }
-    // One arena for the result: every path and link copied once, in order.
-    let mut arena = Vec::new();
-    let mut records = Vec::with_capacity(placed.len());
-    let mut progress = Progress::default();
+    let mut c = Composer::default();
     for l in layers {
-        progress.bytes += l.progress.bytes;
+        c.push(l);
     }
-    for p in &placed {
-        let l = layers[p.layer as usize];
-        let mut r = p.rec;
-        let start = arena.len();
-        arena.extend_from_slice(l.path(&r));
-        r.path_start = start as u32;
-        if let Some(link) = l.link(&r) {
-            r.link_start = arena.len() as u32;
-            arena.extend_from_slice(link);
-        }
-        records.push(r);
-        if arena.len() > (u32::MAX as usize) - (1 << 20) {
-            break;
-        }
-    }
-    progress.entries = records.len() as u64;
-    IndexBuilder {
-        arena,
-        records,
-        progress,
-    }
-    .finish()
+    c.finish()
 }
 
-/// `upper` (layer number `li`) over the composition `lower`.
-fn overlay(layers: &[&LayerIndex], lower: Vec<Placed>, upper: &LayerIndex, li: u16) -> Vec<Placed> {
-    let path_of = |p: &Placed| layers[p.layer as usize].path(&p.rec);
+/// [`compose`] one layer at a time, so a caller can read each from disk and let it go:
+/// memory holds the composition so far, one layer and the next composition, never all the
+/// layers.
+#[derive(Default)]
+pub struct Composer {
+    /// The composition so far, as one layer with no whiteouts of its own.
+    acc: LayerIndex,
+    layers: u16,
+    bytes: u64,
+}
+
+impl Composer {
+    /// Puts `upper` over what is composed so far.
+    pub fn push(&mut self, upper: &LayerIndex) {
+        let no = self.layers.min(NO_LAYER - 1);
+        self.acc = overlay(&self.acc, upper, no);
+        self.layers = self.layers.saturating_add(1);
+        self.bytes += upper.progress.bytes;
+    }
+
+    /// The composed filesystem.
+    pub fn finish(self) -> FsIndex {
+        let LayerIndex { arena, records, .. } = self.acc;
+        let progress = Progress {
+            entries: records.len() as u64,
+            bytes: self.bytes,
+        };
+        IndexBuilder {
+            arena,
+            records,
+            progress,
+        }
+        .finish()
+    }
+}
+
+/// `upper` (layer number `no`) over the composition `lower`, as a new composition with its
+/// own arena (each path and link copied once).
+fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
     let mut cuts: Vec<Cut> = upper
         .deleted
         .iter()
@@ -245,20 +246,40 @@ fn overlay(layers: &[&LayerIndex], lower: Vec<Placed>, upper: &LayerIndex, li: u
     cuts.sort_by(|a, b| path_cmp(a.path, b.path));
     // Targets of the hard links underneath: if one goes, its links keep its content.
     let targets: HashSet<&[u8]> = lower
+        .records
         .iter()
-        .filter(|p| p.rec.kind == Kind::Hardlink)
-        .filter_map(|p| layers[p.layer as usize].link(&p.rec))
+        .filter(|r| r.kind == Kind::Hardlink)
+        .filter_map(|r| lower.link(r))
         .collect();
     let mut gone: HashMap<Vec<u8>, Record> = HashMap::new();
 
-    let mut out = Vec::with_capacity(lower.len() + upper.records.len());
+    let mut out = LayerIndex {
+        arena: Vec::with_capacity(lower.arena.len() + upper.arena.len()),
+        records: Vec::with_capacity(lower.records.len() + upper.records.len()),
+        ..LayerIndex::default()
+    };
+    let mut take = |from: &LayerIndex, r: &Record, layer: u16| {
+        let mut r = *r;
+        let start = out.arena.len();
+        out.arena.extend_from_slice(from.path(&r));
+        r.path_start = start as u32;
+        if let Some(link) = from.link(&r) {
+            r.link_start = out.arena.len() as u32;
+            out.arena.extend_from_slice(link);
+        }
+        r.layer = layer;
+        // Past the index's 4 GiB of path bytes the rest is dropped, as a tar past it is.
+        if out.arena.len() <= (u32::MAX as usize) - (1 << 20) {
+            out.records.push(r);
+        }
+    };
     let mut ups = upper.records.iter().peekable();
     let mut next_cut = 0;
     let mut active: Option<&Cut> = None;
-    for low in &lower {
-        let lp = path_of(low);
+    for low in &lower.records {
+        let lp = lower.path(low);
         while let Some(u) = ups.next_if(|u| path_cmp(upper.path(u), lp).is_lt()) {
-            out.push(Placed { layer: li, rec: *u });
+            take(upper, u, no);
         }
         // Cuts are in the same depth-first order: a cut's subtree is the run right after it,
         // so the outermost cut covering this path is the one still active.
@@ -276,54 +297,49 @@ fn overlay(layers: &[&LayerIndex], lower: Vec<Placed>, upper: &LayerIndex, li: u
         let replaced = ups.peek().is_some_and(|u| upper.path(u) == lp);
         if cut || replaced {
             if targets.contains(lp) {
-                gone.insert(lp.to_vec(), low.rec);
+                gone.insert(lp.to_vec(), *low);
             }
             continue;
         }
-        out.push(*low);
+        take(lower, low, low.layer);
     }
-    out.extend(ups.map(|u| Placed { layer: li, rec: *u }));
+    for u in ups {
+        take(upper, u, no);
+    }
     if !gone.is_empty() {
-        keep_linked_content(layers, &mut out, &gone, li);
+        keep_linked_content(&mut out, &gone, no);
     }
     out
 }
 
 /// Hard links (from layers underneath) whose target just went: the first becomes the file
 /// it linked to, the others link to it.
-fn keep_linked_content(
-    layers: &[&LayerIndex],
-    out: &mut [Placed],
-    gone: &HashMap<Vec<u8>, Record>,
-    upper: u16,
-) {
-    // Target path -> the link that took its place (same layer, so same arena).
-    let mut heir: HashMap<Vec<u8>, Record> = HashMap::new();
-    for p in out.iter_mut() {
+fn keep_linked_content(out: &mut LayerIndex, gone: &HashMap<Vec<u8>, Record>, upper: u16) {
+    // Target path -> the path of the link that took its place.
+    let mut heir: HashMap<Vec<u8>, (u32, u32)> = HashMap::new();
+    let LayerIndex { arena, records, .. } = out;
+    for r in records.iter_mut() {
         // A link of the new layer names the new layer's own entry.
-        if p.rec.kind != Kind::Hardlink || p.layer == upper {
+        if r.kind != Kind::Hardlink || r.layer == upper || r.link_start == NONE {
             continue;
         }
-        let l = layers[p.layer as usize];
-        let Some(target) = l.link(&p.rec) else {
-            continue;
-        };
+        let target = &arena[r.link_start as usize..(r.link_start + r.link_len) as usize];
         let Some(old) = gone.get(target) else {
             continue;
         };
         match heir.get(target) {
-            Some(first) => {
-                p.rec.link_start = first.path_start;
-                p.rec.link_len = first.path_len;
+            Some(&(s, l)) => {
+                r.link_start = s;
+                r.link_len = l;
             }
             None => {
-                heir.insert(target.to_vec(), p.rec);
-                p.rec.kind = old.kind;
-                p.rec.size = old.size;
-                p.rec.hash = old.hash;
-                p.rec.flags = old.flags;
-                p.rec.link_start = NONE;
-                p.rec.link_len = 0;
+                heir.insert(target.to_vec(), (r.path_start, r.path_len));
+                r.kind = old.kind;
+                r.size = old.size;
+                r.hash = old.hash;
+                r.flags = old.flags;
+                r.link_start = NONE;
+                r.link_len = 0;
             }
         }
     }
@@ -332,38 +348,58 @@ fn keep_linked_content(
 /// The on-disk form of a [`LayerIndex`] (for the layer cache): like the index's codec, the
 /// tables as they are, behind a magic, followed by an xxh3 checksum; read without trust.
 pub mod layer_codec {
+    use std::io::Write;
+
     use xxhash_rust::xxh3::xxh3_64;
 
-    use super::super::codec::{Cursor, put_record};
+    use super::super::codec::{Cursor, Summed, put_record};
     use super::{LayerIndex, Progress};
 
-    const MAGIC: &[u8; 8] = b"SSLX\x00\x00\x00\x01";
+    const MAGIC: &[u8; 8] = b"SSLX\x00\x00\x00\x02";
 
     pub fn encode(l: &LayerIndex) -> Vec<u8> {
         let mut out = Vec::with_capacity(l.arena.len() + l.records.len() * 58 + 64);
-        out.extend_from_slice(MAGIC);
+        // Writing into a Vec cannot fail.
+        let _ = encode_to(l, &mut out);
+        out
+    }
+
+    /// Writes the layer's bytes to `w` as they are made (see [`super::super::codec::encode_to`]).
+    pub fn encode_to(l: &LayerIndex, w: impl Write) -> std::io::Result<()> {
+        let mut out = Summed::new(w);
+        out.write_all(MAGIC)?;
         for v in [
             l.arena.len(),
             l.records.len(),
             l.deleted.len(),
             l.opaque.len(),
         ] {
-            out.extend_from_slice(&(v as u64).to_le_bytes());
+            out.write_all(&(v as u64).to_le_bytes())?;
         }
         for v in [l.progress.entries, l.progress.bytes, l.stream_size] {
-            out.extend_from_slice(&v.to_le_bytes());
+            out.write_all(&v.to_le_bytes())?;
         }
-        out.extend_from_slice(&l.arena);
+        out.write_all(&l.arena)?;
         for r in &l.records {
-            put_record(&mut out, r);
+            put_record(&mut out, r)?;
         }
         for &(s, n) in l.deleted.iter().chain(&l.opaque) {
-            out.extend_from_slice(&s.to_le_bytes());
-            out.extend_from_slice(&n.to_le_bytes());
+            out.write_all(&s.to_le_bytes())?;
+            out.write_all(&n.to_le_bytes())?;
         }
-        let sum = xxh3_64(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
+        out.finish()
+    }
+
+    /// Bytes of a file's head that [`stream_size`] reads.
+    pub const HEAD: usize = 8 + 7 * 8;
+
+    /// The layer's size in a save stream, from the head of its encoded form (unchecked: the
+    /// whole file is checked when read).
+    pub fn stream_size(head: &[u8]) -> Option<u64> {
+        if head.get(..8)? != MAGIC {
+            return None;
+        }
+        Some(u64::from_le_bytes(head.get(56..64)?.try_into().ok()?))
     }
 
     pub fn decode(bytes: &[u8]) -> Option<LayerIndex> {

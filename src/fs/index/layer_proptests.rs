@@ -124,17 +124,23 @@ fn model(layers: &[Vec<Op>]) -> BTreeMap<Vec<u8>, (bool, u64, u32)> {
     fs
 }
 
+/// Each layer indexed, and their composition.
+fn composed(layers: &[Vec<Op>]) -> (Vec<LayerIndex>, FsIndex) {
+    let indexes: Vec<LayerIndex> = layers
+        .iter()
+        .map(|ops| LayerIndex::from_tar(tar_of(ops).as_slice(), |_| {}).expect("layer"))
+        .collect();
+    let refs: Vec<&LayerIndex> = indexes.iter().collect();
+    let ix = compose(&refs);
+    (indexes, ix)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn compose_is_the_overlay(layers in proptest::collection::vec(proptest::collection::vec(op(), 0..6), 1..4)) {
-        let indexes: Vec<LayerIndex> = layers
-            .iter()
-            .map(|ops| LayerIndex::from_tar(tar_of(ops).as_slice(), |_| {}).expect("layer"))
-            .collect();
-        let refs: Vec<&LayerIndex> = indexes.iter().collect();
-        let ix = compose(&refs);
+        let (_, ix) = composed(&layers);
         let want = model(&layers);
         for (p, (dir, size, mode)) in &want {
             let id = ix.lookup(p);
@@ -150,5 +156,23 @@ proptest! {
                 "{} should be gone", escape(e.path())
             );
         }
+    }
+
+    #[test]
+    fn each_entry_knows_the_layer_that_wrote_it(layers in proptest::collection::vec(proptest::collection::vec(op(), 0..6), 1..4)) {
+        let (indexes, ix) = composed(&layers);
+        // The last layer whose tar names a path wrote it; a directory no layer named, none.
+        let mut last: std::collections::HashMap<Vec<u8>, u16> = Default::default();
+        for (i, l) in indexes.iter().enumerate() {
+            for p in l.summary().added {
+                last.insert(p, i as u16);
+            }
+        }
+        for e in ix.entries() {
+            prop_assert_eq!(e.layer(), last.get(e.path()).copied(), "{}", escape(e.path()));
+        }
+        // Kept on disk and read back, the numbers stay.
+        let back = crate::fs::index::codec::decode(&crate::fs::index::codec::encode(&ix)).expect("decode");
+        prop_assert!(ix.entries().zip(back.entries()).all(|(a, b)| a.layer() == b.layer()));
     }
 }

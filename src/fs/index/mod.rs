@@ -83,7 +83,13 @@ struct Record {
     kind: Kind,
     /// [`ContentFlags`] bits of a small file's content (fits in the padding after `kind`).
     flags: u8,
+    /// The image layer (bottom = 0) that wrote the entry, [`NO_LAYER`] when not known (an
+    /// export, a directory no layer named); fits in the padding too.
+    layer: u16,
 }
+
+/// [`Record::layer`] of an entry no layer is known to have written.
+const NO_LAYER: u16 = u16::MAX;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -247,6 +253,13 @@ impl<'a> EntryRef<'a> {
         self.rec.mtime
     }
     /// xxh3 of the content (files; hard links get their target's). 0 otherwise.
+    /// The image layer (bottom = 0) that last wrote this entry, when the index was composed
+    /// from layers.
+    pub fn layer(&self) -> Option<u16> {
+        let l = self.rec.layer;
+        (l != NO_LAYER).then_some(l)
+    }
+
     pub fn hash(&self) -> u64 {
         self.rec.hash
     }
