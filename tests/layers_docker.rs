@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use common::{Cleanup, docker_ready, engine, runtime};
 use stagescope::engine::export::{finish_cleanups, index_image};
@@ -205,10 +206,24 @@ fn layers_compose_to_the_export_listing_and_the_cache_skips_known_layers() {
         assert_eq!(listing(&again.index), listing(ix));
         assert_eq!(again.layers, fs.layers);
 
-        // An image on the same base: its one new layer parsed, the others read through.
-        let child_fs = open_image_fs(&engine, &child, cache, true, |_| {})
-            .await
-            .expect("child");
+        // An image on the same base: its one new layer parsed, the others read through;
+        // the base is shown before the stream gets to the new layer.
+        let seen: Arc<Mutex<Vec<FsIndex>>> = Arc::default();
+        let keep = seen.clone();
+        let child_fs = open_image_fs(&engine, &child, cache, true, move |b| {
+            keep.lock().expect("seen").push(b.snapshot())
+        })
+        .await
+        .expect("child");
+        let first = seen
+            .lock()
+            .expect("seen")
+            .first()
+            .cloned()
+            .expect("a first view");
+        assert_eq!(listing(&first), listing(ix), "the known base, composed");
+        assert!(first.lookup(b"t/more").is_none());
+        assert!(child_fs.index.lookup(b"t/more").is_some());
         assert_eq!(
             child_fs.stats,
             OpenStats {
@@ -219,6 +234,13 @@ fn layers_compose_to_the_export_listing_and_the_cache_skips_known_layers() {
         );
         let exported = index_image(&engine, &child, |_| {}).await.expect("export");
         assert_same(&exported, &child_fs.index);
+        // Parsed layers waited on disk for the manifest, then were kept: nothing is left aside.
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("cache dir")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(aside.is_empty(), "{aside:?}");
         finish_cleanups().await;
     });
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
@@ -14,7 +15,7 @@ use super::connect::Engine;
 use super::error::EngineError;
 use super::export::{pipe_to_blocking, streaming};
 use crate::fs::index::layer::{Composer, LayerIndex};
-use crate::fs::layer_cache::{ImageMeta, LayerCache};
+use crate::fs::layer_cache::{ImageMeta, LayerCache, Spooled};
 use crate::fs::layers::{ImageLayers, Layer};
 use crate::fs::save::{Known, LayerRead, SaveRead, read_save_indexed};
 use crate::fs::{FsIndex, IndexBuilder};
@@ -101,11 +102,12 @@ pub async fn open_image_fs(
         // A kept layer could not be read back (damaged, evicted meanwhile): read the stream.
     }
 
-    let mut read = stream(engine, image, &diff_ids, &have, observe).await?;
+    let observe = over_known_base(&diff_ids, &have, cache, want_index, observe).await;
+    let mut read = stream(engine, image, &diff_ids, &have, cache, observe).await?;
     let mut streams = 1;
     if read.layers.iter().any(|(_, r)| *r == LayerRead::Mismatch) {
         // A layer guessed by its size was another: read it all again, parsing everything.
-        read = stream(engine, image, &[], &HashMap::new(), |_: &IndexBuilder| {}).await?;
+        read = stream_all(engine, image, cache).await?;
         streams += 1;
     }
     let stats = OpenStats {
@@ -113,17 +115,13 @@ pub async fn open_image_fs(
         ..OpenStats::default()
     };
     let SaveRead { layers, created_by } = read;
-    let complete = layers
-        .iter()
-        .all(|(_, r)| matches!(r, LayerRead::Indexed(_) | LayerRead::Skipped(_)));
-    let parts: Vec<Part> = layers
-        .into_iter()
-        .map(|(diff_id, r)| match r {
-            LayerRead::Indexed(ix) => Part::Parsed(diff_id, Box::new(ix)),
-            LayerRead::Skipped(d) => Part::Kept(d),
-            LayerRead::Mismatch | LayerRead::Unreadable => Part::Unreadable,
-        })
-        .collect();
+    let complete = layers.iter().all(|(_, r)| {
+        matches!(
+            r,
+            LayerRead::Indexed(_) | LayerRead::Spooled(_) | LayerRead::Skipped(_)
+        )
+    });
+    let parts: Vec<Part> = layers.into_iter().map(Part::of).collect();
     let fs = match finish(
         parts,
         cache,
@@ -137,19 +135,12 @@ pub async fn open_image_fs(
         Ok(fs) => fs,
         Err(()) => {
             // A layer read through as kept was gone when wanted: parse everything.
-            let read = stream(engine, image, &[], &HashMap::new(), |_: &IndexBuilder| {}).await?;
+            let read = stream_all(engine, image, cache).await?;
             let stats = OpenStats {
                 streams: streams + 1,
                 ..OpenStats::default()
             };
-            let parts = read
-                .layers
-                .into_iter()
-                .map(|(d, r)| match r {
-                    LayerRead::Indexed(ix) => Part::Parsed(d, Box::new(ix)),
-                    _ => Part::Unreadable,
-                })
-                .collect();
+            let parts = read.layers.into_iter().map(Part::of).collect();
             finish(
                 parts,
                 cache,
@@ -175,14 +166,100 @@ pub async fn open_image_fs(
     Ok(fs)
 }
 
+/// How often a layer arriving over known base layers is shown merged with them.
+const MERGE_EVERY: Duration = Duration::from_millis(200);
+
+/// The observer for the stream. When the image's lowest layers are kept (a state one
+/// instruction past one opened before, an image on a known base), their composition is
+/// shown at once, before the stream reaches the new layers (the engine sends the known
+/// ones first, whole), and each new layer is shown over it while it arrives.
+async fn over_known_base<F: FnMut(&IndexBuilder) + Send + 'static>(
+    diff_ids: &[String],
+    have: &HashMap<String, u64>,
+    cache: &'static LayerCache,
+    want_index: bool,
+    mut observe: F,
+) -> impl FnMut(&IndexBuilder) + Send + 'static + use<F> {
+    let known: Vec<String> = diff_ids
+        .iter()
+        .take_while(|d| have.contains_key(*d))
+        .cloned()
+        .collect();
+    let (base, mut observe) = if want_index && !known.is_empty() {
+        let shown = tokio::task::spawn_blocking(move || {
+            let mut c = Composer::default();
+            for d in &known {
+                match cache.get(d) {
+                    Some(l) => c.push(&l),
+                    None => return (None, observe),
+                }
+            }
+            let base = c.builder();
+            observe(&base);
+            (Some(base), observe)
+        })
+        .await;
+        match shown {
+            Ok(shown) => shown,
+            // The observer went with the failed task: the stream goes on unobserved.
+            Err(_) => {
+                return Box::new(|_: &IndexBuilder| {}) as Box<dyn FnMut(&IndexBuilder) + Send>;
+            }
+        }
+    } else {
+        (None, observe)
+    };
+    let mut last: Option<Instant> = None;
+    Box::new(move |b: &IndexBuilder| match &base {
+        None => observe(b),
+        Some(base) => {
+            if last.is_some_and(|t| t.elapsed() < MERGE_EVERY) {
+                return;
+            }
+            observe(&base.merged_with(b));
+            last = Some(Instant::now());
+        }
+    })
+}
+
 /// Where one layer of an open comes from.
 enum Part {
     /// Parsed from the stream (with its diff id, when the config said): kept once composed.
     Parsed(Option<String>, Box<LayerIndex>),
+    /// Parsed and set aside on disk: read back, then kept under its diff id.
+    Spooled(Option<String>, Arc<Spooled>),
     /// In the layer cache.
     Kept(String),
     /// Nothing is known of it.
     Unreadable,
+}
+
+impl Part {
+    fn of((diff_id, read): (Option<String>, LayerRead)) -> Part {
+        match read {
+            LayerRead::Indexed(ix) => Part::Parsed(diff_id, Box::new(ix)),
+            LayerRead::Spooled(s) => Part::Spooled(diff_id, s),
+            LayerRead::Skipped(d) => Part::Kept(d),
+            LayerRead::Mismatch | LayerRead::Unreadable => Part::Unreadable,
+        }
+    }
+}
+
+/// Reads the save stream of `image`, parsing every layer.
+async fn stream_all(
+    engine: &Engine,
+    image: &str,
+    cache: &'static LayerCache,
+) -> Result<SaveRead, LayersError> {
+    stream(
+        engine,
+        image,
+        &[],
+        &HashMap::new(),
+        cache,
+        |_: &IndexBuilder| {},
+    )
+    .await
 }
 
 /// Reads the save stream of `image`, reading through the layers of `have` (this image's
@@ -192,6 +269,7 @@ async fn stream(
     image: &str,
     diff_ids: &[String],
     have: &HashMap<String, u64>,
+    cache: &'static LayerCache,
     observe: impl FnMut(&IndexBuilder) + Send + 'static,
 ) -> Result<SaveRead, LayersError> {
     // Content-addressed names (an OCI layout's uncompressed blob) are exact; a classic
@@ -238,7 +316,13 @@ async fn stream(
             flag.store(true, Ordering::Relaxed);
         }
     });
-    match pipe_to_blocking(stream, move |r| read_save_indexed(r, known, observe)).await {
+    // Each parsed layer waits on disk for the manifest (at the end of a classic save): one
+    // parsed layer in memory at a time.
+    let park = move |ix: LayerIndex| match cache.spool(&ix) {
+        Some(s) => LayerRead::Spooled(Arc::new(s)),
+        None => LayerRead::Indexed(ix),
+    };
+    match pipe_to_blocking(stream, move |r| read_save_indexed(r, known, observe, park)).await {
         Err(e) if refused.load(Ordering::Relaxed) => Err(LayersError::SaveRefused(e)),
         Err(e) => Err(e.into()),
         Ok(read) => read.map_err(|e| EngineError::Docker(format!("save of {image}: {e}")).into()),
@@ -267,6 +351,14 @@ async fn finish(
                         cache.put(&d, &ix);
                     }
                     (*ix, false)
+                }
+                Part::Spooled(diff_id, s) => {
+                    stats.parsed += 1;
+                    let layer = cache.unspool(&s).ok_or(())?;
+                    if let (Some(d), Ok(s)) = (diff_id, Arc::try_unwrap(s)) {
+                        cache.keep_spooled(&d, s);
+                    }
+                    (layer, false)
                 }
                 Part::Kept(d) => {
                     stats.cached += 1;

@@ -156,6 +156,27 @@ impl DiskCache {
         self.put_with(image_id, |w| codec::encode_to(ix, w))
     }
 
+    /// A file of this cache's directory that is no entry (a name starting with `.`), for
+    /// a caller that writes one and later [`adopt`](DiskCache::adopt)s it.
+    pub fn scratch_path(&self, name: &str) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(&self.dir)?;
+        Ok(self.dir.join(format!(".{name}.{}.tmp", std::process::id())))
+    }
+
+    /// Keeps the file at `path` (written by the caller in this directory) under `id`, as
+    /// it is; one past the bound is removed instead.
+    pub fn adopt(&self, id: &str, path: &Path) -> std::io::Result<()> {
+        let Some(key) = key_of(id) else {
+            return std::fs::remove_file(path);
+        };
+        if std::fs::metadata(path)?.len() > self.max_bytes {
+            return std::fs::remove_file(path);
+        }
+        std::fs::rename(path, self.path(&key))?;
+        self.evict();
+        Ok(())
+    }
+
     /// Keeps `bytes` under `id` (see [`DiskCache::put`]).
     pub fn put_bytes(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
         self.put_with(id, |w| w.write_all(bytes))

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cache::{DiskCache, key_of, user_dir};
 use super::index::layer::{LayerIndex, layer_codec};
@@ -22,6 +23,19 @@ const META_BYTES: u64 = 8 << 20;
 pub struct ImageMeta {
     pub diff_ids: Vec<String>,
     pub created_by: Vec<Option<String>>,
+}
+
+/// A parsed layer on disk, not yet kept under its diff id; the file goes with the value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Spooled {
+    path: PathBuf,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        // Gone already when it was kept.
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 #[derive(Debug)]
@@ -67,6 +81,36 @@ impl LayerCache {
     pub fn put(&self, diff_id: &str, layer: &LayerIndex) {
         if let Some(d) = &self.disk {
             let _ = d.put_with(diff_id, |f| layer_codec::encode_to(layer, f));
+        }
+    }
+
+    /// Sets a parsed layer aside on disk until the stream says which it is (a classic
+    /// save names a layer's diff id only in the config, after the layers), so an open holds
+    /// one parsed layer at a time. None when there is no cache directory or it cannot be
+    /// written: the caller keeps the layer in memory.
+    pub fn spool(&self, layer: &LayerIndex) -> Option<Spooled> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = self
+            .disk
+            .as_ref()?
+            .scratch_path(&format!("spool-{n}"))
+            .ok()?;
+        let spooled = Spooled { path };
+        let f = std::fs::File::create(&spooled.path).ok()?;
+        layer_codec::encode_to(layer, f).ok()?;
+        Some(spooled)
+    }
+
+    /// The layer set aside by [`LayerCache::spool`].
+    pub fn unspool(&self, s: &Spooled) -> Option<LayerIndex> {
+        layer_codec::decode(&std::fs::read(&s.path).ok()?)
+    }
+
+    /// Keeps a spooled layer as layer `diff_id` (the file is moved, not written again).
+    pub fn keep_spooled(&self, diff_id: &str, s: Spooled) {
+        if let Some(d) = &self.disk {
+            let _ = d.adopt(diff_id, &s.path);
         }
     }
 

@@ -71,7 +71,12 @@ pub(crate) struct History {
 /// Reads a whole `docker save` tar stream of one image: each layer indexed as it passes
 /// ([`crate::fs::save`]), summarized once the manifest has said their order.
 pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
-    let read = crate::fs::save::read_save_indexed(reader, |_, _| None, |_| {})?;
+    let read = crate::fs::save::read_save_indexed(
+        reader,
+        |_, _| None,
+        |_| {},
+        crate::fs::save::LayerRead::Indexed,
+    )?;
     let layers = read
         .layers
         .into_iter()

@@ -8,11 +8,13 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::index::layer::LayerIndex;
 use super::index::{IndexBuilder, IndexError};
+use super::layer_cache::Spooled;
 use super::layers::{ManifestItem, SaveConfig, short_created_by};
 
 /// A layer of the stream the caller already has, by diff id (`sha256:…`).
@@ -28,6 +30,8 @@ pub struct Known {
 pub enum LayerRead {
     /// Parsed (its [`LayerIndex::stream_size`] set).
     Indexed(LayerIndex),
+    /// Parsed and set aside on disk by the caller's `park`.
+    Spooled(Arc<Spooled>),
     /// Read through unparsed: the caller has it.
     Skipped(String),
     /// Skipped as known, but its digest said otherwise: the stream must be read again
@@ -51,11 +55,13 @@ const MAX_JSON: u64 = 8 << 20;
 
 /// Reads a whole `docker save` stream of one image. `known` is asked, for each layer entry
 /// (archive path, entry size), whether the caller already has it; `observe` sees the
-/// builder of the layer being indexed every ~1k entries.
+/// builder of the layer being indexed every ~1k entries; `park` gets each parsed layer (to
+/// keep it, or set it aside until the manifest says what it is).
 pub fn read_save_indexed(
     reader: impl Read,
     mut known: impl FnMut(&[u8], u64) -> Option<Known>,
     mut observe: impl FnMut(&IndexBuilder),
+    mut park: impl FnMut(LayerIndex) -> LayerRead,
 ) -> Result<SaveRead, IndexError> {
     let mut by_path: HashMap<Vec<u8>, LayerRead> = HashMap::new();
     let mut json: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
@@ -86,9 +92,9 @@ pub fn read_save_indexed(
         let head = &head[..got];
         let is_tar = head.get(257..262) == Some(&b"ustar"[..]);
         let rest = head.chain(&mut e);
-        let indexed = |mut index: LayerIndex| {
+        let mut indexed = |mut index: LayerIndex| {
             index.stream_size = size;
-            LayerRead::Indexed(index)
+            park(index)
         };
         if head.starts_with(&[0x1f, 0x8b]) {
             let ix = LayerIndex::from_tar(flate2::read::GzDecoder::new(rest), &mut observe)?;

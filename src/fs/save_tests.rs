@@ -49,7 +49,7 @@ fn check(read: &SaveRead) {
 
 #[test]
 fn classic_layout_composes_in_manifest_order() {
-    let read = read_save_indexed(classic().as_slice(), |_, _| None, |_| {}).expect("read");
+    let read = read_with(classic().as_slice(), |_, _| None).expect("read");
     check(&read);
 }
 
@@ -67,7 +67,7 @@ fn oci_layout_with_compressed_layers() {
                 br#"[{"Config":"blobs/sha256/cc","Layers":["blobs/sha256/00","blobs/sha256/11"]}]"#,
             ),
         ]);
-        check(&read_save_indexed(save.as_slice(), |_, _| None, |_| {}).expect("read"));
+        check(&read_with(save.as_slice(), |_, _| None).expect("read"));
     }
 }
 
@@ -84,14 +84,14 @@ fn known_layers_are_read_through_and_a_wrong_guess_is_caught() {
             })
         }
     };
-    let read = read_save_indexed(classic().as_slice(), guess(&d0, true), |_| {}).expect("read");
+    let read = read_with(classic().as_slice(), guess(&d0, true)).expect("read");
     assert_eq!(read.layers[0].1, LayerRead::Skipped(d0.clone()));
     assert!(matches!(read.layers[1].1, LayerRead::Indexed(_)));
     let wrong = "sha256:00";
-    let read = read_save_indexed(classic().as_slice(), guess(wrong, true), |_| {}).expect("read");
+    let read = read_with(classic().as_slice(), guess(wrong, true)).expect("read");
     assert_eq!(read.layers[0].1, LayerRead::Mismatch);
     // An exact name (a content-addressed blob) is trusted without reading its digest.
-    let read = read_save_indexed(classic().as_slice(), guess(wrong, false), |_| {}).expect("read");
+    let read = read_with(classic().as_slice(), guess(wrong, false)).expect("read");
     assert_eq!(read.layers[0].1, LayerRead::Skipped(wrong.into()));
 }
 
@@ -104,9 +104,58 @@ fn a_layer_missing_from_the_stream_is_unreadable_and_garbage_never_panics() {
             br#"[{"Config":"cfg.json","Layers":["aa/layer.tar"]}]"#,
         ),
     ]);
-    let read = read_save_indexed(save.as_slice(), |_, _| None, |_| {}).expect("read");
+    let read = read_with(save.as_slice(), |_, _| None).expect("read");
     assert_eq!(read.layers[0].1, LayerRead::Unreadable);
-    let _ = read_save_indexed(&b"not a tar"[..], |_, _| None, |_| {});
+    let _ = read_with(&b"not a tar"[..], |_, _| None);
     let cut = classic();
-    let _ = read_save_indexed(&cut[..cut.len() / 2], |_, _| None, |_| {});
+    let _ = read_with(&cut[..cut.len() / 2], |_, _| None);
+}
+
+/// Reads a save stream, each parsed layer kept in memory.
+fn read_with(
+    save: &[u8],
+    known: impl FnMut(&[u8], u64) -> Option<Known>,
+) -> Result<SaveRead, crate::fs::IndexError> {
+    read_save_indexed(save, known, |_| {}, LayerRead::Indexed)
+}
+
+#[test]
+fn parsed_layers_can_wait_on_disk_and_come_back_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = crate::fs::layer_cache::LayerCache::new(Some(dir.path().to_path_buf()), 1 << 20);
+    let spooled = read_save_indexed(
+        classic().as_slice(),
+        |_, _| None,
+        |_| {},
+        |ix| LayerRead::Spooled(Arc::new(cache.spool(&ix).expect("spooled"))),
+    )
+    .expect("read");
+    let kept = read_with(classic().as_slice(), |_, _| None).expect("read");
+    for ((_, s), (_, k)) in spooled.layers.iter().zip(&kept.layers) {
+        let (LayerRead::Spooled(s), LayerRead::Indexed(k)) = (s, k) else {
+            panic!("{s:?} / {k:?}");
+        };
+        assert_eq!(cache.unspool(s).as_ref(), Some(k));
+    }
+    // Kept under its diff id, the file moves; a spool dropped unkept leaves nothing.
+    let LayerRead::Spooled(s0) = spooled.layers[0].1.clone() else {
+        panic!("spooled")
+    };
+    drop(spooled);
+    let s0 = Arc::try_unwrap(s0).expect("one owner");
+    let id = format!("sha256:{}", "d0".repeat(32));
+    cache.keep_spooled(&id, s0);
+    let LayerRead::Indexed(k0) = &kept.layers[0].1 else {
+        panic!("indexed")
+    };
+    assert_eq!(cache.get(&id).as_ref(), Some(k0));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .collect();
+    assert!(
+        left.iter()
+            .all(|e| !e.file_name().to_string_lossy().starts_with('.')),
+        "{left:?}"
+    );
 }

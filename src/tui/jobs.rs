@@ -228,7 +228,10 @@ async fn open_files(
     let mut snaps = Snapshots {
         send: Box::new(send.clone()),
         req,
-        last_snapshot: Instant::now(),
+        // The first rows are shown as soon as they are known (say, a state's known layers).
+        last_snapshot: Instant::now()
+            .checked_sub(SNAPSHOT_EVERY)
+            .unwrap_or_else(Instant::now),
         last_progress: Instant::now(),
         interval: SNAPSHOT_EVERY,
     };

@@ -220,6 +220,28 @@ impl IndexBuilder {
         self.clone().finish()
     }
 
+    /// `top`'s entries over this builder's (a later entry of a path wins when finished): a
+    /// streaming view of a layer arriving over the layers beneath it, whiteouts not applied.
+    pub fn merged_with(&self, top: &IndexBuilder) -> IndexBuilder {
+        let mut out = self.clone();
+        let shift = out.arena.len() as u32;
+        if (shift as usize) + top.arena.len() > (u32::MAX as usize) - (1 << 20) {
+            return out;
+        }
+        out.arena.extend_from_slice(&top.arena);
+        out.records.extend(top.records.iter().map(|r| {
+            let mut r = *r;
+            r.path_start += shift;
+            if r.link_start != NONE {
+                r.link_start += shift;
+            }
+            r
+        }));
+        out.progress.entries += top.progress.entries;
+        out.progress.bytes += top.progress.bytes;
+        out
+    }
+
     /// The records as they arrived, and the arena they point into (for a layer's index).
     pub(super) fn into_parts(self) -> (Vec<u8>, Vec<Record>, Progress) {
         (self.arena, self.records, self.progress)

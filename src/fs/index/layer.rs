@@ -202,6 +202,18 @@ impl Composer {
         self.bytes += upper.progress.bytes;
     }
 
+    /// What is composed so far, as a builder (for a view while more layers arrive).
+    pub fn builder(&self) -> IndexBuilder {
+        IndexBuilder {
+            arena: self.acc.arena.clone(),
+            records: self.acc.records.clone(),
+            progress: Progress {
+                entries: self.acc.records.len() as u64,
+                bytes: self.bytes,
+            },
+        }
+    }
+
     /// The composed filesystem.
     pub fn finish(self) -> FsIndex {
         let LayerIndex { arena, records, .. } = self.acc;
