@@ -190,6 +190,19 @@ fn layers_compose_to_the_export_listing_and_the_cache_skips_known_layers() {
                 .contains("RUN rm -rf /t/gone")
         );
         assert_eq!(fs.layers.layers.len(), 4);
+        // With the index, no list of every path: the index says who wrote each entry.
+        assert!(fs.layers.light && fs.layers.layers.iter().all(|l| l.added.is_empty()));
+        // Without it, what each layer wrote, read back from the layer cache (no stream).
+        let full = open_image_fs(&engine, &base, cache, false, |_| {})
+            .await
+            .expect("layers");
+        assert_eq!(full.stats.streams, 0);
+        assert!(!full.layers.light);
+        assert_eq!(
+            full.layers.attribute_by_paths(ix),
+            attr,
+            "paths say what the index says"
+        );
 
         // Again: everything from the cache, no stream; the same tree.
         let again = open_image_fs(&engine, &base, cache, true, |_| {})

@@ -182,6 +182,7 @@ mod tests {
 
     fn layers(created: &[&str]) -> ImageLayers {
         ImageLayers {
+            light: false,
             layers: created
                 .iter()
                 .map(|c| Layer {

@@ -11,7 +11,7 @@ use stagescope::engine::export::finish_cleanups;
 use stagescope::fs::IndexBuilder;
 use stagescope::fs::format::human_size;
 use stagescope::report;
-use stagescope::session::files::{layers, open_files};
+use stagescope::session::files::{layer_labels, open_files};
 use stagescope::session::{Events, Session};
 
 use super::{
@@ -106,7 +106,7 @@ pub fn tree(args: &TreeArgs) -> u8 {
             let ix = Arc::unwrap_or_clone(opened.index);
             // Attribution reads the image's layers (only for --json): an engine's.
             let layers = match (&engine, args.json) {
-                (Some(e), true) => match layers(e, &image).await {
+                (Some(e), true) => match layer_labels(e, &image).await {
                     Ok(l) => Some(l),
                     Err(e) => {
                         eprintln!("note: no added_by: {e}");

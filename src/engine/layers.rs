@@ -52,7 +52,8 @@ pub struct ImageFs {
 }
 
 /// The filesystem of `image` composed from its layers (unless `want_index` is false: the
-/// caller has it), and its layers. `observe` sees the builder of each layer being parsed
+/// caller has it), and its layers: with the index, only their history lines and whiteouts
+/// (the index says which layer wrote each entry); without it, every path each wrote. `observe` sees the builder of each layer being parsed
 /// (layers arrive before the stream says their order, so what it shows is that layer's
 /// files).
 pub async fn open_image_fs(
@@ -369,10 +370,15 @@ async fn finish(
             if want_index {
                 composer.push(&layer);
             }
+            let summary = if want_index {
+                layer.light_summary()
+            } else {
+                layer.summary()
+            };
             summaries.push(Layer {
                 created_by: created_by.get(i).cloned().flatten(),
                 unreadable,
-                ..layer.summary()
+                ..summary
             });
         }
         let index = if want_index {
@@ -382,7 +388,10 @@ async fn finish(
         };
         Ok(ImageFs {
             index,
-            layers: ImageLayers { layers: summaries },
+            layers: ImageLayers {
+                layers: summaries,
+                light: want_index,
+            },
             image_id,
             stats,
         })

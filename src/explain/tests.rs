@@ -649,6 +649,7 @@ fn instruction_numbers_from_layers() {
     let g = StageGraph::build(&df, &GraphOptions::default()).unwrap();
     let plan = BuildPlan::from_model(&df, &g);
     let layers = ImageLayers {
+        light: false,
         layers: vec![
             layer(
                 "ADD file:x in /",

@@ -34,6 +34,10 @@ pub struct Layer {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageLayers {
     pub layers: Vec<Layer>,
+    /// Only what is small was kept (history lines, whiteouts): `added` and `sizes` are
+    /// empty. An index composed from the layers says which wrote each entry itself, so an
+    /// open that composes one does not hold a second list of every path.
+    pub light: bool,
 }
 
 /// One image of a save stream's `manifest.json`.
@@ -92,7 +96,10 @@ pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
             Layer { created_by, ..l }
         })
         .collect();
-    Ok(ImageLayers { layers })
+    Ok(ImageLayers {
+        layers,
+        light: false,
+    })
 }
 
 /// `/bin/sh -c #(nop) COPY file:… in /x` -> `COPY file:… in /x`; `/bin/sh -c make` ->
@@ -128,6 +135,11 @@ impl ImageLayers {
             }
             return out;
         }
+        self.attribute_by_paths(ix)
+    }
+
+    /// [`ImageLayers::attribute`] from the paths each layer wrote (an index from an export).
+    pub fn attribute_by_paths(&self, ix: &FsIndex) -> Vec<Option<u16>> {
         let mut last: HashMap<&[u8], u16> = HashMap::new();
         for (i, l) in self.layers.iter().enumerate() {
             let i = u16::try_from(i).unwrap_or(u16::MAX);

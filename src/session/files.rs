@@ -121,11 +121,22 @@ pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
     Ok(Arc::unwrap_or_clone(opened.index))
 }
 
-/// The layers of `image` and what each wrote: which instruction added a file. Those of an
-/// image [`open_files`] just read, else from the layer cache, else from a stream.
+/// The layers of `image` and every path each wrote (what an instruction added, for the
+/// teaching numbers and the changes list): those of an image opened before, else read back
+/// from the layer cache, else from a stream.
 pub async fn layers(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
+    layers_of(engine, image, false).await
+}
+
+/// The layers of `image`, at least their history lines: enough to say which instruction
+/// wrote an entry of an index composed from them, without a list of every path.
+pub async fn layer_labels(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
+    layers_of(engine, image, true).await
+}
+
+async fn layers_of(engine: &Engine, image: &str, light: bool) -> Result<Arc<ImageLayers>, String> {
     if let Ok(id) = image_id(engine, image).await
-        && let Some(l) = remembered_layers(&id)
+        && let Some(l) = remembered_layers(&id).filter(|l| light || !l.light)
     {
         return Ok(l);
     }

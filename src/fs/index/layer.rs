@@ -132,15 +132,9 @@ impl LayerIndex {
             + (self.deleted.capacity() + self.opaque.capacity()) * 8
     }
 
-    /// What the layer did, as [`crate::fs::layers::Layer`] says it (for "added by").
-    pub fn summary(&self) -> crate::fs::layers::Layer {
+    /// [`LayerIndex::summary`] without the paths written (whiteouts are few).
+    pub fn light_summary(&self) -> crate::fs::layers::Layer {
         crate::fs::layers::Layer {
-            added: self.records.iter().map(|r| self.path(r).to_vec()).collect(),
-            sizes: self
-                .records
-                .iter()
-                .map(|r| (r.kind != Kind::Dir).then_some(r.size))
-                .collect(),
             deleted: self
                 .deleted
                 .iter()
@@ -151,8 +145,20 @@ impl LayerIndex {
                 .iter()
                 .map(|&o| self.bytes(o).to_vec())
                 .collect(),
-            created_by: None,
-            unreadable: false,
+            ..crate::fs::layers::Layer::default()
+        }
+    }
+
+    /// What the layer did, as [`crate::fs::layers::Layer`] says it (for "added by").
+    pub fn summary(&self) -> crate::fs::layers::Layer {
+        crate::fs::layers::Layer {
+            added: self.records.iter().map(|r| self.path(r).to_vec()).collect(),
+            sizes: self
+                .records
+                .iter()
+                .map(|r| (r.kind != Kind::Dir).then_some(r.size))
+                .collect(),
+            ..self.light_summary()
         }
     }
 }

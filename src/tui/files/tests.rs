@@ -83,6 +83,7 @@ pub fn layers() -> ImageLayers {
         ..Layer::default()
     };
     ImageLayers {
+        light: false,
         layers: vec![
             l(
                 "ADD file:abc in /",
