@@ -40,7 +40,11 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(u64::from(DIRS * FILES)));
     g.bench_function("index_1m_files_streamed", |bn| {
-        bn.iter(|| FsIndex::from_tar(MillionFiles::range(0, DIRS * FILES)).expect("index").len())
+        bn.iter(|| {
+            FsIndex::from_tar(MillionFiles::range(0, DIRS * FILES))
+                .expect("index")
+                .len()
+        })
     });
     g.finish();
 }

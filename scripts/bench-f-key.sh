@@ -6,6 +6,7 @@
 # cache), then `f` on the second RUN is timed: its known layers are shown at once, the rest
 # waits for the engine's save stream (the engine sends every layer, known or not).
 # Usage: scripts/bench-f-key.sh [FILES] [MB] [RUNS]   (defaults: 20000 140 3)
+# IMAGE=name reuses an image made before by scripts/bench-image.sh (kept afterwards).
 # Needs: docker, tmux, python3, a built stagescope (STAGESCOPE=path, default target/release).
 set -eu
 FILES=${1:-20000}
@@ -17,16 +18,19 @@ CTX=$(mktemp -d)
 CACHE=$(mktemp -d)
 STATE=$(mktemp -d)
 S=stagescope-bench-fkey-$$
+OWN=
 cleanup() {
     tmux kill-session -t "$S" 2>/dev/null || true
     XDG_CACHE_HOME=$CACHE XDG_STATE_HOME=$STATE "$BIN" clean >/dev/null 2>&1 || true
-    docker rmi -f "$TAG" >/dev/null 2>&1 || true
+    [ -n "$OWN" ] && docker rmi -f "$OWN" >/dev/null 2>&1 || true
     rm -rf "$CTX" "$CACHE" "$STATE"
 }
 trap cleanup EXIT
 
+OWN=$TAG
+[ -n "${IMAGE:-}" ] && { TAG=$IMAGE; OWN=; }
 "$BIN" setup-base >/dev/null
-"$(dirname "$0")/bench-image.sh" "$FILES" "$MB" "$TAG"
+[ -n "$OWN" ] && "$(dirname "$0")/bench-image.sh" "$FILES" "$MB" "$TAG"
 
 now_ms() { date +%s%3N; }
 screen() { tmux capture-pane -p -t "$S"; }
@@ -49,9 +53,11 @@ for run in $(seq "$RUNS"); do
     wait_for 'ms .*3 RUN echo' 300 "$(now_ms)" >/dev/null
     sleep 1
     # Instruction N (the first RUN): opened and waited for, to the added-by of its file.
-    tmux send-keys -t "$S" Tab
+    # The instructions pane, its first RUN (Up to the FROM, then one down).
+    tmux send-keys -t "$S" Tab Up Up Up Up Down
     sleep 0.3
     tmux send-keys -t "$S" f
+    wait_for 'after 1: RUN' 10 "$(now_ms)" >/dev/null
     wait_for 'line 2 RUN .* one$' 600 "$(now_ms)" >/dev/null
     tmux send-keys -t "$S" Escape
     sleep 0.5
@@ -59,7 +65,8 @@ for run in $(seq "$RUNS"); do
     sleep 0.5
     t0=$(now_ms)
     tmux send-keys -t "$S" f
-    first=$(wait_for '[0-9] +(▸ )?bin/' 600 "$t0")
+    wait_for 'after 2: RUN' 10 "$t0" >/dev/null
+    first=$(wait_for ' bin/$' 600 "$t0")
     full=$(wait_for 'line 3 RUN .* two$' 600 "$t0")
     echo "run $run: f on N+1: first rows ${first} ms, the new file's added-by ${full} ms"
     tmux send-keys -t "$S" Escape q

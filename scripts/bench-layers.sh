@@ -4,6 +4,7 @@
 # caches), warm (every layer in the layer cache, the whole-image index cache emptied), and
 # for a second image on the same base (one new layer parsed, the base's read through).
 # Usage: scripts/bench-layers.sh [FILES] [MB] [RUNS]   (defaults: 20000 140 3)
+# IMAGE=name reuses an image made before by scripts/bench-image.sh (kept afterwards).
 # Needs: docker, python3, GNU time (/usr/bin/time), a built stagescope (STAGESCOPE=path,
 # default target/release). Runs are interleaved so a drift of the machine hits all alike.
 set -eu
@@ -15,10 +16,12 @@ TAG=stagescope-bench-layers:$FILES-$MB
 TAG2=stagescope-bench-layers:$FILES-$MB-child
 CACHE=$(mktemp -d)
 CTX=$(mktemp -d)
-trap 'rm -rf "$CACHE" "$CTX"; docker rmi -f "$TAG2" "$TAG" >/dev/null 2>&1 || true' EXIT
+OWN=$TAG
+[ -n "${IMAGE:-}" ] && { TAG=$IMAGE; OWN=; }
+trap 'rm -rf "$CACHE" "$CTX"; docker rmi -f "$TAG2" $OWN >/dev/null 2>&1 || true' EXIT
 
 "$BIN" setup-base >/dev/null
-"$(dirname "$0")/bench-image.sh" "$FILES" "$MB" "$TAG"
+[ -n "$OWN" ] && "$(dirname "$0")/bench-image.sh" "$FILES" "$MB" "$TAG"
 printf 'FROM %s\nRUN echo %s > /child\n' "$TAG" "$(date +%s%N)" >"$CTX/Dockerfile"
 DOCKER_BUILDKIT=0 docker build -q -t "$TAG2" "$CTX" >/dev/null
 

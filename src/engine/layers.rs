@@ -186,7 +186,7 @@ async fn over_known_base<F: FnMut(&IndexBuilder) + Send + 'static>(
         .take_while(|d| have.contains_key(*d))
         .cloned()
         .collect();
-    let (base, mut observe) = if want_index && !known.is_empty() {
+    let (mut base, mut observe) = if want_index && !known.is_empty() {
         let shown = tokio::task::spawn_blocking(move || {
             let mut c = Composer::default();
             for d in &known {
@@ -195,8 +195,8 @@ async fn over_known_base<F: FnMut(&IndexBuilder) + Send + 'static>(
                     None => return (None, observe),
                 }
             }
-            let base = c.builder();
-            observe(&base);
+            let base = c.builder().base();
+            observe(base.view());
             (Some(base), observe)
         })
         .await;
@@ -211,13 +211,13 @@ async fn over_known_base<F: FnMut(&IndexBuilder) + Send + 'static>(
         (None, observe)
     };
     let mut last: Option<Instant> = None;
-    Box::new(move |b: &IndexBuilder| match &base {
+    Box::new(move |b: &IndexBuilder| match base.as_mut() {
         None => observe(b),
         Some(base) => {
             if last.is_some_and(|t| t.elapsed() < MERGE_EVERY) {
                 return;
             }
-            observe(&base.merged_with(b));
+            observe(base.over(b));
             last = Some(Instant::now());
         }
     })

@@ -220,26 +220,10 @@ impl IndexBuilder {
         self.clone().finish()
     }
 
-    /// `top`'s entries over this builder's (a later entry of a path wins when finished): a
-    /// streaming view of a layer arriving over the layers beneath it, whiteouts not applied.
-    pub fn merged_with(&self, top: &IndexBuilder) -> IndexBuilder {
-        let mut out = self.clone();
-        let shift = out.arena.len() as u32;
-        if (shift as usize) + top.arena.len() > (u32::MAX as usize) - (1 << 20) {
-            return out;
-        }
-        out.arena.extend_from_slice(&top.arena);
-        out.records.extend(top.records.iter().map(|r| {
-            let mut r = *r;
-            r.path_start += shift;
-            if r.link_start != NONE {
-                r.link_start += shift;
-            }
-            r
-        }));
-        out.progress.entries += top.progress.entries;
-        out.progress.bytes += top.progress.bytes;
-        out
+    /// This builder's entries as a base for [`IndexBuilder::over`].
+    pub fn base(self) -> BaseView {
+        let mark = (self.arena.len(), self.records.len(), self.progress);
+        BaseView { view: self, mark }
     }
 
     /// The records as they arrived, and the arena they point into (for a layer's index).
@@ -390,4 +374,45 @@ pub(super) fn sorted_deduped(arena: &[u8], mut records: Vec<Record>) -> Vec<Reco
     }
     records.truncate(kept);
     records
+}
+
+/// A composed base with a layer arriving over it, for a streaming view: the base's entries
+/// are kept once, the top's replaced at each [`BaseView::over`] (whiteouts not applied; a
+/// later entry of a path wins when finished).
+#[derive(Debug, Clone)]
+pub struct BaseView {
+    view: IndexBuilder,
+    mark: (usize, usize, Progress),
+}
+
+impl BaseView {
+    /// The base alone.
+    pub fn view(&self) -> &IndexBuilder {
+        &self.view
+    }
+
+    /// `top`'s entries over the base.
+    pub fn over(&mut self, top: &IndexBuilder) -> &IndexBuilder {
+        let (arena, records, progress) = self.mark;
+        let v = &mut self.view;
+        v.arena.truncate(arena);
+        v.records.truncate(records);
+        v.progress = progress;
+        if arena + top.arena.len() > (u32::MAX as usize) - (1 << 20) {
+            return v;
+        }
+        let shift = arena as u32;
+        v.arena.extend_from_slice(&top.arena);
+        v.records.extend(top.records.iter().map(|r| {
+            let mut r = *r;
+            r.path_start += shift;
+            if r.link_start != NONE {
+                r.link_start += shift;
+            }
+            r
+        }));
+        v.progress.entries += top.progress.entries;
+        v.progress.bytes += top.progress.bytes;
+        v
+    }
 }

@@ -428,8 +428,9 @@ pub fn shown_escaped(c: char) -> bool {
         )
 }
 
-/// The on-disk form of an index (for the cache): a child module, so it sees the fields.
 mod builder;
+pub use builder::BaseView;
+/// The on-disk form of an index (for the cache): a child module, so it sees the fields.
 pub mod codec;
 pub mod layer;
 

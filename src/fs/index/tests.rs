@@ -333,3 +333,31 @@ fn names_that_reorder_the_screen_are_shown_escaped() {
     assert_eq!(escape("a\u{2066}b".as_bytes()), "a\\xe2\\x81\\xa6b");
     assert_eq!(escape("é.txt".as_bytes()), "é.txt", "ordinary letters stay");
 }
+
+#[test]
+fn a_layer_arriving_is_shown_over_its_base_and_replaced_at_each_view() {
+    let file = |b: &mut IndexBuilder, p: &str, size: u64| {
+        b.add(p.as_bytes(), Kind::File, Meta::new(size, 0o644), None, 0)
+            .expect("add");
+    };
+    let mut base = IndexBuilder::new();
+    file(&mut base, "a", 1);
+    file(&mut base, "d/b", 1);
+    let mut view = base.base();
+    assert_eq!(paths(&view.view().snapshot()), ["a", "d", "d/b"]);
+    let mut top = IndexBuilder::new();
+    file(&mut top, "d/b", 7);
+    file(&mut top, "c", 3);
+    let ix = view.over(&top).snapshot();
+    assert_eq!(paths(&ix), ["a", "c", "d", "d/b"]);
+    assert_eq!(
+        ix.get(ix.lookup(b"d/b").expect("b")).size(),
+        7,
+        "the top wins"
+    );
+    // The next view of the top as it grew replaces the last, the base stays.
+    file(&mut top, "e", 1);
+    let ix = view.over(&top).snapshot();
+    assert_eq!(paths(&ix), ["a", "c", "d", "d/b", "e"]);
+    assert_eq!(ix.progress().entries, 5);
+}
