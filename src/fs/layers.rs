@@ -9,26 +9,9 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+pub use super::index::layer::Layer;
 use super::index::{EntryId, FsIndex, IndexError};
-
-/// What one layer did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Layer {
-    /// Paths written by the layer (normalized, no leading slash).
-    pub added: Vec<Vec<u8>>,
-    /// Per `added` path: its size in the layer, `None` for a directory (what a teaching view
-    /// counts as the instruction's files and bytes). May be shorter than `added` when the
-    /// layer was made by hand (tests).
-    pub sizes: Vec<Option<u64>>,
-    /// Paths a whiteout deleted (`.wh.name`).
-    pub deleted: Vec<Vec<u8>>,
-    /// Directories made opaque (`.wh..wh..opq`): what lower layers had in them is gone.
-    pub opaque: Vec<Vec<u8>>,
-    /// The history line that made the layer (`/bin/sh -c …`, `COPY …`), when known.
-    pub created_by: Option<String>,
-    /// The layer could not be decompressed: nothing is known of it.
-    pub unreadable: bool,
-}
+pub use super::save::short_created_by;
 
 /// The layers of an image, bottom first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,38 +21,6 @@ pub struct ImageLayers {
     /// empty. An index composed from the layers says which wrote each entry itself, so an
     /// open that composes one does not hold a second list of every path.
     pub light: bool,
-}
-
-/// One image of a save stream's `manifest.json`.
-#[derive(serde::Deserialize)]
-pub(crate) struct ManifestItem {
-    #[serde(rename = "Config")]
-    pub config: String,
-    #[serde(rename = "Layers")]
-    pub layers: Vec<String>,
-}
-
-/// What the image config says of its layers.
-#[derive(serde::Deserialize, Default)]
-pub(crate) struct SaveConfig {
-    #[serde(default)]
-    pub history: Vec<History>,
-    #[serde(default)]
-    pub rootfs: RootFs,
-}
-
-#[derive(serde::Deserialize, Default)]
-pub(crate) struct RootFs {
-    #[serde(default)]
-    pub diff_ids: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-pub(crate) struct History {
-    #[serde(default)]
-    pub created_by: String,
-    #[serde(default)]
-    pub empty_layer: bool,
 }
 
 /// Reads a whole `docker save` tar stream of one image: each layer indexed as it passes
@@ -100,28 +51,6 @@ pub fn read_save(reader: impl Read) -> Result<ImageLayers, IndexError> {
         layers,
         light: false,
     })
-}
-
-/// `/bin/sh -c #(nop) COPY file:… in /x` -> `COPY file:… in /x`; `/bin/sh -c make` ->
-/// `RUN make`; BuildKit's `RUN /bin/sh -c make # buildkit` -> `RUN make`.
-pub fn short_created_by(h: &str) -> String {
-    let h = h.trim();
-    let h = h.strip_suffix("# buildkit").unwrap_or(h).trim_end();
-    // Classic RUN with build args: `|2 A=1 B=2 /bin/sh -c …`.
-    let h = match h.strip_prefix('|') {
-        Some(rest) => rest.find("/bin/sh -c ").map_or(h, |i| &rest[i..]),
-        None => h,
-    };
-    if let Some(rest) = h.strip_prefix("/bin/sh -c #(nop) ") {
-        return rest.trim().to_string();
-    }
-    if let Some(rest) = h.strip_prefix("/bin/sh -c ") {
-        return format!("RUN {}", rest.trim());
-    }
-    if let Some(rest) = h.strip_prefix("RUN /bin/sh -c ") {
-        return format!("RUN {}", rest.trim());
-    }
-    h.to_string()
 }
 
 impl ImageLayers {

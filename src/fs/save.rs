@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 use super::index::layer::LayerIndex;
 use super::index::{IndexBuilder, IndexError};
 use super::layer_cache::Spooled;
-use super::layers::{ManifestItem, SaveConfig, short_created_by};
 
 /// A layer of the stream the caller already has, by diff id (`sha256:…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +161,60 @@ fn read_through(e: &mut impl Read, k: Known) -> Result<LayerRead, IndexError> {
         }
     }
     Ok(LayerRead::Skipped(k.diff_id))
+}
+
+/// One image of a save stream's `manifest.json`.
+#[derive(serde::Deserialize)]
+pub(crate) struct ManifestItem {
+    #[serde(rename = "Config")]
+    pub config: String,
+    #[serde(rename = "Layers")]
+    pub layers: Vec<String>,
+}
+
+/// What the image config says of its layers.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct SaveConfig {
+    #[serde(default)]
+    pub history: Vec<History>,
+    #[serde(default)]
+    pub rootfs: RootFs,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct RootFs {
+    #[serde(default)]
+    pub diff_ids: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct History {
+    #[serde(default)]
+    pub created_by: String,
+    #[serde(default)]
+    pub empty_layer: bool,
+}
+
+/// `/bin/sh -c #(nop) COPY file:… in /x` -> `COPY file:… in /x`; `/bin/sh -c make` ->
+/// `RUN make`; BuildKit's `RUN /bin/sh -c make # buildkit` -> `RUN make`.
+pub fn short_created_by(h: &str) -> String {
+    let h = h.trim();
+    let h = h.strip_suffix("# buildkit").unwrap_or(h).trim_end();
+    // Classic RUN with build args: `|2 A=1 B=2 /bin/sh -c …`.
+    let h = match h.strip_prefix('|') {
+        Some(rest) => rest.find("/bin/sh -c ").map_or(h, |i| &rest[i..]),
+        None => h,
+    };
+    if let Some(rest) = h.strip_prefix("/bin/sh -c #(nop) ") {
+        return rest.trim().to_string();
+    }
+    if let Some(rest) = h.strip_prefix("/bin/sh -c ") {
+        return format!("RUN {}", rest.trim());
+    }
+    if let Some(rest) = h.strip_prefix("RUN /bin/sh -c ") {
+        return format!("RUN {}", rest.trim());
+    }
+    h.to_string()
 }
 
 #[cfg(test)]

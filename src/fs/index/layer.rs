@@ -27,6 +27,25 @@ pub struct LayerIndex {
     pub stream_size: u64,
 }
 
+/// What one layer did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    /// Paths written by the layer (normalized, no leading slash).
+    pub added: Vec<Vec<u8>>,
+    /// Per `added` path: its size in the layer, `None` for a directory (what a teaching view
+    /// counts as the instruction's files and bytes). May be shorter than `added` when the
+    /// layer was made by hand (tests).
+    pub sizes: Vec<Option<u64>>,
+    /// Paths a whiteout deleted (`.wh.name`).
+    pub deleted: Vec<Vec<u8>>,
+    /// Directories made opaque (`.wh..wh..opq`): what lower layers had in them is gone.
+    pub opaque: Vec<Vec<u8>>,
+    /// The history line that made the layer (`/bin/sh -c …`, `COPY …`), when known.
+    pub created_by: Option<String>,
+    /// The layer could not be decompressed: nothing is known of it.
+    pub unreadable: bool,
+}
+
 /// The name a whiteout hides, or `Opaque` for the directory marker.
 enum Whiteout<'a> {
     Name(&'a [u8]),
@@ -133,8 +152,8 @@ impl LayerIndex {
     }
 
     /// [`LayerIndex::summary`] without the paths written (whiteouts are few).
-    pub fn light_summary(&self) -> crate::fs::layers::Layer {
-        crate::fs::layers::Layer {
+    pub fn light_summary(&self) -> Layer {
+        Layer {
             deleted: self
                 .deleted
                 .iter()
@@ -145,13 +164,13 @@ impl LayerIndex {
                 .iter()
                 .map(|&o| self.bytes(o).to_vec())
                 .collect(),
-            ..crate::fs::layers::Layer::default()
+            ..Layer::default()
         }
     }
 
-    /// What the layer did, as [`crate::fs::layers::Layer`] says it (for "added by").
-    pub fn summary(&self) -> crate::fs::layers::Layer {
-        crate::fs::layers::Layer {
+    /// What the layer did, as [`Layer`] says it (for "added by").
+    pub fn summary(&self) -> Layer {
+        Layer {
             added: self.records.iter().map(|r| self.path(r).to_vec()).collect(),
             sizes: self
                 .records
