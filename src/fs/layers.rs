@@ -163,6 +163,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn history_lines_read_as_instructions() {
+        let cases = [
+            (
+                "/bin/sh -c #(nop) COPY file:ab in /x ",
+                "COPY file:ab in /x",
+            ),
+            ("|2 A=1 B=2 /bin/sh -c make", "RUN make"),
+            (
+                "RUN |1 V=1.0 /bin/sh -c echo \"v ${V}\" # buildkit",
+                "RUN echo \"v ${V}\"",
+            ),
+            ("RUN /bin/sh -c echo hi # buildkit", "RUN echo hi"),
+            ("COPY /a /b # buildkit", "COPY /a /b"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(short_created_by(line), want, "{line}");
+        }
+    }
+
+    #[test]
     fn classic_layout() {
         let l0 = tar_with(&[("a", b"0"), ("src/main.c", b"int")]);
         let l1 = tar_with(&[("a", b"1"), (".wh.src", b"")]);

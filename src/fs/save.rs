@@ -200,7 +200,11 @@ pub(crate) struct History {
 pub fn short_created_by(h: &str) -> String {
     let h = h.trim();
     let h = h.strip_suffix("# buildkit").unwrap_or(h).trim_end();
-    // Classic RUN with build args: `|2 A=1 B=2 /bin/sh -c …`.
+    // A RUN with build args: `|2 A=1 B=2 /bin/sh -c …` (classic), `RUN |2 A=1 …` (BuildKit).
+    let h = h
+        .strip_prefix("RUN ")
+        .filter(|r| r.starts_with('|'))
+        .unwrap_or(h);
     let h = match h.strip_prefix('|') {
         Some(rest) => rest.find("/bin/sh -c ").map_or(h, |i| &rest[i..]),
         None => h,
