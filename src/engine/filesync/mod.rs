@@ -185,7 +185,16 @@ impl Offer {
                 .await;
             let why = match r {
                 Ok(()) => "the daemon closed it".to_string(),
-                Err(e) => e.to_string(),
+                // hyper's own words ("http2 error") say little: the causes say what broke.
+                Err(e) => {
+                    let mut why = e.to_string();
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        why.push_str(&format!(": {c}"));
+                        cause = c.source();
+                    }
+                    why
+                }
             };
             if let Ok(mut slot) = noted.lock() {
                 *slot = Some(why);
