@@ -25,8 +25,13 @@ CONF
 answers() { [ -S "$sock" ] && podman --url "unix://$sock" version >/dev/null 2>&1; }
 if ! answers; then
   rm -f "$sock"
-  CONTAINERS_CONF="$dir/containers.conf" setsid podman system service --time=0 "unix://$sock" \
-    >"$dir/service.log" 2>&1 < /dev/null &
+  # From /: the service's children (conmon) need a working directory that outlives the
+  # checkout that started it, which a CI run may remove.
+  (
+    cd /
+    CONTAINERS_CONF="$dir/containers.conf" setsid podman system service --time=0 \
+      "unix://$sock" >"$dir/service.log" 2>&1 < /dev/null &
+  )
   for _ in $(seq 1 60); do
     answers && break
     sleep 0.5
