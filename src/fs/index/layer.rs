@@ -144,13 +144,6 @@ impl LayerIndex {
         self.progress
     }
 
-    /// Bytes held on the heap, for the memory bound of the layer cache.
-    pub fn heap_bytes(&self) -> usize {
-        self.arena.capacity()
-            + self.records.capacity() * std::mem::size_of::<Record>()
-            + (self.deleted.capacity() + self.opaque.capacity()) * 8
-    }
-
     /// [`LayerIndex::summary`] without the paths written (whiteouts are few).
     pub fn light_summary(&self) -> Layer {
         Layer {
