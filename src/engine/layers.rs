@@ -53,9 +53,9 @@ pub struct ImageFs {
 
 /// The filesystem of `image` composed from its layers (unless `want_index` is false: the
 /// caller has it), and its layers: with the index, only their history lines and whiteouts
-/// (the index says which layer wrote each entry); without it, every path each wrote. `observe` sees the builder of each layer being parsed
-/// (layers arrive before the stream says their order, so what it shows is that layer's
-/// files).
+/// (the index says which layer wrote each entry); without it, every path each wrote.
+/// `observe` sees the known base composed, then each layer being parsed over it (layers
+/// arrive before the stream says their order).
 pub async fn open_image_fs(
     engine: &Engine,
     image: &str,
