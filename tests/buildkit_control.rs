@@ -10,7 +10,7 @@ use std::os::unix::net::UnixListener;
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 
-use common::loopback::{Proxy, SOCKET, ca, cert_dir, server_config, stagescope, upgrade_to_grpc};
+use common::loopback::{Proxy, ca, cert_dir, server_config, stagescope, upgrade_to_grpc};
 use common::{Project, nonce};
 
 /// No engine anywhere: a build that needed one would fail.
@@ -100,7 +100,7 @@ fn a_unix_socket_buildkit_builds() {
     runtime.spawn(async move {
         while let Ok((mut client, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let Ok(mut engine) = tokio::net::UnixStream::connect(SOCKET).await else {
+                let Ok(mut engine) = tokio::net::UnixStream::connect(common::loopback::socket()).await else {
                     return;
                 };
                 if upgrade_to_grpc(&mut engine).await.is_ok() {

@@ -58,7 +58,7 @@ impl CutProxy {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
-                let Ok(daemon) = UnixStream::connect("/var/run/docker.sock") else {
+                let Ok(daemon) = UnixStream::connect(common::loopback::socket()) else {
                     continue;
                 };
                 if let Ok(c) = client.try_clone() {
@@ -272,11 +272,10 @@ impl Drop for Running {
     }
 }
 
-/// `stagescope clean --build ID` through the real socket.
+/// `stagescope clean --build ID` on the engine under test, not through a proxy.
 fn clean_build(id: &str) -> Output {
     let out = Command::new(BIN)
         .args(["clean", "--build", id])
-        .env_remove("DOCKER_HOST")
         .output()
         .expect("stagescope clean");
     assert!(

@@ -694,7 +694,7 @@ impl SocketProxy {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                let Ok(daemon) = UnixStream::connect("/var/run/docker.sock") else {
+                let Ok(daemon) = UnixStream::connect(loopback::socket()) else {
                     continue;
                 };
                 for s in [&client, &daemon] {

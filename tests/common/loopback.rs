@@ -17,7 +17,14 @@ use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 
 use super::BIN;
 
-pub const SOCKET: &str = "/var/run/docker.sock";
+/// The engine's unix socket the tests stand in front of: the one `DOCKER_HOST` names (CI runs
+/// the engine tests once per engine that way), else the default.
+pub fn socket() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_string())
+}
 
 /// A loopback TCP listener piping every connection to the local docker socket. It stops (its
 /// runtime, listener and connections with it) when dropped.
@@ -70,7 +77,7 @@ impl Proxy {
                         },
                         None => None,
                     };
-                    let Ok(mut unix) = UnixStream::connect(SOCKET).await else {
+                    let Ok(mut unix) = UnixStream::connect(socket()).await else {
                         return;
                     };
                     if grpc && upgrade_to_grpc(&mut unix).await.is_err() {
