@@ -145,10 +145,12 @@ start_podman5() {
   nofile="$(ulimit -Hn)"
   [ "$nofile" = unlimited ] && nofile=1048576
   # Rootful Podman raises every container's limits to 1M by default; ask for what this host
-  # allows. No systemd here: cgroupfs and a file event log.
+  # allows. No systemd here: cgroupfs and a file event log. No network for containers: Podman
+  # 5's netavark would need nft and a bridge on the subnet Podman 4.3's CNI already uses.
   cat >"$root/etc/stagescope-podman5.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=8192:8192"]
+netns = "none"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"

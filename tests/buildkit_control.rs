@@ -100,7 +100,9 @@ fn a_unix_socket_buildkit_builds() {
     runtime.spawn(async move {
         while let Ok((mut client, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let Ok(mut engine) = tokio::net::UnixStream::connect(common::loopback::socket()).await else {
+                let Ok(mut engine) =
+                    tokio::net::UnixStream::connect(common::loopback::socket()).await
+                else {
                     return;
                 };
                 if upgrade_to_grpc(&mut engine).await.is_ok() {
