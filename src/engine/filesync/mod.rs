@@ -11,6 +11,7 @@
 //! secrets ([`secrets`]), ssh agents ([`agent`]) and receives tar exports ([`receive`]).
 
 pub mod agent;
+mod memory;
 mod provider;
 pub mod receive;
 pub mod secrets;
@@ -60,6 +61,9 @@ const SSH_METHODS: [&str; 2] = [
     "/moby.sshforward.v1.SSH/ForwardAgent",
 ];
 
+/// The session connection's receive window (see `Offer::serve`).
+const SESSION_WINDOW: u32 = 64 << 20;
+
 /// What the user lets a build reach on this machine: secrets and ssh agents for its
 /// `RUN --mount=type=secret|ssh`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,7 +107,11 @@ impl Offer {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "Dockerfile".into());
-        let dirs = Arc::new(Dirs::default());
+        let shared_key = shared_key(ctx.dir());
+        let dirs = Arc::new(Dirs {
+            memory: std::sync::Mutex::new(memory::SyncMemory::load(&shared_key)),
+            ..Dirs::default()
+        });
         {
             let mut map = dirs
                 .dirs
@@ -129,7 +137,7 @@ impl Offer {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            shared_key: shared_key(ctx.dir()),
+            shared_key,
             dirs,
             dockerfile_name,
             grants: grants.clone(),
@@ -180,7 +188,14 @@ impl Offer {
         let server = tokio::spawn(async move {
             // Ends when the daemon drops the session or we do; an error is kept to explain
             // a build that fails because the session went away.
+            // The daemon asks for each file in a small message of its own: 100k files are
+            // 100k small DATA frames. h2 (0.4.20 on) ends a connection whose small frames
+            // wait unread beyond a budget of half the connection window — on a loaded
+            // machine that ended 100k-file syncs ("too_many_data_frames"). A window as large
+            // as the daemon's own lets them queue.
             let r = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .initial_connection_window_size(SESSION_WINDOW)
+                .initial_stream_window_size(SESSION_WINDOW / 2)
                 .serve_connection(io, service)
                 .await;
             let why = match r {
@@ -298,9 +313,14 @@ impl ContextSession {
         &self.id
     }
 
-    /// File bytes sent so far (stats and protocol framing not counted).
+    /// Context file bytes sent so far (stats, framing and the Dockerfile not counted).
     pub fn data_bytes(&self) -> u64 {
         self.dirs.sent.load(Ordering::Relaxed)
+    }
+
+    /// Context files whose contents were sent so far.
+    pub fn files_sent(&self) -> u64 {
+        self.dirs.files_sent.load(Ordering::Relaxed)
     }
 
     /// The Dockerfile to name in a build: the real one, or a file beside it that exists only
