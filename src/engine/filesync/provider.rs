@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::memory::{PatternSet, SyncMemory};
 use super::walk::{Filter, Item, Source, SyncDir};
 
 /// fsutil's chunk size for file data.
@@ -66,6 +67,11 @@ pub struct Dirs {
     pub dirs: Mutex<HashMap<String, (SyncDir, Vec<String>)>>,
     /// File bytes sent (PACKET_DATA payloads), for the progress line and the tests.
     pub sent: AtomicU64,
+    /// Files whose bytes were sent.
+    pub files_sent: AtomicU64,
+    /// The include sets the context's solves asked for lately: each solve is offered them
+    /// all, so no solve deletes from the daemon's copy what another one needs.
+    pub memory: Mutex<SyncMemory>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,13 +156,30 @@ impl FileSync for FileSyncService {
         if !own_excludes.is_empty() && !override_excludes {
             excludes = own_excludes;
         }
-        let includes = option(md, "include-patterns");
-        let follow = option(md, "followpaths");
-        let filter = Filter::new(&includes, &excludes, &follow, &dir.root)
+        let asked = PatternSet {
+            includes: option(md, "include-patterns"),
+            follow: option(md, "followpaths"),
+        };
+        let offered = match name.as_str() {
+            "context" => self
+                .0
+                .memory
+                .lock()
+                .map_err(|_| Status::internal("session state"))?
+                .offer(asked),
+            _ => asked,
+        };
+        if std::env::var_os("STAGESCOPE_DEBUG_SYNC").is_some() {
+            eprintln!("sync {name}: offered {offered:?} excludes {excludes:?}");
+        }
+        let filter = Filter::new(&offered.includes, &excludes, &offered.follow, &dir.root)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let incoming = request.into_inner();
         let (tx, mut rx) = mpsc::channel::<Result<Packet, Status>>(64);
-        tokio::spawn(send(dir, filter, incoming, tx, self.0.clone()));
+        // The context's bytes are what a warm build must not send; the Dockerfile's own
+        // directory is read afresh by BuildKit 0.13 on every build (buildx's too).
+        let counter = (name == "context").then(|| self.0.clone());
+        tokio::spawn(send(dir, filter, incoming, tx, counter));
         let out = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
         Ok(Response::new(Box::pin(out)))
     }
@@ -175,7 +198,7 @@ async fn send(
     filter: Filter,
     mut incoming: Streaming<Packet>,
     tx: mpsc::Sender<Result<Packet, Status>>,
-    dirs: Arc<Dirs>,
+    counter: Option<Arc<Dirs>>,
 ) {
     let items = match tokio::task::spawn_blocking(move || dir.walk(&filter)).await {
         Ok(Ok(items)) => items,
@@ -208,10 +231,12 @@ async fn send(
     });
     let (want_tx, mut want_rx) = mpsc::unbounded_channel::<(u32, Source)>();
     let data_tx = tx.clone();
-    let counter = dirs.clone();
     let data = tokio::spawn(async move {
         while let Some((id, src)) = want_rx.recv().await {
-            if send_file(id, src, &data_tx, &counter).await.is_err() {
+            if send_file(id, src, &data_tx, counter.as_deref())
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -261,8 +286,13 @@ async fn send_file(
     id: u32,
     src: Source,
     tx: &mpsc::Sender<Result<Packet, Status>>,
-    dirs: &Dirs,
+    counter: Option<&Dirs>,
 ) -> Result<(), ()> {
+    let count = |n: usize| {
+        if let Some(d) = counter {
+            d.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    };
     let data = |chunk: Vec<u8>| Packet {
         id,
         data: chunk,
@@ -271,7 +301,7 @@ async fn send_file(
     match src {
         Source::Bytes(b) => {
             for c in b.chunks(CHUNK) {
-                dirs.sent.fetch_add(c.len() as u64, Ordering::Relaxed);
+                count(c.len());
                 tx.send(Ok(data(c.to_vec()))).await.map_err(drop)?;
             }
         }
@@ -295,11 +325,14 @@ async fn send_file(
                 }
             });
             while let Some(c) = chunk_rx.recv().await {
-                dirs.sent.fetch_add(c.len() as u64, Ordering::Relaxed);
+                count(c.len());
                 tx.send(Ok(data(c))).await.map_err(drop)?;
             }
             let _ = reader.await;
         }
+    }
+    if let Some(d) = counter {
+        d.files_sent.fetch_add(1, Ordering::Relaxed);
     }
     tx.send(Ok(data(Vec::new()))).await.map_err(drop)
 }

@@ -267,6 +267,17 @@ impl SyncDir {
     }
 }
 
+/// What a directory listing says of an entry, before any stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Dir,
+    Other,
+    /// A file stagescope makes up (a cut Dockerfile), at the top only.
+    MadeUp,
+}
+
+type Entry = (String, Kind);
+
 fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
@@ -320,16 +331,30 @@ impl Walker<'_> {
         Ok(Item { stat, source })
     }
 
-    fn names(&self, abs_dir: &Path, top: bool) -> io::Result<Vec<(String, bool)>> {
-        let mut names: Vec<(String, bool)> = fs::read_dir(abs_dir)
-            .and_then(|rd| {
-                rd.map(|e| e.map(|e| (e.file_name().to_string_lossy().into_owned(), false)))
-                    .collect()
-            })
-            .map_err(|e| with_path(e, abs_dir))?;
+    /// The directory's entries, sorted: name, made up by stagescope, a directory. The type
+    /// comes from the directory listing itself, so entries the filter drops cost no stat.
+    fn names(&self, abs_dir: &Path, top: bool) -> io::Result<Vec<Entry>> {
+        let mut names: Vec<Entry> = Vec::new();
+        for e in fs::read_dir(abs_dir).map_err(|e| with_path(e, abs_dir))? {
+            let e = e.map_err(|e| with_path(e, abs_dir))?;
+            let kind = match e.file_type() {
+                Ok(t) if t.is_socket() => continue,
+                Ok(t) if t.is_dir() => Kind::Dir,
+                Ok(_) => Kind::Other,
+                // Gone since the directory was read: fsutil skips it too.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(with_path(err, &e.path())),
+            };
+            names.push((e.file_name().to_string_lossy().into_owned(), kind));
+        }
         if top {
             names.retain(|(n, _)| !self.dir.virtual_files.contains_key(n));
-            names.extend(self.dir.virtual_files.keys().map(|n| (n.clone(), true)));
+            names.extend(
+                self.dir
+                    .virtual_files
+                    .keys()
+                    .map(|n| (n.clone(), Kind::MadeUp)),
+            );
         }
         names.sort();
         Ok(names)
@@ -342,32 +367,13 @@ impl Walker<'_> {
         inc_parent: Option<&MatchInfo>,
         exc_parent: Option<&MatchInfo>,
     ) -> io::Result<()> {
-        for (name, made_up) in self.names(abs_dir, rel_dir.is_empty())? {
+        for (name, kind) in self.names(abs_dir, rel_dir.is_empty())? {
             let abs = abs_dir.join(&name);
             let rel = match rel_dir {
                 "" => name.clone(),
                 d => format!("{d}/{name}"),
             };
-            let (item, is_dir) = if made_up {
-                let bytes = self.dir.virtual_files[&name].clone();
-                let stat = virtual_stat(&rel, &bytes);
-                let item = Item {
-                    stat,
-                    source: Some(Source::Bytes(bytes)),
-                };
-                (item, false)
-            } else {
-                let meta = match fs::symlink_metadata(&abs) {
-                    Ok(m) => m,
-                    // Gone since the directory was read: fsutil skips it too.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(with_path(e, &abs)),
-                };
-                if meta.file_type().is_socket() {
-                    continue;
-                }
-                (self.stat(&abs, &rel, &meta)?, meta.is_dir())
-            };
+            let is_dir = kind == Kind::Dir;
             let mut skip = false;
             let mut inc_info = None;
             if let Some(m) = &self.filter.includes {
@@ -397,13 +403,34 @@ impl Walker<'_> {
                     skip = true;
                 }
             }
-            if skip {
-                if is_dir {
-                    let depth = self.pending.len();
-                    self.pending.push(item);
-                    self.walk_dir(&abs, &rel, inc_info.as_ref(), exc_info.as_ref())?;
-                    self.pending.truncate(depth);
+            // A skipped file is never sent; a skipped directory is, when something inside
+            // it is — only then is anything stat'ed.
+            if skip && !is_dir {
+                continue;
+            }
+            let item = if kind == Kind::MadeUp {
+                let bytes = self.dir.virtual_files[&name].clone();
+                Item {
+                    stat: virtual_stat(&rel, &bytes),
+                    source: Some(Source::Bytes(bytes)),
                 }
+            } else {
+                let meta = match fs::symlink_metadata(&abs) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(with_path(e, &abs)),
+                };
+                // Replaced by another kind of entry since the listing: take what is there.
+                if meta.file_type().is_socket() || meta.is_dir() != is_dir {
+                    continue;
+                }
+                self.stat(&abs, &rel, &meta)?
+            };
+            if skip {
+                let depth = self.pending.len();
+                self.pending.push(item);
+                self.walk_dir(&abs, &rel, inc_info.as_ref(), exc_info.as_ref())?;
+                self.pending.truncate(depth);
                 continue;
             }
             self.out.append(&mut self.pending);
