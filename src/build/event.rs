@@ -45,6 +45,14 @@ pub enum BuildEvent {
     ContextProgress {
         bytes: u64,
     },
+    /// The build's context reached the daemon: file contents sent (a warm build sends
+    /// none), how many files, and how long the daemon's "load build context" took.
+    /// `files` is unknown for a tar upload.
+    ContextSent {
+        bytes: u64,
+        files: Option<u64>,
+        duration_ms: u64,
+    },
     InternalStarted {
         step: InternalStep,
     },

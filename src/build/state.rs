@@ -180,6 +180,8 @@ pub struct BuildState {
     pub failure: Option<Failure>,
     pub finished: Option<(Option<String>, u64)>,
     pub context_bytes: u64,
+    /// What the context transfer took, once it is over: bytes, files, milliseconds.
+    pub context_sent: Option<(u64, Option<u64>, u64)>,
 }
 
 impl BuildState {
@@ -217,6 +219,7 @@ impl BuildState {
             failure: None,
             finished: None,
             context_bytes: 0,
+            context_sent: None,
         }
     }
 
@@ -234,6 +237,14 @@ impl BuildState {
     pub fn apply(&mut self, event: &BuildEvent) {
         match event {
             BuildEvent::ContextProgress { bytes } => self.context_bytes = *bytes,
+            BuildEvent::ContextSent {
+                bytes,
+                files,
+                duration_ms,
+            } => {
+                self.context_bytes = *bytes;
+                self.context_sent = Some((*bytes, *files, *duration_ms));
+            }
             BuildEvent::StageStarted { stage } => {
                 if let Some(s) = self.stages.get_mut(*stage) {
                     s.status = Status::Running;

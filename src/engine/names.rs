@@ -6,8 +6,13 @@ use bollard::query_parameters::TagImageOptionsBuilder;
 use super::connect::Engine;
 use super::error::EngineError;
 
-/// Label on every image and container stagescope makes; the value is the build id.
+/// Label on every image and container stagescope makes. A container's value is the build id;
+/// an image's is [`IMAGE_LABEL_VALUE`], the same on every run, so that a fully cached rebuild
+/// gives back the same image ids, as `docker build` does (the run is known by its tags).
 pub const BUILD_LABEL: &str = "dev.stagescope.build";
+
+/// The value of [`BUILD_LABEL`] on images.
+pub const IMAGE_LABEL_VALUE: &str = "image";
 
 /// Repository under which stage and state images are tagged.
 pub const TAG_REPO: &str = "stagescope.local";
@@ -41,6 +46,112 @@ pub async fn tag_image(engine: &Engine, image: &str, reference: &str) -> Result<
         .build();
     engine.docker.tag_image(image, Some(opts)).await?;
     Ok(())
+}
+
+/// The runs whose tags are on the engine for one context (`<build id> <pid>` a line), so that
+/// each run replaces what the one before it left: one set of tags per context, however many
+/// runs. Kept under the cache directory; without one, nothing is replaced (as before).
+fn ledger_path(
+    ctx_dir: &std::path::Path,
+    dockerfile: &std::path::Path,
+) -> Option<std::path::PathBuf> {
+    use sha2::{Digest, Sha256};
+    let key = hex::encode(Sha256::digest(
+        format!("{}\0{}", ctx_dir.display(), dockerfile.display()).as_bytes(),
+    ));
+    Some(crate::fs::cache::user_dir()?.join("tags").join(&key[..16]))
+}
+
+/// Whether process `pid` is still running (a run still using its tags).
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Notes that `build_id` tags images of this context, and removes the tags of the context's
+/// earlier runs whose process has ended (a process still running may still open what it
+/// tagged: its tags go with the first run after it). Best effort: a failure here costs a
+/// tag left, never the build.
+pub async fn replace_earlier_tags(
+    engine: &Engine,
+    ctx_dir: &std::path::Path,
+    dockerfile: &std::path::Path,
+    build_id: &str,
+) {
+    let Some(path) = ledger_path(ctx_dir, dockerfile) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut keep = Vec::new();
+    let mut gone = Vec::new();
+    for line in text.lines() {
+        let Some((id, pid)) = line.split_once(' ') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if id == build_id {
+            continue;
+        }
+        if !alive(pid) {
+            gone.push(id.to_string());
+        } else {
+            keep.push(line.to_string());
+        }
+    }
+    keep.push(format!("{build_id} {}", std::process::id()));
+    if let Some(dir) = path.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, keep.join("\n") + "\n").is_ok() {
+            let _ = std::fs::rename(&tmp, &path);
+        }
+    }
+    for id in gone {
+        untag_build(engine, &id).await;
+    }
+}
+
+/// Removes the tags `stagescope.local/<build id>:*`, never an image that still has a
+/// parent's role or another tag (no prune, no force), nor a classic build's cache.
+async fn untag_build(engine: &Engine, build_id: &str) {
+    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
+    let reference = format!("{TAG_REPO}/{build_id}");
+    let filters = std::collections::HashMap::from([("reference", vec![reference.as_str()])]);
+    let Ok(images) = engine
+        .docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+    else {
+        return;
+    };
+    let prefix = format!("{reference}:");
+    for image in &images {
+        // Removing an image's last tag removes the image. A classic build's stage images
+        // carry no label and are its build cache (`docker build` keeps them untagged as
+        // parents): their last tag stays. BuildKit's cache lives apart from its images.
+        let buildkit_made = image.labels.contains_key(BUILD_LABEL);
+        let others = image
+            .repo_tags
+            .iter()
+            .filter(|t| !t.starts_with(&prefix))
+            .count();
+        let ours: Vec<&String> = image
+            .repo_tags
+            .iter()
+            .filter(|t| t.starts_with(&prefix))
+            .collect();
+        let keep_last = !buildkit_made && others == 0;
+        for t in ours.iter().skip(usize::from(keep_last)) {
+            let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
+            let _ = engine.docker.remove_image(t, Some(opts), None).await;
+        }
+    }
 }
 
 #[cfg(test)]

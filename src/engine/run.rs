@@ -16,7 +16,7 @@ use super::context::BuildContext;
 use super::error::EngineError;
 use super::filesync::{ContextSession, Grants};
 use super::journal::Journal;
-use super::names::{BUILD_LABEL, stage_tag};
+use super::names::{BUILD_LABEL, IMAGE_LABEL_VALUE, stage_tag};
 use crate::build::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
 use crate::dockerfile::Dockerfile;
 
@@ -63,7 +63,6 @@ struct Solve<'a> {
     engine: &'a Engine,
     kind: BuilderKind,
     req: &'a BuildRequest,
-    build_id: &'a str,
     dockerfile_text: Option<String>,
     target: Option<String>,
     tags: Vec<String>,
@@ -77,7 +76,7 @@ impl Solve<'_> {
         // instruction: a container and a commit (~1 s) on every build, and a final image
         // that is never cached. Its images are found by their stagescope.local tags instead.
         let labels: HashMap<&str, &str> = match self.kind {
-            BuilderKind::Buildkit => HashMap::from([(BUILD_LABEL, self.build_id)]),
+            BuilderKind::Buildkit => HashMap::from([(BUILD_LABEL, IMAGE_LABEL_VALUE)]),
             BuilderKind::Classic => HashMap::new(),
         };
         let args: HashMap<&str, &str> = self
@@ -154,8 +153,15 @@ pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
     }
 }
 
-/// Runs one build call and feeds its status through the mapper. Returns the final image id
-/// and the failure message, if any.
+/// What one build call did besides its steps: the final image id, the failure message, and
+/// the context it sent.
+struct Solved {
+    image: Option<String>,
+    failure: Option<String>,
+    context: BuildEvent,
+}
+
+/// Runs one build call and feeds its status through the mapper.
 async fn solve(
     solve: &Solve<'_>,
     ctx: &BuildContext,
@@ -163,7 +169,7 @@ async fn solve(
     mapper: &mut Mapper,
     started: Instant,
     mut journal: Option<&mut Journal>,
-) -> Result<(Option<String>, Option<String>), EngineError> {
+) -> Result<Solved, EngineError> {
     let (mut stream, sent, tar_failure) = match solve.session {
         Some(session) if solve.kind == BuilderKind::Buildkit => {
             // A cut given here or carried by the context (step mode's cut builds).
@@ -190,7 +196,14 @@ async fn solve(
     };
     let mut image = None;
     let mut last_sent = 0;
+    let mut context_ms = 0;
     let mut failed_vertexes = Vec::new();
+    let session = solve.session;
+    let context = move |bytes, duration_ms| BuildEvent::ContextSent {
+        bytes,
+        files: session.map(ContextSession::files_sent),
+        duration_ms,
+    };
     while let Some(item) = stream.next().await {
         let now = sent();
         if now != last_sent {
@@ -210,7 +223,9 @@ async fn solve(
                             .filter(|v| !v.error.is_empty())
                             .cloned(),
                     );
-                    emit(tx, m.on_status(&status));
+                    let evs = m.on_status(&status);
+                    context_ms += loading_context_ms(&evs);
+                    emit(tx, evs);
                 }
             }
             Ok(BuildInfo {
@@ -243,7 +258,11 @@ async fn solve(
                     Mapper::Classic(m) => m.on_error(&error),
                 };
                 emit(tx, [ev]);
-                return Ok((image, Some(error)));
+                return Ok(Solved {
+                    image,
+                    failure: Some(error),
+                    context: context(sent(), context_ms),
+                });
             }
             Err(e) => {
                 // A context file that went unreadable mid-upload breaks the request; say
@@ -255,7 +274,23 @@ async fn solve(
             }
         }
     }
-    Ok((image, None))
+    Ok(Solved {
+        image,
+        failure: None,
+        context: context(sent(), context_ms),
+    })
+}
+
+/// How long BuildKit's "load build context" steps among `evs` took.
+pub(crate) fn loading_context_ms(evs: &[BuildEvent]) -> u64 {
+    evs.iter()
+        .filter_map(|e| match e {
+            BuildEvent::InternalFinished {
+                step, duration_ms, ..
+            } if step.name.contains("load build context") => Some(*duration_ms),
+            _ => None,
+        })
+        .sum()
 }
 
 enum Mapper {
@@ -295,6 +330,7 @@ pub async fn run_build(
         BuilderKind::Classic => None,
     };
     let inputs = BuildInputs { session, ..inputs };
+    super::names::replace_earlier_tags(engine, ctx.dir(), ctx.dockerfile_path(), build_id).await;
     let started = Instant::now();
     emit(
         tx,
@@ -314,7 +350,6 @@ pub async fn run_build(
         engine,
         kind,
         req,
-        build_id,
         dockerfile_text: None,
         target: req.target.clone(),
         tags: tags.clone(),
@@ -327,7 +362,12 @@ pub async fn run_build(
     // Classic intermediate images carry no label: noted on disk until the run is over, so
     // that `clean` finds them after a run that could not remove them itself.
     let mut journal = (kind == BuilderKind::Classic).then(|| Journal::new(build_id));
-    let (image, failure) = solve(&main, ctx, tx, &mut mapper, started, journal.as_mut()).await?;
+    let Solved {
+        image,
+        failure,
+        context,
+    } = solve(&main, ctx, tx, &mut mapper, started, journal.as_mut()).await?;
+    emit(tx, [context]);
     let mut stage_images: Vec<Option<String>> = vec![None; plan.stages.len()];
     match &mut mapper {
         Mapper::Buildkit(m) if failure.is_none() => emit(tx, m.settle_needed_stages()),
@@ -398,38 +438,22 @@ pub async fn run_build(
             }],
         );
     }
-    // Every other needed stage gets its own image: classic already made them; BuildKit
-    // exports only the target, so each stage is built again from cache — all at once, as
-    // each such build is mostly the engine's fixed cost of a solve and an export.
-    let others: Vec<usize> = plan
-        .stages
-        .iter()
-        .filter(|s| s.needed && s.index != plan.target)
-        .map(|s| s.index)
-        .collect();
-    let ids: Vec<Option<String>> = match kind {
-        BuilderKind::Classic => {
-            let mut ids = Vec::new();
-            for &stage in &others {
-                let id = classic_stage_image(&mapper, stage);
-                if let Some(id) = &id {
-                    let name = plan.stages[stage].display_name();
-                    super::names::tag_image(engine, id, &stage_tag(build_id, &name)).await?;
-                }
-                ids.push(id);
-            }
-            ids
-        }
-        BuilderKind::Buildkit => {
-            futures_util::future::try_join_all(others.iter().map(|&stage| {
-                let last = plan.stages[stage].instructions.len().saturating_sub(1);
-                state_image(inputs, kind, stage, last, tx)
-            }))
-            .await?
-        }
-    };
-    for (stage, id) in others.into_iter().zip(ids) {
-        if let Some(id) = &id {
+    // Classic made an image of every stage on its way. BuildKit exported only the target,
+    // as buildx does: another stage's image is a solve of its own (from the cache, through
+    // the same session) made when something needs it (`Session::image_of`), so it never
+    // lengthens the build.
+    if let Mapper::Classic(_) = &mapper {
+        let others = plan
+            .stages
+            .iter()
+            .filter(|s| s.needed && s.index != plan.target)
+            .map(|s| s.index);
+        for stage in others {
+            let Some(id) = classic_stage_image(&mapper, stage) else {
+                continue;
+            };
+            let name = plan.stages[stage].display_name();
+            super::names::tag_image(engine, &id, &stage_tag(build_id, &name)).await?;
             emit(
                 tx,
                 [BuildEvent::StageImage {
@@ -437,8 +461,8 @@ pub async fn run_build(
                     image: id.clone(),
                 }],
             );
+            stage_images[stage] = Some(id);
         }
-        stage_images[stage] = id;
     }
     emit(
         tx,
@@ -578,7 +602,6 @@ pub async fn state_image(
         engine,
         kind,
         req: &from_cache,
-        build_id,
         dockerfile_text,
         target,
         tags: vec![tag.clone()],
@@ -587,7 +610,9 @@ pub async fn state_image(
     // This build's own vertexes are not the user's build: they go to a throwaway mapper.
     let mut quiet = Mapper::Buildkit(VertexMapper::new(BuildPlan::default()));
     let (sink, _drop) = tokio::sync::mpsc::unbounded_channel();
-    let (_, failure) = solve(&solve_req, ctx, &sink, &mut quiet, t, None).await?;
+    let failure = solve(&solve_req, ctx, &sink, &mut quiet, t, None)
+        .await?
+        .failure;
     emit(
         tx,
         [BuildEvent::InternalFinished {

@@ -41,6 +41,52 @@ pub struct RunSummary {
     pub critical_path: Vec<String>,
     /// What the critical path's stages took, summed.
     pub critical_ms: u64,
+    /// Where the wall time went outside the instructions.
+    pub outside: Outside,
+}
+
+/// A run's time outside its instructions: the part a run with every instruction cached can
+/// still lose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Outside {
+    /// Reaching the engine, checks, the context walk: until the build started.
+    pub before_build_ms: u64,
+    /// The daemon loading the build context, and the file bytes that took.
+    pub context_ms: u64,
+    pub context_bytes: u64,
+    /// The engine's own steps besides the context (base image metadata, exporting, the
+    /// image of a stage).
+    pub engine_steps_ms: u64,
+    /// After the build's last event: images, tags, the record.
+    pub after_build_ms: u64,
+}
+
+impl Outside {
+    pub fn of(r: &RunRecord) -> Outside {
+        use crate::build::BuildEvent;
+        let mut o = Outside::default();
+        let mut last = 0;
+        for t in &r.events {
+            last = last.max(t.at_ms);
+            match &t.event {
+                BuildEvent::BuildStarted { .. } => o.before_build_ms = t.at_ms,
+                BuildEvent::ContextSent {
+                    bytes, duration_ms, ..
+                } => {
+                    o.context_ms = *duration_ms;
+                    o.context_bytes = *bytes;
+                }
+                BuildEvent::InternalFinished {
+                    step, duration_ms, ..
+                } if !step.name.contains("load build context") => {
+                    o.engine_steps_ms += duration_ms;
+                }
+                _ => {}
+            }
+        }
+        o.after_build_ms = r.wall_ms.saturating_sub(last);
+        o
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,6 +112,7 @@ pub fn summary(r: &RunRecord) -> RunSummary {
             .map(|s| durations.get(*s).copied().unwrap_or(0))
             .sum(),
         critical_path: path.iter().map(|s| r.stage_name(*s)).collect(),
+        outside: Outside::of(r),
     }
 }
 

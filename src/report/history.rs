@@ -6,7 +6,7 @@ use super::progress::format_duration;
 use super::sanitize;
 use crate::build::text::one_line;
 use crate::history::RunRecord;
-use crate::history::compare::{Comparison, RunSummary, Side};
+use crate::history::compare::{Comparison, Outside, RunSummary, Side};
 use crate::history::timeline::{Timeline, bar_text};
 
 /// Columns of the text bars.
@@ -186,10 +186,51 @@ pub fn compare_text(c: &Comparison, a: &RunRecord, b: &RunRecord) -> String {
                 - i64::try_from(c.a.wall_ms).unwrap_or(i64::MAX)
         ))
     ));
+    out.push_str(&outside_text(&c.a.outside, &c.b.outside));
     out.push_str("\ntimeline A (█ ran, ░ cached, * critical path)\n");
     out.push_str(&timeline_text(a));
     out.push_str("timeline B\n");
     out.push_str(&timeline_text(b));
+    out
+}
+
+/// The time outside instructions, A against B: where a run whose every instruction was
+/// cached lost its time.
+fn outside_text(a: &Outside, b: &Outside) -> String {
+    let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let row = |what: &str, x: u64, y: u64| {
+        format!(
+            "  {what:<34} {:>8} {:>8} {:>8}\n",
+            format_duration(x),
+            format_duration(y),
+            delta(Some(ms(y) - ms(x)))
+        )
+    };
+    let mut out = String::from("\noutside instructions:\n");
+    out.push_str(&row(
+        "connecting, checks, context walk",
+        a.before_build_ms,
+        b.before_build_ms,
+    ));
+    out.push_str(&format!(
+        "  {:<34} {:>8} {:>8} {:>8}   ({}B -> {}B sent)\n",
+        "loading the context",
+        format_duration(a.context_ms),
+        format_duration(b.context_ms),
+        delta(Some(ms(b.context_ms) - ms(a.context_ms))),
+        crate::fs::format::human_size(a.context_bytes),
+        crate::fs::format::human_size(b.context_bytes)
+    ));
+    out.push_str(&row(
+        "engine steps (metadata, export)",
+        a.engine_steps_ms,
+        b.engine_steps_ms,
+    ));
+    out.push_str(&row(
+        "after the build (images, record)",
+        a.after_build_ms,
+        b.after_build_ms,
+    ));
     out
 }
 

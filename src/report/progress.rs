@@ -143,6 +143,21 @@ impl<W: Write> PlainReporter<W> {
                     short_id(image)
                 )?;
             }
+            BuildEvent::ContextSent {
+                bytes,
+                files,
+                duration_ms,
+            } => {
+                let files = files.map_or_else(String::new, |n| {
+                    format!(" in {n} file{}", if n == 1 { "" } else { "s" })
+                });
+                writeln!(
+                    self.out,
+                    "context: sent {}B{files}, loaded in {}",
+                    crate::fs::format::human_size(*bytes),
+                    format_duration(*duration_ms)
+                )?;
+            }
             BuildEvent::BuildFinished { image, duration_ms } => {
                 self.summary(image.as_deref(), *duration_ms)?;
             }

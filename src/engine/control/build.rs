@@ -54,6 +54,7 @@ pub async fn run_build(
     let mut mapper = crate::engine::buildkit::VertexMapper::new(plan.clone());
     let mut failed_vertexes = Vec::new();
     let mut last_sent = 0;
+    let mut context_ms = 0;
     let spec = SolveSpec {
         req,
         session: &session,
@@ -75,9 +76,19 @@ pub async fn run_build(
                     .filter(|v| !v.error.is_empty())
                     .cloned(),
             );
-            emit(tx, mapper.on_status(status));
+            let evs = mapper.on_status(status);
+            context_ms += crate::engine::run::loading_context_ms(&evs);
+            emit(tx, evs);
         })
         .await?;
+    emit(
+        tx,
+        [BuildEvent::ContextSent {
+            bytes: session.data_bytes(),
+            files: Some(session.files_sent()),
+            duration_ms: context_ms,
+        }],
+    );
     match &failure {
         None => {
             emit(tx, mapper.settle_needed_stages());
@@ -107,15 +118,16 @@ pub struct Export {
 }
 
 /// Solves `what` from cache with the tar exporter and hands the tar, as it arrives, to
-/// `consume` on a blocking thread. Returns why the solve failed, if it did, beside what
-/// `consume` made of the bytes (a consumer that stops early may make the export fail).
+/// `consume` on a blocking thread. Returns how the solve ended (why it failed, or that the
+/// connection went) beside what `consume` made of the bytes: a consumer that stops early
+/// may make the export fail, and on BuildKit 0.13 that cancels the whole call.
 async fn export<T: Send + 'static>(
     bk: &Buildkit,
     req: &BuildRequest,
     ctx: &BuildContext,
     what: Export,
     consume: impl FnOnce(crate::engine::export::ChannelReader) -> T + Send + 'static,
-) -> Result<(Option<String>, T), EngineError> {
+) -> Result<(Result<Option<String>, EngineError>, T), EngineError> {
     // From cache, as an engine's stage images are: the build just made every vertex.
     let req = BuildRequest {
         no_cache: false,
@@ -142,7 +154,7 @@ async fn export<T: Send + 'static>(
         },
         pipe_to_blocking(stream, consume)
     );
-    Ok((solved?, consumed?))
+    Ok((solved, consumed?))
 }
 
 /// The export's chunks as the stream `pipe_to_blocking` reads.
@@ -173,6 +185,7 @@ pub async fn index_state(
         b.read_tar_observed(reader, observe).map(|()| b.finish())
     })
     .await?;
+    let failed = failed?;
     // A solve that failed sent no tar (or half of one): no index, whatever was read.
     if let Some(why) = failed {
         return Err(EngineError::Buildkit(why));
@@ -196,6 +209,10 @@ pub async fn fetch_state_file(
     })
     .await?;
     // Found: the export was stopped on purpose, whatever the solve says of that.
+    let failed = match (&found, failed) {
+        (Ok(Some(_)), _) => None,
+        (_, failed) => failed?,
+    };
     match (found, failed) {
         (Ok(Some(file)), _) => Ok(file),
         (_, Some(why)) => Err(EngineError::Buildkit(why)),

@@ -86,6 +86,20 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     if !m.engine.is_empty() {
         info = format!(" {builder} · {} · {}", m.engine, duration(m.elapsed_ms));
     }
+    // The context transfer, as buildx prints it: what a slow start was spent on.
+    if let Some((bytes, files, ms)) = m.state.context_sent {
+        let files = files.map_or_else(String::new, |n| format!(" {n} files"));
+        info.push_str(&format!(
+            " · context {}B{files} {}",
+            crate::fs::format::human_size(bytes),
+            duration(ms)
+        ));
+    } else if m.state.context_bytes > 0 {
+        info.push_str(&format!(
+            " · context {}B…",
+            crate::fs::format::human_size(m.state.context_bytes)
+        ));
+    }
     spans.push(Span::styled(info, bar));
     spans.push(Span::styled(
         " · ? help  q quit  e explain  / search  S slowest",
@@ -111,5 +125,22 @@ mod tests {
             })
             .collect();
         insta::assert_snapshot!(all);
+    }
+
+    #[test]
+    fn the_context_transfer_shows_while_it_runs_and_when_it_is_done() {
+        use crate::build::BuildEvent;
+        let mut m = state("building");
+        m.state
+            .apply(&BuildEvent::ContextProgress { bytes: 3 << 20 });
+        let running = render_with(120, 1, |f| super::render(f, f.area(), &m));
+        assert!(running.contains("context 3.0MB…"), "{running}");
+        m.state.apply(&BuildEvent::ContextSent {
+            bytes: 0,
+            files: Some(0),
+            duration_ms: 40,
+        });
+        let done = render_with(120, 1, |f| super::render(f, f.area(), &m));
+        assert!(done.contains("context 0B 0 files"), "{done}");
     }
 }
