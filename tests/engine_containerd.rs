@@ -91,13 +91,15 @@ fn stages_files_and_diffs_work_on_the_containerd_image_store() {
             clean.1.push(id);
         }
         assert_eq!(run.code, Some(0), "{builder}: {}", run.describe());
-        // Both stages have an image the engine can open.
+        // The classic builder made both stages' images, BuildKit the target's (the builder
+        // stage's is made below, when `tree` opens it); each opens there.
         let images: Vec<String> = run
             .of("stage_image")
             .iter()
             .filter_map(|e| e["image"].as_str().map(str::to_string))
             .collect();
-        assert_eq!(images.len(), 2, "{builder}: {}", run.describe());
+        let want = if builder == "classic" { 2 } else { 1 };
+        assert_eq!(images.len(), want, "{builder}: {}", run.describe());
         for image in &images {
             let out = Command::new("docker")
                 .args(["image", "inspect", "--format", "{{.Id}}", image])

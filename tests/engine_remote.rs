@@ -44,10 +44,12 @@ fn layers(image: &str) -> Vec<String> {
 }
 
 /// `tree --stage` tags its own build's stage images and leaves them as cache: register with
-/// `cleanup` every build whose `stage` tag has exactly the layers of `ours` (layers made by
-/// this run's unique RUN lines, so no one else's build matches).
-fn adopt_builds_like(ours: &str, stage: &str, cleanup: &mut Cleanup) {
-    let want = layers(ours);
+/// `cleanup` every build whose `stage` tag has exactly the layers of `ours` less its last
+/// `drop` ones (layers made by this run's unique RUN lines, so no one else's build matches;
+/// the build itself exported only its target, `final`, whose first layers are `base`'s).
+fn adopt_builds_like(ours: &str, drop: usize, stage: &str, cleanup: &mut Cleanup) {
+    let mut want = layers(ours);
+    want.truncate(want.len().saturating_sub(drop));
     assert!(!want.is_empty(), "{ours} has layers");
     let tags = docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     for tag in tags.lines() {
@@ -82,7 +84,8 @@ fn plain_tcp_builds_and_opens_a_stage_through_the_proxy() {
         .output()
         .expect("run stagescope tree");
     adopt_builds_like(
-        &format!("stagescope.local/{built}:base"),
+        &format!("stagescope.local/{built}:final"),
+        1,
         "base",
         &mut cleanup,
     );
@@ -143,6 +146,7 @@ fn ssh_with_a_port_builds_and_opens_a_stage() {
         .expect("run stagescope tree");
     adopt_builds_like(
         &format!("stagescope.local/{built}:final"),
+        0,
         "final",
         &mut cleanup,
     );

@@ -576,14 +576,15 @@ fn two_at_once(builder: &str) {
         ]);
         let mut tags: Vec<&str> = tags.lines().collect();
         tags.sort();
-        assert_eq!(
-            tags,
-            vec![
+        // Classic made every stage's image on its way; BuildKit exports the target only.
+        let want: Vec<String> = match builder {
+            "classic" => vec![
                 format!("stagescope.local/{id}:one"),
-                format!("stagescope.local/{id}:two")
+                format!("stagescope.local/{id}:two"),
             ],
-            "{builder}: each run tags its own stages"
-        );
+            _ => vec![format!("stagescope.local/{id}:two")],
+        };
+        assert_eq!(tags, want, "{builder}: each run tags its own stages");
     }
     for id in &ids {
         clean_build(id);

@@ -330,7 +330,6 @@ pub async fn run_build(
         BuilderKind::Classic => None,
     };
     let inputs = BuildInputs { session, ..inputs };
-    super::names::replace_earlier_tags(engine, ctx.dir(), ctx.dockerfile_path(), build_id).await;
     let started = Instant::now();
     emit(
         tx,
@@ -471,6 +470,9 @@ pub async fn run_build(
             duration_ms: elapsed_ms(started),
         }],
     );
+    // After this run's tags are on (an image a cached rebuild gave back has both), and after
+    // the result: the earlier runs' tags of this context go.
+    super::names::replace_earlier_tags(engine, ctx.dir(), ctx.dockerfile_path(), build_id).await;
     Ok(BuildOutcome {
         build_id: build_id.to_string(),
         builder: kind,

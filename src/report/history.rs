@@ -338,6 +338,21 @@ mod tests {
                 },
             },
         };
+        b.events.push(Timed {
+            at_ms: 60,
+            event: BuildEvent::BuildStarted {
+                builder: BuilderKind::Buildkit,
+                build_id: "bbbb2222".into(),
+            },
+        });
+        b.events.push(Timed {
+            at_ms: 100,
+            event: BuildEvent::ContextSent {
+                bytes: 3 << 20,
+                files: Some(1),
+                duration_ms: 35,
+            },
+        });
         b.events.extend(ran(0, 0, 100, 110));
         b.events.push(miss(
             0,
