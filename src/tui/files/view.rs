@@ -48,15 +48,25 @@ fn columns(p: &FilesPane, ix: &FsIndex, id: EntryId, added_w: usize) -> String {
         clip(&format!("{}:{}", e.uid(), e.gid()), 9)
     );
     if added_w > 0 {
-        let by = p
-            .added_by(id)
-            .unwrap_or(if p.layers.is_some() || p.layers_error.is_some() {
-                ""
-            } else {
-                "…"
-            });
+        let mut by = if e.is_runtime_mount_point() {
+            // An empty /dev, /proc or /sys: the RUN's container runtime made it.
+            "runtime mount point".to_string()
+        } else {
+            p.added_by(id)
+                .unwrap_or(if p.layers.is_some() || p.layers_error.is_some() {
+                    ""
+                } else {
+                    "…"
+                })
+                .to_string()
+        };
+        if let Some(last) = p.last_changed_by(id).filter(|_| !e.is_runtime_mount_point()) {
+            // `line 21 RUN …` -> `line 21`: where the directory last changed, briefly.
+            let at: String = last.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            by.push_str(&format!(", changed {at}"));
+        }
         s.push(' ');
-        s.push_str(&clip(by, added_w));
+        s.push_str(&clip(&by, added_w));
     }
     s.push(' ');
     s
