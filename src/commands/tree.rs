@@ -9,8 +9,8 @@ use stagescope::build::added_by::map_layers;
 use stagescope::engine::clean as engine_clean;
 use stagescope::engine::export::finish_cleanups;
 use stagescope::fs::IndexBuilder;
-use stagescope::fs::layers::ImageLayers;
 use stagescope::fs::format::human_size;
+use stagescope::fs::layers::ImageLayers;
 use stagescope::report;
 use stagescope::session::files::{layer_labels, open_files};
 use stagescope::session::{Events, Session};
@@ -168,7 +168,8 @@ pub fn tree(args: &TreeArgs) -> u8 {
                 let added_by = by(l, made, id);
                 let last = by(l, last, id);
                 report::tree::Attributed {
-                    last_changed_by: last.filter(|b| Some(b.layer) != added_by.as_ref().map(|a| a.layer)),
+                    last_changed_by: last
+                        .filter(|b| Some(b.layer) != added_by.as_ref().map(|a| a.layer)),
                     added_by,
                 }
             }

@@ -213,7 +213,14 @@ fn empty_runtime_mount_points_are_no_change() {
     let d = Diff::compute(&builder, &release);
     assert_eq!(
         listing(&d, &builder, &release),
-        ["= dev", "+ dev/null", "- src", "- src/a", "= srv", "= srv/proc"]
+        [
+            "= dev",
+            "+ dev/null",
+            "- src",
+            "- src/a",
+            "= srv",
+            "= srv/proc"
+        ]
     );
     assert_eq!(d.totals().removed, 2);
     let d = Diff::compute(&release, &builder);

@@ -212,7 +212,10 @@ pub(crate) mod tests {
         let last = layers.attribute(&ix);
         let at = |v: &[Option<u16>], p: &[u8]| v[ix.lookup(p).expect("entry") as usize];
         assert_eq!((at(&made, b"src"), at(&last, b"src")), (Some(0), Some(2)));
-        assert_eq!((at(&made, b"src/a"), at(&last, b"src/a")), (Some(2), Some(2)));
+        assert_eq!(
+            (at(&made, b"src/a"), at(&last, b"src/a")),
+            (Some(2), Some(2))
+        );
         assert_eq!(at(&made, b"old"), Some(3), "deleted, then made again");
     }
 

@@ -60,7 +60,10 @@ fn columns(p: &FilesPane, ix: &FsIndex, id: EntryId, added_w: usize) -> String {
                 })
                 .to_string()
         };
-        if let Some(last) = p.last_changed_by(id).filter(|_| !e.is_runtime_mount_point()) {
+        if let Some(last) = p
+            .last_changed_by(id)
+            .filter(|_| !e.is_runtime_mount_point())
+        {
             // `line 21 RUN …` -> `line 21`: where the directory last changed, briefly.
             let at: String = last.split(' ').take(2).collect::<Vec<_>>().join(" ");
             by.push_str(&format!(", changed {at}"));
