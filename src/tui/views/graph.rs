@@ -106,13 +106,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             )),
             _ => {
                 detail.push(Span::raw(format!("{:>6}", duration(st.duration_ms()))));
-                let finished = st
-                    .instructions
-                    .iter()
-                    .filter(|i| i.duration_ms.is_some())
-                    .count()
-                    .max(1);
-                let share = st.cached_count() * 100 / finished;
+                let share = st.cached_percent().unwrap_or(0);
                 detail.push(Span::styled(
                     format!(" {share:>3}% cached"),
                     Style::default().fg(Color::Blue),
