@@ -60,16 +60,30 @@ fn columns(p: &FilesPane, ix: &FsIndex, id: EntryId, added_w: usize) -> String {
                 })
                 .to_string()
         };
-        if let Some(last) = p
+        // A directory a later instruction wrote again: `(last 21)`, the line of the last one,
+        // kept in view whatever the width clips of the first.
+        let last = p
             .last_changed_by(id)
             .filter(|_| !e.is_runtime_mount_point())
-        {
-            // `line 21 RUN …` -> `line 21`: where the directory last changed, briefly.
-            let at: String = last.split(' ').take(2).collect::<Vec<_>>().join(" ");
-            by.push_str(&format!(", changed {at}"));
-        }
+            .map(|l| {
+                let at = l
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split(' ').next())
+                    .unwrap_or("base");
+                format!(" (last {at})")
+            })
+            .unwrap_or_default();
+        let room = added_w.saturating_sub(last.chars().count());
         s.push(' ');
-        s.push_str(&clip(&by, added_w));
+        if last.is_empty() || room < 8 {
+            by.push_str(&last);
+            s.push_str(&clip(&by, added_w));
+        } else {
+            s.push_str(&clip(
+                &format!("{}{last}", clip(&by, room).trim_end()),
+                added_w,
+            ));
+        }
     }
     s.push(' ');
     s

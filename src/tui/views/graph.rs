@@ -171,6 +171,20 @@ mod tests {
     }
 
     #[test]
+    fn a_fully_cached_rebuild_reads_100_percent() {
+        use crate::tui::update::tests::{feed, ins, plan_of};
+        // BuildKit 20.10 on a rebuild: the FROM vertex uncached, the ARG settled with it,
+        // the RUN cached. Both had nothing to do: the stage is wholly cached.
+        let plan = plan_of("FROM busybox AS one\nARG V\nRUN echo $V\n");
+        let mut m = crate::tui::model::Model::new(plan, false);
+        for (k, cached) in [(0, false), (1, false), (2, true)] {
+            feed(&mut m, ins(0, k, cached, 0));
+        }
+        let s = render_with(30, 12, |f| super::render(f, f.area(), &m));
+        assert!(s.contains("100% cached"), "{s}");
+    }
+
+    #[test]
     fn a_stage_with_a_check_warning_is_marked() {
         let mut m = state("waiting");
         let line = m.plan().stages[1].instructions[0].line;
