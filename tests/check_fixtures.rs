@@ -170,3 +170,16 @@ fn clean_dockerfile_prints_nothing() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o), "");
 }
+
+#[test]
+fn quoted_url_and_variable_checksum_are_read_as_buildkit_expands_them() {
+    // supabase/postgres's `ADD --checksum=${…} "https://…" …`: clean once expanded.
+    let o = check("add-checksum-quoted-url", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(stdout(&o), "");
+}

@@ -324,3 +324,72 @@ fn runs_of_one_context_keep_one_set_of_tags_and_the_same_ids() {
         );
     }
 }
+
+#[test]
+fn a_fully_cached_rebuild_reads_100_percent_cached_with_both_builders() {
+    require_docker!();
+    for builder in BUILDERS {
+        let mut cleanup = Cleanup::new();
+        let n = nonce();
+        let project = Project::new(&format!(
+            "ARG V=1\n\
+             FROM busybox AS base\n\
+             ARG V\n\
+             ENV N={n}\n\
+             WORKDIR /w\n\
+             RUN echo $V-$N > v\n\
+             FROM base AS app\n\
+             LABEL x=y\n\
+             COPY --from=base /w/v /v\n\
+             CMD [\"cat\", \"/v\"]\n"
+        ));
+        let args = ["--builder", builder];
+        let first = build_json(project.path(), &args, &mut cleanup);
+        assert_eq!(first.code, Some(0), "{builder}: {}", first.describe());
+        assert!(
+            first.stage("base")["cached_percent"].as_u64() < Some(100),
+            "{builder}: the RUN ran: {}",
+            first.describe()
+        );
+        let again = build_json(project.path(), &args, &mut cleanup);
+        assert_eq!(again.code, Some(0), "{builder}: {}", again.describe());
+        for stage in ["base", "app"] {
+            let s = again.stage(stage);
+            let count = |k: &str| s[k].as_u64().unwrap_or(u64::MAX);
+            assert_eq!(
+                count("cached_count") + count("no_work_count"),
+                count("instruction_count"),
+                "{builder} {stage}: every instruction cached or with nothing to do: {s}"
+            );
+            assert_eq!(s["cached_percent"], 100, "{builder} {stage}: {s}");
+            for ins in s["instructions"].as_array().expect("instructions") {
+                assert!(
+                    ins["cached"] == true || ins["no_work"] == true,
+                    "{builder} {stage}: {ins}"
+                );
+            }
+        }
+        // The RUN and the COPY came from the cache, not from "no work".
+        let base = again.stage("base");
+        assert_eq!(base["instructions"][4]["cached"], true, "{builder}: {base}");
+        assert_eq!(again.stage("app")["instructions"][2]["cached"], true);
+        let (code, text) = build_plain(project.path(), &args, &mut cleanup);
+        assert_eq!(code, Some(0), "{builder}: {text}");
+        let line = |stage: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(stage) && l.contains(" cached"))
+                .unwrap_or_else(|| panic!("{builder}: no summary line for {stage}: {text}"))
+                .to_string()
+        };
+        for stage in ["base", "app"] {
+            // `  base   0.0s  2/2 cached, 3 no work  abc…`: all that had work was cached.
+            let l = line(stage);
+            let counts = l
+                .split_whitespace()
+                .find(|w| w.contains('/'))
+                .and_then(|w| w.split_once('/'))
+                .unwrap_or_else(|| panic!("{builder}: {l}"));
+            assert_eq!(counts.0, counts.1, "{builder}: {l}");
+        }
+    }
+}

@@ -183,7 +183,11 @@ fn index_equals_docker_export_listing() {
 
     // Which instruction added what: the last RUN changed t/exec and deleted f9999.
     let attr = layers.attribute(&ix);
-    let by = |p: &[u8]| layers.describe(&attr, ix.lookup(p).expect("entry"));
+    let by = |p: &[u8]| {
+        layers
+            .describe(&attr, ix.lookup(p).expect("entry"))
+            .map(|(_, text)| text)
+    };
     let last = by(b"t/exec").expect("t/exec attributed");
     assert!(last.contains("RUN rm /t/many/f9999"), "{last}");
     let many = by(b"t/many/f0").expect("f0 attributed");

@@ -124,6 +124,9 @@ pub fn map_layers(
 pub struct LayerInfo {
     /// Per index entry: the layer that last wrote it.
     pub attribution: Vec<Option<u16>>,
+    /// Per index entry: the layer that made it (for a directory the first it appears in;
+    /// see [`ImageLayers::attribute_created`]).
+    pub created: Vec<Option<u16>>,
     /// Per layer: `line 6 RUN make`, or the history line for the base image's layers.
     pub labels: Vec<String>,
     /// The layer the opened instruction made, if it made one.
@@ -167,6 +170,7 @@ pub fn layer_info(
     };
     LayerInfo {
         attribution: layers.attribute(ix),
+        created: layers.attribute_created(ix),
         labels,
         target_layer,
         added,

@@ -141,6 +141,10 @@ impl LogBuffer {
 pub struct InstructionState {
     pub status: Status,
     pub cached: bool,
+    /// Finished without the cache and without doing anything: an instruction that only sets
+    /// metadata (ARG, ENV, CMD…), or a FROM that printed nothing (its image was there). On a
+    /// rebuild these are what kept a stage from reading 100% cached; they are counted apart.
+    pub no_work: bool,
     pub duration_ms: Option<u64>,
     pub image: Option<String>,
     pub log: LogBuffer,
@@ -160,9 +164,39 @@ impl StageState {
         self.instructions.iter().filter_map(|i| i.duration_ms).sum()
     }
 
+    /// Instructions the builder served from its cache.
     pub fn cached_count(&self) -> usize {
         self.instructions.iter().filter(|i| i.cached).count()
     }
+
+    /// Instructions that finished with no work to do ([`InstructionState::no_work`]).
+    pub fn no_work_count(&self) -> usize {
+        self.instructions.iter().filter(|i| i.no_work).count()
+    }
+
+    /// Of the finished instructions that had work to do, the share served from the cache, in
+    /// percent; 100 when none had any (a stage in which nothing ran is wholly cached), `None`
+    /// before anything finished.
+    pub fn cached_percent(&self) -> Option<usize> {
+        let finished = self.instructions.iter().filter(|i| i.duration_ms.is_some());
+        let (mut any, mut worked, mut cached) = (false, 0, 0);
+        for i in finished {
+            any = true;
+            if !i.no_work {
+                worked += 1;
+                cached += usize::from(i.cached);
+            }
+        }
+        any.then(|| (cached * 100).checked_div(worked).unwrap_or(100))
+    }
+}
+
+/// Whether an instruction that did not come from the cache did nothing: metadata only (BuildKit
+/// makes no vertex for it; the classic builder commits a config), or a FROM that printed
+/// nothing (no pull).
+fn did_no_work(keyword: &str, instruction: usize, log: &LogBuffer) -> bool {
+    super::plan::METADATA_KEYWORDS.contains(&keyword)
+        || (instruction == 0 && keyword == "FROM" && log.is_empty())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +238,7 @@ impl BuildState {
                         .map(|_| InstructionState {
                             status,
                             cached: false,
+                            no_work: false,
                             duration_ms: None,
                             image: None,
                             log: LogBuffer::default(),
@@ -274,6 +309,13 @@ impl BuildState {
                 cached,
                 duration_ms,
             } => {
+                let keyword = self
+                    .plan
+                    .stages
+                    .get(*stage)
+                    .and_then(|s| s.instructions.get(*instruction))
+                    .map(|p| p.keyword.clone())
+                    .unwrap_or_default();
                 if let Some(i) = self.instruction_mut(*stage, *instruction) {
                     i.status = if *cached {
                         Status::Cached
@@ -281,6 +323,7 @@ impl BuildState {
                         Status::Done
                     };
                     i.cached = *cached;
+                    i.no_work = !*cached && did_no_work(&keyword, *instruction, &i.log);
                     i.duration_ms = Some(*duration_ms);
                 }
             }
@@ -295,7 +338,8 @@ impl BuildState {
             }
             BuildEvent::StageFinished { stage, image } => {
                 if let Some(s) = self.stages.get_mut(*stage) {
-                    let all_cached = s.instructions.iter().all(|i| i.cached);
+                    // Nothing ran: every instruction came from the cache or had nothing to do.
+                    let all_cached = s.instructions.iter().all(|i| i.cached || i.no_work);
                     s.status = if all_cached {
                         Status::Cached
                     } else {
@@ -358,7 +402,67 @@ impl BuildState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::plan::fixtures::three_stages;
+    use crate::build::plan::fixtures::{plan_of, three_stages};
+
+    fn finish(st: &mut BuildState, stage: usize, instruction: usize, cached: bool) {
+        st.apply(&BuildEvent::InstructionFinished {
+            stage,
+            instruction,
+            cached,
+            duration_ms: 0,
+        });
+    }
+
+    #[test]
+    fn a_fully_cached_rebuild_reads_100_percent() {
+        // What BuildKit 20.10 says of a rebuild: the FROM vertex uncached, ARG and CMD
+        // settled with the FROM, every RUN and COPY cached.
+        let plan = plan_of("FROM busybox\nARG V=1\nRUN echo $V\nCOPY a /a\nCMD [\"sh\"]\n");
+        let mut st = BuildState::new(plan);
+        for (k, cached) in [(0, false), (1, false), (2, true), (3, true), (4, true)] {
+            finish(&mut st, 0, k, cached);
+        }
+        st.apply(&BuildEvent::StageFinished {
+            stage: 0,
+            image: None,
+        });
+        let s = &st.stages[0];
+        assert_eq!((s.cached_count(), s.no_work_count()), (3, 2));
+        assert_eq!(s.cached_count() + s.no_work_count(), s.instructions.len());
+        assert_eq!(s.cached_percent(), Some(100));
+        assert_eq!(s.status, Status::Cached);
+        assert!(s.instructions[0].no_work && s.instructions[1].no_work);
+    }
+
+    #[test]
+    fn no_work_is_not_counted_as_cached_when_something_ran() {
+        let plan = plan_of("FROM busybox\nENV A=1\nRUN one\nRUN two\n");
+        let mut st = BuildState::new(plan.clone());
+        for (k, cached) in [(0, false), (1, false), (2, true), (3, false)] {
+            finish(&mut st, 0, k, cached);
+        }
+        assert_eq!(st.stages[0].cached_percent(), Some(50));
+        assert_eq!(st.stages[0].no_work_count(), 2);
+        // A FROM that printed something (a pull) did work; a RUN never counts as no work.
+        let mut st = BuildState::new(plan);
+        st.apply(&BuildEvent::Log {
+            stage: 0,
+            instruction: 0,
+            stream: LogStream::Stdout,
+            text: "Pulling from library/busybox\n".into(),
+        });
+        finish(&mut st, 0, 0, false);
+        finish(&mut st, 0, 2, false);
+        assert!(!st.stages[0].instructions[0].no_work);
+        assert!(!st.stages[0].instructions[2].no_work);
+        assert_eq!(st.stages[0].cached_percent(), Some(0));
+        // A stage in which nothing ran at all.
+        let plan = plan_of("FROM busybox\nCMD [\"sh\"]\n");
+        let mut st = BuildState::new(plan);
+        finish(&mut st, 0, 0, false);
+        finish(&mut st, 0, 1, false);
+        assert_eq!(st.stages[0].cached_percent(), Some(100));
+    }
 
     #[test]
     fn log_buffer_joins_partial_lines_and_bounds_memory() {

@@ -10,6 +10,7 @@ use stagescope::engine::clean as engine_clean;
 use stagescope::engine::export::finish_cleanups;
 use stagescope::fs::IndexBuilder;
 use stagescope::fs::format::human_size;
+use stagescope::fs::layers::ImageLayers;
 use stagescope::report;
 use stagescope::session::files::{layer_labels, open_files};
 use stagescope::session::{Events, Session};
@@ -140,7 +141,9 @@ pub fn tree(args: &TreeArgs) -> u8 {
             Some(Err(e)) => return fail(EXIT_FAILED, e),
             Some(Ok(found)) => found,
         };
-        let attribution = layers.as_ref().map(|l| l.attribute(&ix));
+        let attribution = layers
+            .as_ref()
+            .map(|l| (l.attribute_created(&ix), l.attribute(&ix)));
         // Layers map to instructions only when the build is known (not for --image).
         let origins = match (&session, at, &layers) {
             (Some(s), Some(r), Some(l)) => {
@@ -149,22 +152,28 @@ pub fn tree(args: &TreeArgs) -> u8 {
             }
             _ => Vec::new(),
         };
+        let by = |l: &ImageLayers, a: &[Option<u16>], id| {
+            let (layer, history) = l.describe(a, id)?;
+            let origin = origins.get(usize::from(layer)).cloned().flatten();
+            Some(report::tree::AddedBy {
+                stage: origin.as_ref().map(|o| o.stage.clone()),
+                instruction: origin.as_ref().map(|o| o.instruction),
+                line: origin.as_ref().map(|o| o.line),
+                layer,
+                text: origin.map_or(history, |o| o.text),
+            })
+        };
         let added_by = |id| match (&layers, &attribution) {
-            (Some(l), Some(a)) => {
-                let text = l.describe(a, id)?;
-                let origin = a
-                    .get(id as usize)
-                    .copied()
-                    .flatten()
-                    .and_then(|layer| origins.get(usize::from(layer)).cloned().flatten());
-                Some(report::tree::AddedBy {
-                    stage: origin.as_ref().map(|o| o.stage.clone()),
-                    instruction: origin.as_ref().map(|o| o.instruction),
-                    line: origin.as_ref().map(|o| o.line),
-                    text,
-                })
+            (Some(l), Some((made, last))) => {
+                let added_by = by(l, made, id);
+                let last = by(l, last, id);
+                report::tree::Attributed {
+                    last_changed_by: last
+                        .filter(|b| Some(b.layer) != added_by.as_ref().map(|a| a.layer)),
+                    added_by,
+                }
             }
-            _ => None,
+            _ => report::tree::Attributed::default(),
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let written = if args.json {

@@ -2,8 +2,8 @@
 //! dispatch → dispatchRun / dispatchCopy), so only for the stages the target needs: a
 //! `--from` naming a stage not built yet, a whole `--mount` value (`setMountState` with the
 //! stage's variables), `--device` outside the labs frontend, `--chmod`, `--checksum`, and
-//! remote sources (`convert_copy.go`). Values holding `$` are expanded by BuildKit with
-//! variables we do not track; we take them as valid.
+//! remote sources (`convert_copy.go`). Every check reads the words as BuildKit's `Expand`
+//! leaves them ([`StageVars::words`]): quotes removed, the stage's ARG and ENV in.
 
 use std::collections::BTreeMap;
 
@@ -12,11 +12,14 @@ use super::instruction::{Instruction, Keyword};
 use super::model::Stage;
 use super::mount;
 use super::remote::{self, Source};
+use super::scope::{StageVars, Words};
 
 /// The instructions stage `stage` runs, in order: its base's ONBUILD triggers, then its own.
 pub struct Commands<'a> {
     pub stage: &'a Stage,
     pub list: Vec<&'a Instruction>,
+    /// Per instruction of `list`: the stage's variables when it is dispatched.
+    pub vars: Vec<StageVars<'a>>,
 }
 
 /// BuildKit's stage name in messages: the name, or `stage-N`.
@@ -34,8 +37,16 @@ pub fn check(
     by_name: &BTreeMap<String, usize>,
 ) -> Result<(), DockerfileError> {
     for cmds in all.iter().filter(|c| needed[c.stage.index]) {
-        for ins in &cmds.list {
-            command(cmds.stage, ins, by_name).map_err(|m| DockerfileError::new(ins.line, 1, m))?;
+        for (ins, vars) in cmds.list.iter().zip(&cmds.vars) {
+            let at = |m: String| DockerfileError::new(ins.line, 1, m);
+            // dispatchArg expands the defaults itself; every other instruction is expanded
+            // before it is dispatched.
+            if ins.keyword == Keyword::Arg {
+                vars.clone().step(ins).map_err(at)?;
+                continue;
+            }
+            let words = vars.words(ins).map_err(at)?;
+            command(cmds.stage, ins, vars, &words, by_name).map_err(at)?;
         }
     }
     Ok(())
@@ -44,14 +55,17 @@ pub fn check(
 fn command(
     stage: &Stage,
     ins: &Instruction,
+    vars: &StageVars<'_>,
+    words: &Words,
     by_name: &BTreeMap<String, usize>,
 ) -> Result<(), String> {
     let current = stage.index;
     match ins.keyword {
         Keyword::Run => {
+            let expand = |w: &str| vars.expand(w);
             let mounts: Vec<mount::Mount> = ins
                 .flag_values("mount")
-                .map(mount::check)
+                .map(|m| mount::check(m, &expand))
                 .collect::<Result<_, _>>()?;
             for (value, m) in ins.flag_values("mount").zip(&mounts) {
                 let from = mount::parse_from(value)?.unwrap_or_default();
@@ -88,28 +102,20 @@ fn command(
                     ));
                 }
             }
-            copy(ins)
+            copy(ins, words)
         }
         _ => Ok(()),
     }
 }
 
-/// dispatchCopy's checks, in its order.
-fn copy(ins: &Instruction) -> Result<(), String> {
-    if let Some(chmod) = ins.flag("chmod").flatten() {
+/// dispatchCopy's checks, in its order, on the expanded words.
+fn copy(ins: &Instruction, words: &Words) -> Result<(), String> {
+    if let Some(chmod) = words.flag("chmod").flatten() {
         check_chmod(chmod)?;
     }
-    let words = ins.args.words();
-    let sources: Vec<&str> = words
-        .split_last()
-        .map(|(_, s)| s)
-        .unwrap_or_default()
-        .iter()
-        .map(String::as_str)
-        .filter(|w| !w.starts_with("<<"))
-        .collect();
+    let (sources, _) = words.sources_and_dest();
     let is_add = ins.keyword == Keyword::Add;
-    let checksum = ins.flag("checksum").flatten().filter(|c| !c.is_empty());
+    let checksum = words.flag("checksum").flatten().filter(|c| !c.is_empty());
     if checksum.is_some() {
         if sources.len() != 1 {
             return Err("checksum can't be specified for multiple sources".into());
@@ -118,7 +124,7 @@ fn copy(ins: &Instruction) -> Result<(), String> {
             return Err("checksum requires HTTP(S) or Git sources".into());
         }
     }
-    let keep_flag = ins
+    let keep_flag = words
         .flag("keep-git-dir")
         .map(|v| v.is_none_or(|v| v.eq_ignore_ascii_case("true")));
     for src in sources {
@@ -158,9 +164,6 @@ fn check_chmod(v: &str) -> Result<(), String> {
             "invalid chmod parameter: '{v}'. it should be octal string and between 0 and 07777"
         ))
     };
-    if v.contains('$') {
-        return Ok(());
-    }
     if !v.is_empty() && v.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         return match u64::from_str_radix(v, 8) {
             Ok(n) if n <= 0o7777 => Ok(()),

@@ -12,6 +12,7 @@ use super::model::{Dockerfile, GraphOptions};
 use super::mount;
 use super::onbuild;
 use super::remote::{self, Source as Remote};
+use super::scope::StageVars;
 use super::shell::{Env, expand_word};
 use super::source::position_in;
 
@@ -117,8 +118,12 @@ impl StageGraph {
                 }
             }
         }
+        let globals = df.global_env(opts)?;
+        let mut ended: Vec<Env> = Vec::with_capacity(n);
         let mut commands: Vec<Commands<'_>> = Vec::new();
         for s in &stages {
+            let inherited = s.base_stage.and_then(|b| ended.get(b));
+            let mut vars = StageVars::new(inherited, &globals, &opts.build_args, df.escape);
             let own = triggers.iter().filter(|(to, _)| *to == s.index);
             let list = own
                 .map(|(_, t)| (&t.instruction, Some(t.onbuild_line)))
@@ -126,10 +131,15 @@ impl StageGraph {
             let mut cmds = Commands {
                 stage: s,
                 list: Vec::new(),
+                vars: Vec::new(),
             };
             for (ins, onbuild) in list {
                 cmds.list.push(ins);
-                let found = match sources(df, ins, &by_name, n) {
+                cmds.vars.push(vars.clone());
+                let found = sources(df, ins, &vars, &by_name, n);
+                // dispatch::check reports an ARG or ENV that does not expand.
+                let _ = vars.step(ins);
+                let found = match found {
                     Ok(found) => found,
                     // initOnBuildTriggers runs only for stages the target needs.
                     Err(e) if onbuild.is_some() => {
@@ -161,6 +171,7 @@ impl StageGraph {
                 }
             }
             commands.push(cmds);
+            ended.push(vars.env().clone());
         }
 
         let deps = |i: usize| edges.iter().filter(move |e| e.to == i).map(|e| e.from);
@@ -236,6 +247,7 @@ type Source = (Result<usize, String>, EdgeKind);
 fn sources(
     df: &Dockerfile,
     ins: &Instruction,
+    vars: &StageVars<'_>,
     by_name: &BTreeMap<String, usize>,
     n: usize,
 ) -> Result<Vec<Source>, DockerfileError> {
@@ -276,11 +288,14 @@ fn sources(
             }
         }
         Keyword::Add => {
-            let words = ins.args.words();
-            let srcs = words.split_last().map(|(_, s)| s).unwrap_or_default();
-            for src in srcs {
+            // As BuildKit reads them: quotes gone, variables in. Words that do not expand are
+            // dispatch's error (for a stage the target needs); none of them is an edge.
+            let Ok(words) = vars.words(ins) else {
+                return Ok(out);
+            };
+            for src in words.sources_and_dest().0 {
                 if let Ok(Remote::Git { .. } | Remote::Http) = remote::classify(src) {
-                    out.push((Err(src.clone()), EdgeKind::Add));
+                    out.push((Err(src.to_string()), EdgeKind::Add));
                 }
             }
         }

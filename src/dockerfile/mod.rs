@@ -15,6 +15,7 @@ mod mount;
 mod onbuild;
 mod platform;
 mod remote;
+mod scope;
 mod shell;
 mod source;
 mod suggest;
@@ -29,6 +30,7 @@ pub use model::{ArgDecl, Dockerfile, Stage};
 pub use mount::{MOUNT_TYPES, csv_fields};
 pub use platform::Platform;
 pub use remote::{Source as SourceKind, classify as classify_source};
+pub use scope::{StageVars, Words};
 pub use shell::{Env, expand_word};
 pub use source::Directive;
 

@@ -1,8 +1,8 @@
 //! `RUN --mount` and `RUN --device` values, as BuildKit's `instructions/commands_runmount.go`
 //! and `commands_rundevice.go` read them. A mount is read twice: when the Dockerfile is parsed
 //! only `from` is looked at (the rest may hold variables), and when its stage is dispatched
-//! the whole value is checked ([`check`]). Values holding `$` are expanded by BuildKit with
-//! the stage's ARG/ENV, which we do not track: such values are taken as valid.
+//! the whole value is checked ([`check`]), each field's value expanded first with the stage's
+//! ARG and ENV, as BuildKit's setMountState does.
 
 use super::suggest;
 
@@ -111,8 +111,7 @@ pub fn parse_from(value: &str) -> Result<Option<String>, String> {
 /// What dispatch needs of a checked mount.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Mount {
-    /// `None` when the type is a variable.
-    pub kind: Option<&'static str>,
+    pub kind: &'static str,
     pub target: String,
 }
 
@@ -139,21 +138,23 @@ fn ram_in_bytes(v: &str) -> bool {
     number && rest.is_empty()
 }
 
-/// Dispatch time: the whole mount, with BuildKit's messages (setMountState with an expander).
-pub fn check(value: &str) -> Result<Mount, String> {
+/// Dispatch time: the whole mount, with BuildKit's messages (setMountState with an expander:
+/// `expand` is the stage's ProcessWord, applied to each field's value before it is read).
+pub fn check(
+    value: &str,
+    expand: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Mount, String> {
     let fields = csv_fields(value).map_err(|e| format!("failed to parse csv mounts: {e}"))?;
-    let mut kind: Option<&'static str> = Some("bind");
+    let mut kind: &'static str = "bind";
     let mut m = Mount::default();
     let (mut from, mut source, mut id, mut sharing) = (false, false, false, false);
     let (mut mode, mut uid, mut gid) = (false, false, false);
-    let unexpected = |key: &str, kind: Option<&str>| match kind {
-        Some(k) if k != "secret" && k != "ssh" => {
-            Err(format!("unexpected key '{key}' for mount type '{k}'"))
-        }
-        _ => Ok(()),
+    let unexpected = |key: &str, kind: &str| match kind {
+        "secret" | "ssh" => Ok(()),
+        k => Err(format!("unexpected key '{key}' for mount type '{k}'")),
     };
     for field in &fields {
-        let Some((raw_key, v)) = field.split_once('=') else {
+        let Some((raw_key, raw)) = field.split_once('=') else {
             match field.to_lowercase().as_str() {
                 "readonly" | "ro" | "readwrite" | "rw" => {}
                 "required" => unexpected("required", kind)?,
@@ -162,46 +163,46 @@ pub fn check(value: &str) -> Result<Mount, String> {
             continue;
         };
         let key = raw_key.to_lowercase();
-        let var = v.contains('$');
+        let v = expand(raw)?;
+        let v = v.as_str();
         let invalid = || Err(format!("invalid value for {key}: {v}"));
         match key.as_str() {
-            "type" if var => kind = None,
             "type" => {
                 let lower = v.to_lowercase();
-                kind = MOUNT_TYPES.into_iter().find(|t| *t == lower);
-                if kind.is_none() {
+                let Some(k) = MOUNT_TYPES.into_iter().find(|t| *t == lower) else {
                     let msg = format!("unsupported mount type {v:?}");
                     return Err(suggest::wrap(msg, v, &MOUNT_TYPES));
-                }
+                };
+                kind = k;
             }
             "from" => from = !v.is_empty(),
             "source" | "src" => source = !v.is_empty(),
             "target" | "dst" | "destination" => m.target = v.to_string(),
-            "readonly" | "ro" | "readwrite" | "rw" if !var && parse_bool(v).is_none() => {
+            "readonly" | "ro" | "readwrite" | "rw" if parse_bool(v).is_none() => {
                 return invalid();
             }
             "required" => {
                 unexpected("required", kind)?;
-                if !var && parse_bool(v).is_none() {
+                if parse_bool(v).is_none() {
                     return invalid();
                 }
             }
             "size" => match kind {
-                Some("tmpfs") if !var && !ram_in_bytes(v) => return invalid(),
-                Some("tmpfs") | None => {}
-                Some(k) => return Err(format!("unexpected key 'size' for mount type '{k}'")),
+                "tmpfs" if !ram_in_bytes(v) => return invalid(),
+                "tmpfs" => {}
+                k => return Err(format!("unexpected key 'size' for mount type '{k}'")),
             },
             "id" => id = !v.is_empty(),
             "sharing" => {
                 let lower = v.to_lowercase();
-                if !var && !SHARING.contains(&lower.as_str()) {
+                if !SHARING.contains(&lower.as_str()) {
                     let msg = format!("unsupported sharing value {v:?}");
                     return Err(suggest::wrap(msg, v, &SHARING));
                 }
                 sharing = !v.is_empty();
             }
             "mode" | "uid" | "gid" => {
-                if !var && !parse_u32(v, if key == "mode" { 8 } else { 10 }) {
+                if !parse_u32(v, if key == "mode" { 8 } else { 10 }) {
                     return Err(format!("invalid value {v} for {key}"));
                 }
                 match key.as_str() {
@@ -218,9 +219,6 @@ pub fn check(value: &str) -> Result<Mount, String> {
         }
     }
     m.kind = kind;
-    let Some(kind) = kind else {
-        return Ok(m);
-    };
     if !matches!(kind, "secret" | "ssh" | "cache") {
         for (set, name) in [(mode, "mode"), (uid, "uid"), (gid, "gid")] {
             if set {

@@ -2,6 +2,16 @@
 //! `commands_rundevice.go`, `convert_runmount.go` and `convert_ssh.go`.
 
 use super::*;
+use crate::dockerfile::shell::{Env, expand_word};
+
+/// A mount checked in a stage where `T=tmpfs` and `RO=true`.
+fn check(value: &str) -> Result<Mount, String> {
+    let env: Env = [("T", "tmpfs"), ("RO", "true")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    super::check(value, &|w| expand_word(w, '\\', &env))
+}
 
 fn err(value: &str) -> String {
     check(value).expect_err(value)
@@ -67,10 +77,11 @@ fn every_type_and_option_accepted() {
         "type=ssh,id=default,target=/ssh,required=false,mode=0600",
         "TYPE=Cache,Target=/x",
         "type=$T,size=1",
+        "type=${T},target=/t,ro=$RO",
     ] {
         check(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
-    assert_eq!(check("type=CACHE,target=/x").unwrap().kind, Some("cache"));
+    assert_eq!(check("type=CACHE,target=/x").unwrap().kind, "cache");
 }
 
 #[test]
@@ -143,6 +154,18 @@ fn rejections_with_buildkit_messages() {
     );
     assert_eq!(err("type=ssh,source=/k"), "ssh does not support source");
     assert_eq!(err("type=bind,target=/a/.."), "invalid mount target \"/\"");
+}
+
+#[test]
+fn values_are_checked_once_expanded() {
+    // Variables are no longer a way past the checks: `$T` is tmpfs, an unset one is empty.
+    assert_eq!(
+        err("type=$T,target=/x,mode=0755"),
+        "mode not allowed for \"tmpfs\" type mounts"
+    );
+    assert_eq!(err("type=$UNSET,target=/x"), "unsupported mount type \"\"");
+    assert_eq!(err("target=/x,ro=${RO}x"), "invalid value for ro: truex");
+    assert!(err("target=${X").starts_with("failed to process \"${X\""));
 }
 
 #[test]

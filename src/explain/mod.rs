@@ -122,6 +122,7 @@ fn did(k: Keyword, n: &InstructionNumbers) -> String {
     use crate::fs::format::human_size;
     let cache = match n.cached {
         Some(true) => " It came from the build cache.",
+        Some(false) if n.no_work => " It had nothing to run in this build.",
         Some(false) => " It ran in this build.",
         None => "",
     };

@@ -38,6 +38,9 @@ pub struct InstructionNumbers {
     pub layer: Option<usize>,
     /// Served from the build cache (`None`: the build did not say).
     pub cached: Option<bool>,
+    /// Not from the cache, and nothing to do either (a FROM of an image already there, an
+    /// ARG, ENV…): it did not run.
+    pub no_work: bool,
     pub duration_ms: Option<u64>,
 }
 
@@ -226,6 +229,7 @@ pub fn with_state(numbers: &mut [InstructionNumbers], state: &StageState) {
     for (n, s) in numbers.iter_mut().zip(&state.instructions) {
         n.duration_ms = s.duration_ms;
         n.cached = s.duration_ms.map(|_| s.cached);
+        n.no_work = s.no_work;
     }
 }
 

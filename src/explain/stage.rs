@@ -263,7 +263,12 @@ pub fn instruction_facts(n: &super::numbers::InstructionNumbers) -> Vec<Fact> {
         &n.layer.map_or("none".into(), |l| format!("layer {l}")),
     ));
     if let Some(c) = n.cached {
-        f.push(Fact::new("cache", if c { "cached" } else { "ran" }));
+        let said = match (c, n.no_work) {
+            (true, _) => "cached",
+            (false, true) => "no work",
+            (false, false) => "ran",
+        };
+        f.push(Fact::new("cache", said));
     }
     if let Some(d) = n.duration_ms {
         f.push(Fact::new("time", &ms(d)));

@@ -455,6 +455,12 @@ fn add_sources_git_and_urls() {
     );
     let text = last(&format!("{PRELUDE}ADD https://example.org/a.tar.gz /a\n"));
     check("url", &text, &["Downloads", "not extracted"]);
+    // Quoted, or held by an ARG: still a download, as BuildKit reads it.
+    let text = last(&format!(
+        "{PRELUDE}ARG U=https://example.org\nADD \"$U/a.tar.gz\" /a\n"
+    ));
+    check("quoted url", &text, &["Downloads", "not extracted"]);
+    assert!(!text.contains("from the build context"), "{text}");
 }
 
 #[test]

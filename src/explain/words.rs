@@ -4,7 +4,7 @@
 //! one, WORKDIR only when it has to create its directory, the rest change only the image's
 //! configuration.
 
-use crate::dockerfile::{Args, Dockerfile, Instruction, Keyword, SourceKind};
+use crate::dockerfile::{Args, Dockerfile, GraphOptions, Instruction, Keyword, SourceKind};
 use crate::dockerfile::{classify_source, csv_fields};
 
 /// What an instruction does to the image.
@@ -282,6 +282,25 @@ fn split_dst(words: &[String]) -> (Vec<String>, String) {
     }
 }
 
+/// The arguments of `ins`, an instruction of `stage`, as BuildKit expands them with the
+/// ARG defaults (`None` for a trigger or words that do not expand).
+fn expanded_args(df: &Dockerfile, stage: Option<usize>, ins: &Instruction) -> Option<Vec<String>> {
+    let s = stage?;
+    let k = df
+        .stages
+        .get(s)?
+        .instructions
+        .iter()
+        .position(|i| std::ptr::eq(i, ins))?;
+    let all = df.expanded_words(&GraphOptions::default());
+    all.into_iter()
+        .nth(s)?
+        .into_iter()
+        .nth(k)?
+        .ok()
+        .map(|w| w.args)
+}
+
 fn copy_from(df: &Dockerfile, stage: Option<usize>, ins: &Instruction) -> Option<String> {
     let from = ins.flag("from").flatten()?;
     let before = stage.unwrap_or(0);
@@ -322,10 +341,13 @@ fn add(df: &Dockerfile, stage: Option<usize>, ins: &Instruction, words: &[String
         return copy(df, stage, ins, words);
     }
     let (srcs, dst) = split_dst(words);
+    // What a source is, BuildKit decides on the word expanded (`"https://…"` is a URL).
+    let expanded = expanded_args(df, stage, ins);
     let mut parts = Vec::new();
     let mut local = Vec::new();
-    for s in &srcs {
-        match classify_source(s) {
+    for (i, s) in srcs.iter().enumerate() {
+        let word = expanded.as_ref().and_then(|e| e.get(i)).unwrap_or(s);
+        match classify_source(word) {
             Ok(SourceKind::Git { .. }) => parts.push(format!(
                 "clones the Git repository {} (without its `.git` directory unless \
                  `--keep-git-dir`)",

@@ -4,6 +4,8 @@
 //! its parent, and a directory folds into its own parent when the merge leaves its subtree.
 //!
 //! A [`Diff`] holds entry ids, not references: a model can keep it beside the two indexes.
+//! Runtime mount points ([`EntryRef::is_runtime_mount_point`]) are left out: they are no
+//! difference a Dockerfile made.
 
 use std::cmp::Ordering;
 
@@ -226,6 +228,14 @@ impl Diff {
             };
             i += u32::from(l.is_some());
             j += u32::from(r.is_some());
+            // An empty /dev, /proc or /sys is where a RUN's runtime mounted its own: no change
+            // anyone made, on whichever side it is.
+            let runtime = [(left, l), (right, r)]
+                .iter()
+                .all(|(ix, id)| id.is_none_or(|id| ix.get(id).is_runtime_mount_point()));
+            if runtime {
+                continue;
+            }
             let (status, aspects) = match (l, r) {
                 (Some(a), Some(b)) => {
                     let d = Aspects::between(&left.get(a), &right.get(b));

@@ -196,3 +196,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn empty_runtime_mount_points_are_no_change() {
+    // BuildKit's first RUN on a base without them leaves empty /dev, /proc and /sys.
+    let builder = index(&[
+        dir("dev"),
+        dir("proc"),
+        dir("sys"),
+        dir("src"),
+        file("src/a", 1, 1),
+        dir("srv/proc"),
+    ]);
+    // A /dev that holds something is a real directory, on either side.
+    let release = index(&[dir("dev"), file("dev/null", 0, 2), dir("srv/proc")]);
+    let d = Diff::compute(&builder, &release);
+    assert_eq!(
+        listing(&d, &builder, &release),
+        [
+            "= dev",
+            "+ dev/null",
+            "- src",
+            "- src/a",
+            "= srv",
+            "= srv/proc"
+        ]
+    );
+    assert_eq!(d.totals().removed, 2);
+    let d = Diff::compute(&release, &builder);
+    assert_eq!(d.totals().added, 2, "src and src/a only");
+    let e = builder.get(builder.lookup(b"proc").expect("proc"));
+    assert!(e.is_runtime_mount_point());
+    let nested = builder.get(builder.lookup(b"srv/proc").expect("srv/proc"));
+    assert!(!nested.is_runtime_mount_point());
+}

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 pub use super::index::layer::Layer;
-use super::index::{EntryId, FsIndex, IndexError};
+use super::index::{EntryId, FsIndex, IndexError, Kind};
 pub use super::save::short_created_by;
 
 /// The layers of an image, bottom first.
@@ -83,14 +83,45 @@ impl ImageLayers {
         out
     }
 
-    /// `layer 3: RUN make` for an entry, given [`ImageLayers::attribute`]'s answer.
-    pub fn describe(&self, attribution: &[Option<u16>], id: EntryId) -> Option<String> {
+    /// Per index entry: the layer that made it. For a directory that is the first layer it
+    /// appears in: every layer that adds something below a directory writes the directory
+    /// too, so the last writer of `src/` is whichever instruction last touched a file in it,
+    /// not the WORKDIR that created it. For anything else, the layer that wrote it.
+    pub fn attribute_created(&self, ix: &FsIndex) -> Vec<Option<u16>> {
+        let mut out = vec![None; ix.len()];
+        if ix.entries().any(|e| e.layer().is_some()) {
+            for e in ix.entries() {
+                out[e.id as usize] = e.created_layer();
+            }
+            return out;
+        }
+        let last = self.attribute_by_paths(ix);
+        // First appearance since the path was last deleted.
+        let mut first: HashMap<&[u8], u16> = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            for d in &l.deleted {
+                first.remove(d.as_slice());
+            }
+            for p in &l.added {
+                first.entry(p.as_slice()).or_insert(i);
+            }
+        }
+        for e in ix.entries() {
+            out[e.id as usize] = match e.kind() {
+                Kind::Dir => first.get(e.path()).copied(),
+                _ => last[e.id as usize],
+            };
+        }
+        out
+    }
+
+    /// The history line of the layer an attribution names for an entry (`RUN make`, `COPY
+    /// …`; empty for an imported base), with the layer's number.
+    pub fn describe(&self, attribution: &[Option<u16>], id: EntryId) -> Option<(u16, String)> {
         let layer = (*attribution.get(id as usize)?)?;
         let l = self.layers.get(layer as usize)?;
-        Some(match &l.created_by {
-            Some(c) => format!("layer {layer}: {c}"),
-            None => format!("layer {layer}"),
-        })
+        Some((layer, l.created_by.clone().unwrap_or_default()))
     }
 }
 
@@ -154,12 +185,38 @@ pub(crate) mod tests {
         let ix = FsIndex::from_tar(fs.as_slice()).expect("index");
         let attr = layers.attribute(&ix);
         let by = |p: &[u8]| layers.describe(&attr, ix.lookup(p).expect("entry"));
-        assert_eq!(
-            by(b"a").as_deref(),
-            Some("layer 1: RUN make && rm -rf /src")
-        );
-        assert_eq!(by(b"b").as_deref(), Some("layer 2: RUN echo hi > /b"));
+        assert_eq!(by(b"a"), Some((1, "RUN make && rm -rf /src".to_string())));
+        assert_eq!(by(b"b"), Some((2, "RUN echo hi > /b".to_string())));
         assert_eq!(by(b"etc/x"), None);
+    }
+
+    #[test]
+    fn an_exported_directory_was_made_where_it_first_appears() {
+        let layer = |added: &[&str], deleted: &[&str]| Layer {
+            added: added.iter().map(|p| p.as_bytes().to_vec()).collect(),
+            deleted: deleted.iter().map(|p| p.as_bytes().to_vec()).collect(),
+            ..Layer::default()
+        };
+        let layers = ImageLayers {
+            layers: vec![
+                layer(&["src"], &[]),
+                layer(&["src", "src/a", "old"], &[]),
+                layer(&["src", "src/b", "src/a"], &["old"]),
+                layer(&["old"], &[]),
+            ],
+            light: false,
+        };
+        let fs = tar_with(&[("src/a", b"1"), ("src/b", b"2"), ("old/x", b"")]);
+        let ix = FsIndex::from_tar(fs.as_slice()).expect("index");
+        let made = layers.attribute_created(&ix);
+        let last = layers.attribute(&ix);
+        let at = |v: &[Option<u16>], p: &[u8]| v[ix.lookup(p).expect("entry") as usize];
+        assert_eq!((at(&made, b"src"), at(&last, b"src")), (Some(0), Some(2)));
+        assert_eq!(
+            (at(&made, b"src/a"), at(&last, b"src/a")),
+            (Some(2), Some(2))
+        );
+        assert_eq!(at(&made, b"old"), Some(3), "deleted, then made again");
     }
 
     #[test]

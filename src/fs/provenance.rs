@@ -10,7 +10,7 @@
 use globset::GlobBuilder;
 
 use super::index::{EntryId, EntryRef, FsIndex, Kind};
-use crate::dockerfile::{Dockerfile, Keyword};
+use crate::dockerfile::{Dockerfile, GraphOptions, Keyword};
 
 /// Where a copy reads from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -68,9 +68,26 @@ fn join(dir: &str, rel: &str) -> String {
 }
 
 impl ReleaseModel {
-    /// The model of stage `stage` of `df`.
+    /// The model of stage `stage` of `df`, its words read with the defaults of its ARGs.
     pub fn from_dockerfile(df: &Dockerfile, stage: usize) -> ReleaseModel {
+        ReleaseModel::from_dockerfile_with(df, stage, &GraphOptions::default())
+    }
+
+    /// The model of stage `stage` of `df` built with `opts`: WORKDIR and COPY/ADD words as
+    /// BuildKit expands them (quotes removed, the stage's ARG and ENV in).
+    pub fn from_dockerfile_with(
+        df: &Dockerfile,
+        stage: usize,
+        opts: &GraphOptions,
+    ) -> ReleaseModel {
         let st = &df.stages[stage];
+        let expanded = df.expanded_words(opts);
+        let words_of = |k: usize, ins: &crate::dockerfile::Instruction| -> Vec<String> {
+            match expanded.get(stage).and_then(|s| s.get(k)) {
+                Some(Ok(w)) => w.args.clone(),
+                _ => ins.args.words(),
+            }
+        };
         let stage_names: Vec<String> = df.stages.iter().map(|s| s.display_name()).collect();
         let stage_ref = |name: &str| -> Option<usize> {
             df.stages[..stage]
@@ -89,7 +106,7 @@ impl ReleaseModel {
             let instruction = k + 1;
             match ins.keyword {
                 Keyword::Workdir => {
-                    let w = ins.args.words().join(" ");
+                    let w = words_of(k, ins).join(" ");
                     workdir = join(&workdir, &w);
                     others.push((
                         instruction,
@@ -99,7 +116,7 @@ impl ReleaseModel {
                     ));
                 }
                 Keyword::Copy | Keyword::Add => {
-                    let mut words = ins.args.words();
+                    let mut words = words_of(k, ins);
                     if !ins.heredocs.is_empty() || words.len() < 2 {
                         others.push((instruction, ins.line, ins.keyword.to_string(), None));
                         continue;

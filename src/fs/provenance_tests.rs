@@ -207,3 +207,22 @@ fn a_later_copy_of_the_same_path_wins() {
     );
     assert_eq!(Provenance::instruction(&m, p.of(id)), Some(2));
 }
+
+#[test]
+fn workdir_and_copy_words_are_read_as_buildkit_expands_them() {
+    let df = Dockerfile::parse(
+        b"FROM a AS build\nFROM a\nARG ROOT=/srv\nENV APP=\"$ROOT/app\"\nWORKDIR \"$APP\"\n\
+          COPY --from=build \"/out/${NAME:-tool}\" ./bin/\n",
+    )
+    .expect("parse");
+    let m = ReleaseModel::from_dockerfile(&df, 1);
+    assert_eq!(m.others[0].3.as_deref(), Some("srv/app"));
+    assert_eq!(m.copies[0].srcs, ["out/tool"]);
+    assert_eq!(m.copies[0].dst, "srv/app/bin");
+    let opts = GraphOptions {
+        build_args: [("ROOT".to_string(), "/opt".to_string())].into(),
+        ..GraphOptions::default()
+    };
+    let m = ReleaseModel::from_dockerfile_with(&df, 1, &opts);
+    assert_eq!(m.copies[0].dst, "opt/app/bin");
+}

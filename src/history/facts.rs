@@ -7,28 +7,35 @@ use globset::{Glob, GlobMatcher};
 
 use super::record::StepFacts;
 use crate::dockerfile::{
-    Dockerfile, Env, GraphOptions, Instruction, Keyword, SourceKind, classify_source, expand_word,
+    Dockerfile, Env, GraphOptions, Instruction, Keyword, SourceKind, Words, classify_source,
+    expand_word,
 };
 
 /// Per stage, per instruction (0 the FROM): the facts of a build with these options.
 pub fn step_facts(df: &Dockerfile, opts: &GraphOptions) -> Vec<Vec<StepFacts>> {
     let globals = df.global_env(opts).unwrap_or_default();
+    let expanded = df.expanded_words(opts);
     df.stages
         .iter()
-        .map(|st| {
+        .zip(&expanded)
+        .map(|(st, words)| {
             let mut scope: BTreeMap<String, String> = BTreeMap::new();
             let mut out = vec![StepFacts {
                 text: st.from.original.clone(),
                 line: st.line,
                 ..StepFacts::default()
             }];
-            for ins in &st.instructions {
+            for (k, ins) in st.instructions.iter().enumerate() {
                 let env = env_of(&globals, &scope);
+                let sources = match words.get(k) {
+                    Some(Ok(w)) => context_sources_of(ins, w),
+                    _ => context_sources(ins, df.escape, &env),
+                };
                 let mut facts = StepFacts {
                     text: ins.original.clone(),
                     line: ins.line,
                     args: BTreeMap::new(),
-                    sources: context_sources(ins, df.escape, &env),
+                    sources,
                 };
                 if ins.keyword == Keyword::Arg {
                     for (name, value) in declared(ins, df.escape, &env, &globals, opts) {
@@ -103,7 +110,24 @@ fn names_var(text: &str, name: &str) -> bool {
     })
 }
 
-/// The context paths a COPY/ADD reads (none with `--from`, for heredocs, URLs and git).
+/// The context paths a COPY/ADD reads, from its words as BuildKit expands them (the stage's
+/// ENV too): none with `--from`, for heredocs, URLs and git.
+fn context_sources_of(ins: &Instruction, words: &Words) -> Option<Vec<String>> {
+    if !matches!(ins.keyword, Keyword::Copy | Keyword::Add) || ins.flag("from").is_some() {
+        return None;
+    }
+    let sources: Vec<String> = words
+        .sources_and_dest()
+        .0
+        .into_iter()
+        .filter(|w| matches!(classify_source(w), Ok(SourceKind::Local)))
+        .map(str::to_string)
+        .collect();
+    (!sources.is_empty()).then_some(sources)
+}
+
+/// [`context_sources_of`] for words that do not expand: each expanded alone with the ARGs,
+/// a word that fails kept as written.
 fn context_sources(ins: &Instruction, escape: char, env: &Env) -> Option<Vec<String>> {
     if !matches!(ins.keyword, Keyword::Copy | Keyword::Add) || ins.flag("from").is_some() {
         return None;

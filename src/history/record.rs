@@ -138,12 +138,21 @@ impl RunRecord {
         })
     }
 
-    /// Share of the finished instructions (FROMs left out) that came from the cache.
+    /// Share of the finished instructions that came from the cache, those with nothing to do
+    /// left out (FROMs, and an ARG, ENV… not from the cache: see
+    /// [`crate::build::state::InstructionState::no_work`]), so a fully cached rebuild is 1.
     pub fn cached_share(&self) -> Option<f64> {
+        let metadata = |s: usize, k: usize| {
+            self.plan
+                .stages
+                .get(s)
+                .and_then(|st| st.instructions.get(k))
+                .is_some_and(|i| i.is_metadata())
+        };
         let done: Vec<bool> = self
             .finished()
             .into_iter()
-            .filter(|((_, k), _)| *k > 0)
+            .filter(|&((s, k), (c, _))| k > 0 && (c || !metadata(s, k)))
             .map(|(_, (c, _))| c)
             .collect();
         (!done.is_empty()).then(|| done.iter().filter(|c| **c).count() as f64 / done.len() as f64)

@@ -53,6 +53,7 @@ fn numbers_line(i: &InstructionPage) -> Option<String> {
     ];
     match n.cached {
         Some(true) => parts.push("cached".into()),
+        Some(false) if n.no_work => parts.push("no work".into()),
         Some(false) => parts.push("ran".into()),
         None => {}
     }
@@ -254,6 +255,7 @@ pub fn markdown(h: &Handout, df: &Dockerfile, g: &StageGraph) -> String {
                     n.layer.map_or("none".into(), |l| l.to_string()),
                     match n.cached {
                         Some(true) => "cached",
+                        Some(false) if n.no_work => "no work",
                         Some(false) => "ran",
                         None => "",
                     }

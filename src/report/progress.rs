@@ -72,8 +72,11 @@ impl<W: Write> PlainReporter<W> {
                     return Ok(());
                 };
                 let text = shown(&ins.text, 70);
+                let done = &self.state.stages[*stage].instructions[*instruction];
                 let timing = if *cached {
                     "CACHED".to_string()
+                } else if done.no_work {
+                    "no work".to_string()
                 } else {
                     format_duration(*duration_ms)
                 };
@@ -175,13 +178,19 @@ impl<W: Write> PlainReporter<W> {
                 writeln!(self.out, "  {:<16} not needed", name(&p.display_name()))?;
                 continue;
             }
+            // Instructions with nothing to do (FROM of an image already there, ARG, ENV…)
+            // are neither cached nor run: counted apart, so a rebuild reads 100%.
+            let worked = s.instructions.len() - s.no_work_count();
+            let no_work = match s.no_work_count() {
+                0 => String::new(),
+                n => format!(", {n} no work"),
+            };
             writeln!(
                 self.out,
-                "  {:<16} {:>8}  {}/{} cached  {}",
+                "  {:<16} {:>8}  {}/{worked} cached{no_work}  {}",
                 name(&p.display_name()),
                 format_duration(s.duration_ms()),
                 s.cached_count(),
-                s.instructions.len(),
                 s.image.as_deref().map_or_else(|| "-".into(), short_id)
             )?;
         }
@@ -193,7 +202,7 @@ impl<W: Write> PlainReporter<W> {
                 s.instructions
                     .iter()
                     .enumerate()
-                    .filter(|(_, i)| !i.cached)
+                    .filter(|(_, i)| !i.cached && !i.no_work)
                     .filter_map(move |(k, i)| i.duration_ms.map(|d| (si, k, d)))
             })
             .filter(|(_, _, d)| *d > 0)
@@ -289,6 +298,14 @@ impl<W: Write> JsonReporter<W> {
         serde_json::to_value(m).ok()
     }
 
+    fn no_work(&self, stage: usize, k: usize) -> bool {
+        self.state
+            .stages
+            .get(stage)
+            .and_then(|s| s.instructions.get(k))
+            .is_some_and(|i| i.no_work)
+    }
+
     pub fn on_event(&mut self, ev: &BuildEvent) -> io::Result<()> {
         self.state.apply(ev);
         // The reason travels inside the instruction_finished that follows it.
@@ -306,10 +323,13 @@ impl<W: Write> JsonReporter<W> {
                 obj.insert("stage".into(), self.stage_value(s));
                 if let Some(k) = k {
                     obj.insert("line".into(), self.line_of(s, k));
-                    if let BuildEvent::InstructionFinished { cached: false, .. } = ev
-                        && let Some(m) = self.miss_of(s, k)
-                    {
-                        obj.insert("miss".into(), m);
+                    if let BuildEvent::InstructionFinished { cached: false, .. } = ev {
+                        if let Some(m) = self.miss_of(s, k) {
+                            obj.insert("miss".into(), m);
+                        }
+                        if self.no_work(s, k) {
+                            obj.insert("no_work".into(), Value::Bool(true));
+                        }
                     }
                 }
             }
@@ -347,12 +367,15 @@ impl<W: Write> JsonReporter<W> {
                         "instruction": k,
                         "line": p.instructions[k].line,
                         "cached": i.cached,
+                        "no_work": i.no_work,
                         "duration_ms": i.duration_ms,
                         "image": i.image,
                         "miss": i.miss,
                     })).collect::<Vec<_>>(),
                     "instruction_count": s.instructions.len(),
                     "cached_count": s.cached_count(),
+                    "no_work_count": s.no_work_count(),
+                    "cached_percent": s.cached_percent(),
                     "image": s.image,
                 })
             })

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use crate::fs::format::{human_size, mode_string};
 use crate::fs::{EntryId, EntryRef, FsIndex, Kind, escape};
 
-/// Which layer added an entry and, when the build is known, which instruction made it.
+/// Which layer made (or last changed) an entry and, when the build is known, which
+/// instruction that was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AddedBy {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -14,12 +15,23 @@ pub struct AddedBy {
     pub instruction: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    /// `layer 2: RUN make`: the history line, always there.
+    /// The image layer, counted from the bottom.
+    pub layer: u16,
+    /// The instruction only: as the Dockerfile wrote it when the build is known, else the
+    /// layer's history line (`RUN make`; empty for an imported base).
     pub text: String,
 }
 
-/// Which instruction added an entry, when known.
-pub type AddedByFn<'a> = &'a dyn Fn(EntryId) -> Option<AddedBy>;
+/// What the layers say of one entry: the instruction that made it and, when a later one
+/// changed it (a directory something was added to), the last of those.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributed {
+    pub added_by: Option<AddedBy>,
+    pub last_changed_by: Option<AddedBy>,
+}
+
+/// Which instructions made and last changed an entry, when known.
+pub type AddedByFn<'a> = &'a dyn Fn(EntryId) -> Attributed;
 
 #[derive(serde::Serialize)]
 struct JsonEntry {
@@ -35,6 +47,13 @@ struct JsonEntry {
     link_missing: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     added_by: Option<AddedBy>,
+    /// A directory: the last instruction that wrote it, when not the one that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_changed_by: Option<AddedBy>,
+    /// An empty mount point a RUN left (`/dev`, `/proc`, `/sys`): the runtime's, not the
+    /// Dockerfile's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    runtime: bool,
 }
 
 /// One JSON object per line, depth-first, children by name; `depth` limits like the text.
@@ -48,6 +67,10 @@ pub fn json_lines(
         .entries()
         .filter(|e| depth.is_none_or(|d| e.depth() <= d))
     {
+        let Attributed {
+            added_by,
+            last_changed_by,
+        } = added_by(e.id);
         let obj = JsonEntry {
             path: escape(e.path()),
             kind: e.kind().as_str(),
@@ -57,7 +80,9 @@ pub fn json_lines(
             gid: e.gid(),
             link: e.link().map(escape),
             link_missing: e.link_missing(),
-            added_by: added_by(e.id),
+            added_by,
+            last_changed_by,
+            runtime: e.is_runtime_mount_point(),
         };
         serde_json::to_writer(&mut *out, &obj)?;
         out.write_all(b"\n")?;
@@ -82,6 +107,7 @@ fn line(e: &EntryRef<'_>) -> String {
             format!(" => /{} (missing)", escape(l))
         }
         (Kind::Hardlink, Some(l)) => format!(" => /{}", escape(l)),
+        _ if e.is_runtime_mount_point() => " (runtime mount point)".to_string(),
         _ => String::new(),
     };
     format!(
@@ -144,13 +170,30 @@ mod tests {
     #[test]
     fn json_lines_escape_and_limit_depth() {
         let mut out = Vec::new();
-        let by = |id: EntryId| {
-            (id == 2).then(|| AddedBy {
-                stage: Some("base".into()),
-                instruction: Some(3),
-                line: Some(4),
-                text: "layer 1: RUN make".into(),
-            })
+        let run = AddedBy {
+            stage: Some("base".into()),
+            instruction: Some(3),
+            line: Some(4),
+            layer: 1,
+            text: "RUN make".into(),
+        };
+        let by = |id: EntryId| match id {
+            1 => Attributed {
+                added_by: Some(run.clone()),
+                last_changed_by: None,
+            },
+            // A directory made by the base image's layer, written again by the RUN.
+            2 => Attributed {
+                added_by: Some(AddedBy {
+                    stage: None,
+                    instruction: None,
+                    line: None,
+                    layer: 0,
+                    text: String::new(),
+                }),
+                last_changed_by: Some(run.clone()),
+            },
+            _ => Attributed::default(),
         };
         json_lines(&sample(), Some(1), &by, &mut out).expect("write");
         insta::assert_snapshot!(String::from_utf8(out).expect("utf8"));

@@ -18,7 +18,12 @@ pub struct Compared {
 impl Session {
     /// What the `to` side's instructions copy and run, up to its state.
     pub fn release_model(&self, to: StageRef) -> ReleaseModel {
-        let mut model = ReleaseModel::from_dockerfile(&self.dockerfile, to.stage);
+        let opts = crate::dockerfile::GraphOptions {
+            target: self.request.target.clone(),
+            build_args: self.request.build_args.clone(),
+            platform: self.request.platform.clone(),
+        };
+        let mut model = ReleaseModel::from_dockerfile_with(&self.dockerfile, to.stage, &opts);
         if let Some(n) = to.at {
             // The state after instruction N knows only the copies up to N.
             model.copies.retain(|c| c.instruction <= n);

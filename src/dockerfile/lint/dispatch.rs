@@ -9,15 +9,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::super::shell::{Env, split_words};
+use super::super::scope::{DEFAULT_PATH, NON_ENV, pairs};
+use super::super::shell::Env;
 use super::super::{Args, Dockerfile, Instruction, Keyword};
 use super::from::global_env;
 use super::vars::{lookups, suggest};
 use super::{Config, Input, Scope, Sink, empty_args, rules};
-
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/// `nonEnvArgs`: never reported as undefined.
-const NON_ENV: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
 /// What a stage carries to the stages built on it (`dispatchState.init`).
 #[derive(Debug, Clone, Default)]
@@ -80,43 +77,6 @@ pub fn stages(scope: &Scope<'_>, sink: &mut Sink) {
     }
 }
 
-/// `key=value` pairs of ENV/LABEL/ARG as written; `legacy` for `KEY value…`.
-struct Pairs {
-    pairs: Vec<(String, Option<String>)>,
-    legacy: bool,
-}
-
-fn pairs(ins: &Instruction, escape: char, arg: bool) -> Pairs {
-    let Args::Shell(text) = &ins.args else {
-        return Pairs {
-            pairs: Vec::new(),
-            legacy: false,
-        };
-    };
-    let words = split_words(text, escape);
-    match words.first() {
-        Some(first) if !arg && !first.text.contains('=') => {
-            let rest = text
-                .get(first.start + first.text.len()..)
-                .unwrap_or_default();
-            Pairs {
-                pairs: vec![(first.text.clone(), Some(rest.trim().to_string()))],
-                legacy: true,
-            }
-        }
-        _ => Pairs {
-            pairs: words
-                .into_iter()
-                .map(|w| match w.text.split_once('=') {
-                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                    None => (w.text, None),
-                })
-                .collect(),
-            legacy: false,
-        },
-    }
-}
-
 /// Expand a word in the stage's env, reporting what it uses that is not defined.
 fn expand(cx: &Ctx<'_>, state: &State, word: &str, sink: &mut Sink) -> String {
     let found = lookups(word, cx.df.escape, &state.env);
@@ -162,7 +122,7 @@ fn dispatch(cx: &Ctx<'_>, ins: &Instruction, state: &mut State, once: &mut Once,
     let esc = cx.df.escape;
     match ins.keyword {
         Keyword::Env | Keyword::Label => {
-            let p = pairs(ins, esc, false);
+            let p = pairs(ins, esc);
             let expanded: Vec<(String, String)> = p
                 .pairs
                 .iter()
@@ -188,7 +148,7 @@ fn dispatch(cx: &Ctx<'_>, ins: &Instruction, state: &mut State, once: &mut Once,
         }
         Keyword::Arg => {
             let args = cx.input.build_args.unwrap_or(empty_args());
-            for (k, default) in pairs(ins, esc, true).pairs {
+            for (k, default) in pairs(ins, esc).pairs {
                 secret(cx, "ARG", &k, sink);
                 let value = match (args.get(&k), default) {
                     (Some(v), _) => Some(v.clone()),

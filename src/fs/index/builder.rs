@@ -94,6 +94,7 @@ impl IndexBuilder {
             kind,
             flags: flags.bits(),
             layer: NO_LAYER,
+            created: NO_LAYER,
         });
         self.progress.entries += 1;
         Ok(())
@@ -254,6 +255,7 @@ impl IndexBuilder {
             kind: Kind::Dir,
             flags: 0,
             layer: NO_LAYER,
+            created: NO_LAYER,
         };
 
         // Depth-first order: an entry's parent is the top of the stack of open ancestors

@@ -10,8 +10,9 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use super::{FsIndex, Kind, NONE, Progress, Record};
 
-// Version 2 adds the content-sniffing flags byte to each record, 3 the layer that wrote it.
-const MAGIC: &[u8; 8] = b"SSIX\x00\x00\x00\x03";
+// Version 2 adds the content-sniffing flags byte to each record, 3 the layer that wrote it, 4
+// the layer that made it.
+const MAGIC: &[u8; 8] = b"SSIX\x00\x00\x00\x04";
 
 fn kind_byte(k: Kind) -> u8 {
     match k {
@@ -123,11 +124,12 @@ pub(super) fn put_record(out: &mut impl Write, r: &Record) -> std::io::Result<()
     }
     put(&[kind_byte(r.kind), r.flags]);
     put(&r.layer.to_le_bytes());
+    put(&r.created.to_le_bytes());
     out.write_all(&b)
 }
 
 /// Bytes of one encoded record.
-const RECORD_BYTES: usize = 4 * 4 + 3 * 8 + 3 * 4 + 2 + 2;
+const RECORD_BYTES: usize = 4 * 4 + 3 * 8 + 3 * 4 + 2 + 2 + 2;
 
 pub(super) struct Cursor<'a> {
     pub(super) buf: &'a [u8],
@@ -173,6 +175,7 @@ impl<'a> Cursor<'a> {
             let kind = byte_kind(self.take(1)?[0])?;
             let flags = self.take(1)?[0];
             let layer = u16::from_le_bytes(self.take(2)?.try_into().ok()?);
+            let created = u16::from_le_bytes(self.take(2)?.try_into().ok()?);
             if !in_arena(path_start, path_len)
                 || (link_start != NONE && !in_arena(link_start, link_len))
             {
@@ -192,6 +195,7 @@ impl<'a> Cursor<'a> {
                 kind,
                 flags,
                 layer,
+                created,
             });
         }
         Some(records)

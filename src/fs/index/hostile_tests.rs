@@ -136,7 +136,7 @@ fn a_hard_link_to_nothing_is_a_hard_link_marked_missing() {
     assert!(out.contains("gone => /no/such/file (missing)"), "{out}");
     assert!(out.contains("good => /bin/real\n"), "{out}");
     let mut out = Vec::new();
-    crate::report::tree::json_lines(&ix, None, &|_| None, &mut out).expect("json");
+    crate::report::tree::json_lines(&ix, None, &|_| Default::default(), &mut out).expect("json");
     let out = String::from_utf8(out).expect("utf8");
     let gone = out
         .lines()

@@ -288,7 +288,7 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
         records: Vec::with_capacity(lower.records.len() + upper.records.len()),
         ..LayerIndex::default()
     };
-    let mut take = |from: &LayerIndex, r: &Record, layer: u16| {
+    let mut take = |from: &LayerIndex, r: &Record, layer: u16, created: u16| {
         let mut r = *r;
         let start = out.arena.len();
         out.arena.extend_from_slice(from.path(&r));
@@ -298,6 +298,7 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
             out.arena.extend_from_slice(link);
         }
         r.layer = layer;
+        r.created = created;
         // Past the index's 4 GiB of path bytes the rest is dropped, as a tar past it is.
         if out.arena.len() <= (u32::MAX as usize) - (1 << 20) {
             out.records.push(r);
@@ -306,10 +307,13 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
     let mut ups = upper.records.iter().peekable();
     let mut next_cut = 0;
     let mut active: Option<&Cut> = None;
+    // A directory the upper layer writes again keeps the layer that made it; set when the
+    // lower one is met, used by the upper entry of that path (the next one taken).
+    let mut made: Option<u16> = None;
     for low in &lower.records {
         let lp = lower.path(low);
         while let Some(u) = ups.next_if(|u| path_cmp(upper.path(u), lp).is_lt()) {
-            take(upper, u, no);
+            take(upper, u, no, made.take().unwrap_or(no));
         }
         // Cuts are in the same depth-first order: a cut's subtree is the run right after it,
         // so the outermost cut covering this path is the one still active.
@@ -324,17 +328,24 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
             next_cut += 1;
         }
         let cut = active.is_some_and(|c| is_below(lp, c.path) || (c.with_self && c.path == lp));
-        let replaced = ups.peek().is_some_and(|u| upper.path(u) == lp);
-        if cut || replaced {
+        let replaced = ups.peek().filter(|u| upper.path(u) == lp);
+        if cut || replaced.is_some() {
+            if !cut
+                && low.kind == Kind::Dir
+                && replaced.is_some_and(|u| u.kind == Kind::Dir)
+                && low.created != NO_LAYER
+            {
+                made = Some(low.created);
+            }
             if targets.contains(lp) {
                 gone.insert(lp.to_vec(), *low);
             }
             continue;
         }
-        take(lower, low, low.layer);
+        take(lower, low, low.layer, low.created);
     }
     for u in ups {
-        take(upper, u, no);
+        take(upper, u, no, made.take().unwrap_or(no));
     }
     if !gone.is_empty() {
         keep_linked_content(&mut out, &gone, no);
@@ -385,10 +396,11 @@ pub mod layer_codec {
     use super::super::codec::{Cursor, Summed, put_record};
     use super::{LayerIndex, Progress};
 
-    const MAGIC: &[u8; 8] = b"SSLX\x00\x00\x00\x02";
+    // Version 3: each record also says the layer that made it.
+    const MAGIC: &[u8; 8] = b"SSLX\x00\x00\x00\x03";
 
     pub fn encode(l: &LayerIndex) -> Vec<u8> {
-        let mut out = Vec::with_capacity(l.arena.len() + l.records.len() * 58 + 64);
+        let mut out = Vec::with_capacity(l.arena.len() + l.records.len() * 60 + 64);
         // Writing into a Vec cannot fail.
         let _ = encode_to(l, &mut out);
         out

@@ -202,3 +202,34 @@ fn layer_codec_round_trips_and_refuses_damage() {
         assert!(layer_codec::decode(&bad).is_none(), "flip at {i} accepted");
     }
 }
+
+#[test]
+fn a_directory_was_made_by_the_layer_it_first_appeared_in() {
+    // WORKDIR /src makes src/, COPY adds a file in it, RUN another: src/ is in all three.
+    let workdir = layer(&[T::D("src/")]);
+    let copy = layer(&[T::D("src/"), T::F("src/main.c", b"int main;")]);
+    let run = layer(&[T::D("src/"), T::F("src/demo", b"bin"), T::D("tmp/")]);
+    // A whiteout of the directory and a new one in the same layer: made again there.
+    let again = layer(&[T::F("src/.wh..wh..opq", b""), T::D("src/")]);
+    let ix = compose(&[&workdir, &copy, &run]);
+    let at = |ix: &FsIndex, p: &str| {
+        let e = ix.get(ix.lookup(p.as_bytes()).expect(p));
+        (e.created_layer(), e.layer())
+    };
+    assert_eq!(at(&ix, "src"), (Some(0), Some(2)));
+    assert_eq!(at(&ix, "src/main.c"), (Some(1), Some(1)));
+    assert_eq!(at(&ix, "src/demo"), (Some(2), Some(2)));
+    assert_eq!(at(&ix, "tmp"), (Some(2), Some(2)));
+    // An opaque directory keeps its own entry (only what was in it goes).
+    let ix = compose(&[&workdir, &copy, &again]);
+    assert_eq!(at(&ix, "src"), (Some(0), Some(2)));
+    assert!(ix.lookup(b"src/main.c").is_none());
+    let gone = layer(&[T::F(".wh.src", b"")]);
+    let back = layer(&[T::D("src/")]);
+    let ix = compose(&[&workdir, &gone, &back]);
+    assert_eq!(at(&ix, "src"), (Some(2), Some(2)));
+    // The index codec keeps both.
+    let bytes = super::codec::encode(&compose(&[&workdir, &copy, &run]));
+    let decoded = super::codec::decode(&bytes).expect("decodes");
+    assert_eq!(at(&decoded, "src"), (Some(0), Some(2)));
+}

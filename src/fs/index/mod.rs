@@ -86,6 +86,10 @@ struct Record {
     /// The image layer (bottom = 0) that wrote the entry, [`NO_LAYER`] when not known (an
     /// export, a directory no layer named); fits in the padding too.
     layer: u16,
+    /// The layer that made the entry: for a directory the one it first appeared in (a later
+    /// layer writing it again, as every layer that adds below it does, keeps it), for the
+    /// rest the same as `layer`.
+    created: u16,
 }
 
 /// [`Record::layer`] of an entry no layer is known to have written.
@@ -257,6 +261,25 @@ impl<'a> EntryRef<'a> {
     /// from layers.
     pub fn layer(&self) -> Option<u16> {
         let l = self.rec.layer;
+        (l != NO_LAYER).then_some(l)
+    }
+
+    /// An empty directory `dev`, `proc` or `sys` at the root: the mount point a container
+    /// runtime makes for a RUN (BuildKit's leaves them in the first RUN's layer on a base that
+    /// has none), not a file the Dockerfile put there. Diffs, leftovers and changes lists
+    /// leave such entries out; the tree keeps them, marked.
+    pub fn is_runtime_mount_point(&self) -> bool {
+        self.rec.kind == Kind::Dir
+            && self.count() == 1
+            && matches!(self.path(), b"dev" | b"proc" | b"sys")
+    }
+
+    /// The image layer that made this entry, when the index was composed from layers: for a
+    /// directory the layer where it first appeared (a directory is in every layer that adds
+    /// something below it, so [`EntryRef::layer`] names the last of those), for anything else
+    /// the layer that wrote it.
+    pub fn created_layer(&self) -> Option<u16> {
+        let l = self.rec.created;
         (l != NO_LAYER).then_some(l)
     }
 

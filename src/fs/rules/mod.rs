@@ -331,6 +331,9 @@ impl RuleSet {
             while covered.last().is_some_and(|&(end, _)| e.id >= end) {
                 covered.pop();
             }
+            if e.is_runtime_mount_point() {
+                continue;
+            }
             path.clear();
             path.push_str(&String::from_utf8_lossy(e.path()));
             let cand = Candidate::new(&path);

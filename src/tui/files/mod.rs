@@ -143,11 +143,22 @@ impl FilesPane {
         }
     }
 
-    /// `line 6 RUN make` for an entry, once the layers are known.
+    /// `line 6 RUN make` for an entry, once the layers are known: the instruction that made
+    /// it (for a directory, the one it first appeared in).
     pub fn added_by(&self, id: EntryId) -> Option<&str> {
         let l = self.layers.as_ref()?;
-        let layer = (*l.attribution.get(id as usize)?)?;
+        let layer = (*l.created.get(id as usize)?)?;
         l.labels.get(usize::from(layer)).map(String::as_str)
+    }
+
+    /// The instruction that last wrote a directory, when it is not the one that made it.
+    pub fn last_changed_by(&self, id: EntryId) -> Option<&str> {
+        let l = self.layers.as_ref()?;
+        let last = (*l.attribution.get(id as usize)?)?;
+        if l.created.get(id as usize).copied().flatten() == Some(last) {
+            return None;
+        }
+        l.labels.get(usize::from(last)).map(String::as_str)
     }
 
     /// A newer index of the same image: the tree follows, keeping what was open, the sort,
@@ -192,8 +203,9 @@ impl FilesPane {
                 id: ix.lookup(p),
                 deleted: false,
             })
-            // A later layer may have removed it again: then it is not in this state.
-            .filter(|r| r.id.is_some())
+            // A later layer may have removed it again: then it is not in this state. An empty
+            // /dev, /proc or /sys is the RUN's runtime's, not a change the instruction made.
+            .filter(|r| r.id.is_some_and(|id| !ix.get(id).is_runtime_mount_point()))
             .chain(l.deleted.iter().map(|p| ChangeRow {
                 path: p.clone(),
                 id: None,

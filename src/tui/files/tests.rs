@@ -438,3 +438,63 @@ fn hostile_names_render_escaped_on_one_row() {
     assert!(s.contains("evil\\x1b]0;T\\x07\\x0aname"), "{s}");
     assert!(s.contains("ln -> \\x1b[2J\\x0d"), "{s}");
 }
+
+#[test]
+fn runtime_mount_points_are_marked_and_no_change_of_the_instruction() {
+    // BuildKit's first RUN leaves an empty /proc in its layer, beside what it wrote in src/,
+    // which WORKDIR made.
+    let mut m = built();
+    m.focus = Focus::Instructions;
+    m.instruction = 3;
+    update(&mut m, Msg::Action(Action::OpenFiles));
+    let mut b = IndexBuilder::new();
+    for (p, k) in [
+        (&b"bin/sh"[..], Kind::File),
+        (b"proc", Kind::Dir),
+        (b"src/deps.txt", Kind::File),
+        (b"src/main.c", Kind::File),
+    ] {
+        b.add(p, k, Meta::new(1, 0o755), None, 0).expect("add");
+    }
+    let ix = b.finish();
+    indexed(&mut m, ix.clone());
+    let l = |created: &str, added: &[&str]| Layer {
+        added: added.iter().map(|p| p.as_bytes().to_vec()).collect(),
+        created_by: Some(created.into()),
+        ..Layer::default()
+    };
+    let layers = ImageLayers {
+        light: false,
+        layers: vec![
+            l("ADD file:abc in /", &["bin", "bin/sh"]),
+            l("WORKDIR /src", &["src"]),
+            l("COPY /deps.txt . # buildkit", &["src", "src/deps.txt"]),
+            l(
+                "RUN echo building && sleep 1",
+                &["proc", "src", "src/main.c"],
+            ),
+        ],
+    };
+    let info = layer_info(m.plan(), 1, 3, &layers, &ix);
+    let req = m.files.as_ref().expect("pane").req;
+    msg(
+        &mut m,
+        FilesMsg::Layers {
+            req,
+            result: Ok(Shared::new(info)),
+        },
+    );
+    let p = m.files.as_ref().expect("pane");
+    let src = ix.lookup(b"src").expect("src");
+    assert_eq!(p.added_by(src), Some("line 4 WORKDIR /src"));
+    assert!(p.last_changed_by(src).is_some_and(|l| l.contains("RUN")));
+    let s = screen(&m);
+    assert!(s.contains("runtime mount point"), "{s}");
+    assert!(s.contains("line 4 WORKD… (last 6)"), "{s}");
+    act(&mut m, FilesKey::Changes);
+    let Some(List::Changes(rows)) = &m.files.as_ref().expect("pane").list else {
+        panic!("no changes list");
+    };
+    let paths: Vec<&[u8]> = rows.iter().map(|r| r.path.as_slice()).collect();
+    assert_eq!(paths, [&b"src"[..], b"src/main.c"]);
+}

@@ -48,15 +48,42 @@ fn columns(p: &FilesPane, ix: &FsIndex, id: EntryId, added_w: usize) -> String {
         clip(&format!("{}:{}", e.uid(), e.gid()), 9)
     );
     if added_w > 0 {
-        let by = p
-            .added_by(id)
-            .unwrap_or(if p.layers.is_some() || p.layers_error.is_some() {
-                ""
-            } else {
-                "…"
-            });
+        let mut by = if e.is_runtime_mount_point() {
+            // An empty /dev, /proc or /sys: the RUN's container runtime made it.
+            "runtime mount point".to_string()
+        } else {
+            p.added_by(id)
+                .unwrap_or(if p.layers.is_some() || p.layers_error.is_some() {
+                    ""
+                } else {
+                    "…"
+                })
+                .to_string()
+        };
+        // A directory a later instruction wrote again: `(last 21)`, the line of the last one,
+        // kept in view whatever the width clips of the first.
+        let last = p
+            .last_changed_by(id)
+            .filter(|_| !e.is_runtime_mount_point())
+            .map(|l| {
+                let at = l
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split(' ').next())
+                    .unwrap_or("base");
+                format!(" (last {at})")
+            })
+            .unwrap_or_default();
+        let room = added_w.saturating_sub(last.chars().count());
         s.push(' ');
-        s.push_str(&clip(by, added_w));
+        if last.is_empty() || room < 8 {
+            by.push_str(&last);
+            s.push_str(&clip(&by, added_w));
+        } else {
+            s.push_str(&clip(
+                &format!("{}{last}", clip(&by, room).trim_end()),
+                added_w,
+            ));
+        }
     }
     s.push(' ');
     s

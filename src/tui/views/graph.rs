@@ -106,13 +106,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             )),
             _ => {
                 detail.push(Span::raw(format!("{:>6}", duration(st.duration_ms()))));
-                let finished = st
-                    .instructions
-                    .iter()
-                    .filter(|i| i.duration_ms.is_some())
-                    .count()
-                    .max(1);
-                let share = st.cached_count() * 100 / finished;
+                let share = st.cached_percent().unwrap_or(0);
                 detail.push(Span::styled(
                     format!(" {share:>3}% cached"),
                     Style::default().fg(Color::Blue),
@@ -174,6 +168,20 @@ mod tests {
         m.stage = 42;
         let s = render_with(30, 12, |f| super::render(f, f.area(), &m));
         assert!(s.contains("s42"), "{s}");
+    }
+
+    #[test]
+    fn a_fully_cached_rebuild_reads_100_percent() {
+        use crate::tui::update::tests::{feed, ins, plan_of};
+        // BuildKit 20.10 on a rebuild: the FROM vertex uncached, the ARG settled with it,
+        // the RUN cached. Both had nothing to do: the stage is wholly cached.
+        let plan = plan_of("FROM busybox AS one\nARG V\nRUN echo $V\n");
+        let mut m = crate::tui::model::Model::new(plan, false);
+        for (k, cached) in [(0, false), (1, false), (2, true)] {
+            feed(&mut m, ins(0, k, cached, 0));
+        }
+        let s = render_with(30, 12, |f| super::render(f, f.area(), &m));
+        assert!(s.contains("100% cached"), "{s}");
     }
 
     #[test]

@@ -96,14 +96,15 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
                     bar(si.duration_ms.unwrap_or(0), max),
                     Style::default().fg(Color::Yellow),
                 ),
-                Span::styled(
-                    if si.cached { " CACHED " } else { "        " },
-                    Style::default().fg(Color::Black).bg(if si.cached {
-                        Color::Blue
-                    } else {
-                        Color::Reset
-                    }),
-                ),
+                match (si.cached, si.no_work) {
+                    (true, _) => Span::styled(
+                        " CACHED ",
+                        Style::default().fg(Color::Black).bg(Color::Blue),
+                    ),
+                    // Nothing to run (FROM of an image already there, ARG, ENV…).
+                    (false, true) => Span::styled(" no work", Style::default().fg(Color::DarkGray)),
+                    (false, false) => Span::raw("        "),
+                },
                 Span::styled(
                     format!("{:>3}", pi.line),
                     Style::default().fg(Color::DarkGray),
