@@ -114,43 +114,27 @@ pub async fn replace_earlier_tags(
 }
 
 /// Removes the tags `stagescope.local/<build id>:*`, never an image that still has a
-/// parent's role or another tag (no prune, no force), nor a classic build's cache.
+/// parent's role or another tag (no prune, no force).
 async fn untag_build(engine: &Engine, build_id: &str) {
     use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
-    let reference = format!("{TAG_REPO}/{build_id}");
-    let filters = std::collections::HashMap::from([("reference", vec![reference.as_str()])]);
+    // Unfiltered: with a `reference` filter the engine lists only the matching tags of each
+    // image, and the others are what decides.
     let Ok(images) = engine
         .docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
+        .list_images(Some(ListImagesOptionsBuilder::default().build()))
         .await
     else {
         return;
     };
-    let prefix = format!("{reference}:");
-    for image in &images {
-        // Removing an image's last tag removes the image. A classic build's stage images
-        // carry no label and are its build cache (`docker build` keeps them untagged as
-        // parents): their last tag stays. BuildKit's cache lives apart from its images.
-        let buildkit_made = image.labels.contains_key(BUILD_LABEL);
-        let others = image
-            .repo_tags
-            .iter()
-            .filter(|t| !t.starts_with(&prefix))
-            .count();
-        let ours: Vec<&String> = image
-            .repo_tags
-            .iter()
-            .filter(|t| t.starts_with(&prefix))
-            .collect();
-        let keep_last = !buildkit_made && others == 0;
-        for t in ours.iter().skip(usize::from(keep_last)) {
-            let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
-            let _ = engine.docker.remove_image(t, Some(opts), None).await;
-        }
+    let prefix = format!("{TAG_REPO}/{build_id}:");
+    // A tag another run also put on the same image (a cached rebuild) only goes from it. An
+    // image whose last tag goes is removed unless it is a parent (a classic build's cache
+    // for the steps after it; no prune): a classic leaf that changed since is stale cache,
+    // and BuildKit's cache lives apart from its images.
+    let tags = images.iter().flat_map(|i| &i.repo_tags);
+    for t in tags.filter(|t| t.starts_with(&prefix)) {
+        let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
+        let _ = engine.docker.remove_image(t, Some(opts), None).await;
     }
 }
 
