@@ -47,10 +47,11 @@ fn layers(image: &str) -> Vec<String> {
 /// `cleanup` every build whose `stage` tag has exactly the layers of `ours` less its last
 /// `drop` ones (layers made by this run's unique RUN lines, so no one else's build matches;
 /// the build itself exported only its target, `final`, whose first layers are `base`'s).
-fn adopt_builds_like(ours: &str, drop: usize, stage: &str, cleanup: &mut Cleanup) {
-    let mut want = layers(ours);
+/// `ours` is read before `tree` runs: a run replaces the tags its context's earlier runs left.
+fn adopt_builds_like(ours: &[String], drop: usize, stage: &str, cleanup: &mut Cleanup) {
+    let mut want = ours.to_vec();
     want.truncate(want.len().saturating_sub(drop));
-    assert!(!want.is_empty(), "{ours} has layers");
+    assert!(!want.is_empty(), "the build's target has layers");
     let tags = docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     for tag in tags.lines() {
         let Some(id) = tag
@@ -76,6 +77,7 @@ fn plain_tcp_builds_and_opens_a_stage_through_the_proxy() {
     let envs = [("DOCKER_HOST", url.as_str())];
     build_through(&project, &envs, &mut cleanup);
     let built = cleanup.build_ids.first().cloned().expect("the build's id");
+    let target_layers = layers(&format!("stagescope.local/{built}:final"));
 
     let out = stagescope(&envs)
         .arg("tree")
@@ -83,12 +85,7 @@ fn plain_tcp_builds_and_opens_a_stage_through_the_proxy() {
         .args(["--stage", "base"])
         .output()
         .expect("run stagescope tree");
-    adopt_builds_like(
-        &format!("stagescope.local/{built}:final"),
-        1,
-        "base",
-        &mut cleanup,
-    );
+    adopt_builds_like(&target_layers, 1, "base", &mut cleanup);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -138,18 +135,14 @@ fn ssh_with_a_port_builds_and_opens_a_stage() {
     ];
     build_through(&project, &envs, &mut cleanup);
     let built = cleanup.build_ids.first().cloned().expect("the build's id");
+    let target_layers = layers(&format!("stagescope.local/{built}:final"));
     let out = stagescope(&envs)
         .arg("tree")
         .arg(project.path())
         .args(["--stage", "final", "--depth", "1"])
         .output()
         .expect("run stagescope tree");
-    adopt_builds_like(
-        &format!("stagescope.local/{built}:final"),
-        0,
-        "final",
-        &mut cleanup,
-    );
+    adopt_builds_like(&target_layers, 0, "final", &mut cleanup);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
