@@ -213,15 +213,16 @@ fn sockets_fifos_and_symlinks_out_of_the_context_go_as_the_docker_cli_sends_them
             .map(str::to_string)
             .unwrap_or_else(|| panic!("{builder}: no image: {}", run.describe()));
         let mut want = want.clone();
+        let mut got = ctx_of(&image);
         if builder == "buildkit" {
-            // The daemon's BuildKit unpacks the same tar but copies no FIFO into the image.
+            // The FIFO reaches the daemon either way; whether COPY puts it in the image is
+            // BuildKit's choice: 0.8 (Docker 20.10) leaves it out, 0.13 (Docker 26) copies it.
             want.remove("fifo");
+            if let Some(kind) = got.remove("fifo") {
+                assert_eq!(kind, "Fifo", "{builder}: the FIFO stays a FIFO");
+            }
         }
-        assert_eq!(
-            ctx_of(&image),
-            want,
-            "{builder}: ours (left) vs the docker CLI's"
-        );
+        assert_eq!(got, want, "{builder}: ours (left) vs the docker CLI's");
     }
 }
 
