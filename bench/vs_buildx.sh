@@ -115,7 +115,7 @@ buildx() { # DIR [flags]
     shift
     docker buildx build -q -t vs-buildx-bench "$@" "$dir"
 }
-step() { "$bin/step_chain" "$1"; }
+step() { "$bin/examples/step_chain" "$1"; }
 export -f ours buildx step
 export bin work ids
 

@@ -50,7 +50,7 @@ mount_root() {
 }
 
 make_root() {
-  [ -x "$root/usr/bin/dockerd" ] && [ -x "$root/usr/bin/podman" ] && [ -f "$root/.stagescope-ready" ] && return
+  [ -x "$root/usr/sbin/dockerd" ] && [ -x "$root/usr/bin/podman" ] && [ -f "$root/.stagescope-ready" ] && return
   host_needs
   local m
   m="$(mirror)"

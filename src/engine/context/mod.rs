@@ -259,14 +259,16 @@ impl BuildContext {
     /// `.dockerignore` does not exclude) fails here, named in one line, rather than as a
     /// connection error halfway through the upload.
     pub fn check(&self) -> Result<(), ContextError> {
-        self.walk().map(drop)
+        let mut out = Vec::new();
+        self.walk_dir(&self.dir, "", None, &mut out, Readable::Check)
     }
 
     /// Walk the context like moby's `TarWithOptions`, collecting entries (no contents):
-    /// what the daemon receives, `.dockerignore` applied.
+    /// what the daemon receives, `.dockerignore` applied. Opens nothing: a file that cannot
+    /// be read fails where it is read (or in [`Self::check`], up front).
     pub fn walk(&self) -> Result<Vec<Entry>, ContextError> {
         let mut out = Vec::new();
-        self.walk_dir(&self.dir, "", None, &mut out)?;
+        self.walk_dir(&self.dir, "", None, &mut out, Readable::Unchecked)?;
         Ok(out)
     }
 
@@ -276,6 +278,7 @@ impl BuildContext {
         rel_dir: &str,
         parent: Option<&MatchInfo>,
         out: &mut Vec<Entry>,
+        readable: Readable,
     ) -> Result<(), ContextError> {
         let mut names: Vec<_> = fs::read_dir(abs_dir)
             .and_then(|rd| rd.map(|e| e.map(|e| e.file_name())).collect())
@@ -294,7 +297,7 @@ impl BuildContext {
             let is_dir = meta.is_dir();
             if skip {
                 if is_dir && self.matcher.must_descend(&rel) {
-                    self.walk_dir(&abs, &rel, Some(&info), out)?;
+                    self.walk_dir(&abs, &rel, Some(&info), out, readable)?;
                 }
                 continue;
             }
@@ -302,7 +305,7 @@ impl BuildContext {
             if ft.is_socket() {
                 continue; // Docker cannot archive sockets either; it skips them.
             }
-            if ft.is_file() {
+            if ft.is_file() && readable == Readable::Check {
                 // Like the CLI's ValidateContextDirectory: fail up front, not mid-upload.
                 File::open(&abs).map_err(|e| ContextError::io(&abs, e))?;
             }
@@ -312,11 +315,18 @@ impl BuildContext {
                 meta,
             });
             if is_dir {
-                self.walk_dir(&abs, &rel, Some(&info), out)?;
+                self.walk_dir(&abs, &rel, Some(&info), out, readable)?;
             }
         }
         Ok(())
     }
+}
+
+/// Whether a walk opens each file to see that it can be read (the up-front check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readable {
+    Check,
+    Unchecked,
 }
 
 /// `list_context(dir, dockerfile)`: what would be sent, in order.
