@@ -28,12 +28,8 @@ fn sent(p: &Project, extra: &[&str], cleanup: &mut Cleanup) -> (u64, u64) {
         .output()
         .expect("stagescope build");
     let events = common::parse_ndjson(&out.stdout);
-    if let Some(id) = events
-        .iter()
-        .find(|e| e["event"] == "build_started")
-        .and_then(|e| e["build_id"].as_str())
-    {
-        cleanup.build_ids.push(id.to_string());
+    if let Some(id) = common::announced_build_id(&events) {
+        cleanup.build_ids.push(id);
     }
     assert!(
         out.status.success(),

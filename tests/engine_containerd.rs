@@ -11,20 +11,6 @@ use std::process::{Command, Output};
 
 use common::{JsonRun, Project, nonce, parse_ndjson};
 
-fn host() -> Option<String> {
-    match std::env::var("STAGESCOPE_CONTAINERD_HOST") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but STAGESCOPE_CONTAINERD_HOST is not: scripts/modern-engine.sh starts it"
-            );
-            eprintln!("note: STAGESCOPE_CONTAINERD_HOST unset; skipping the containerd store test");
-            None
-        }
-    }
-}
-
 fn on(host: &str, args: &[&str]) -> Output {
     Command::new(common::BIN)
         .args(args)
@@ -56,7 +42,9 @@ impl Drop for Clean {
 
 #[test]
 fn stages_files_and_diffs_work_on_the_containerd_image_store() {
-    let Some(host) = host() else { return };
+    let Some(host) = common::engine_from("STAGESCOPE_CONTAINERD_HOST") else {
+        return;
+    };
     ok(on(&host, &["setup-base"]), "setup-base");
     let n = nonce();
     let p = Project::new(&format!(

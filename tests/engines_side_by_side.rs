@@ -14,20 +14,6 @@ fn machine_host() -> String {
         .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
 }
 
-fn modern_host() -> Option<String> {
-    match std::env::var("STAGESCOPE_MODERN_HOST") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but STAGESCOPE_MODERN_HOST is not: scripts/modern-engine.sh starts it"
-            );
-            eprintln!("note: STAGESCOPE_MODERN_HOST unset; skipping");
-            None
-        }
-    }
-}
-
 /// A RUN builds on `host` with both builders; what it made is removed.
 fn run_builds_on(host: &str) {
     let n = nonce();
@@ -40,13 +26,9 @@ fn run_builds_on(host: &str) {
             .output()
             .expect("stagescope build");
         let events = common::parse_ndjson(&out.stdout);
-        if let Some(id) = events
-            .iter()
-            .find(|e| e["event"] == "build_started")
-            .and_then(|e| e["build_id"].as_str())
-        {
+        if let Some(id) = common::announced_build_id(&events) {
             let _ = Command::new(common::BIN)
-                .args(["clean", "--build", id])
+                .args(["clean", "--build", &id])
                 .env("DOCKER_HOST", host)
                 .output();
         }
@@ -60,7 +42,9 @@ fn run_builds_on(host: &str) {
 
 #[test]
 fn the_machines_engine_and_todays_engine_both_run_a_run() {
-    let Some(modern) = modern_host() else { return };
+    let Some(modern) = common::engine_from("STAGESCOPE_MODERN_HOST") else {
+        return;
+    };
     for host in [machine_host(), modern] {
         let ready = Command::new(common::BIN)
             .arg("setup-base")

@@ -124,13 +124,35 @@ pub struct JsonRun {
     pub stderr: String,
 }
 
+/// The build id a `--progress json` run announced in its `build_started`.
+pub fn announced_build_id(events: &[Value]) -> Option<String> {
+    events
+        .iter()
+        .find(|e| e["event"] == "build_started")
+        .and_then(|e| e["build_id"].as_str())
+        .map(str::to_string)
+}
+
+/// One of today's engines that `scripts/modern-engine.sh` starts, from the variable it
+/// prints (`STAGESCOPE_MODERN_HOST`, …). Under `CI` a missing one fails the test; elsewhere
+/// the test is skipped with a note.
+pub fn engine_from(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(h) if !h.is_empty() => Some(h),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but {var} is not: scripts/modern-engine.sh starts that engine"
+            );
+            eprintln!("note: {var} unset (scripts/modern-engine.sh); skipping");
+            None
+        }
+    }
+}
+
 impl JsonRun {
     pub fn build_id(&self) -> Option<String> {
-        self.events
-            .iter()
-            .find(|e| e["event"] == "build_started")
-            .and_then(|e| e["build_id"].as_str())
-            .map(str::to_string)
+        announced_build_id(&self.events)
     }
 
     pub fn of(&self, kind: &str) -> Vec<&Value> {
