@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 
 use common::loopback::{Proxy, ca, cert_dir, server_config, stagescope, upgrade_to_grpc};
-use common::{Project, nonce};
+use common::{Cleanup, Project, build_plain_with, nonce};
 
 /// No engine anywhere: a build that needed one would fail.
 const NO_ENGINE: (&str, &str) = ("DOCKER_HOST", "unix:///nonexistent/docker.sock");
@@ -219,36 +219,30 @@ fn secrets_and_ssh_agents_reach_run_mounts_on_both_paths() {
     let _listener = UnixListener::bind(&agent).expect("bind the agent socket");
     let secret_flag = format!("id=tok,src={}", secret.display());
     let ssh_flag = format!("default={}", agent.display());
-    // The engine's BuildKit through its /session, then through its Control API.
+    // The engine's BuildKit through its /session, then through its Control API. What each
+    // build tags (the target; the failed one's state before its RUN) is cleaned by build id.
+    let mut cleanup = Cleanup::new();
     for via in [None, Some("docker")] {
-        let mut cmd = stagescope(&[]);
-        cmd.arg("build").arg(project.path()).args([
+        let via_flags: &[&str] = match via {
+            Some(addr) => &["--buildkit-addr", addr],
+            None => &[],
+        };
+        let mut args = vec![
             "--builder",
             "buildkit",
             "--secret",
             &secret_flag,
             "--ssh",
             &ssh_flag,
-        ]);
-        if let Some(addr) = via {
-            cmd.args(["--buildkit-addr", addr]);
-        }
-        let (code, out, err) = run(cmd);
-        assert_eq!(code, Some(0), "{via:?}: {out}\n{err}");
+        ];
+        args.extend(via_flags);
+        let (code, out) = build_plain_with(stagescope(&[]), project.path(), &args, &mut cleanup);
+        assert_eq!(code, Some(0), "{via:?}: {out}");
         // Without the secret the first RUN fails: the mount had nothing. (A secret is not
         // part of the cache key, hence --no-cache.)
-        let mut cmd = stagescope(&[]);
-        cmd.arg("build").arg(project.path()).args([
-            "--builder",
-            "buildkit",
-            "--no-cache",
-            "--ssh",
-            &ssh_flag,
-        ]);
-        if let Some(addr) = via {
-            cmd.args(["--buildkit-addr", addr]);
-        }
-        let (code, out, _) = run(cmd);
+        let mut args = vec!["--builder", "buildkit", "--no-cache", "--ssh", &ssh_flag];
+        args.extend(via_flags);
+        let (code, out) = build_plain_with(stagescope(&[]), project.path(), &args, &mut cleanup);
         assert_eq!(code, Some(1), "{via:?}: {out}");
     }
     let _ = std::fs::remove_file(secret);
