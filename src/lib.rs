@@ -1,6 +1,6 @@
 //! stagescope: step through Docker multi-stage builds.
 //!
-//! Layers (see README "Architecture"), each importing only those below it:
+//! Layers (see ARCHITECTURE.md), each importing only those below it:
 //! `tui` (the terminal front end) -> `session` (the build core) -> `engine` (the only
 //! bollard user) and `report` (headless output) -> `build`, `fs`, `dockerfile` (pure).
 

@@ -1,6 +1,6 @@
 //! The whole Dockerfile explained at once, for a page a teacher hands out: every stage and
 //! instruction with its explanation and, when a build ran, its numbers. Serializes to the
-//! JSON of `stagescope explain --format json` (keys documented in the README).
+//! JSON of `stagescope explain --format json` (keys documented in docs/commands.md).
 
 use super::numbers::{BuildNumbers, InstructionNumbers, Reach};
 use super::{Effect, Explanation, build, effect, global_args, instruction, stage};

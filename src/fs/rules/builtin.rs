@@ -1,4 +1,4 @@
-//! The built-in rules: one row each, with its reason. The README's rule table is made from
+//! The built-in rules: one row each, with its reason. docs/commands.md's rule table is made from
 //! this list.
 
 use super::{Applies, Category, ContentMatch, Rule, Severity};

@@ -1,5 +1,5 @@
 //! Leftovers and secrets: named rules with a severity and a reason, matched against the
-//! paths of a filesystem. Every built-in rule is one row of [`BUILTIN`] (the README lists
+//! paths of a filesystem. Every built-in rule is one row of [`BUILTIN`] (docs/commands.md lists
 //! them from there); a user TOML file adds rules, replaces them by name, or silences rules
 //! by name and paths by glob.
 //!
