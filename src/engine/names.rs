@@ -100,14 +100,7 @@ pub async fn replace_earlier_tags(
         }
     }
     keep.push(format!("{build_id} {}", std::process::id()));
-    if let Some(dir) = path.parent()
-        && std::fs::create_dir_all(dir).is_ok()
-    {
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, keep.join("\n") + "\n").is_ok() {
-            let _ = std::fs::rename(&tmp, &path);
-        }
-    }
+    let _ = crate::fs::cache::write_atomic(&path, (keep.join("\n") + "\n").as_bytes());
     for id in gone {
         untag_build(engine, &id).await;
     }

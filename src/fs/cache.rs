@@ -83,6 +83,23 @@ pub fn user_dir() -> Option<PathBuf> {
     Some(base.join("stagescope"))
 }
 
+/// Writes `bytes` to `path` whole or not at all: beside it first, then renamed, so a reader
+/// (another stagescope at the same moment) never sees half a file. Makes the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 impl DiskCache {
     /// `$XDG_CACHE_HOME/stagescope/index`, else `~/.cache/stagescope/index`.
     pub fn default_dir() -> Option<PathBuf> {

@@ -72,11 +72,8 @@ impl Store {
             sanitize_id(&rec.id)
         );
         let path = dir.join(name);
-        // Written beside and renamed: a reader never sees half a record.
-        let tmp = dir.join(format!(".tmp-{}", sanitize_id(&rec.id)));
         let text = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &path)?;
+        crate::fs::cache::write_atomic(&path, &text)?;
         let runs = self.list(&rec.context);
         if runs.len() > KEEP_PER_CONTEXT {
             for old in &runs[..runs.len() - KEEP_PER_CONTEXT] {

@@ -57,9 +57,6 @@ pub struct SyncMemory {
 impl SyncMemory {
     /// The memory of the context whose session shared key is `key` (None: keep nothing).
     pub fn load(key: &str) -> Self {
-        if std::env::var_os("STAGESCOPE_SYNC_MEMORY").is_some_and(|v| v == "off") {
-            return SyncMemory::default();
-        }
         let path = crate::fs::cache::user_dir().map(|d| d.join("sync").join(format!("{key}.json")));
         let sets = path
             .as_ref()
@@ -86,18 +83,11 @@ impl SyncMemory {
     /// Best effort: a cache directory that cannot be written costs a resend, never a build.
     fn save(&self) {
         let Some(path) = &self.path else { return };
-        let Some(dir) = path.parent() else { return };
-        let Ok(bytes) = serde_json::to_vec(&Stored {
+        let stored = Stored {
             sets: self.sets.clone(),
-        }) else {
-            return;
         };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        if let Ok(bytes) = serde_json::to_vec(&stored) {
+            let _ = crate::fs::cache::write_atomic(path, &bytes);
         }
     }
 }

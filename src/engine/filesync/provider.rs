@@ -169,9 +169,6 @@ impl FileSync for FileSyncService {
                 .offer(asked),
             _ => asked,
         };
-        if std::env::var_os("STAGESCOPE_DEBUG_SYNC").is_some() {
-            eprintln!("sync {name}: offered {offered:?} excludes {excludes:?}");
-        }
         let filter = Filter::new(&offered.includes, &excludes, &offered.follow, &dir.root)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let incoming = request.into_inner();
