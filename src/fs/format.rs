@@ -18,6 +18,11 @@ pub fn human_size(n: u64) -> String {
     format!("{v:.1}{}", UNITS[unit])
 }
 
+/// `0B`, `12.5MB`: [`human_size`] with its unit, for byte counts in running text.
+pub fn human_bytes(n: u64) -> String {
+    format!("{}B", human_size(n))
+}
+
 /// `drwxr-xr-x`, with setuid/setgid/sticky as `s`/`S`/`t`/`T`; a device or FIFO (an `Other`
 /// whose mode holds its type) as `c`, `b`, `p`, as `ls -l` shows them.
 pub fn mode_string(kind: Kind, mode: u32) -> String {

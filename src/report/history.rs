@@ -213,13 +213,13 @@ fn outside_text(a: &Outside, b: &Outside) -> String {
         b.before_build_ms,
     ));
     out.push_str(&format!(
-        "  {:<34} {:>8} {:>8} {:>8}   ({}B -> {}B sent)\n",
+        "  {:<34} {:>8} {:>8} {:>8}   ({} -> {} sent)\n",
         "loading the context",
         format_duration(a.context_ms),
         format_duration(b.context_ms),
         delta(Some(ms(b.context_ms) - ms(a.context_ms))),
-        crate::fs::format::human_size(a.context_bytes),
-        crate::fs::format::human_size(b.context_bytes)
+        crate::fs::format::human_bytes(a.context_bytes),
+        crate::fs::format::human_bytes(b.context_bytes)
     ));
     out.push_str(&row(
         "engine steps (metadata, export)",

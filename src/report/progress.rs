@@ -156,8 +156,8 @@ impl<W: Write> PlainReporter<W> {
                 });
                 writeln!(
                     self.out,
-                    "context: sent {}B{files}, loaded in {}",
-                    crate::fs::format::human_size(*bytes),
+                    "context: sent {}{files}, loaded in {}",
+                    crate::fs::format::human_bytes(*bytes),
                     format_duration(*duration_ms)
                 )?;
             }

@@ -90,14 +90,14 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     if let Some((bytes, files, ms)) = m.state.context_sent {
         let files = files.map_or_else(String::new, |n| format!(" {n} files"));
         info.push_str(&format!(
-            " · context {}B{files} {}",
-            crate::fs::format::human_size(bytes),
+            " · context {}{files} {}",
+            crate::fs::format::human_bytes(bytes),
             duration(ms)
         ));
     } else if m.state.context_bytes > 0 {
         info.push_str(&format!(
-            " · context {}B…",
-            crate::fs::format::human_size(m.state.context_bytes)
+            " · context {}…",
+            crate::fs::format::human_bytes(m.state.context_bytes)
         ));
     }
     spans.push(Span::styled(info, bar));
