@@ -118,6 +118,12 @@ load_base() { # SOCK
 
 base_on_machine_engine() {
   local bin
+  # setup-base makes the image from it when no registry answers.
+  if ! dpkg -s busybox-static >/dev/null 2>&1; then
+    log "installing on the host: busybox-static"
+    apt-get update -qq >&2
+    apt-get install -y -qq busybox-static >/dev/null
+  fi
   bin="$(dirname "$0")/../target/release/stagescope"
   [ -x "$bin" ] || bin="$(dirname "$0")/../target/debug/stagescope"
   if [ -x "$bin" ]; then

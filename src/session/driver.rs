@@ -52,9 +52,11 @@ async fn drive_steps(
             build_id: s.build_id.clone(),
         });
     }
-    // A chain of builds is one build to the user: one session carries the context to all
-    // of them, so the daemon syncs it once (and every cut sees the same files).
-    let ctx = &s.context;
+    // A chain of builds is one build to the user: it is checked once, and one session
+    // carries the context to all of them, so the daemon syncs it once (and every cut sees
+    // the same files).
+    let checked = s.context.checked().map_err(|e| e.to_string())?;
+    let ctx = &checked;
     let mut chain = None;
     if let Backend::Engine(engine) = &s.backend
         && choose_builder(engine, s.request.builder).is_ok_and(|k| k == BuilderKind::Buildkit)

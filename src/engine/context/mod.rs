@@ -86,6 +86,8 @@ pub struct BuildContext {
     matcher: PatternMatcher,
     /// Text sent in place of the Dockerfile's own (a Dockerfile cut after an instruction).
     replacement: Option<std::sync::Arc<str>>,
+    /// [`Self::check`] passed already: the builds of one step-mode chain check once.
+    checked: bool,
 }
 
 /// One thing the walk will send.
@@ -180,6 +182,7 @@ impl BuildContext {
             dockerignore,
             matcher,
             replacement: None,
+            checked: false,
         })
     }
 
@@ -258,9 +261,25 @@ impl BuildContext {
     /// `ValidateContextDirectory` does: a file or directory that cannot be read (and that
     /// `.dockerignore` does not exclude) fails here, named in one line, rather than as a
     /// connection error halfway through the upload.
+    /// A context that passed the check once is not walked again (see [`Self::checked`]).
     pub fn check(&self) -> Result<(), ContextError> {
+        if self.checked {
+            return Ok(());
+        }
         let mut out = Vec::new();
         self.walk_dir(&self.dir, "", None, &mut out, Readable::Check)
+    }
+
+    /// This context, checked once for every build made of it (and of its
+    /// [`Self::with_dockerfile_text`] cuts): a step-mode chain of builds is one build to the
+    /// user, and re-walking a 100k-file context before each cut was most of what step mode
+    /// cost over a plain build.
+    pub fn checked(&self) -> Result<Self, ContextError> {
+        self.check()?;
+        Ok(BuildContext {
+            checked: true,
+            ..self.clone()
+        })
     }
 
     /// Walk the context like moby's `TarWithOptions`, collecting entries (no contents):
