@@ -3,9 +3,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use stagescope::fs::diff::Diff;
-use stagescope::fs::rules::RuleSet;
-use stagescope::fs::{FsIndex, IndexBuilder, Kind, Meta};
+use stagescope_fs::diff::Diff;
+use stagescope_fs::rules::RuleSet;
+use stagescope_fs::{FsIndex, IndexBuilder, Kind, Meta};
 
 /// ~100k entries: 100 top directories x 10 subdirectories x 99 files. `seed` changes the
 /// content of every 7th file and drops every 50th, as a release differs from its builder.

@@ -7,22 +7,22 @@
 //! change the tree), once with items built a single time and reused.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
+use stagescope_tui::ratatui::Terminal;
+use stagescope_tui::ratatui::backend::TestBackend;
+use stagescope_tui::ratatui::style::{Color, Modifier, Style};
+use stagescope_tui::ratatui::text::{Line, Span};
 use std::borrow::Cow;
 use std::hint::black_box;
 use std::mem::{size_of, size_of_val};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
-use stagescope::fs::cache::DiskCache;
-use stagescope::fs::format::{human_size, mode_string};
-use stagescope::fs::index::ROOT;
-use stagescope::fs::tree::TreeView;
-use stagescope::fs::{EntryId, FsIndex, IndexBuilder, Kind, Meta, escape};
-use stagescope::tui::files::view;
-use stagescope::tui::files::{FilesPane, Shared};
+use stagescope_fs::cache::DiskCache;
+use stagescope_fs::format::{human_size, mode_string};
+use stagescope_fs::index::ROOT;
+use stagescope_fs::tree::TreeView;
+use stagescope_fs::{EntryId, FsIndex, IndexBuilder, Kind, Meta, escape};
+use stagescope_tui::files::view;
+use stagescope_tui::files::{FilesPane, Shared};
 
 const ID: &str = "sha256:abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd";
 

@@ -5,8 +5,8 @@
 //! per-entry cost and hashing the bytes that stream by. Run: `cargo bench --bench fs_index`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use stagescope::fs::tree::{SortBy, TreeView};
-use stagescope::fs::{FsIndex, Kind};
+use stagescope_fs::tree::{SortBy, TreeView};
+use stagescope_fs::{FsIndex, Kind};
 
 fn generated_tar(dirs: usize, files_per_dir: usize) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());

@@ -6,7 +6,7 @@
 //! Run: `cargo bench --bench index_memory`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use stagescope::fs::{FsIndex, IndexBuilder};
+use stagescope_fs::{FsIndex, IndexBuilder};
 
 #[path = "common/million.rs"]
 mod million;

@@ -7,11 +7,11 @@
 //! Run: `cargo bench --bench layers_memory`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use stagescope::fs::FsIndex;
-use stagescope::fs::cache::DiskCache;
-use stagescope::fs::index::layer::{Composer, LayerIndex};
-use stagescope::fs::layer_cache::LayerCache;
-use stagescope::fs::layers::Layer;
+use stagescope_fs::FsIndex;
+use stagescope_fs::cache::DiskCache;
+use stagescope_fs::index::layer::{Composer, LayerIndex};
+use stagescope_fs::layer_cache::LayerCache;
+use stagescope_fs::layers::Layer;
 
 #[path = "common/million.rs"]
 mod million;

@@ -5,9 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use stagescope::build::LogStream;
-use stagescope::build::state::LogBuffer;
-use stagescope::report::sanitize;
+use stagescope_plan::LogStream;
+use stagescope_plan::state::LogBuffer;
+use stagescope_report::sanitize;
 
 /// 1M lines of 80 bytes with colour and a title escape, in 1 000 chunks of 1 000 lines.
 fn million_lines() -> Vec<String> {

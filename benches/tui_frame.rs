@@ -2,15 +2,15 @@
 //! appending 100k log lines to the model.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use stagescope_tui::ratatui::Terminal;
+use stagescope_tui::ratatui::backend::TestBackend;
 use std::hint::black_box;
 
-use stagescope::build::{BuildEvent, BuildPlan, LogStream};
-use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
-use stagescope::tui::model::{Focus, Model};
-use stagescope::tui::update::{Msg, update};
-use stagescope::tui::views;
+use stagescope_plan::{BuildEvent, BuildPlan, LogStream};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_tui::model::{Focus, Model};
+use stagescope_tui::update::{Msg, update};
+use stagescope_tui::views;
 
 const STAGES: usize = 50;
 /// FROM and three RUNs: 200 instructions, 5,000 kept lines each, 1M in all.

@@ -19,7 +19,7 @@ export STAGESCOPE_PODMAN_HOST
 stamp() { date +%s; }
 t0=$(stamp)
 echo "== every test: Docker 20.10 ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')), Podman 4.3"
-cargo test
+cargo test --workspace
 t1=$(stamp)
 echo "== the engine tests again: Docker $(DOCKER_HOST="$STAGESCOPE_MODERN_HOST" docker version --format '{{.Server.Version}}'), Podman 5"
 DOCKER_HOST="$STAGESCOPE_MODERN_HOST" STAGESCOPE_PODMAN_HOST="$STAGESCOPE_PODMAN5_HOST" \

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum, value_parser};
 
-use stagescope::dockerfile::{Dockerfile, GraphOptions};
+use stagescope_dockerfile::{Dockerfile, GraphOptions};
 
 #[derive(Debug, Parser)]
 #[command(

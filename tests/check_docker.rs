@@ -25,7 +25,7 @@ fn check(dir: &std::path::Path, extra: &[&str]) -> (Option<i32>, String) {
 fn a_local_base_of_another_platform_is_flagged() {
     require_docker!();
     let p = Project::new("FROM busybox\nRUN true\n");
-    let host = stagescope::dockerfile::host_platform();
+    let host = stagescope_dockerfile::host_platform();
     let other = if host.contains("arm64") {
         "linux/amd64"
     } else {

@@ -10,8 +10,8 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use stagescope::engine::context::list_context;
-use stagescope::engine::dockerignore::PatternMatcher;
+use stagescope_context::list_context;
+use stagescope_context::dockerignore::PatternMatcher;
 
 mod oracle;
 
@@ -199,11 +199,11 @@ fn docker_cli_sees(root: &Path) -> BTreeMap<String, &'static str> {
 /// What `COPY . /ctx/` gets from our BuildKit build of `root`, its context sent through
 /// the build session.
 fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
-    use stagescope::build::{BuildPlan, BuilderKind};
-    use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
-    use stagescope::engine::connect::{Environment, connect};
-    use stagescope::engine::context::BuildContext;
-    use stagescope::engine::run::{
+    use stagescope_plan::{BuildPlan, BuilderKind};
+    use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+    use stagescope_core::engine_internals::connect::{Environment, connect};
+    use stagescope_context::BuildContext;
+    use stagescope_core::engine_internals::run::{
         BuildInputs, BuildRequest, BuilderChoice, new_build_id, run_build,
     };
 
@@ -246,7 +246,7 @@ fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
     drop(guard);
     rt.block_on(async {
         if let Ok(engine) = connect(&Environment::from_process(None)).await {
-            let _ = stagescope::engine::clean::clean(&engine, Some(&id)).await;
+            let _ = stagescope_core::engine_internals::clean::clean(&engine, Some(&id)).await;
         }
     });
     seen
@@ -309,9 +309,9 @@ fn session_context_leaves_out_an_ignored_dockerfile_and_dockerignore() {
 /// the image (the sent .dockerignore names it), and symlinks arrive as symlinks.
 #[tokio::test]
 async fn our_stream_builds_with_outside_dockerfile() {
-    use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+    use stagescope_core::engine_internals::bollard::query_parameters::{BuildImageOptions, BuilderVersion};
     use futures_util::StreamExt;
-    use stagescope::engine::context::BuildContext;
+    use stagescope_context::BuildContext;
 
     if !docker_available() {
         return;
@@ -343,7 +343,7 @@ async fn our_stream_builds_with_outside_dockerfile() {
         image: tag.clone(),
         container: None,
     };
-    let docker_api = bollard::Docker::connect_with_local_defaults()
+    let docker_api = stagescope_core::engine_internals::bollard::Docker::connect_with_local_defaults()
         .expect("connect")
         .negotiate_version()
         .await
@@ -357,7 +357,7 @@ async fn our_stream_builds_with_outside_dockerfile() {
         version: BuilderVersion::BuilderV1,
         ..Default::default()
     };
-    let mut build = docker_api.build_image(options, None, Some(bollard::body_try_stream(stream)));
+    let mut build = docker_api.build_image(options, None, Some(stagescope_core::engine_internals::bollard::body_try_stream(stream)));
     while let Some(info) = build.next().await {
         let info = info.expect("build stream");
         if let Some(detail) = info.error_detail {

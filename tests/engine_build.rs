@@ -269,7 +269,7 @@ fn clean_keeps_an_image_the_user_tagged_too() {
     let id = run.build_id().expect("build id");
     common::runtime().block_on(async {
         let engine = common::engine().await;
-        stagescope::engine::clean::clean(&engine, Some(&id))
+        stagescope_core::engine_internals::clean::clean(&engine, Some(&id))
             .await
             .expect("clean");
     });

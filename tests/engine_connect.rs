@@ -88,7 +88,7 @@ fn negotiated_connection_answers_real_requests() {
         // A versioned endpoint with a body: the base image's metadata.
         let img = engine
             .docker
-            .inspect_image(stagescope::engine::base_image::BASE_IMAGE)
+            .inspect_image(stagescope_core::engine_internals::base_image::BASE_IMAGE)
             .await
             .expect("inspect busybox:latest");
         assert!(img.id.is_some_and(|id| id.starts_with("sha256:")));

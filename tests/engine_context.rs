@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::{Cleanup, Project, build_json, nonce};
-use stagescope::engine::context::list_context;
+use stagescope_context::list_context;
 
 const DOCKERIGNORE: &str = "\
 # tricky on purpose

@@ -8,11 +8,11 @@ use std::fs;
 use std::path::Path;
 
 use common::{Cleanup, cat_in_image};
-use stagescope::build::{BuildEvent, BuildPlan, BuilderKind};
-use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
-use stagescope::engine::connect::Engine;
-use stagescope::engine::context::BuildContext;
-use stagescope::engine::run::{
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_core::engine_internals::connect::Engine;
+use stagescope_context::BuildContext;
+use stagescope_core::engine_internals::run::{
     BuildInputs, BuildOutcome, BuildRequest, BuilderChoice, new_build_id, run_build, state_image,
 };
 
@@ -119,8 +119,8 @@ fn a_warm_rebuild_sends_no_file_contents_and_an_edit_sends_only_itself() {
 /// bytes travel once for the whole chain.
 #[test]
 fn step_mode_builds_each_cut_through_one_session() {
-    use stagescope::session::driver::{Advance, drive};
-    use stagescope::session::{Events, Session, SessionEvent, Setup, StepMode};
+    use stagescope_core::session::driver::{Advance, drive};
+    use stagescope_core::session::{Events, Session, SessionEvent, Setup, StepMode};
     use std::sync::{Arc, Mutex};
 
     require_docker!();

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use stagescope::dockerfile::{Dockerfile, GraphOptions, StageGraph};
-use stagescope::explain::handout;
-use stagescope::report::explain::{json, markdown, text};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_core::explain::handout;
+use stagescope_report::explain::{json, markdown, text};
 
 #[test]
 fn every_fixture_is_explained() {

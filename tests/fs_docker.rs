@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use stagescope::engine::connect::{Environment, connect};
-use stagescope::engine::export::{finish_cleanups, image_layers, index_image};
-use stagescope::fs::{FsIndex, Kind, escape};
+use stagescope_core::engine_internals::connect::{Environment, connect};
+use stagescope_core::engine_internals::export::{finish_cleanups, image_layers, index_image};
+use stagescope_fs::{FsIndex, Kind, escape};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 

@@ -201,7 +201,7 @@ fn sockets_fifos_and_symlinks_out_of_the_context_go_as_the_docker_cli_sends_them
     );
 
     // Our tar holds the same entries as the CLI's.
-    let sent = stagescope::engine::context::list_context(dir, None).expect("list");
+    let sent = stagescope_context::list_context(dir, None).expect("list");
     let sent: Vec<String> = sent.iter().map(|p| p.display().to_string()).collect();
     assert!(sent.contains(&"fifo".to_string()) && !sent.contains(&"sock".to_string()));
 

@@ -4,7 +4,7 @@
 //! and extraction go through the library as the TUI's `p` and `e` do.
 //!
 //! What Docker itself refuses or rewrites is asserted too, so the README can say which
-//! hostile inputs only the pure tests (src/fs/index/hostile_tests.rs) can reach: a hard
+//! hostile inputs only the pure tests (crates/fs/src/index/hostile_tests.rs) can reach: a hard
 //! link to a missing target (refused by the import), GNU sparse headers (refused), `../`
 //! names (clamped to the root by the import, as the index does).
 
@@ -219,9 +219,9 @@ fn docker_refuses_or_rewrites_what_only_the_pure_tests_reach() {
 
 #[test]
 fn preview_and_extract_of_a_hostile_image() {
-    use stagescope::engine::fetch::{extract_path, fetch_path};
-    use stagescope::fs::Kind;
-    use stagescope::fs::preview::PREVIEW_LIMIT;
+    use stagescope_core::engine_internals::fetch::{extract_path, fetch_path};
+    use stagescope_fs::Kind;
+    use stagescope_fs::preview::PREVIEW_LIMIT;
     require_docker!();
     let mut cleanup = Cleanup::new();
     let img = import(&hostile_tar(false), &mut cleanup, "hostile-x").expect("import");

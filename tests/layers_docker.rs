@@ -12,10 +12,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use common::{Cleanup, docker_ready, engine, runtime};
-use stagescope::engine::export::{finish_cleanups, index_image};
-use stagescope::engine::layers::{OpenStats, open_image_fs};
-use stagescope::fs::layer_cache::LayerCache;
-use stagescope::fs::{FsIndex, escape};
+use stagescope_core::engine_internals::export::{finish_cleanups, index_image};
+use stagescope_core::engine_internals::layers::{OpenStats, open_image_fs};
+use stagescope_fs::layer_cache::LayerCache;
+use stagescope_fs::{FsIndex, escape};
 
 /// Made by the classic builder (`DOCKER_BUILDKIT=0`): one layer per RUN.
 const BASE: &str = r#"FROM busybox

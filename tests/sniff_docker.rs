@@ -6,10 +6,10 @@
 
 use std::process::Command;
 
-use stagescope::engine::connect::{Environment, connect};
-use stagescope::engine::export::{finish_cleanups, index_image};
-use stagescope::fs::ContentFlags;
-use stagescope::fs::rules::{RuleSet, Severity};
+use stagescope_core::engine_internals::connect::{Environment, connect};
+use stagescope_core::engine_internals::export::{finish_cleanups, index_image};
+use stagescope_fs::ContentFlags;
+use stagescope_fs::rules::{RuleSet, Severity};
 
 mod oracle;
 

@@ -2,13 +2,13 @@
 
 use std::io::{IsTerminal, Write};
 
-use stagescope::build::{BuildEvent, BuildState};
-use stagescope::engine::clean as engine_clean;
-use stagescope::engine::error::EngineError;
-use stagescope::report;
-use stagescope::report::progress::{JsonReporter, PlainReporter};
-use stagescope::report::sanitize;
-use stagescope::session::{Events, SessionEvent};
+use stagescope_plan::{BuildEvent, BuildState};
+use stagescope_core::engine::clean as engine_clean;
+use stagescope_core::engine::EngineError;
+use stagescope_report as report;
+use stagescope_report::progress::{JsonReporter, PlainReporter};
+use stagescope_report::sanitize;
+use stagescope_core::session::{Events, SessionEvent};
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::{

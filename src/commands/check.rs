@@ -7,12 +7,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use stagescope::dockerfile::lint::{self, Report};
-use stagescope::dockerfile::{Dockerfile, DockerfileError};
-use stagescope::engine::connect::{Environment, connect};
-use stagescope::engine::context::BuildContext;
-use stagescope::report;
-use stagescope::session::lint::{EngineFacts, with_input};
+use stagescope_dockerfile::lint::{self, Report};
+use stagescope_dockerfile::{Dockerfile, DockerfileError};
+use stagescope_core::engine::{Environment, connect};
+use stagescope_context::BuildContext;
+use stagescope_report as report;
+use stagescope_core::session::lint::{EngineFacts, with_input};
 
 use super::{EXIT_FAILED, EXIT_USAGE, fail, runtime};
 

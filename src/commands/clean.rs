@@ -1,6 +1,6 @@
 //! `stagescope clean`: remove every image and container stagescope made.
 
-use stagescope::engine::clean as engine_clean;
+use stagescope_core::engine::clean as engine_clean;
 
 use super::{EXIT_FAILED, engine_for, fail, runtime};
 use crate::cli::CleanArgs;

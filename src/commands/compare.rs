@@ -1,8 +1,8 @@
 //! `stagescope compare [RUN_A] [RUN_B]`: two recorded runs side by side.
 
-use stagescope::history::compare::compare as compare_runs;
-use stagescope::history::store;
-use stagescope::report::history::{compare_json, compare_markdown, compare_text};
+use stagescope_core::history::compare::compare as compare_runs;
+use stagescope_core::history::store;
+use stagescope_report::history::{compare_json, compare_markdown, compare_text};
 
 use super::history::{resolve, user_store};
 use super::{EXIT_USAGE, fail};
@@ -35,7 +35,7 @@ pub fn compare(args: &CompareArgs) -> u8 {
 fn newest(
     context: &std::path::Path,
     back: usize,
-) -> Result<stagescope::history::RunRecord, String> {
+) -> Result<stagescope_core::history::RunRecord, String> {
     let s = user_store()?;
     let runs = s.list(context);
     let Some(last) = runs.last() else {

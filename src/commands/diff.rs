@@ -2,11 +2,11 @@
 //! against the stage it copies most from — find leftovers and secrets on the `to` side,
 //! attribute them to instructions, report, and exit 1 when `--fail-on` says so.
 
-use stagescope::build::StageRef;
-use stagescope::engine::clean as engine_clean;
-use stagescope::fs::rules::RuleSet;
-use stagescope::report;
-use stagescope::report::diff::{DiffReport, FailOn};
+use stagescope_plan::StageRef;
+use stagescope_core::engine::clean as engine_clean;
+use stagescope_fs::rules::RuleSet;
+use stagescope_report as report;
+use stagescope_report::diff::{DiffReport, FailOn};
 
 use super::{
     EXIT_FAILED, EXIT_USAGE, fail, interruptible, prepare, progress_note, runtime, session_for,

@@ -1,8 +1,8 @@
 //! `stagescope diff-images`: compare two images the engine has, without a Dockerfile.
 
-use stagescope::fs::compare::Comparison;
-use stagescope::report::diff::DiffReport;
-use stagescope::session::files::index;
+use stagescope_fs::compare::Comparison;
+use stagescope_report::diff::DiffReport;
+use stagescope_core::session::files::index;
 
 use super::diff::{load_rules, print_and_exit};
 use super::{engine_for, interruptible, runtime};

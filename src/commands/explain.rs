@@ -2,9 +2,9 @@
 //! instruction wrote and what reaches the final image in the real images, and print every
 //! stage and instruction explained — a handout as text, Markdown or JSON.
 
-use stagescope::engine::clean as engine_clean;
-use stagescope::explain::handout;
-use stagescope::report;
+use stagescope_core::engine::clean as engine_clean;
+use stagescope_core::explain::handout;
+use stagescope_report as report;
 
 use super::{interruptible, prepare, progress_note, runtime, session_for};
 use crate::cli::{ExplainArgs, ExplainFormat};
@@ -54,10 +54,10 @@ pub fn explain(args: &ExplainArgs) -> u8 {
 }
 
 fn render(
-    page: &stagescope::explain::Handout,
+    page: &stagescope_core::explain::Handout,
     format: ExplainFormat,
-    df: &stagescope::dockerfile::Dockerfile,
-    g: &stagescope::dockerfile::StageGraph,
+    df: &stagescope_dockerfile::Dockerfile,
+    g: &stagescope_dockerfile::StageGraph,
 ) -> String {
     match format {
         ExplainFormat::Text => report::explain::text(page),

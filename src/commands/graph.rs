@@ -1,6 +1,6 @@
 //! `stagescope graph`: the stage graph as text, JSON, Mermaid or DOT.
 
-use stagescope::report;
+use stagescope_report as report;
 
 use super::{EXIT_USAGE, fail, graph_of};
 use crate::cli::{GraphArgs, GraphFormat};

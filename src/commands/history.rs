@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use stagescope::history::RunRecord;
-use stagescope::history::store::{self, Store};
-use stagescope::report::history::{history_json, history_text};
+use stagescope_core::history::RunRecord;
+use stagescope_core::history::store::{self, Store};
+use stagescope_report::history::{history_json, history_text};
 
 use super::{EXIT_USAGE, fail};
 use crate::cli::{HistoryArgs, HistoryFormat};

@@ -2,17 +2,17 @@
 //! print, and return the exit code (0 ok, 1 build failed or findings, 2 usage or Dockerfile
 //! error, 130 interrupted). What they share is here.
 
-use stagescope::build::BuildPlan;
-use stagescope::dockerfile::StageGraph;
-use stagescope::engine::connect::{Engine, Environment, connect};
-use stagescope::engine::context::BuildContext;
-use stagescope::engine::control::Buildkit;
-use stagescope::engine::control::addr::{BuildkitAddr, TlsFiles};
-use stagescope::engine::filesync::Grants;
-use stagescope::engine::filesync::agent::SshSpec;
-use stagescope::engine::filesync::secrets::SecretSpec;
-use stagescope::engine::run::{BuildRequest, BuilderChoice};
-use stagescope::session::{Backend, Session, Setup};
+use stagescope_plan::BuildPlan;
+use stagescope_dockerfile::StageGraph;
+use stagescope_core::engine::{Engine, Environment, connect};
+use stagescope_context::BuildContext;
+use stagescope_core::engine::Buildkit;
+use stagescope_core::engine::{BuildkitAddr, TlsFiles};
+use stagescope_core::engine::Grants;
+use stagescope_core::engine::SshSpec;
+use stagescope_core::engine::SecretSpec;
+use stagescope_core::engine::{BuildRequest, BuilderChoice};
+use stagescope_core::session::{Backend, Session, Setup};
 
 use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
 
@@ -58,7 +58,7 @@ fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
     // Messages quote the daemon and the Dockerfile: no escape sequence of theirs gets out.
     eprintln!(
         "{}",
-        stagescope::report::sanitize::text(&message.to_string(), false)
+        stagescope_report::sanitize::text(&message.to_string(), false)
     );
     code
 }
@@ -203,9 +203,9 @@ async fn session_for(setup: Setup, flags: &BuildFlags) -> Result<Session, u8> {
 }
 
 /// Writes a run's record; a history that cannot be written costs a warning, not the build.
-fn finish_recording(recording: &stagescope::session::record::Recording) {
+fn finish_recording(recording: &stagescope_core::session::record::Recording) {
     if let Err(e) = recording.finish() {
-        eprintln!("warning: {}", stagescope::report::sanitize::text(&e, false));
+        eprintln!("warning: {}", stagescope_report::sanitize::text(&e, false));
     }
 }
 
@@ -248,7 +248,7 @@ async fn interruptible<T>(work: impl Future<Output = Result<T, String>>) -> Resu
         res = work => Some(res),
         _ = interrupted() => None,
     };
-    stagescope::engine::export::finish_cleanups().await;
+    stagescope_core::engine::finish_cleanups().await;
     match outcome {
         None => Err(fail(EXIT_INTERRUPTED, "interrupted")),
         Some(Err(e)) => Err(fail(EXIT_FAILED, e)),

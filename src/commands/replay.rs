@@ -18,7 +18,7 @@ pub fn replay(args: &ReplayArgs) -> u8 {
         );
     }
     runtime().block_on(async {
-        match stagescope::tui::app::replay(&record).await {
+        match stagescope_tui::app::replay(&record).await {
             Ok(code) => code,
             Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
         }

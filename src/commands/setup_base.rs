@@ -1,6 +1,6 @@
 //! `stagescope setup-base`: make `busybox:latest` without a registry, for tests and demos.
 
-use stagescope::engine::base_image;
+use stagescope_core::engine::base_image;
 
 use super::{EXIT_FAILED, engine_for, fail, runtime};
 use crate::cli::EngineArgs;

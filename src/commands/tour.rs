@@ -1,6 +1,6 @@
 //! `stagescope tour [CONTEXT]`: the TUI as a guided tour for a class, over `tui`.
 
-use stagescope::tui::app::Start;
+use stagescope_tui::app::Start;
 
 use crate::cli::TourArgs;
 

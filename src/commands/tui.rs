@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use super::{EXIT_FAILED, EXIT_USAGE, fail, prepare, runtime, session_for};
 use crate::cli::{BuildFlags, TuiArgs};
-use stagescope::tui::app::Start;
+use stagescope_tui::app::Start;
 
 pub fn tui(args: &TuiArgs) -> u8 {
     let start = Start {
@@ -34,7 +34,7 @@ pub fn run(flags: &BuildFlags, start: Start, record: Option<std::path::PathBuf>)
             Err(code) => return code,
         };
         let recording = session.start_recording(record).await;
-        match stagescope::tui::app::run(session, start, recording).await {
+        match stagescope_tui::app::run(session, start, recording).await {
             Ok(code) => code,
             Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
         }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 pub mod loopback;
 pub mod podman;
-use stagescope::engine::connect::{Engine, Environment, connect};
+use stagescope_core::engine_internals::connect::{Engine, Environment, connect};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
@@ -313,7 +313,7 @@ impl Drop for Cleanup {
                 return;
             };
             for id in &ids {
-                let _ = stagescope::engine::clean::clean(&engine, Some(id)).await;
+                let _ = stagescope_core::engine_internals::clean::clean(&engine, Some(id)).await;
             }
         });
     }

@@ -1,0 +1,243 @@
+//! A state's filesystem: the index (from the disk cache when the image was opened before,
+//! else composed from the image's layers, read from one `docker save` stream or the layer
+//! cache), which instruction wrote each file (from the same layers), a file's preview, and
+//! an extraction the user asked for.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::{Backend, Session};
+use stagescope_plan::added_by::{LayerInfo, layer_info};
+use stagescope_engine::connect::Engine;
+use stagescope_engine::control::build::{fetch_state_file, index_state};
+use stagescope_engine::export::index_image_observed;
+use stagescope_engine::fetch::{extract_path, fetch_path, image_id};
+use stagescope_engine::layers::{LayersError, open_image_fs};
+use stagescope_fs::cache::{DiskCache, key_of};
+use stagescope_fs::layer_cache::LayerCache;
+use stagescope_fs::layers::ImageLayers;
+use stagescope_fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
+use stagescope_fs::{FsIndex, IndexBuilder, Kind, escape};
+
+/// An opened filesystem.
+pub struct Opened {
+    pub index: Arc<FsIndex>,
+    /// The image's id, the key of the caches; None when the engine would not say.
+    pub image_id: Option<String>,
+    pub from_cache: bool,
+}
+
+/// The layers of the images opened last, by image id: what [`layers`] answers right after
+/// [`open_files`] read the same stream.
+static OPENED_LAYERS: Mutex<Vec<(String, Arc<ImageLayers>)>> = Mutex::new(Vec::new());
+const OPENED_LAYERS_KEPT: usize = 4;
+
+fn remember_layers(image_id: &str, layers: Arc<ImageLayers>) {
+    let Some(key) = key_of(image_id) else { return };
+    let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.retain(|(k, _)| *k != key);
+    kept.push((key, layers));
+    while kept.len() > OPENED_LAYERS_KEPT {
+        kept.remove(0);
+    }
+}
+
+fn remembered_layers(image_id: &str) -> Option<Arc<ImageLayers>> {
+    let key = key_of(image_id)?;
+    let kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.iter().find(|(k, _)| *k == key).map(|(_, l)| l.clone())
+}
+
+/// The filesystem of `image`: from the disk cache when this image was opened before (by
+/// id), else composed from its layers (the layer cache's, and the others parsed from one
+/// `docker save` stream); `observe` sees each parsed layer grow while it streams. The one
+/// way every front end reads a filesystem, with or without a build.
+pub async fn open_files(
+    engine: &Engine,
+    image: &str,
+    observe: impl FnMut(&IndexBuilder) + Send + 'static,
+) -> Result<Opened, String> {
+    let id = image_id(engine, image).await.ok();
+    let disk = DiskCache::user();
+    if let (Some(id), Some(disk)) = (id.clone(), disk.clone()) {
+        let key = id.clone();
+        let hit = tokio::task::spawn_blocking(move || disk.get(&key))
+            .await
+            .ok()
+            .flatten();
+        if let Some(ix) = hit {
+            return Ok(Opened {
+                index: Arc::new(ix),
+                image_id: Some(id),
+                from_cache: true,
+            });
+        }
+    }
+    // The observer goes to the export when the engine cannot save the image.
+    let observe = Arc::new(Mutex::new(observe));
+    let seen = observe.clone();
+    let layered = open_image_fs(engine, image, LayerCache::user(), true, move |b| {
+        if let Ok(mut o) = seen.lock() {
+            o(b)
+        }
+    })
+    .await;
+    let (ix, id) = match layered {
+        Ok(opened) => {
+            let id = id.or(opened.image_id);
+            if let Some(id) = &id {
+                remember_layers(id, Arc::new(opened.layers));
+            }
+            (opened.index, id)
+        }
+        Err(LayersError::SaveRefused(_)) => {
+            let ix = index_image_observed(engine, image, move |b| {
+                if let Ok(mut o) = observe.lock() {
+                    o(b)
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            (ix, id)
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let ix = Arc::new(ix);
+    if let (Some(id), Some(disk)) = (id.clone(), disk) {
+        let keep = ix.clone();
+        // A cache that cannot be written only costs the next open its speed.
+        let _ = tokio::task::spawn_blocking(move || disk.put(&id, &keep)).await;
+    }
+    Ok(Opened {
+        index: ix,
+        image_id: id,
+        from_cache: false,
+    })
+}
+
+/// [`open_files`] for a caller that wants the index itself, owned, and no progress.
+pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
+    let opened = open_files(engine, image, |_| {}).await?;
+    Ok(Arc::unwrap_or_clone(opened.index))
+}
+
+/// The layers of `image` and every path each wrote (what an instruction added, for the
+/// teaching numbers and the changes list): those of an image opened before, else read back
+/// from the layer cache, else from a stream.
+pub async fn layers(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
+    layers_of(engine, image, false).await
+}
+
+/// The layers of `image`, at least their history lines: enough to say which instruction
+/// wrote an entry of an index composed from them, without a list of every path.
+pub async fn layer_labels(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
+    layers_of(engine, image, true).await
+}
+
+async fn layers_of(engine: &Engine, image: &str, light: bool) -> Result<Arc<ImageLayers>, String> {
+    if let Ok(id) = image_id(engine, image).await
+        && let Some(l) = remembered_layers(&id).filter(|l| light || !l.light)
+    {
+        return Ok(l);
+    }
+    let opened = open_image_fs(engine, image, LayerCache::user(), false, |_| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    let layers = Arc::new(opened.layers);
+    if let Some(id) = &opened.image_id {
+        remember_layers(id, layers.clone());
+    }
+    Ok(layers)
+}
+
+impl Session {
+    /// [`open_files`] on this session's engine; on a Control API BuildKit, the state's tar
+    /// export indexed as it streams.
+    pub async fn open_files(
+        &self,
+        image: &str,
+        observe: impl FnMut(&IndexBuilder) + Send + 'static,
+    ) -> Result<Opened, String> {
+        match &self.backend {
+            Backend::Engine(e) => open_files(e, image, observe).await,
+            Backend::Buildkit(b) => {
+                let ix = index_state(
+                    b,
+                    &self.request,
+                    &self.context,
+                    self.export_of(image),
+                    observe,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(Opened {
+                    index: Arc::new(ix),
+                    image_id: None,
+                    from_cache: false,
+                })
+            }
+        }
+    }
+
+    /// Which instruction of this build wrote each entry of `ix`, the index of `image`, the
+    /// state after `instruction` of `stage`.
+    pub async fn layer_info(
+        &self,
+        image: &str,
+        stage: usize,
+        instruction: usize,
+        ix: Arc<FsIndex>,
+    ) -> Result<LayerInfo, String> {
+        // A tar export is one flattened filesystem: only an engine's layers say who wrote what.
+        let layers = layers(self.engine()?, image).await?;
+        let plan = self.plan.clone();
+        tokio::task::spawn_blocking(move || layer_info(&plan, stage, instruction, &layers, &ix))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The first [`PREVIEW_LIMIT`] bytes of one file of `image`.
+    pub async fn fetch(&self, image: &str, path: &[u8]) -> Result<FetchedFile, String> {
+        match &self.backend {
+            Backend::Engine(e) => fetch_path(e, image, path, PREVIEW_LIMIT).await,
+            Backend::Buildkit(b) => {
+                let what = self.export_of(image);
+                fetch_state_file(b, &self.request, &self.context, what, path, PREVIEW_LIMIT).await
+            }
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// What the files pane shows of one path of `image`.
+    pub async fn preview(&self, image: &str, path: &[u8]) -> Result<Preview, String> {
+        let f = self.fetch(image, path).await?;
+        Ok(match f.kind {
+            Kind::File => Preview::of_file(path, f.size, &f.data),
+            Kind::Symlink => Preview::note(
+                path,
+                format!(
+                    "symbolic link to {}",
+                    f.link.as_deref().map(escape).unwrap_or_default()
+                ),
+            ),
+            k => Preview::note(path, format!("{}: nothing to show", k.as_str())),
+        })
+    }
+
+    /// Writes the file at `path` of `image` into the host directory `dest`, as the user
+    /// asked; never over an existing file.
+    pub async fn extract(&self, image: &str, path: &[u8], dest: &str) -> Result<String, String> {
+        let dest = expand_home(dest.trim());
+        extract_path(self.engine()?, image, path, dest)
+            .await
+            .map(|(p, n)| format!("wrote {} ({n} bytes)", p.display()))
+            .map_err(|e| format!("not extracted: {e}"))
+    }
+}
+
+fn expand_home(dest: &str) -> PathBuf {
+    match (dest.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(dest),
+    }
+}

@@ -1,0 +1,630 @@
+//! Running a build: one BuildKit solve or classic build, its status mapped to BuildEvents,
+//! then (BuildKit) one cached build per needed stage so every stage has an image to open.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
+use futures_util::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::buildkit::VertexMapper;
+use super::classic::ClassicMapper;
+use super::connect::Engine;
+use stagescope_context::BuildContext;
+use super::error::EngineError;
+use super::filesync::{ContextSession, Grants};
+use super::journal::Journal;
+use super::names::{BUILD_LABEL, IMAGE_LABEL_VALUE, stage_tag};
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
+use stagescope_dockerfile::Dockerfile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuilderChoice {
+    #[default]
+    Auto,
+    Buildkit,
+    Classic,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    pub target: Option<String>,
+    pub build_args: std::collections::BTreeMap<String, String>,
+    pub platform: Option<String>,
+    pub no_cache: bool,
+    pub builder: BuilderChoice,
+    pub tags: Vec<String>,
+    /// Secrets and ssh agents the build's RUN mounts may reach (BuildKit only).
+    pub grants: Grants,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildOutcome {
+    pub build_id: String,
+    pub builder: BuilderKind,
+    pub image: Option<String>,
+    pub failed: bool,
+    /// Per stage: its image, when it was built.
+    pub stage_images: Vec<Option<String>>,
+}
+
+pub fn new_build_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+fn elapsed_ms(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Everything one engine build call needs.
+struct Solve<'a> {
+    engine: &'a Engine,
+    kind: BuilderKind,
+    req: &'a BuildRequest,
+    dockerfile_text: Option<String>,
+    target: Option<String>,
+    tags: Vec<String>,
+    /// BuildKit with the context through a session; `None` uploads a tar.
+    session: Option<&'a ContextSession>,
+}
+
+impl Solve<'_> {
+    fn options(&self, dockerfile_name: &str) -> bollard::query_parameters::BuildImageOptions {
+        // The classic builder applies labels as an extra LABEL step after the last
+        // instruction: a container and a commit (~1 s) on every build, and a final image
+        // that is never cached. Its images are found by their stagescope.local tags instead.
+        let labels: HashMap<&str, &str> = match self.kind {
+            BuilderKind::Buildkit => HashMap::from([(BUILD_LABEL, IMAGE_LABEL_VALUE)]),
+            BuilderKind::Classic => HashMap::new(),
+        };
+        let args: HashMap<&str, &str> = self
+            .req
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut o = BuildImageOptionsBuilder::default()
+            .dockerfile(dockerfile_name)
+            .nocache(self.req.no_cache)
+            .rm(true)
+            .forcerm(true)
+            .labels(&labels)
+            .buildargs(&args);
+        if let Some(t) = &self.target {
+            o = o.target(t);
+        }
+        if let Some(p) = &self.req.platform {
+            o = o.platform(p);
+        }
+        // The API takes repeated `t` parameters; bollard keeps one, so extra tags are added
+        // after the build.
+        if let Some(t) = self.tags.first() {
+            o = o.t(t);
+        }
+        match self.kind {
+            BuilderKind::Buildkit => o
+                .version(BuilderVersion::BuilderBuildKit)
+                .session(&uuid::Uuid::new_v4().to_string())
+                .build(),
+            BuilderKind::Classic => o.version(BuilderVersion::BuilderV1).build(),
+        }
+    }
+}
+
+/// Classic events also go to the run's journal, which notes the intermediate images.
+fn emit_noted(
+    tx: &UnboundedSender<BuildEvent>,
+    journal: Option<&mut Journal>,
+    events: Vec<BuildEvent>,
+) {
+    if let Some(j) = journal {
+        j.note(&events);
+    }
+    emit(tx, events);
+}
+
+pub(crate) fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
+    for e in events {
+        // A closed receiver means nobody is watching any more; the build still finishes
+        // its cleanup.
+        let _ = tx.send(e);
+    }
+}
+
+pub fn choose_builder(engine: &Engine, choice: BuilderChoice) -> Result<BuilderKind, EngineError> {
+    match choice {
+        BuilderChoice::Classic => Ok(BuilderKind::Classic),
+        BuilderChoice::Buildkit if !engine.offers_buildkit() => {
+            Err(EngineError::NoBuildkit(engine.describe()))
+        }
+        BuilderChoice::Buildkit => Ok(BuilderKind::Buildkit),
+        BuilderChoice::Auto if engine.offers_buildkit() => Ok(BuilderKind::Buildkit),
+        BuilderChoice::Auto => Ok(BuilderKind::Classic),
+    }
+}
+
+/// Refuses, before anything is sent, syntax the classic builder would reject mid-build.
+pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
+    match df.buildkit_only().into_iter().next() {
+        Some((line, what)) => Err(EngineError::NeedsBuildkit { line, what }),
+        None => Ok(()),
+    }
+}
+
+/// What one build call did besides its steps: the final image id, the failure message, and
+/// the context it sent.
+struct Solved {
+    image: Option<String>,
+    failure: Option<String>,
+    context: BuildEvent,
+}
+
+/// Runs one build call and feeds its status through the mapper.
+async fn solve(
+    solve: &Solve<'_>,
+    ctx: &BuildContext,
+    tx: &UnboundedSender<BuildEvent>,
+    mapper: &mut Mapper,
+    started: Instant,
+    mut journal: Option<&mut Journal>,
+) -> Result<Solved, EngineError> {
+    let (mut stream, sent, tar_failure) = match solve.session {
+        Some(session) if solve.kind == BuilderKind::Buildkit => {
+            // A cut given here or carried by the context (step mode's cut builds).
+            let text = solve.dockerfile_text.as_deref().or(ctx.replacement_text());
+            let name = session.dockerfile_for(text);
+            let stream = session.build(solve.engine, solve.options(&name));
+            let sent: Box<dyn Fn() -> u64 + Send> = Box::new(|| session.data_bytes());
+            (stream, sent, None)
+        }
+        _ => {
+            let ctx = match &solve.dockerfile_text {
+                Some(text) => ctx.with_dockerfile_text(text.clone()),
+                None => ctx.clone(),
+            };
+            let tar = ctx.stream();
+            let progress = tar.progress();
+            let failure = tar.failure();
+            let options = solve.options(ctx.dockerfile_name());
+            let body = bollard::body_try_stream(tar);
+            let stream = solve.engine.docker.build_image(options, None, Some(body));
+            let sent: Box<dyn Fn() -> u64 + Send> = Box::new(move || progress.bytes_sent());
+            (stream.boxed(), sent, Some(failure))
+        }
+    };
+    let mut image = None;
+    let mut last_sent = 0;
+    let mut context_ms = 0;
+    let mut failed_vertexes = Vec::new();
+    let session = solve.session;
+    let context = move |bytes, duration_ms| BuildEvent::ContextSent {
+        bytes,
+        files: session.map(ContextSession::files_sent),
+        duration_ms,
+    };
+    while let Some(item) = stream.next().await {
+        let now = sent();
+        if now != last_sent {
+            last_sent = now;
+            emit(tx, [BuildEvent::ContextProgress { bytes: now }]);
+        }
+        match item {
+            Ok(BuildInfo {
+                aux: Some(BuildInfoAux::BuildKit(status)),
+                ..
+            }) => {
+                if let Mapper::Buildkit(m) = mapper {
+                    failed_vertexes.extend(
+                        status
+                            .vertexes
+                            .iter()
+                            .filter(|v| !v.error.is_empty())
+                            .cloned(),
+                    );
+                    let evs = m.on_status(&status);
+                    context_ms += loading_context_ms(&evs);
+                    emit(tx, evs);
+                }
+            }
+            Ok(BuildInfo {
+                aux: Some(BuildInfoAux::Default(id)),
+                ..
+            }) => {
+                if let Some(id) = id.id {
+                    if let Mapper::Classic(m) = mapper {
+                        let evs = m.on_aux_image(&id, elapsed_ms(started));
+                        emit_noted(tx, journal.as_deref_mut(), evs);
+                    }
+                    image = Some(id);
+                }
+            }
+            Ok(BuildInfo {
+                stream: Some(text), ..
+            }) => {
+                if let Mapper::Classic(m) = mapper {
+                    let evs = m.on_stream(&text, elapsed_ms(started));
+                    emit_noted(tx, journal.as_deref_mut(), evs);
+                }
+            }
+            Ok(_) => {}
+            Err(bollard::errors::Error::DockerStreamError { mut error }) => {
+                if let Some(why) = solve.session.and_then(ContextSession::closed_because) {
+                    error = format!("{error} (the build session ended: {why})");
+                }
+                let ev = match mapper {
+                    Mapper::Buildkit(m) => m.failure(&error, &failed_vertexes),
+                    Mapper::Classic(m) => m.on_error(&error),
+                };
+                emit(tx, [ev]);
+                return Ok(Solved {
+                    image,
+                    failure: Some(error),
+                    context: context(sent(), context_ms),
+                });
+            }
+            Err(e) => {
+                // A context file that went unreadable mid-upload breaks the request; say
+                // which file rather than what the HTTP client saw.
+                return Err(match tar_failure.and_then(|f| f.message()) {
+                    Some(why) => EngineError::Context(why),
+                    None => e.into(),
+                });
+            }
+        }
+    }
+    Ok(Solved {
+        image,
+        failure: None,
+        context: context(sent(), context_ms),
+    })
+}
+
+/// How long BuildKit's "load build context" steps among `evs` took.
+pub(crate) fn loading_context_ms(evs: &[BuildEvent]) -> u64 {
+    evs.iter()
+        .filter_map(|e| match e {
+            BuildEvent::InternalFinished {
+                step, duration_ms, ..
+            } if step.name.contains("load build context") => Some(*duration_ms),
+            _ => None,
+        })
+        .sum()
+}
+
+enum Mapper {
+    Buildkit(VertexMapper),
+    Classic(ClassicMapper),
+}
+
+/// The whole build: the requested target, then an image for every needed stage, and on
+/// failure an image of the state just before the failing instruction.
+pub async fn run_build(
+    inputs: BuildInputs<'_>,
+    plan: &BuildPlan,
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<BuildOutcome, EngineError> {
+    let BuildInputs {
+        engine,
+        req,
+        dockerfile: df,
+        context: ctx,
+        build_id,
+        session: given,
+    } = inputs;
+    let kind = choose_builder(engine, req.builder)?;
+    if kind == BuilderKind::Classic {
+        check_classic(df)?;
+    }
+    ctx.check()
+        .map_err(|e| EngineError::Context(e.to_string()))?;
+    // One session for the build and every stage image after it: the daemon syncs the
+    // context once (BuildKit keys a session's local sources by session).
+    let own_session = match (kind, given) {
+        (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx, &req.grants).await?,
+        _ => None,
+    };
+    let session = match kind {
+        BuilderKind::Buildkit => given.or(own_session.as_ref()),
+        BuilderKind::Classic => None,
+    };
+    let inputs = BuildInputs { session, ..inputs };
+    let started = Instant::now();
+    emit(
+        tx,
+        [BuildEvent::BuildStarted {
+            builder: kind,
+            build_id: build_id.to_string(),
+        }],
+    );
+    let target_name = plan
+        .stages
+        .get(plan.target)
+        .map(|s| s.display_name())
+        .unwrap_or_default();
+    let mut tags = req.tags.clone();
+    tags.insert(0, stage_tag(build_id, &target_name));
+    let main = Solve {
+        engine,
+        kind,
+        req,
+        dockerfile_text: None,
+        target: req.target.clone(),
+        tags: tags.clone(),
+        session,
+    };
+    let mut mapper = match kind {
+        BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
+        BuilderKind::Classic => Mapper::Classic(ClassicMapper::new(plan.clone())),
+    };
+    // Classic intermediate images carry no label: noted on disk until the run is over, so
+    // that `clean` finds them after a run that could not remove them itself.
+    let mut journal = (kind == BuilderKind::Classic).then(|| Journal::new(build_id));
+    let Solved {
+        image,
+        failure,
+        context,
+    } = solve(&main, ctx, tx, &mut mapper, started, journal.as_mut()).await?;
+    emit(tx, [context]);
+    let mut stage_images: Vec<Option<String>> = vec![None; plan.stages.len()];
+    match &mut mapper {
+        Mapper::Buildkit(m) if failure.is_none() => emit(tx, m.settle_needed_stages()),
+        Mapper::Classic(m) => {
+            let evs = m.on_end(elapsed_ms(started));
+            if let Some(j) = journal.as_mut() {
+                j.note(&evs);
+            }
+            emit(tx, evs);
+        }
+        _ => {}
+    }
+    // The build went through (passed or failed): what it made is build cache now.
+    journal.inspect(Journal::close);
+
+    if failure.is_some() {
+        let (stage, instruction) = failed_step(&mapper);
+        if let (Some(stage), Some(k)) = (stage, instruction) {
+            let before = match &mapper {
+                Mapper::Classic(m) => m.image_before(stage).map(str::to_string),
+                Mapper::Buildkit(_) => match k.checked_sub(1) {
+                    Some(prev) => state_image(inputs, kind, stage, prev, tx)
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                },
+            };
+            if let Some(image) = before
+                && let Some(prev) = k.checked_sub(1)
+            {
+                let image = tag_state(engine, build_id, plan, stage, prev, &image).await?;
+                emit(
+                    tx,
+                    [BuildEvent::StateImage {
+                        stage,
+                        instruction: prev,
+                        image,
+                    }],
+                );
+            }
+        }
+        return Ok(BuildOutcome {
+            build_id: build_id.to_string(),
+            builder: kind,
+            image: None,
+            failed: true,
+            stage_images,
+        });
+    }
+
+    let image = match image {
+        Some(i) => Some(i),
+        None => image_id_of(engine, &tags[0]).await,
+    };
+    for extra in tags.iter().skip(1) {
+        if let Some(id) = &image {
+            super::names::tag_image(engine, id, extra).await?;
+        }
+    }
+    stage_images[plan.target] = image.clone();
+    if let Some(id) = &image {
+        emit(
+            tx,
+            [BuildEvent::StageImage {
+                stage: plan.target,
+                image: id.clone(),
+            }],
+        );
+    }
+    // Classic made an image of every stage on its way. BuildKit exported only the target,
+    // as buildx does: another stage's image is a solve of its own (from the cache, through
+    // the same session) made when something needs it (`Session::image_of`), so it never
+    // lengthens the build.
+    if let Mapper::Classic(_) = &mapper {
+        let others = plan
+            .stages
+            .iter()
+            .filter(|s| s.needed && s.index != plan.target)
+            .map(|s| s.index);
+        for stage in others {
+            let Some(id) = classic_stage_image(&mapper, stage) else {
+                continue;
+            };
+            let name = plan.stages[stage].display_name();
+            super::names::tag_image(engine, &id, &stage_tag(build_id, &name)).await?;
+            emit(
+                tx,
+                [BuildEvent::StageImage {
+                    stage,
+                    image: id.clone(),
+                }],
+            );
+            stage_images[stage] = Some(id);
+        }
+    }
+    emit(
+        tx,
+        [BuildEvent::BuildFinished {
+            image: image.clone(),
+            duration_ms: elapsed_ms(started),
+        }],
+    );
+    // After this run's tags are on (an image a cached rebuild gave back has both), and after
+    // the result: the earlier runs' tags of this context go.
+    super::names::replace_earlier_tags(engine, ctx.dir(), ctx.dockerfile_path(), build_id).await;
+    Ok(BuildOutcome {
+        build_id: build_id.to_string(),
+        builder: kind,
+        image,
+        failed: false,
+        stage_images,
+    })
+}
+
+fn classic_stage_image(mapper: &Mapper, stage: usize) -> Option<String> {
+    match mapper {
+        Mapper::Classic(m) => m.stage_image(stage).map(str::to_string),
+        Mapper::Buildkit(_) => None,
+    }
+}
+
+fn failed_step(mapper: &Mapper) -> (Option<usize>, Option<usize>) {
+    match mapper {
+        Mapper::Buildkit(m) => m
+            .failed_step()
+            .map_or((None, None), |(s, k)| (Some(s), Some(k))),
+        Mapper::Classic(m) => m
+            .failed_step()
+            .map_or((None, None), |(s, k)| (Some(s), Some(k))),
+    }
+}
+
+async fn image_id_of(engine: &Engine, reference: &str) -> Option<String> {
+    engine
+        .docker
+        .inspect_image(reference)
+        .await
+        .ok()
+        .and_then(|i| i.id)
+}
+
+async fn tag_state(
+    engine: &Engine,
+    build_id: &str,
+    plan: &BuildPlan,
+    stage: usize,
+    instruction: usize,
+    image: &str,
+) -> Result<String, EngineError> {
+    let name = format!("{}-at-{}", plan.stages[stage].display_name(), instruction);
+    super::names::tag_image(engine, image, &stage_tag(build_id, &name)).await?;
+    Ok(image_id_of(engine, image)
+        .await
+        .unwrap_or_else(|| image.to_string()))
+}
+
+/// What the builds of one session share: where, what, from which context, and the id that
+/// labels everything they make.
+#[derive(Clone, Copy)]
+pub struct BuildInputs<'a> {
+    pub engine: &'a Engine,
+    pub req: &'a BuildRequest,
+    pub dockerfile: &'a Dockerfile,
+    pub context: &'a BuildContext,
+    pub build_id: &'a str,
+    /// The BuildKit session carrying the context, when the caller has one open; else
+    /// `state_image` opens its own.
+    pub session: Option<&'a ContextSession>,
+}
+
+/// What to solve for the state of `stage` after its instruction `k` (0 is the FROM): a
+/// Dockerfile text (None: the real one) and a target. A named stage's final state is the
+/// main Dockerfile with that stage as target: the very same solve, so every vertex comes
+/// from cache. Anything else needs a cut Dockerfile (the model counts instructions after
+/// FROM from 0; events count the FROM as 0).
+pub fn state_solve(
+    df: &Dockerfile,
+    stage: usize,
+    k: usize,
+) -> Option<(Option<String>, Option<String>)> {
+    let st = df.stages.get(stage)?;
+    Some(match &st.name {
+        Some(name) if k >= st.instructions.len() => (None, Some(name.clone())),
+        _ => (Some(df.cut_after(stage, k.checked_sub(1))), None),
+    })
+}
+
+/// The image of `stage` right after its instruction `k` (0 is the FROM), built from a
+/// Dockerfile cut there and served from the cache the main build left. BuildKit only.
+pub async fn state_image(
+    inputs: BuildInputs<'_>,
+    kind: BuilderKind,
+    stage: usize,
+    k: usize,
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<Option<String>, EngineError> {
+    let BuildInputs {
+        engine,
+        req,
+        dockerfile: df,
+        context: ctx,
+        build_id,
+        session,
+    } = inputs;
+    let Some(st) = df.stages.get(stage) else {
+        return Ok(None);
+    };
+    let label = if k >= st.instructions.len() {
+        st.display_name()
+    } else {
+        format!("{}-at-{}", st.display_name(), k)
+    };
+    let Some((dockerfile_text, target)) = state_solve(df, stage, k) else {
+        return Ok(None);
+    };
+    let tag = stage_tag(build_id, &label);
+    let step = InternalStep {
+        name: format!("image of stage {label}"),
+    };
+    emit(tx, [BuildEvent::InternalStarted { step: step.clone() }]);
+    let t = Instant::now();
+    // Always from cache, even for a --no-cache build: the main build just made every vertex,
+    // and running them again would be slow and could give a stage image other contents than
+    // the build used (anything non-deterministic, a download, a timestamp).
+    let from_cache = BuildRequest {
+        no_cache: false,
+        ..req.clone()
+    };
+    let own_session = match (session, kind) {
+        (None, BuilderKind::Buildkit) => ContextSession::open(engine, ctx, &req.grants).await?,
+        _ => None,
+    };
+    let solve_req = Solve {
+        engine,
+        kind,
+        req: &from_cache,
+        dockerfile_text,
+        target,
+        tags: vec![tag.clone()],
+        session: session.or(own_session.as_ref()),
+    };
+    // This build's own vertexes are not the user's build: they go to a throwaway mapper.
+    let mut quiet = Mapper::Buildkit(VertexMapper::new(BuildPlan::default()));
+    let (sink, _drop) = tokio::sync::mpsc::unbounded_channel();
+    let failure = solve(&solve_req, ctx, &sink, &mut quiet, t, None)
+        .await?
+        .failure;
+    emit(
+        tx,
+        [BuildEvent::InternalFinished {
+            step,
+            cached: true,
+            duration_ms: elapsed_ms(t),
+        }],
+    );
+    if failure.is_some() {
+        return Ok(None);
+    }
+    Ok(image_id_of(engine, &tag).await)
+}

@@ -1,0 +1,27 @@
+//! The terminal UI: a pure [`model::Model`] changed only by [`update::update`], keys mapped by
+//! [`keymap`], one file per pane in [`views`], background work in [`jobs`] over the session
+//! core, and the event loop in [`app`].
+
+pub mod ansi;
+pub mod app;
+pub mod diff;
+pub mod explain;
+pub mod explain_state;
+pub mod files;
+pub mod help;
+pub mod jobs;
+pub mod keymap;
+pub mod layout;
+pub mod model;
+pub mod runlog;
+mod shell;
+mod signals;
+pub mod update;
+pub mod views;
+pub mod widgets;
+
+/// ratatui as this crate uses it, for the benches in `benches/` (the binary's dev-dependency
+/// turns it on): the workspace has one crate that depends on ratatui.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub use ratatui;

@@ -1,0 +1,649 @@
+//! `update(&mut Model, Msg) -> Vec<Cmd>`: every change of the screen's state, pure, so tests
+//! drive the UI without a terminal. Commands are what the event loop must do outside.
+
+mod diff;
+mod explain;
+mod files;
+mod log;
+
+use log::{find_match, jump_to_match, log_text, scroll_log};
+
+use stagescope_plan::{BuildEvent, Status};
+pub use stagescope_core::session::StepMode;
+use crate::diff::keys::DiffKey;
+use crate::files::{FilesCmd, FilesKey, FilesMsg};
+use crate::layout::{NODE_ROWS, first_visible};
+use crate::model::{Focus, Model, Overlay, Pause};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Slowest,
+    Close,
+    FocusNext,
+    FocusPrev,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    ToggleFollow,
+    ToggleWrap,
+    ToggleWholeStage,
+    SearchStart,
+    ShellInput(char),
+    ShellBackspace,
+    ShellSubmit,
+    ShellCancel,
+    SearchInput(char),
+    SearchBackspace,
+    SearchSubmit,
+    SearchCancel,
+    NextMatch,
+    PrevMatch,
+    NextStage,
+    Continue,
+    ToggleBreakpoint,
+    Shell,
+    WriteLog,
+    /// `d`: the diff view.
+    OpenDiff,
+    /// A key of the diff view.
+    Diff(DiffKey),
+    /// `f`: the filesystem of the selected stage or instruction's state.
+    OpenFiles,
+    /// A key of the filesystem pane.
+    Files(FilesKey),
+    /// `e`: the Explain pane, in the log's place.
+    ToggleExplain,
+    /// `t`: the timeline.
+    Timeline,
+    /// In the timeline: `+` / `-`.
+    ZoomIn,
+    ZoomOut,
+    /// In the timeline: `←` / `→`.
+    Left,
+    Right,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Action(Action),
+    Build(BuildEvent),
+    /// The step driver waits for `n` or `c`.
+    Paused(Pause),
+    /// The build driver stopped; `Err` when it could not go on (daemon gone, bad context).
+    Ended(Result<(), String>),
+    Tick {
+        elapsed_ms: u64,
+    },
+    Resize(u16, u16),
+    Scroll {
+        at: (u16, u16),
+        down: bool,
+    },
+    Click {
+        at: (u16, u16),
+    },
+    Notice(String),
+    /// Both sides of the diff view are indexed (or could not be).
+    DiffIndexed(crate::diff::Indexed),
+    /// Both sides' content of the file the diff view's detail shows.
+    DiffSides(crate::diff::preview::Sides),
+    /// Background work of the filesystem pane.
+    Files(FilesMsg),
+    /// A stage's numbers for the Explain pane (or the one line of why not).
+    ExplainNumbers {
+        stage: usize,
+        /// The state counted: None for the whole stage, Some(k) for the state after k.
+        at: Option<usize>,
+        result: Result<stagescope_core::explain::StageNumbers, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    Quit,
+    /// The breakpoints changed: the running build stops when it finishes one of them.
+    Breakpoints(Vec<(usize, usize)>),
+    /// Let the step driver go on, stopping at these breakpoints.
+    Advance {
+        mode: StepMode,
+        breakpoints: Vec<(usize, usize)>,
+    },
+    /// A shell in the state after `instruction` of `stage`; `image` when it is known already.
+    Shell {
+        stage: usize,
+        instruction: usize,
+        image: Option<String>,
+        /// `sh -c` this; None: an interactive `/bin/sh`.
+        command: Option<String>,
+    },
+    /// `text` is what memory holds; the full log on disk wins when there is one.
+    WriteLog {
+        path: String,
+        text: String,
+        stage: usize,
+        instruction: Option<usize>,
+    },
+    /// Index stages `from` and `to` (and what provenance needs) in the background;
+    /// `images` holds each stage's image where the build made one.
+    IndexDiff {
+        request: u64,
+        from: usize,
+        to: usize,
+        images: Vec<Option<String>>,
+    },
+    /// Read both sides of one file of the diff view, in the background.
+    FetchSides(crate::diff::preview::FetchSides),
+    /// Work of the filesystem pane.
+    Files(FilesCmd),
+    /// Count stage `stage`'s files for the Explain pane; `images` as in `IndexDiff`.
+    ExplainNumbers {
+        stage: usize,
+        at: Option<usize>,
+        images: Vec<Option<String>>,
+    },
+}
+
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = update_inner(m, msg);
+    cmds.extend(explain::sync(m));
+    cmds
+}
+
+fn update_inner(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Action(a) => {
+            if let Some(note) = needs_engine(m, &a) {
+                m.notice = Some(note);
+                return vec![];
+            }
+            return action(m, a);
+        }
+        Msg::Build(ev) => on_build(m, &ev),
+        Msg::Paused(p) => {
+            m.pause = Some(p);
+            match p {
+                Pause::BeforeStage(s) => {
+                    select(m, s, 0);
+                    // A tour tells what the next stage is for before building it.
+                    if m.tour {
+                        m.focus = Focus::Graph;
+                    }
+                }
+                Pause::Breakpoint(s, k) => {
+                    select(m, s, k);
+                    m.focus = Focus::Instructions;
+                }
+                Pause::Failed => {}
+            }
+        }
+        Msg::Ended(r) => {
+            m.ended = true;
+            if !matches!(m.pause, Some(Pause::Failed)) {
+                m.pause = None;
+            }
+            if let Err(e) = r {
+                m.overlay = Some(Overlay::Error(e));
+            }
+        }
+        Msg::Tick { elapsed_ms } => {
+            if m.state.finished.is_none() && !m.ended {
+                m.elapsed_ms = elapsed_ms;
+            }
+        }
+        Msg::Resize(w, h) => m.size = (w, h),
+        Msg::Scroll { at, down } => {
+            let a = m.areas();
+            let pane = pane_at(m, at);
+            let Some(pane) = pane else { return vec![] };
+            let _ = a;
+            m.focus = pane;
+            let step = if matches!(pane, Focus::Log | Focus::Explain) {
+                3
+            } else {
+                1
+            };
+            for _ in 0..step {
+                if m.diff.view.is_some() && m.overlay.is_none() {
+                    let k = if down { DiffKey::Down } else { DiffKey::Up };
+                    diff::on_key(m, k);
+                } else {
+                    action(m, if down { Action::Down } else { Action::Up });
+                }
+            }
+        }
+        Msg::Click { at } => click(m, at),
+        Msg::Notice(n) => m.notice = Some(n),
+        Msg::DiffIndexed(r) => diff::on_indexed(m, r),
+        Msg::DiffSides(r) => diff::on_sides(m, r),
+        Msg::Files(f) => return files::on_msg(m, f),
+        Msg::ExplainNumbers { stage, at, result } => explain::on_numbers(m, stage, at, result),
+    }
+    vec![]
+}
+
+/// In a replay, what a key cannot do without an engine, said in one line.
+fn needs_engine(m: &Model, a: &Action) -> Option<String> {
+    m.replay.as_ref()?;
+    let what = match a {
+        Action::Shell => "a shell (s)",
+        Action::OpenFiles => "files (f)",
+        Action::OpenDiff => "the diff (d)",
+        Action::ToggleBreakpoint | Action::NextStage | Action::Continue => "stepping",
+        _ => return None,
+    };
+    Some(format!(
+        "replay: {what} needs an engine — build the context to get it"
+    ))
+}
+
+fn pane_at(m: &Model, (x, y): (u16, u16)) -> Option<Focus> {
+    let a = m.areas();
+    let inside = |r: ratatui::layout::Rect| x >= r.x && x < r.right() && y >= r.y && y < r.bottom();
+    if inside(a.graph) {
+        Some(Focus::Graph)
+    } else if inside(a.instructions) {
+        Some(Focus::Instructions)
+    } else if inside(a.log) {
+        Some(if m.explain.open {
+            Focus::Explain
+        } else {
+            Focus::Log
+        })
+    } else {
+        None
+    }
+}
+
+fn click(m: &mut Model, at: (u16, u16)) {
+    if m.overlay.is_some() {
+        return;
+    }
+    let Some(pane) = pane_at(m, at) else { return };
+    m.focus = pane;
+    let a = m.areas();
+    match pane {
+        Focus::Graph => {
+            let rows = usize::from(a.graph.height.saturating_sub(2));
+            let visible = rows / NODE_ROWS;
+            let first = first_visible(m.stage, visible);
+            let Some(row) = usize::from(at.1).checked_sub(usize::from(a.graph.y) + 1) else {
+                return;
+            };
+            let s = first + row / NODE_ROWS;
+            if s < m.stage_count() {
+                m.track_build = false;
+                select(m, s, 0);
+            }
+        }
+        Focus::Instructions => {
+            let rows = usize::from(a.instructions.height.saturating_sub(2));
+            let first = first_visible(m.instruction, rows);
+            let Some(row) = usize::from(at.1).checked_sub(usize::from(a.instructions.y) + 1) else {
+                return;
+            };
+            let k = first + row;
+            if k < m.instruction_count() {
+                m.track_build = false;
+                m.instruction = k;
+                reset_log(m);
+            }
+        }
+        Focus::Log | Focus::Explain => {}
+    }
+}
+
+fn select(m: &mut Model, stage: usize, instruction: usize) {
+    if stage != m.stage || instruction != m.instruction {
+        m.stage = stage;
+        m.instruction = instruction;
+        reset_log(m);
+    }
+}
+
+fn reset_log(m: &mut Model) {
+    m.explain.scroll = 0;
+    m.log.follow = true;
+    m.log.top = 0;
+    m.log.current_match = None;
+}
+
+fn on_build(m: &mut Model, ev: &BuildEvent) {
+    m.state.apply(ev);
+    match ev {
+        BuildEvent::BuildStarted { builder, build_id } => {
+            m.builder = Some(*builder);
+            m.build_id = Some(build_id.clone());
+        }
+        BuildEvent::InstructionStarted { stage, instruction } if m.track_build => {
+            select(m, *stage, *instruction);
+        }
+        BuildEvent::BuildFailed {
+            stage, instruction, ..
+        } => {
+            m.pause = Some(Pause::Failed);
+            m.track_build = false;
+            if let Some(s) = stage {
+                let k = instruction.unwrap_or_else(|| {
+                    m.state.stages[*s]
+                        .instructions
+                        .iter()
+                        .position(|i| i.status == Status::Failed)
+                        .unwrap_or(0)
+                });
+                select(m, *s, k);
+                m.log.whole_stage = false;
+                m.log.follow = true;
+                m.focus = Focus::Log;
+            }
+        }
+        BuildEvent::BuildFinished { duration_ms, .. } => {
+            m.elapsed_ms = *duration_ms;
+        }
+        _ => {}
+    }
+}
+
+fn move_selection(m: &mut Model, delta: isize) {
+    match m.focus {
+        Focus::Graph => {
+            let n = m.stage_count();
+            if n > 0 {
+                m.track_build = false;
+                let s = m.stage.saturating_add_signed(delta).min(n - 1);
+                select(m, s, 0);
+            }
+        }
+        Focus::Instructions => {
+            let n = m.instruction_count();
+            if n > 0 {
+                m.track_build = false;
+                let k = m.instruction.saturating_add_signed(delta).min(n - 1);
+                select(m, m.stage, k);
+            }
+        }
+        Focus::Log => scroll_log(m, delta),
+        Focus::Explain => explain::scroll(m, delta),
+    }
+}
+
+fn page(m: &Model) -> isize {
+    let a = m.areas();
+    let rows = match m.focus {
+        Focus::Graph => a.graph.height.saturating_sub(2) / 2,
+        Focus::Instructions => a.instructions.height.saturating_sub(2),
+        Focus::Log | Focus::Explain => a.log.height.saturating_sub(3),
+    };
+    isize::from(rows.max(1) as i16)
+}
+
+fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
+    use Action as A;
+    m.notice = None;
+    match a {
+        A::Quit => {
+            m.quit = true;
+            return vec![Cmd::Quit];
+        }
+        A::Help => {
+            m.overlay = Some(Overlay::Help);
+            m.help_scroll = 0;
+        }
+        A::Up | A::Down | A::PageUp | A::PageDown if m.overlay == Some(Overlay::Help) => {
+            // Clamped when drawn: the view knows how many lines fit.
+            let step: i32 = match a {
+                A::Up => -1,
+                A::Down => 1,
+                A::PageUp => -10,
+                _ => 10,
+            };
+            let max = i32::try_from(crate::help::HELP.len()).unwrap_or(i32::MAX);
+            m.help_scroll =
+                u16::try_from((i32::from(m.help_scroll) + step).clamp(0, max)).unwrap_or(0);
+        }
+        A::OpenFiles => return files::open(m),
+        A::Files(k) => return files::on_key(m, k),
+        A::Slowest => m.overlay = Some(Overlay::Slowest(0)),
+        A::Timeline => m.overlay = Some(Overlay::Timeline(Default::default())),
+        A::Up | A::Down | A::Left | A::Right | A::ZoomIn | A::ZoomOut
+            if matches!(m.overlay, Some(Overlay::Timeline(_))) =>
+        {
+            let span = m.timeline().length_ms();
+            if let Some(Overlay::Timeline(v)) = &mut m.overlay {
+                match a {
+                    A::Up => v.top = v.top.saturating_sub(1),
+                    A::Down => v.top += 1,
+                    A::Left => v.pan(-1, span),
+                    A::Right => v.pan(1, span),
+                    A::ZoomIn => v.zoom_by(1, span),
+                    _ => v.zoom_by(-1, span),
+                }
+            }
+        }
+        A::Left | A::Right | A::ZoomIn | A::ZoomOut => {}
+        A::Close => {
+            if m.overlay.is_some() {
+                m.overlay = None;
+            } else if m.explain.open {
+                explain::toggle(m);
+            } else if m.log.search.is_some() {
+                m.log.search = None;
+                m.log.current_match = None;
+            }
+        }
+        A::FocusNext | A::Enter if m.overlay.is_none() => {
+            m.focus = match m.focus {
+                Focus::Graph => Focus::Instructions,
+                Focus::Instructions if m.explain.open => Focus::Explain,
+                Focus::Instructions => Focus::Log,
+                f @ (Focus::Log | Focus::Explain) if a == A::Enter => f,
+                Focus::Log | Focus::Explain => Focus::Graph,
+            };
+        }
+        A::FocusPrev => {
+            m.focus = match m.focus {
+                Focus::Graph if m.explain.open => Focus::Explain,
+                Focus::Graph => Focus::Log,
+                Focus::Instructions => Focus::Graph,
+                Focus::Log | Focus::Explain => Focus::Instructions,
+            };
+        }
+        A::Up | A::Down if matches!(m.overlay, Some(Overlay::Slowest(_))) => {
+            let n = m.slowest().len();
+            if let Some(Overlay::Slowest(i)) = &mut m.overlay {
+                *i = if a == A::Up {
+                    i.saturating_sub(1)
+                } else {
+                    (*i + 1).min(n.saturating_sub(1))
+                };
+            }
+        }
+        A::Enter => {
+            if let Some(Overlay::Slowest(i)) = m.overlay {
+                if let Some(&(_, s, k)) = m.slowest().get(i) {
+                    m.track_build = false;
+                    select(m, s, k);
+                    m.log.whole_stage = false;
+                    m.focus = Focus::Instructions;
+                }
+                m.overlay = None;
+            }
+        }
+        A::FocusNext => {}
+        A::Up => move_selection(m, -1),
+        A::Down => move_selection(m, 1),
+        A::PageUp => move_selection(m, -page(m)),
+        A::PageDown => move_selection(m, page(m)),
+        A::Top => match m.focus {
+            Focus::Log => {
+                m.log.follow = false;
+                m.log.top = 0;
+            }
+            Focus::Explain => m.explain.scroll = 0,
+            _ => move_selection(m, isize::MIN / 2),
+        },
+        A::Bottom => match m.focus {
+            Focus::Log => m.log.follow = true,
+            Focus::Explain => explain::scroll(m, isize::MAX / 2),
+            _ => move_selection(m, isize::MAX / 2),
+        },
+        A::ToggleFollow => {
+            if m.log.follow {
+                m.log.top = m.log_top();
+            }
+            m.log.follow = !m.log.follow;
+        }
+        A::ToggleWrap => m.log.wrap = !m.log.wrap,
+        A::ToggleWholeStage => {
+            m.log.whole_stage = !m.log.whole_stage;
+            reset_log(m);
+        }
+        A::SearchStart => {
+            // The search is in the log, which the Explain pane covers.
+            if m.explain.open {
+                explain::toggle(m);
+            }
+            m.log.input = Some(String::new());
+            m.focus = Focus::Log;
+        }
+        A::SearchInput(c) => {
+            if let Some(s) = &mut m.log.input {
+                s.push(c);
+            }
+        }
+        A::SearchBackspace => {
+            if let Some(s) = &mut m.log.input {
+                s.pop();
+            }
+        }
+        A::SearchCancel => m.log.input = None,
+        A::SearchSubmit => {
+            let q = m.log.input.take().unwrap_or_default();
+            if q.is_empty() {
+                m.log.search = None;
+                m.log.current_match = None;
+            } else {
+                m.log.search = Some(q);
+                let from = m.log_top();
+                let found = find_match(m, from, true, true);
+                jump_to_match(m, found);
+            }
+        }
+        A::NextMatch | A::PrevMatch => {
+            let forward = a == A::NextMatch;
+            let from = m.log.current_match.unwrap_or_else(|| m.log_top());
+            let inclusive = m.log.current_match.is_none();
+            if m.log.search.is_some() {
+                let found = find_match(m, from, forward, inclusive);
+                jump_to_match(m, found);
+            }
+        }
+        A::NextStage | A::Continue => {
+            // A breakpoint pauses a normal run too; from there it goes on step by step.
+            let paused = matches!(m.pause, Some(Pause::BeforeStage(_) | Pause::Breakpoint(..)));
+            if !m.step_mode && !paused {
+                m.notice = Some("not paused: n/c go on from --step pauses and breakpoints".into());
+            } else if paused {
+                m.pause = None;
+                m.track_build = true;
+                let mode = if a == A::NextStage {
+                    StepMode::Next
+                } else {
+                    // `c` ends a tour: the build runs on, stopping at the user's breakpoints.
+                    m.tour = false;
+                    StepMode::Continue
+                };
+                return vec![Cmd::Advance {
+                    mode,
+                    breakpoints: explain::breakpoints(m),
+                }];
+            }
+        }
+        A::ToggleBreakpoint => {
+            let key = (m.stage, m.instruction);
+            if !m.breakpoints.remove(&key) {
+                m.breakpoints.insert(key);
+            }
+            // A running build learns of it at once: it stops when that instruction finishes.
+            return vec![Cmd::Breakpoints(explain::breakpoints(m))];
+        }
+        A::Shell => {
+            if m.instruction_count() == 0 {
+                return vec![];
+            }
+            let sel = m.selected_state();
+            let st = &m.state.stages[m.stage];
+            let ins = &st.instructions[sel];
+            let last = st.instructions.len() - 1;
+            // A failed instruction has no state of its own: the shell opens on the state
+            // just before it, which is what the failing command saw.
+            let (k, image) = if ins.status == Status::Failed {
+                let prev = sel.saturating_sub(1);
+                (prev, st.instructions[prev].image.clone())
+            } else if matches!(ins.status, Status::Done | Status::Cached) {
+                let image = ins
+                    .image
+                    .clone()
+                    .or_else(|| (sel == last).then(|| st.image.clone())?);
+                (sel, image)
+            } else {
+                m.notice = Some("that state is not built yet".into());
+                return vec![];
+            };
+            m.shell_prompt = Some(crate::model::ShellPrompt {
+                stage: m.stage,
+                instruction: k,
+                image,
+                command: String::new(),
+            });
+        }
+        A::ShellInput(c) => {
+            if let Some(p) = &mut m.shell_prompt {
+                p.command.push(c);
+            }
+        }
+        A::ShellBackspace => {
+            if let Some(p) = &mut m.shell_prompt {
+                p.command.pop();
+            }
+        }
+        A::ShellCancel => m.shell_prompt = None,
+        A::ShellSubmit => {
+            if let Some(p) = m.shell_prompt.take() {
+                let command = Some(p.command.trim().to_string()).filter(|c| !c.is_empty());
+                return vec![Cmd::Shell {
+                    stage: p.stage,
+                    instruction: p.instruction,
+                    image: p.image,
+                    command,
+                }];
+            }
+        }
+        A::ToggleExplain => explain::toggle(m),
+        A::OpenDiff => return diff::open(m),
+        A::Diff(k) => return diff::on_key(m, k),
+        A::WriteLog => {
+            let name = m.state.plan.stages[m.stage].display_name();
+            let path = if m.log.whole_stage {
+                format!("stagescope-{name}.log")
+            } else {
+                format!("stagescope-{name}-{}.log", m.instruction)
+            };
+            return vec![Cmd::WriteLog {
+                path,
+                text: log_text(m),
+                stage: m.stage,
+                instruction: (!m.log.whole_stage).then_some(m.instruction),
+            }];
+        }
+    }
+    vec![]
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
