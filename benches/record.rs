@@ -9,14 +9,14 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use stagescope_plan::{BuildEvent, BuildPlan, LogStream};
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_context::BuildContext;
 use stagescope_core::history::facts::step_facts;
 use stagescope_core::history::inputs::digest_inputs;
 use stagescope_core::history::record::{FORMAT, Outcome, RunRecord};
 use stagescope_core::history::store::Store;
 use stagescope_core::history::{Recorder, Timed};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_plan::{BuildEvent, BuildPlan, LogStream};
 
 const FILES: usize = 20_000;
 const DOCKERFILE: &str = "FROM busybox AS build\nWORKDIR /app\nCOPY . .\nRUN make\nRUN make test\n\

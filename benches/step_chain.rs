@@ -6,13 +6,13 @@
 
 use std::time::Instant;
 
-use stagescope_plan::BuildPlan;
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
-use stagescope_core::engine_internals::connect::{Environment, connect};
 use stagescope_context::BuildContext;
+use stagescope_core::engine_internals::connect::{Environment, connect};
 use stagescope_core::engine_internals::run::{BuildRequest, BuilderChoice};
 use stagescope_core::session::driver::{Advance, drive};
 use stagescope_core::session::{Events, Session, SessionEvent, Setup, StepMode};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_plan::BuildPlan;
 
 fn main() -> Result<(), String> {
     let dir = std::env::args().nth(1).ok_or("usage: step_chain CONTEXT")?;
@@ -57,7 +57,11 @@ fn main() -> Result<(), String> {
         drive(&session, true, &events, adv_rx, bp_rx).await;
         let ms = t.elapsed().as_millis();
         end_rx.recv().map_err(|e| e.to_string())??;
-        let _ = stagescope_core::engine_internals::clean::clean(session.engine()?, Some(&session.build_id)).await;
+        let _ = stagescope_core::engine_internals::clean::clean(
+            session.engine()?,
+            Some(&session.build_id),
+        )
+        .await;
         println!("{ms}");
         Ok(())
     })

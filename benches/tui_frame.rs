@@ -6,8 +6,8 @@ use stagescope_tui::ratatui::Terminal;
 use stagescope_tui::ratatui::backend::TestBackend;
 use std::hint::black_box;
 
-use stagescope_plan::{BuildEvent, BuildPlan, LogStream};
 use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_plan::{BuildEvent, BuildPlan, LogStream};
 use stagescope_tui::model::{Focus, Model};
 use stagescope_tui::update::{Msg, update};
 use stagescope_tui::views;

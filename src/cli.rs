@@ -18,7 +18,7 @@ use stagescope_dockerfile::{Dockerfile, GraphOptions};
     long_about = "Step through Docker multi-stage builds.\n\nWithout a subcommand, opens the terminal UI on CONTEXT and starts the build.",
     args_conflicts_with_subcommands = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
@@ -27,7 +27,7 @@ pub struct Cli {
 
 /// `stagescope [CONTEXT]`: the build flags, and stepping.
 #[derive(Debug, Clone, Args)]
-pub struct TuiArgs {
+pub(crate) struct TuiArgs {
     #[command(flatten)]
     pub flags: BuildFlags,
     /// Pause before each stage: `n` builds the next one, `c` continues to the end.
@@ -42,7 +42,7 @@ pub struct TuiArgs {
 
 /// `--record FILE`: the run also written to one portable file (for `replay`, `compare`).
 #[derive(Debug, Clone, Args)]
-pub struct RecordArgs {
+pub(crate) struct RecordArgs {
     /// Also write the run's record to FILE (replay it with `stagescope replay FILE`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -50,7 +50,7 @@ pub struct RecordArgs {
 
 /// `stagescope tour [CONTEXT]`: the build flags.
 #[derive(Debug, Clone, Args)]
-pub struct TourArgs {
+pub(crate) struct TourArgs {
     #[command(flatten)]
     pub flags: BuildFlags,
     #[command(flatten)]
@@ -58,7 +58,7 @@ pub struct TourArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Draw the stage graph of a Dockerfile.
     Graph(GraphArgs),
     /// Run the build headless, with per-instruction timing and cache hits.
@@ -100,14 +100,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HistoryFormat {
+pub(crate) enum HistoryFormat {
     Text,
     Json,
 }
 
 /// `history [CONTEXT]`.
 #[derive(Debug, Clone, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// The build context directory whose runs to list.
     #[arg(default_value = ".", value_name = "CONTEXT")]
     pub context: PathBuf,
@@ -118,7 +118,7 @@ pub struct HistoryArgs {
 
 /// `replay RUN`.
 #[derive(Debug, Clone, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// A run id (or its first characters) from `stagescope history`, or a file written by
     /// `--record`.
     #[arg(value_name = "RUN|FILE")]
@@ -130,7 +130,7 @@ pub struct ReplayArgs {
 
 /// `compare [RUN_A] [RUN_B]`.
 #[derive(Debug, Clone, Args)]
-pub struct CompareArgs {
+pub(crate) struct CompareArgs {
     /// The older run (id or `--record` file); default: the one before the newest.
     #[arg(value_name = "RUN_A")]
     pub a: Option<String>,
@@ -147,7 +147,7 @@ pub struct CompareArgs {
 
 /// `completions SHELL`.
 #[derive(Debug, Clone, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -155,7 +155,7 @@ pub struct CompletionsArgs {
 
 /// `man [--dir DIR]`.
 #[derive(Debug, Clone, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Write stagescope.1 and a page per subcommand (stagescope-graph.1, …) into DIR,
     /// creating it, instead of printing the main page.
     #[arg(long, value_name = "DIR")]
@@ -171,7 +171,7 @@ const REST: &str = "stagescope-rest";
 /// "cannot be used with '[CONTEXT]'", and the second opens the TUI on a missing directory.
 /// `None` for anything else (a subcommand, a directory, `--help`, a usage error clap
 /// describes well itself).
-pub fn stray_word<I, T>(args: I) -> Option<OsString>
+pub(crate) fn stray_word<I, T>(args: I) -> Option<OsString>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -196,7 +196,7 @@ where
 }
 
 /// The one-line error for a [`stray_word`], naming the subcommands there are.
-pub fn stray_word_error(word: &OsString) -> String {
+pub(crate) fn stray_word_error(word: &OsString) -> String {
     let cmd = Cli::command();
     let names: Vec<&str> = cmd
         .get_subcommands()
@@ -212,7 +212,7 @@ pub fn stray_word_error(word: &OsString) -> String {
 
 /// Where the Docker engine is.
 #[derive(Debug, Clone, Args)]
-pub struct EngineArgs {
+pub(crate) struct EngineArgs {
     /// Docker engine to use (unix://, tcp://, ssh://); default: DOCKER_HOST, the current
     /// docker context, then the usual sockets.
     #[arg(long, short = 'H', value_name = "URL")]
@@ -220,7 +220,7 @@ pub struct EngineArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CleanArgs {
+pub(crate) struct CleanArgs {
     /// Only what the build with this id made (the id `stagescope build` prints).
     #[arg(long, value_name = "ID")]
     pub build: Option<String>,
@@ -229,21 +229,21 @@ pub struct CleanArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BuilderArg {
+pub(crate) enum BuilderArg {
     Auto,
     Buildkit,
     Classic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProgressArg {
+pub(crate) enum ProgressArg {
     Plain,
     Json,
 }
 
 /// The flags of `docker build` that stagescope understands, spelled the same.
 #[derive(Debug, Clone, Args)]
-pub struct BuildFlags {
+pub(crate) struct BuildFlags {
     /// The build context directory.
     #[arg(default_value = ".", value_name = "CONTEXT")]
     pub context: PathBuf,
@@ -284,7 +284,7 @@ pub struct BuildFlags {
 
 /// A BuildKit daemon to build on through its Control API, instead of the engine's builder.
 #[derive(Debug, Clone, Args, Default)]
-pub struct BuildkitArgs {
+pub(crate) struct BuildkitArgs {
     /// BuildKit to build on: unix://PATH, tcp://HOST:PORT, or docker (the engine's own
     /// BuildKit through its API); default: BUILDKIT_HOST, else the engine's builder.
     #[arg(long = "buildkit-addr", value_name = "ADDR")]
@@ -305,7 +305,7 @@ pub struct BuildkitArgs {
 
 impl BuildFlags {
     /// The Dockerfile flags as `graph` reads them: `-f`, or the context directory.
-    pub fn dockerfile_args(&self) -> DockerfileArgs {
+    pub(crate) fn dockerfile_args(&self) -> DockerfileArgs {
         DockerfileArgs {
             file: self.file.clone().unwrap_or_else(|| self.context.clone()),
             target: self.target.clone(),
@@ -316,7 +316,7 @@ impl BuildFlags {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     #[command(flatten)]
     pub flags: BuildFlags,
     /// Output: one line per instruction (plain) or NDJSON events and a summary (json).
@@ -328,7 +328,7 @@ pub struct BuildArgs {
 
 /// Which Dockerfile, which target, which build arguments: shared by every subcommand.
 #[derive(Debug, Clone, Args)]
-pub struct DockerfileArgs {
+pub(crate) struct DockerfileArgs {
     /// A Dockerfile, or a directory holding one.
     #[arg(
         short = 'f',
@@ -352,7 +352,7 @@ pub struct DockerfileArgs {
 /// when it can).
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["image", "stage"])))]
-pub struct TreeArgs {
+pub(crate) struct TreeArgs {
     /// An image already in the engine (name, tag or id).
     #[arg(long, value_name = "IMAGE", conflicts_with = "stage")]
     pub image: Option<String>,
@@ -373,14 +373,14 @@ pub struct TreeArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
+pub(crate) enum DiffFormat {
     Text,
     Json,
     Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOnArg {
+pub(crate) enum FailOnArg {
     /// Any finding of warning severity or above.
     Leftovers,
     /// Secrets only.
@@ -390,7 +390,7 @@ pub enum FailOnArg {
 
 /// How `diff` and `diff-images` report, and when they fail.
 #[derive(Debug, Clone, Args)]
-pub struct DiffOutput {
+pub(crate) struct DiffOutput {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
@@ -404,7 +404,7 @@ pub struct DiffOutput {
 
 /// `diff [CONTEXT] [--from S] [--to S]`: builds first, from cache when it can.
 #[derive(Debug, Clone, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The stage to compare from: a name (or index), or `stage@N` for its state after
     /// instruction N. Default: the stage the `--to` stage copies the most from.
     #[arg(long, value_name = "STAGE[@N]")]
@@ -420,7 +420,7 @@ pub struct DiffArgs {
 
 /// `diff-images A B`.
 #[derive(Debug, Clone, Args)]
-pub struct DiffImagesArgs {
+pub(crate) struct DiffImagesArgs {
     /// The image to compare from (name, tag or id).
     pub from: String,
     /// The image to compare to.
@@ -432,7 +432,7 @@ pub struct DiffImagesArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExplainFormat {
+pub(crate) enum ExplainFormat {
     Text,
     Markdown,
     Json,
@@ -441,7 +441,7 @@ pub enum ExplainFormat {
 /// `explain [CONTEXT] [build flags] [--format text|markdown|json]`: builds first, from cache
 /// when it can.
 #[derive(Debug, Clone, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// Output: wrapped text for a terminal, Markdown (Mermaid graph, tables) for a page or a
     /// pull request, or one JSON document.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
@@ -451,7 +451,7 @@ pub struct ExplainArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Text,
     Json,
     Mermaid,
@@ -459,7 +459,7 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     /// A build context (or a Dockerfile) to read, as the other commands take it; `-f` wins.
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
@@ -471,14 +471,14 @@ pub struct GraphArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
+pub(crate) enum CheckFormat {
     Text,
     Json,
 }
 
 /// `check [CONTEXT] [-f PATH] [--build-arg K=V]… [--format text|json]`.
 #[derive(Debug, Clone, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The build context directory (its `.dockerignore` feeds CopyIgnoredFile).
     #[arg(default_value = ".", value_name = "CONTEXT")]
     pub context: PathBuf,
@@ -497,7 +497,7 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
-    pub fn dockerfile_args(&self) -> DockerfileArgs {
+    pub(crate) fn dockerfile_args(&self) -> DockerfileArgs {
         DockerfileArgs {
             file: self.file.clone().unwrap_or_else(|| self.context.clone()),
             target: None,
@@ -509,7 +509,7 @@ impl CheckArgs {
 
 /// A Dockerfile that could not be used: printed as `PATH:LINE:COL: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadError {
+pub(crate) struct LoadError {
     pub path: PathBuf,
     pub line: usize,
     pub col: usize,
@@ -531,7 +531,7 @@ impl std::fmt::Display for LoadError {
 
 /// A Dockerfile read and parsed, with the graph options asked for.
 #[derive(Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub path: PathBuf,
     pub dockerfile: Dockerfile,
     pub options: GraphOptions,
@@ -539,7 +539,7 @@ pub struct Loaded {
 
 impl DockerfileArgs {
     /// `-f` as a file, or `Dockerfile` (then `dockerfile`) inside it when it is a directory.
-    pub fn path(&self) -> Result<PathBuf, LoadError> {
+    pub(crate) fn path(&self) -> Result<PathBuf, LoadError> {
         if !self.file.is_dir() {
             return Ok(self.file.clone());
         }
@@ -555,7 +555,7 @@ impl DockerfileArgs {
             })
     }
 
-    pub fn options(&self) -> GraphOptions {
+    pub(crate) fn options(&self) -> GraphOptions {
         let mut build_args = BTreeMap::new();
         for kv in &self.build_args {
             match kv.split_once('=') {
@@ -577,7 +577,7 @@ impl DockerfileArgs {
         }
     }
 
-    pub fn load(&self) -> Result<Loaded, LoadError> {
+    pub(crate) fn load(&self) -> Result<Loaded, LoadError> {
         let path = self.path()?;
         let at = |path: &Path, line, col, message: String| LoadError {
             path: path.to_path_buf(),

@@ -10,8 +10,8 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use stagescope_context::list_context;
 use stagescope_context::dockerignore::PatternMatcher;
+use stagescope_context::list_context;
 
 mod oracle;
 
@@ -199,13 +199,13 @@ fn docker_cli_sees(root: &Path) -> BTreeMap<String, &'static str> {
 /// What `COPY . /ctx/` gets from our BuildKit build of `root`, its context sent through
 /// the build session.
 fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
-    use stagescope_plan::{BuildPlan, BuilderKind};
-    use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
-    use stagescope_core::engine_internals::connect::{Environment, connect};
     use stagescope_context::BuildContext;
+    use stagescope_core::engine_internals::connect::{Environment, connect};
     use stagescope_core::engine_internals::run::{
         BuildInputs, BuildRequest, BuilderChoice, new_build_id, run_build,
     };
+    use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+    use stagescope_plan::{BuildPlan, BuilderKind};
 
     let text = fs::read(root.join("Dockerfile")).expect("Dockerfile");
     let df = Dockerfile::parse(&text).expect("parse");
@@ -309,9 +309,11 @@ fn session_context_leaves_out_an_ignored_dockerfile_and_dockerignore() {
 /// the image (the sent .dockerignore names it), and symlinks arrive as symlinks.
 #[tokio::test]
 async fn our_stream_builds_with_outside_dockerfile() {
-    use stagescope_core::engine_internals::bollard::query_parameters::{BuildImageOptions, BuilderVersion};
     use futures_util::StreamExt;
     use stagescope_context::BuildContext;
+    use stagescope_core::engine_internals::bollard::query_parameters::{
+        BuildImageOptions, BuilderVersion,
+    };
 
     if !docker_available() {
         return;
@@ -343,11 +345,12 @@ async fn our_stream_builds_with_outside_dockerfile() {
         image: tag.clone(),
         container: None,
     };
-    let docker_api = stagescope_core::engine_internals::bollard::Docker::connect_with_local_defaults()
-        .expect("connect")
-        .negotiate_version()
-        .await
-        .expect("negotiate");
+    let docker_api =
+        stagescope_core::engine_internals::bollard::Docker::connect_with_local_defaults()
+            .expect("connect")
+            .negotiate_version()
+            .await
+            .expect("negotiate");
     let stream = ctx.stream();
     let progress = stream.progress();
     let options = BuildImageOptions {
@@ -357,7 +360,13 @@ async fn our_stream_builds_with_outside_dockerfile() {
         version: BuilderVersion::BuilderV1,
         ..Default::default()
     };
-    let mut build = docker_api.build_image(options, None, Some(stagescope_core::engine_internals::bollard::body_try_stream(stream)));
+    let mut build = docker_api.build_image(
+        options,
+        None,
+        Some(stagescope_core::engine_internals::bollard::body_try_stream(
+            stream,
+        )),
+    );
     while let Some(info) = build.next().await {
         let info = info.expect("build stream");
         if let Some(detail) = info.error_detail {

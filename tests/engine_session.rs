@@ -8,13 +8,13 @@ use std::fs;
 use std::path::Path;
 
 use common::{Cleanup, cat_in_image};
-use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
-use stagescope_core::engine_internals::connect::Engine;
 use stagescope_context::BuildContext;
+use stagescope_core::engine_internals::connect::Engine;
 use stagescope_core::engine_internals::run::{
     BuildInputs, BuildOutcome, BuildRequest, BuilderChoice, new_build_id, run_build, state_image,
 };
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
 const DOCKERFILE: &str = "FROM busybox AS a\n\
                           COPY . /ctx/\n\

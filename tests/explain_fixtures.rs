@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_core::explain::handout;
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_report::explain::{json, markdown, text};
 
 #[test]

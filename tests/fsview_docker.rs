@@ -7,16 +7,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use stagescope_plan::BuildPlan;
-use stagescope_plan::added_by::map_layers;
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_core::engine_internals::connect::{Environment, connect};
-use stagescope_core::engine_internals::export::{finish_cleanups, image_layers, index_image_observed};
+use stagescope_core::engine_internals::export::{
+    finish_cleanups, image_layers, index_image_observed,
+};
 use stagescope_core::engine_internals::fetch::{extract_path, fetch_path, image_id};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_fs::cache::DiskCache;
 use stagescope_fs::preview::{Body, PREVIEW_LIMIT, Preview};
 use stagescope_fs::sides::{self, Side};
 use stagescope_fs::{IndexBuilder, Kind};
+use stagescope_plan::BuildPlan;
+use stagescope_plan::added_by::map_layers;
 
 mod oracle;
 

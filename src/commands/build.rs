@@ -2,13 +2,13 @@
 
 use std::io::{IsTerminal, Write};
 
-use stagescope_plan::{BuildEvent, BuildState};
-use stagescope_core::engine::clean as engine_clean;
 use stagescope_core::engine::EngineError;
+use stagescope_core::engine::clean as engine_clean;
+use stagescope_core::session::{Events, SessionEvent};
+use stagescope_plan::{BuildEvent, BuildState};
 use stagescope_report as report;
 use stagescope_report::progress::{JsonReporter, PlainReporter};
 use stagescope_report::sanitize;
-use stagescope_core::session::{Events, SessionEvent};
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::{
@@ -44,7 +44,7 @@ impl Reporter {
     }
 }
 
-pub fn build(args: &BuildArgs) -> u8 {
+pub(crate) fn build(args: &BuildArgs) -> u8 {
     let flags = &args.flags;
     let setup = match prepare(flags) {
         Ok(p) => p,

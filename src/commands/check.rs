@@ -7,12 +7,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
+use stagescope_context::BuildContext;
+use stagescope_core::engine::{Environment, connect};
+use stagescope_core::session::lint::{EngineFacts, with_input};
 use stagescope_dockerfile::lint::{self, Report};
 use stagescope_dockerfile::{Dockerfile, DockerfileError};
-use stagescope_core::engine::{Environment, connect};
-use stagescope_context::BuildContext;
 use stagescope_report as report;
-use stagescope_core::session::lint::{EngineFacts, with_input};
 
 use super::{EXIT_FAILED, EXIT_USAGE, fail, runtime};
 
@@ -59,7 +59,7 @@ fn engine_facts(
     })
 }
 
-pub fn check(args: &CheckArgs) -> u8 {
+pub(crate) fn check(args: &CheckArgs) -> u8 {
     let df_args = args.dockerfile_args();
     let path = match df_args.path() {
         Ok(p) => p,

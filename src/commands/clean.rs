@@ -5,7 +5,7 @@ use stagescope_core::engine::clean as engine_clean;
 use super::{EXIT_FAILED, engine_for, fail, runtime};
 use crate::cli::CleanArgs;
 
-pub fn clean(args: &CleanArgs) -> u8 {
+pub(crate) fn clean(args: &CleanArgs) -> u8 {
     runtime().block_on(async {
         let engine = match engine_for(&args.engine).await {
             Ok(e) => e,

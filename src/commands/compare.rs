@@ -8,7 +8,7 @@ use super::history::{resolve, user_store};
 use super::{EXIT_USAGE, fail};
 use crate::cli::{CompareArgs, DiffFormat};
 
-pub fn compare(args: &CompareArgs) -> u8 {
+pub(crate) fn compare(args: &CompareArgs) -> u8 {
     let pair = match (&args.a, &args.b) {
         (Some(a), Some(b)) => {
             resolve(a, &args.context).and_then(|a| Ok((a, resolve(b, &args.context)?)))

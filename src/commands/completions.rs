@@ -9,7 +9,7 @@ use crate::cli::{Cli, CompletionsArgs};
 
 use super::{EXIT_FAILED, fail};
 
-pub fn completions(args: &CompletionsArgs) -> u8 {
+pub(crate) fn completions(args: &CompletionsArgs) -> u8 {
     let mut cmd = Cli::command();
     let name = cmd.get_name().to_string();
     // Into memory first: clap_complete panics when its writer fails (`| head` closing).

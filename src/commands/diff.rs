@@ -2,9 +2,9 @@
 //! against the stage it copies most from — find leftovers and secrets on the `to` side,
 //! attribute them to instructions, report, and exit 1 when `--fail-on` says so.
 
-use stagescope_plan::StageRef;
 use stagescope_core::engine::clean as engine_clean;
 use stagescope_fs::rules::RuleSet;
+use stagescope_plan::StageRef;
 use stagescope_report as report;
 use stagescope_report::diff::{DiffReport, FailOn};
 
@@ -40,7 +40,7 @@ pub(super) fn print_and_exit(r: &DiffReport, output: &DiffOutput) -> u8 {
     if r.fails(on) { EXIT_FAILED } else { 0 }
 }
 
-pub fn diff(args: &DiffArgs) -> u8 {
+pub(crate) fn diff(args: &DiffArgs) -> u8 {
     let rules = match load_rules(&args.output) {
         Ok(r) => r,
         Err(code) => return code,

@@ -1,14 +1,14 @@
 //! `stagescope diff-images`: compare two images the engine has, without a Dockerfile.
 
+use stagescope_core::session::files::index;
 use stagescope_fs::compare::Comparison;
 use stagescope_report::diff::DiffReport;
-use stagescope_core::session::files::index;
 
 use super::diff::{load_rules, print_and_exit};
 use super::{engine_for, interruptible, runtime};
 use crate::cli::DiffImagesArgs;
 
-pub fn diff_images(args: &DiffImagesArgs) -> u8 {
+pub(crate) fn diff_images(args: &DiffImagesArgs) -> u8 {
     let rules = match load_rules(&args.output) {
         Ok(r) => r,
         Err(code) => return code,

@@ -9,7 +9,7 @@ use stagescope_report as report;
 use super::{interruptible, prepare, progress_note, runtime, session_for};
 use crate::cli::{ExplainArgs, ExplainFormat};
 
-pub fn explain(args: &ExplainArgs) -> u8 {
+pub(crate) fn explain(args: &ExplainArgs) -> u8 {
     let setup = match prepare(&args.flags) {
         Ok(p) => p,
         Err(code) => return code,

@@ -5,7 +5,7 @@ use stagescope_report as report;
 use super::{EXIT_USAGE, fail, graph_of};
 use crate::cli::{GraphArgs, GraphFormat};
 
-pub fn graph(args: &GraphArgs) -> u8 {
+pub(crate) fn graph(args: &GraphArgs) -> u8 {
     // As `docker build`: the Dockerfile defaults to the one in the context.
     let mut dockerfile = args.dockerfile.clone();
     if let Some(ctx) = &args.context

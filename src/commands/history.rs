@@ -10,7 +10,7 @@ use super::{EXIT_USAGE, fail};
 use crate::cli::{HistoryArgs, HistoryFormat};
 
 /// The user's run store, or the one-line reason there is none.
-pub fn user_store() -> Result<Store, String> {
+pub(super) fn user_store() -> Result<Store, String> {
     Store::user().ok_or_else(|| {
         "no run history: STAGESCOPE_NO_HISTORY is set, or neither XDG_STATE_HOME nor HOME is"
             .to_string()
@@ -18,7 +18,7 @@ pub fn user_store() -> Result<Store, String> {
 }
 
 /// A run named on the command line: a `--record` file, else an id (prefix) of `context`.
-pub fn resolve(run: &str, context: &Path) -> Result<RunRecord, String> {
+pub(super) fn resolve(run: &str, context: &Path) -> Result<RunRecord, String> {
     let as_file = Path::new(run);
     if as_file.is_file() {
         return store::load(as_file);
@@ -28,7 +28,7 @@ pub fn resolve(run: &str, context: &Path) -> Result<RunRecord, String> {
     store::load(&entry.path)
 }
 
-pub fn history(args: &HistoryArgs) -> u8 {
+pub(crate) fn history(args: &HistoryArgs) -> u8 {
     if !args.context.is_dir() {
         return fail(
             EXIT_USAGE,

@@ -9,7 +9,7 @@ use crate::cli::{Cli, ManArgs};
 use super::completions::print_all;
 use super::{EXIT_FAILED, fail};
 
-pub fn man(args: &ManArgs) -> u8 {
+pub(crate) fn man(args: &ManArgs) -> u8 {
     // `help` gets no page of its own, so the main page does not name one.
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();

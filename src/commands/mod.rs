@@ -2,17 +2,17 @@
 //! print, and return the exit code (0 ok, 1 build failed or findings, 2 usage or Dockerfile
 //! error, 130 interrupted). What they share is here.
 
-use stagescope_plan::BuildPlan;
-use stagescope_dockerfile::StageGraph;
-use stagescope_core::engine::{Engine, Environment, connect};
 use stagescope_context::BuildContext;
 use stagescope_core::engine::Buildkit;
-use stagescope_core::engine::{BuildkitAddr, TlsFiles};
 use stagescope_core::engine::Grants;
-use stagescope_core::engine::SshSpec;
 use stagescope_core::engine::SecretSpec;
+use stagescope_core::engine::SshSpec;
 use stagescope_core::engine::{BuildRequest, BuilderChoice};
+use stagescope_core::engine::{BuildkitAddr, TlsFiles};
+use stagescope_core::engine::{Engine, Environment, connect};
 use stagescope_core::session::{Backend, Session, Setup};
+use stagescope_dockerfile::StageGraph;
+use stagescope_plan::BuildPlan;
 
 use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
 
@@ -33,26 +33,26 @@ mod tour;
 mod tree;
 mod tui;
 
-pub use build::build;
-pub use check::check;
-pub use clean::clean;
-pub use compare::compare;
-pub use completions::completions;
-pub use diff::diff;
-pub use diff_images::diff_images;
-pub use explain::explain;
-pub use graph::graph;
-pub use history::history;
-pub use man::man;
-pub use replay::replay;
-pub use setup_base::setup_base;
-pub use tour::tour;
-pub use tree::tree;
-pub use tui::tui;
+pub(crate) use build::build;
+pub(crate) use check::check;
+pub(crate) use clean::clean;
+pub(crate) use compare::compare;
+pub(crate) use completions::completions;
+pub(crate) use diff::diff;
+pub(crate) use diff_images::diff_images;
+pub(crate) use explain::explain;
+pub(crate) use graph::graph;
+pub(crate) use history::history;
+pub(crate) use man::man;
+pub(crate) use replay::replay;
+pub(crate) use setup_base::setup_base;
+pub(crate) use tour::tour;
+pub(crate) use tree::tree;
+pub(crate) use tui::tui;
 
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
     // Messages quote the daemon and the Dockerfile: no escape sequence of theirs gets out.

@@ -6,7 +6,7 @@ use super::history::resolve;
 use super::{EXIT_FAILED, EXIT_USAGE, fail, runtime};
 use crate::cli::ReplayArgs;
 
-pub fn replay(args: &ReplayArgs) -> u8 {
+pub(crate) fn replay(args: &ReplayArgs) -> u8 {
     let record = match resolve(&args.run, &args.context) {
         Ok(r) => r,
         Err(e) => return fail(EXIT_USAGE, e),

@@ -5,7 +5,7 @@ use stagescope_core::engine::base_image;
 use super::{EXIT_FAILED, engine_for, fail, runtime};
 use crate::cli::EngineArgs;
 
-pub fn setup_base(args: &EngineArgs) -> u8 {
+pub(crate) fn setup_base(args: &EngineArgs) -> u8 {
     runtime().block_on(async {
         let engine = match engine_for(args).await {
             Ok(e) => e,

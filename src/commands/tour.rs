@@ -4,7 +4,7 @@ use stagescope_tui::app::Start;
 
 use crate::cli::TourArgs;
 
-pub fn tour(args: &TourArgs) -> u8 {
+pub(crate) fn tour(args: &TourArgs) -> u8 {
     let start = Start {
         step: true,
         explain: true,

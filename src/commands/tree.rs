@@ -4,16 +4,16 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use stagescope_plan::StageRef;
-use stagescope_plan::added_by::map_layers;
 use stagescope_core::engine::clean as engine_clean;
 use stagescope_core::engine::finish_cleanups;
+use stagescope_core::session::files::{layer_labels, open_files};
+use stagescope_core::session::{Events, Session};
 use stagescope_fs::IndexBuilder;
 use stagescope_fs::format::human_size;
 use stagescope_fs::layers::ImageLayers;
+use stagescope_plan::StageRef;
+use stagescope_plan::added_by::map_layers;
 use stagescope_report as report;
-use stagescope_core::session::files::{layer_labels, open_files};
-use stagescope_core::session::{Events, Session};
 
 use super::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, fail, interrupted, prepare,
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::cli::TreeArgs;
 
-pub fn tree(args: &TreeArgs) -> u8 {
+pub(crate) fn tree(args: &TreeArgs) -> u8 {
     let setup = match &args.stage {
         Some(_) => match prepare(&args.flags) {
             Ok(p) => Some(p),

@@ -6,7 +6,7 @@ use super::{EXIT_FAILED, EXIT_USAGE, fail, prepare, runtime, session_for};
 use crate::cli::{BuildFlags, TuiArgs};
 use stagescope_tui::app::Start;
 
-pub fn tui(args: &TuiArgs) -> u8 {
+pub(crate) fn tui(args: &TuiArgs) -> u8 {
     let start = Start {
         step: args.step,
         explain: args.explain,
@@ -17,7 +17,7 @@ pub fn tui(args: &TuiArgs) -> u8 {
 
 /// The TUI on the build `flags` describe, started as `start` says (`tour` starts it too),
 /// its run recorded (also into `record`, when given).
-pub fn run(flags: &BuildFlags, start: Start, record: Option<std::path::PathBuf>) -> u8 {
+pub(super) fn run(flags: &BuildFlags, start: Start, record: Option<std::path::PathBuf>) -> u8 {
     if !std::io::stdout().is_terminal() {
         return fail(
             EXIT_USAGE,

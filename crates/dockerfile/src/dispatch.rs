@@ -15,7 +15,7 @@ use super::remote::{self, Source};
 use super::scope::{StageVars, Words};
 
 /// The instructions stage `stage` runs, in order: its base's ONBUILD triggers, then its own.
-pub struct Commands<'a> {
+pub(crate) struct Commands<'a> {
     pub stage: &'a Stage,
     pub list: Vec<&'a Instruction>,
     /// Per instruction of `list`: the stage's variables when it is dispatched.
@@ -23,7 +23,7 @@ pub struct Commands<'a> {
 }
 
 /// BuildKit's stage name in messages: the name, or `stage-N`.
-pub fn stage_name(stage: &Stage) -> String {
+pub(crate) fn stage_name(stage: &Stage) -> String {
     stage
         .name
         .clone()
@@ -31,7 +31,7 @@ pub fn stage_name(stage: &Stage) -> String {
 }
 
 /// The first error BuildKit's dispatch of the needed stages meets, in stage order.
-pub fn check(
+pub(crate) fn check(
     all: &[Commands<'_>],
     needed: &[bool],
     by_name: &BTreeMap<String, usize>,

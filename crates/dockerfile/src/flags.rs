@@ -19,14 +19,14 @@ pub struct Flag {
 /// A flag word as extracted (quotes and escapes already applied) and its byte range in the
 /// text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlagWord {
+pub(crate) struct FlagWord {
     pub text: String,
     pub range: Range<usize>,
 }
 
 /// Leading `--` words of `line`, and the offset where the remaining arguments start.
 /// `escape` is the Dockerfile's escape character (`\` or a backtick, both ASCII).
-pub fn extract(line: &str, escape: char) -> (Vec<FlagWord>, usize) {
+pub(crate) fn extract(line: &str, escape: char) -> (Vec<FlagWord>, usize) {
     let escape = u8::try_from(escape).unwrap_or(b'\\');
     let b = line.as_bytes();
     let mut words = Vec::new();
@@ -134,12 +134,15 @@ pub fn known_flags(keyword: Keyword) -> Vec<&'static str> {
 }
 
 /// A checked flag: name and value (`None` for a bare `--link`).
-pub type TypedFlag = (String, Option<String>);
+pub(crate) type TypedFlag = (String, Option<String>);
 
 /// Turn flag words into typed flags, rejecting what BuildKit rejects when it parses the
 /// instruction (`BFlags.Parse`, then RUN's device, mount, network and security hooks). The
 /// error carries the offending word's index.
-pub fn check(keyword: Keyword, words: &[FlagWord]) -> Result<Vec<TypedFlag>, (usize, String)> {
+pub(crate) fn check(
+    keyword: Keyword,
+    words: &[FlagWord],
+) -> Result<Vec<TypedFlag>, (usize, String)> {
     let spec = declared(keyword);
     let mut out: Vec<TypedFlag> = Vec::new();
     for (i, w) in words.iter().enumerate() {

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::dispatch::{self, Commands, go_atoi, stage_name};
 use super::error::DockerfileError;
+use super::expand::{Env, expand_word};
 use super::instruction::{Instruction, Keyword};
 use super::model::{Dockerfile, GraphOptions};
 use super::mount;
 use super::onbuild;
 use super::remote::{self, Source as Remote};
 use super::scope::StageVars;
-use super::expand::{Env, expand_word};
 use super::source::position_in;
 
 /// How one stage feeds another.

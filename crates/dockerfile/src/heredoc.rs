@@ -37,7 +37,7 @@ impl Heredoc {
 
 /// A heredoc opener found on an instruction line; `start` is its byte offset in the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeredocHead {
+pub(crate) struct HeredocHead {
     pub name: String,
     pub expand: bool,
     pub chomp: bool,
@@ -46,7 +46,7 @@ pub struct HeredocHead {
 }
 
 /// Heredoc openers in a joined instruction line (BuildKit lexes with `\` whatever the escape).
-pub fn heads(line: &str) -> Vec<HeredocHead> {
+pub(crate) fn heads(line: &str) -> Vec<HeredocHead> {
     if !line.contains("<<") {
         return Vec::new();
     }
@@ -85,7 +85,10 @@ fn head(word: &str, start: usize) -> Option<HeredocHead> {
 
 /// Read the bodies, in order, from the lines after the instruction. On a missing
 /// terminator, returns the head that was left open.
-pub fn read_bodies(cursor: &mut Cursor<'_>, heads: &[HeredocHead]) -> Result<Vec<Heredoc>, usize> {
+pub(crate) fn read_bodies(
+    cursor: &mut Cursor<'_>,
+    heads: &[HeredocHead],
+) -> Result<Vec<Heredoc>, usize> {
     let mut docs = Vec::with_capacity(heads.len());
     for (k, h) in heads.iter().enumerate() {
         let first = cursor.next + 1;

@@ -202,7 +202,7 @@ fn json_array(rest: &str) -> Json {
 const NOT_STRINGS: &str = "when using JSON array syntax, arrays must be comprised of strings only";
 
 /// Parse one logical line (and the heredoc bodies after it) into an instruction.
-pub fn parse(
+pub(crate) fn parse(
     cursor: &mut Cursor<'_>,
     logical: LogicalLine,
 ) -> Result<Instruction, DockerfileError> {
@@ -363,7 +363,7 @@ pub(super) fn form(keyword: Keyword, rest: &str) -> Result<Args, String> {
 }
 
 /// BuildKit's `^[a-z][a-z0-9-_\.]*$`, applied to the lower-cased name.
-pub fn valid_stage_name(name: &str) -> bool {
+pub(crate) fn valid_stage_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))

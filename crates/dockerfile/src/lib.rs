@@ -5,6 +5,7 @@
 
 mod dispatch;
 mod error;
+mod expand;
 mod flags;
 mod graph;
 mod heredoc;
@@ -16,11 +17,11 @@ mod onbuild;
 mod platform;
 mod remote;
 mod scope;
-mod expand;
 mod source;
 mod suggest;
 
 pub use error::DockerfileError;
+pub use expand::{Env, expand_word};
 pub use flags::{Flag, known_flags};
 pub use graph::{Edge, EdgeKind, External, StageGraph};
 pub use heredoc::Heredoc;
@@ -31,7 +32,6 @@ pub use mount::{MOUNT_TYPES, csv_fields};
 pub use platform::Platform;
 pub use remote::{Source as SourceKind, classify as classify_source};
 pub use scope::{StageVars, Words};
-pub use expand::{Env, expand_word};
 pub use source::Directive;
 
 /// This machine's platform as BuildKit names it (`linux/amd64`): the default target.

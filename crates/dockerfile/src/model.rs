@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::error::DockerfileError;
+use super::expand::{Env, expand_word, split_words};
 use super::instruction::{self, Args, Instruction, Keyword};
 use super::platform;
-use super::expand::{Env, expand_word, split_words};
 use super::source::{self, Cursor, Directive};
 
 /// What to build: `--target` (default: last stage), `--build-arg` values and `--platform`

@@ -89,7 +89,7 @@ pub fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// Parse time: the `from` of a mount (the last one wins), or BuildKit's error.
-pub fn parse_from(value: &str) -> Result<Option<String>, String> {
+pub(crate) fn parse_from(value: &str) -> Result<Option<String>, String> {
     let fields = csv_fields(value).map_err(|e| format!("failed to parse csv mounts: {e}"))?;
     let mut from = None;
     for field in fields {
@@ -110,7 +110,7 @@ pub fn parse_from(value: &str) -> Result<Option<String>, String> {
 
 /// What dispatch needs of a checked mount.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Mount {
+pub(crate) struct Mount {
     pub kind: &'static str,
     pub target: String,
 }
@@ -140,7 +140,7 @@ fn ram_in_bytes(v: &str) -> bool {
 
 /// Dispatch time: the whole mount, with BuildKit's messages (setMountState with an expander:
 /// `expand` is the stage's ProcessWord, applied to each field's value before it is read).
-pub fn check(
+pub(crate) fn check(
     value: &str,
     expand: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<Mount, String> {
@@ -266,7 +266,7 @@ fn cleans_to_root(p: &str) -> bool {
 }
 
 /// Parse time: a `--device` value (ParseDevice), or BuildKit's error.
-pub fn check_device(value: &str) -> Result<(), String> {
+pub(crate) fn check_device(value: &str) -> Result<(), String> {
     let fields = csv_fields(value).map_err(|e| format!("failed to parse csv devices: {e}"))?;
     let mut name: Option<&str> = None;
     for field in &fields {

@@ -12,14 +12,14 @@ use super::model::Stage;
 
 /// One trigger as it runs in the child: an instruction placed at the child's FROM (line, span),
 /// and the line of the ONBUILD it came from.
-pub struct Trigger {
+pub(crate) struct Trigger {
     pub instruction: Instruction,
     pub onbuild_line: usize,
 }
 
 /// The triggers `base` hands to a child whose FROM is `child_from`, in order. A trigger that
 /// does not parse is BuildKit's error at the child's FROM (raised only if the child is built).
-pub fn triggers(
+pub(crate) fn triggers(
     base: &Stage,
     child_from: &Instruction,
     escape: char,

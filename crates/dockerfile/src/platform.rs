@@ -112,7 +112,7 @@ fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
 }
 
 /// defaultArgs: the platform arguments and `TARGETSTAGE` (the target, or "default").
-pub fn default_args(
+pub(crate) fn default_args(
     target_platform: Option<&str>,
     target_stage: &str,
     overrides: &BTreeMap<String, String>,

@@ -126,7 +126,7 @@ fn load_query(query: &str) -> Result<Source, String> {
 }
 
 /// Go's strconv.ParseBool.
-pub fn go_bool(v: &str) -> Option<bool> {
+pub(crate) fn go_bool(v: &str) -> Option<bool> {
     match v {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
@@ -135,7 +135,7 @@ pub fn go_bool(v: &str) -> Option<bool> {
 }
 
 /// go-digest's Parse, for `ADD --checksum` of an HTTP source.
-pub fn check_digest(s: &str) -> Result<(), String> {
+pub(crate) fn check_digest(s: &str) -> Result<(), String> {
     let format = || Err("invalid checksum digest format".to_string());
     let Some((alg, hex)) = s
         .split_once(':')

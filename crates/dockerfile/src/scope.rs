@@ -11,15 +11,16 @@
 
 use std::collections::BTreeMap;
 
+use super::expand::{Env, expand_word, split_words};
 use super::instruction::{Args, Instruction, Keyword};
 use super::model::{Dockerfile, GraphOptions};
-use super::expand::{Env, expand_word, split_words};
 
 /// The `PATH` BuildKit gives a state whose image config says none (`system.DefaultPathEnv`).
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// ARGs BuildKit never puts in a stage's environment nor reports as undefined (`nonEnvArgs`).
-pub const NON_ENV: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
+pub(crate) const NON_ENV: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
 /// One instruction's words after BuildKit's expansion.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,12 +63,12 @@ impl Words {
 /// `key=value` pairs of ENV, LABEL or ARG as written (BuildKit's parseNameVal and
 /// parseNameOrNameVal over parseWords); `legacy` for `ENV KEY value…`, whose value is the
 /// rest of the line.
-pub struct Pairs {
+pub(crate) struct Pairs {
     pub pairs: Vec<(String, Option<String>)>,
     pub legacy: bool,
 }
 
-pub fn pairs(ins: &Instruction, escape: char) -> Pairs {
+pub(crate) fn pairs(ins: &Instruction, escape: char) -> Pairs {
     let Args::Shell(text) = &ins.args else {
         return Pairs {
             pairs: Vec::new(),

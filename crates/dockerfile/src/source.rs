@@ -8,7 +8,7 @@ use super::error::DockerfileError;
 const BOM: &str = "\u{feff}";
 
 /// Check that the input is text BuildKit could mean, and drop a leading byte-order mark.
-pub fn decode(bytes: &[u8]) -> Result<String, DockerfileError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<String, DockerfileError> {
     let bytes = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
@@ -35,7 +35,7 @@ pub fn decode(bytes: &[u8]) -> Result<String, DockerfileError> {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn position_in(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn position_in(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -48,12 +48,12 @@ pub fn position_in(text: &str, offset: usize) -> (usize, usize) {
 
 /// One physical line: `start..end` is its content without `\n` / `\r\n`.
 #[derive(Debug, Clone, Copy)]
-pub struct PhysLine {
+pub(crate) struct PhysLine {
     pub start: usize,
     pub end: usize,
 }
 
-pub fn physical_lines(text: &str) -> Vec<PhysLine> {
+pub(crate) fn physical_lines(text: &str) -> Vec<PhysLine> {
     let mut lines = Vec::new();
     let mut start = 0;
     while start < text.len() {
@@ -84,7 +84,7 @@ pub struct Directive {
 const KNOWN_DIRECTIVES: [&str; 3] = ["syntax", "escape", "check"];
 
 /// Read directives from the top; the first line that is not a known directive ends them.
-pub fn parse_directives(
+pub(crate) fn parse_directives(
     text: &str,
     lines: &[PhysLine],
 ) -> Result<(Vec<Directive>, char), DockerfileError> {
@@ -149,7 +149,7 @@ fn directive_parts(line: &str) -> Option<(&str, &str)> {
 /// An instruction's text with its continuations joined, as BuildKit joins them, and for every
 /// byte of that text the byte offset in the source it came from.
 #[derive(Debug, Clone)]
-pub struct LogicalLine {
+pub(crate) struct LogicalLine {
     pub text: String,
     /// `map[i]` = source offset of `text[i]`; one extra entry for the end.
     pub map: Vec<usize>,
@@ -159,13 +159,13 @@ pub struct LogicalLine {
 }
 
 impl LogicalLine {
-    pub fn source_offset(&self, i: usize) -> usize {
+    pub(crate) fn source_offset(&self, i: usize) -> usize {
         self.map[i.min(self.map.len() - 1)]
     }
 }
 
 /// Walks physical lines; hands out logical lines, and raw lines for heredoc bodies.
-pub struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     pub text: &'a str,
     pub lines: &'a [PhysLine],
     pub next: usize,
@@ -173,12 +173,12 @@ pub struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    pub fn raw(&self, i: usize) -> &'a str {
+    pub(crate) fn raw(&self, i: usize) -> &'a str {
         &self.text[self.lines[i].start..self.lines[i].end]
     }
 
     /// Next raw physical line (for heredoc bodies), with its index.
-    pub fn next_raw(&mut self) -> Option<(usize, &'a str)> {
+    pub(crate) fn next_raw(&mut self) -> Option<(usize, &'a str)> {
         let i = self.next;
         if i >= self.lines.len() {
             return None;
@@ -187,7 +187,7 @@ impl<'a> Cursor<'a> {
         Some((i, self.raw(i)))
     }
 
-    pub fn next_logical(&mut self) -> Option<LogicalLine> {
+    pub(crate) fn next_logical(&mut self) -> Option<LogicalLine> {
         // Skip comment and blank lines before an instruction.
         loop {
             let (i, raw) = self.next_raw()?;

@@ -2,7 +2,7 @@
 //! and sharing errors: the closest option under Levenshtein distance 3, never an exact match.
 
 /// `message (did you mean <option>?)` when an option is close to `value`, else `message`.
-pub fn wrap(message: String, value: &str, options: &[&str]) -> String {
+pub(crate) fn wrap(message: String, value: &str, options: &[&str]) -> String {
     let mut best: Option<&str> = None;
     let mut min = 3;
     for opt in options {

@@ -28,7 +28,7 @@ enum Progress {
 }
 
 #[derive(Debug)]
-pub struct VertexMapper {
+pub(crate) struct VertexMapper {
     plan: BuildPlan,
     owners: HashMap<String, Owner>,
     vertex_progress: HashMap<String, Progress>,
@@ -57,7 +57,7 @@ fn decode_log(tail: &mut Vec<u8>, msg: &[u8]) -> String {
 }
 
 /// Docker Hub's short names and BuildKit's fully qualified ones compare equal.
-pub fn normalize_image(image: &str) -> String {
+pub(crate) fn normalize_image(image: &str) -> String {
     let mut s = image.trim();
     for prefix in [
         "docker.io/library/",
@@ -196,7 +196,7 @@ fn timestamp_ms(ts: &Option<bollard_buildkit_proto::google::protobuf::Timestamp>
 }
 
 impl VertexMapper {
-    pub fn new(plan: BuildPlan) -> Self {
+    pub(crate) fn new(plan: BuildPlan) -> Self {
         let n = plan.stages.len();
         VertexMapper {
             plan,
@@ -247,7 +247,7 @@ impl VertexMapper {
         Owner::Steps(steps)
     }
 
-    pub fn on_status(&mut self, status: &StatusResponse) -> Vec<BuildEvent> {
+    pub(crate) fn on_status(&mut self, status: &StatusResponse) -> Vec<BuildEvent> {
         let mut out = Vec::new();
         for v in &status.vertexes {
             self.on_vertex(v, &mut out);
@@ -424,12 +424,12 @@ impl VertexMapper {
     }
 
     /// The step that failed, once `failure` was called.
-    pub fn failed_step(&self) -> Option<(usize, usize)> {
+    pub(crate) fn failed_step(&self) -> Option<(usize, usize)> {
         self.failed
     }
 
     /// The build's error, attributed to the vertex that failed.
-    pub fn failure(&mut self, message: &str, status_seen: &[Vertex]) -> BuildEvent {
+    pub(crate) fn failure(&mut self, message: &str, status_seen: &[Vertex]) -> BuildEvent {
         let failed = status_seen.iter().rev().find(|v| !v.error.is_empty());
         let step = failed.and_then(|v| match self.owners.get(&v.digest) {
             Some(Owner::Steps(steps)) => steps.first().copied(),
@@ -446,7 +446,7 @@ impl VertexMapper {
 
     /// A stage whose every instruction is settled, for a build that ended well: settle any
     /// that made no vertex at all (a stage of only metadata instructions).
-    pub fn settle_needed_stages(&mut self) -> Vec<BuildEvent> {
+    pub(crate) fn settle_needed_stages(&mut self) -> Vec<BuildEvent> {
         let mut out = Vec::new();
         for stage in 0..self.plan.stages.len() {
             if !self.plan.stages[stage].needed {

@@ -1,6 +1,6 @@
 use super::*;
-use stagescope_plan::plan::fixtures::three_stages;
 use bollard_buildkit_proto::google::protobuf::Timestamp;
+use stagescope_plan::plan::fixtures::three_stages;
 
 fn vertex(
     digest: &str,

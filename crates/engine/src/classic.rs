@@ -21,7 +21,7 @@ struct Current {
 }
 
 #[derive(Debug)]
-pub struct ClassicMapper {
+pub(crate) struct ClassicMapper {
     plan: BuildPlan,
     next_step: usize,
     current: Option<Current>,
@@ -65,7 +65,7 @@ fn is_buildah_commit(line: &str) -> bool {
 }
 
 impl ClassicMapper {
-    pub fn new(plan: BuildPlan) -> Self {
+    pub(crate) fn new(plan: BuildPlan) -> Self {
         let n = plan.stages.len();
         ClassicMapper {
             plan,
@@ -146,7 +146,7 @@ impl ClassicMapper {
     }
 
     /// One `stream` message of the build.
-    pub fn on_stream(&mut self, chunk: &str, now_ms: u64) -> Vec<BuildEvent> {
+    pub(crate) fn on_stream(&mut self, chunk: &str, now_ms: u64) -> Vec<BuildEvent> {
         let mut out = Vec::new();
         if let Some(step) = parse_step(chunk).filter(|&s| s == self.next_step) {
             self.finish_current(now_ms, &mut out);
@@ -212,7 +212,7 @@ impl ClassicMapper {
     }
 
     /// The aux `{"ID": "sha256:..."}` the classic builder sends as each stage ends.
-    pub fn on_aux_image(&mut self, image: &str, now_ms: u64) -> Vec<BuildEvent> {
+    pub(crate) fn on_aux_image(&mut self, image: &str, now_ms: u64) -> Vec<BuildEvent> {
         let mut out = Vec::new();
         let stage = self.current.as_ref().map(|c| c.stage);
         self.finish_current(now_ms, &mut out);
@@ -227,7 +227,7 @@ impl ClassicMapper {
     }
 
     /// The build ended with an error: it belongs to the running step.
-    pub fn on_error(&mut self, message: &str) -> BuildEvent {
+    pub(crate) fn on_error(&mut self, message: &str) -> BuildEvent {
         let cur = self.current.take();
         self.failed = cur.as_ref().map(|c| (c.stage, c.instruction));
         BuildEvent::BuildFailed {
@@ -240,23 +240,23 @@ impl ClassicMapper {
 
     /// The image holding the state before the step that is running (or failed): the last
     /// intermediate image of that stage, or its base when none was made yet.
-    pub fn image_before(&self, stage: usize) -> Option<&str> {
+    pub(crate) fn image_before(&self, stage: usize) -> Option<&str> {
         self.last_image.get(stage)?.as_deref()
     }
 
     /// The step that failed, once `on_error` was called.
-    pub fn failed_step(&self) -> Option<(usize, usize)> {
+    pub(crate) fn failed_step(&self) -> Option<(usize, usize)> {
         self.failed
     }
 
     /// The image a stage ended with (the aux id), if it ran.
-    pub fn stage_image(&self, stage: usize) -> Option<&str> {
+    pub(crate) fn stage_image(&self, stage: usize) -> Option<&str> {
         self.stage_images.get(stage)?.as_deref()
     }
 
     /// The stream ended without error: close the last step (a stage that ended without an
     /// aux id, as `FROM scratch` alone does).
-    pub fn on_end(&mut self, now_ms: u64) -> Vec<BuildEvent> {
+    pub(crate) fn on_end(&mut self, now_ms: u64) -> Vec<BuildEvent> {
         let mut out = Vec::new();
         self.finish_current(now_ms, &mut out);
         out

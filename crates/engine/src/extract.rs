@@ -22,7 +22,7 @@ use stagescope_fs::{Kind, escape};
 
 /// Why an extraction wrote nothing.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum ExtractError {
+pub(crate) enum ExtractError {
     #[error("{0} exists: not overwritten")]
     Exists(String),
     #[error("{0} is a symbolic link: not followed")]
@@ -37,7 +37,7 @@ pub enum ExtractError {
 
 /// Where an extracted file goes: a name in a directory opened without following links.
 #[derive(Debug)]
-pub struct Target {
+pub(crate) struct Target {
     dir: OwnedFd,
     name: OsString,
     shown: PathBuf,
@@ -45,7 +45,7 @@ pub struct Target {
 
 impl Target {
     /// The host path, for messages.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.shown
     }
 }
@@ -84,7 +84,7 @@ fn open_sub(dir: &OwnedFd, name: &OsStr, so_far: &Path) -> Result<Option<OwnedFd
 /// Where a file named `name` goes when the user typed `dest`: inside `dest` when it is a
 /// directory, else `dest` itself, a new name in an existing directory. A symbolic link
 /// anywhere in `dest` is refused. Nothing is created.
-pub fn extract_target(dest: &Path, name: &[u8]) -> Result<Target, ExtractError> {
+pub(crate) fn extract_target(dest: &Path, name: &[u8]) -> Result<Target, ExtractError> {
     let start = if dest.is_absolute() { "/" } else { "." };
     let mut dir = rustix::fs::openat(CWD, start, DIR_FLAGS, Mode::empty())
         .map_err(|e| io_err(Path::new(start), e))?;
@@ -128,7 +128,7 @@ const BLOCK: usize = 64 << 10;
 /// Writes `content` to the new file `target`: `O_EXCL|O_NOFOLLOW` refuse anything already
 /// there, a dangling link included. Setuid and setgid bits are dropped; runs of zero
 /// blocks become holes; a half-written file is removed.
-pub fn write_new_file(
+pub(crate) fn write_new_file(
     target: &Target,
     mode: u32,
     content: &mut impl Read,
@@ -186,7 +186,7 @@ fn copy_sparse(from: &mut impl Read, to: &mut std::fs::File) -> std::io::Result<
 
 /// Writes the archive entry `e` (the first of the engine's archive of one path, shown as
 /// `shown`) to `target`: regular files only, whatever the entry's name says.
-pub fn extract_entry<R: Read>(
+pub(crate) fn extract_entry<R: Read>(
     mut e: tar::Entry<'_, R>,
     shown: &[u8],
     target: &Target,

@@ -12,7 +12,7 @@ use stagescope_plan::BuildEvent;
 /// The note of one run. Best effort: a cache directory that cannot be written costs only
 /// the note, never the build.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     path: Option<PathBuf>,
     /// Instructions finished uncached whose image has not been seen yet.
     fresh: Vec<(usize, usize)>,
@@ -28,7 +28,7 @@ fn valid(build_id: &str) -> bool {
 }
 
 impl Journal {
-    pub fn new(build_id: &str) -> Self {
+    pub(crate) fn new(build_id: &str) -> Self {
         Journal {
             path: runs_dir()
                 .filter(|_| valid(build_id))
@@ -39,7 +39,7 @@ impl Journal {
 
     /// Notes the images of instructions that ran (not served from cache); a FROM's image
     /// is the base, never ours.
-    pub fn note(&mut self, events: &[BuildEvent]) {
+    pub(crate) fn note(&mut self, events: &[BuildEvent]) {
         for ev in events {
             match ev {
                 BuildEvent::InstructionFinished {
@@ -83,7 +83,7 @@ impl Journal {
     }
 
     /// The run ended on its own: nothing for `clean` to find.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         if let Some(path) = &self.path {
             let _ = std::fs::remove_file(path);
         }
@@ -92,7 +92,7 @@ impl Journal {
 
 /// The notes left by runs that did not end on their own: (build id, images, oldest first).
 /// `Some(id)`: that run's only.
-pub fn left_behind(build_id: Option<&str>) -> Vec<(String, Vec<String>)> {
+pub(crate) fn left_behind(build_id: Option<&str>) -> Vec<(String, Vec<String>)> {
     let Some(dir) = runs_dir() else {
         return Vec::new();
     };
@@ -139,7 +139,7 @@ fn still_running(note: &str) -> bool {
 }
 
 /// Forgets the note of `build_id` (its images are gone, or are somebody's cache now).
-pub fn forget(build_id: &str) {
+pub(crate) fn forget(build_id: &str) {
     if let Some(dir) = runs_dir().filter(|_| valid(build_id)) {
         let _ = std::fs::remove_file(dir.join(build_id));
     }

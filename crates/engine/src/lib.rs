@@ -5,23 +5,23 @@
 //! `stagescope-core` depends on it: front ends reach it through the session.
 
 pub mod base_image;
-pub mod buildkit;
-pub mod classic;
+mod buildkit;
+mod classic;
 pub mod clean;
 pub mod connect;
 pub mod control;
 pub mod error;
 pub mod export;
-pub mod extract;
+mod extract;
 pub mod fetch;
 pub mod filesync;
-pub mod journal;
+mod journal;
 pub mod layers;
-pub mod names;
+mod names;
 pub mod run;
 pub mod shell;
-pub mod ssh;
-pub mod tls;
+mod ssh;
+mod tls;
 
 /// bollard as this crate uses it, for the workspace's tests that drive the daemon with it
 /// directly (the one crate that depends on bollard stays this one).

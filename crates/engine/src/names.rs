@@ -9,16 +9,16 @@ use super::error::EngineError;
 /// Label on every image and container stagescope makes. A container's value is the build id;
 /// an image's is [`IMAGE_LABEL_VALUE`], the same on every run, so that a fully cached rebuild
 /// gives back the same image ids, as `docker build` does (the run is known by its tags).
-pub const BUILD_LABEL: &str = "dev.stagescope.build";
+pub(crate) const BUILD_LABEL: &str = "dev.stagescope.build";
 
 /// The value of [`BUILD_LABEL`] on images.
-pub const IMAGE_LABEL_VALUE: &str = "image";
+pub(crate) const IMAGE_LABEL_VALUE: &str = "image";
 
 /// Repository under which stage and state images are tagged.
-pub const TAG_REPO: &str = "stagescope.local";
+pub(crate) const TAG_REPO: &str = "stagescope.local";
 
 /// `stagescope.local/<build-id>:<stage>`, the stage name made a valid tag.
-pub fn stage_tag(build_id: &str, stage: &str) -> String {
+pub(crate) fn stage_tag(build_id: &str, stage: &str) -> String {
     let mut tag: String = stage
         .chars()
         .map(|c| {
@@ -38,7 +38,11 @@ pub fn stage_tag(build_id: &str, stage: &str) -> String {
 }
 
 /// Adds `reference` (repo:tag) to an existing image.
-pub async fn tag_image(engine: &Engine, image: &str, reference: &str) -> Result<(), EngineError> {
+pub(crate) async fn tag_image(
+    engine: &Engine,
+    image: &str,
+    reference: &str,
+) -> Result<(), EngineError> {
     let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
     let opts = TagImageOptionsBuilder::default()
         .repo(repo)
@@ -59,7 +63,11 @@ fn ledger_path(
     let key = hex::encode(Sha256::digest(
         format!("{}\0{}", ctx_dir.display(), dockerfile.display()).as_bytes(),
     ));
-    Some(stagescope_fs::cache::user_dir()?.join("tags").join(&key[..16]))
+    Some(
+        stagescope_fs::cache::user_dir()?
+            .join("tags")
+            .join(&key[..16]),
+    )
 }
 
 /// Whether process `pid` is still running (a run still using its tags).
@@ -71,7 +79,7 @@ fn alive(pid: u32) -> bool {
 /// earlier runs whose process has ended (a process still running may still open what it
 /// tagged: its tags go with the first run after it). Best effort: a failure here costs a
 /// tag left, never the build.
-pub async fn replace_earlier_tags(
+pub(crate) async fn replace_earlier_tags(
     engine: &Engine,
     ctx_dir: &std::path::Path,
     dockerfile: &std::path::Path,

@@ -12,13 +12,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::buildkit::VertexMapper;
 use super::classic::ClassicMapper;
 use super::connect::Engine;
-use stagescope_context::BuildContext;
 use super::error::EngineError;
 use super::filesync::{ContextSession, Grants};
 use super::journal::Journal;
 use super::names::{BUILD_LABEL, IMAGE_LABEL_VALUE, stage_tag};
-use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
+use stagescope_context::BuildContext;
 use stagescope_dockerfile::Dockerfile;
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BuilderChoice {

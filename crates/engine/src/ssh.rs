@@ -13,13 +13,13 @@ use tokio::process::Command;
 
 /// Where an `ssh://` URL points.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshTarget {
+pub(crate) struct SshTarget {
     pub user: Option<String>,
     pub host: String,
     pub port: Option<u16>,
 }
 
-pub fn parse(url: &str) -> Result<SshTarget, String> {
+pub(crate) fn parse(url: &str) -> Result<SshTarget, String> {
     let rest = url
         .strip_prefix("ssh://")
         .ok_or_else(|| format!("{url:?} is not an ssh:// address"))?;
@@ -118,7 +118,7 @@ impl Drop for SshBridge {
 }
 
 /// Starts the bridge on the current tokio runtime.
-pub fn bridge(target: SshTarget) -> Result<SshBridge, String> {
+pub(crate) fn bridge(target: SshTarget) -> Result<SshBridge, String> {
     let dir = private_dir()?;
     let bridge = SshBridge {
         dir,

@@ -38,7 +38,10 @@ fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 /// A TLS client for `t`: its CA (else the system's roots), its client certificate if any,
 /// and the protocol offered by ALPN: `h2` for gRPC (grpc-go refuses a connection without
 /// it), `http/1.1` for an engine's API (a server offering h2 would otherwise pick it).
-pub fn tls_connector(t: &TlsFiles, alpn: &[u8]) -> Result<tokio_rustls::TlsConnector, String> {
+pub(crate) fn tls_connector(
+    t: &TlsFiles,
+    alpn: &[u8],
+) -> Result<tokio_rustls::TlsConnector, String> {
     let mut roots = rustls::RootCertStore::empty();
     match &t.ca {
         Some(ca) => {

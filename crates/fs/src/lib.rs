@@ -14,7 +14,7 @@ pub mod provenance;
 pub mod rules;
 pub mod save;
 pub mod sides;
-pub mod sniff;
+mod sniff;
 #[cfg(any(test, feature = "fixtures"))]
 #[doc(hidden)]
 pub mod testutil;

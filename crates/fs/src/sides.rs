@@ -145,7 +145,6 @@ mod tests {
     use super::*;
     use crate::testutil::fetched;
 
-
     fn side<'a>(label: &'a str, fetched: &'a Result<FetchedFile, String>) -> Option<Side<'a>> {
         Some(Side {
             label,

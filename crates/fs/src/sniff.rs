@@ -8,7 +8,7 @@
 use memchr::memmem;
 
 /// Files larger than this are not sniffed.
-pub const SNIFF_LIMIT: u64 = 64 * 1024;
+pub(crate) const SNIFF_LIMIT: u64 = 64 * 1024;
 
 /// What the content of a small file looked like (a bit set in one byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

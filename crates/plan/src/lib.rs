@@ -4,7 +4,7 @@ pub mod added_by;
 pub mod event;
 pub mod miss;
 pub mod plan;
-pub mod stage_ref;
+mod stage_ref;
 pub mod state;
 pub mod text;
 

@@ -233,39 +233,6 @@ pub mod fixtures {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fixtures::three_stages;
-
-    #[test]
-    fn classic_steps_skip_global_args() {
-        let plan = three_stages();
-        assert_eq!(plan.classic_step(1), None, "step 1 is the global ARG");
-        assert_eq!(plan.classic_step(2), Some((0, 0)));
-        assert_eq!(plan.classic_step(3), Some((0, 1)));
-        assert_eq!(plan.classic_step(4), Some((1, 0)));
-        assert_eq!(plan.classic_step(7), Some((2, 0)));
-        assert_eq!(plan.classic_step(11), Some((2, 4)));
-        assert_eq!(plan.classic_step(12), None);
-        assert_eq!(plan.classic_step(0), None);
-    }
-
-    #[test]
-    fn critical_path_follows_the_slowest_dependency() {
-        let plan = three_stages();
-        assert_eq!(plan.critical_path(&[5000, 100, 10]), vec![0, 2]);
-        assert_eq!(plan.critical_path(&[5, 100, 10]), vec![1, 2]);
-    }
-
-    #[test]
-    fn names_for_buildkit_and_for_people() {
-        let plan = three_stages();
-        assert_eq!(plan.stages[2].buildkit_name(), "stage-2");
-        assert_eq!(plan.stages[2].display_name(), "2");
-        assert!(plan.stage_by_buildkit_name("builder").is_some());
-    }
-}
-
 impl BuildPlan {
     /// The plan of a parsed Dockerfile under the graph's `--target` and `--build-arg`s.
     pub fn from_model(
@@ -311,9 +278,8 @@ impl BuildPlan {
                 via: match e.via {
                     stagescope_dockerfile::EdgeKind::From => EdgeVia::From,
                     // Add is only ever an external's kind.
-                    stagescope_dockerfile::EdgeKind::Copy | stagescope_dockerfile::EdgeKind::Add => {
-                        EdgeVia::Copy
-                    }
+                    stagescope_dockerfile::EdgeKind::Copy
+                    | stagescope_dockerfile::EdgeKind::Add => EdgeVia::Copy,
                     stagescope_dockerfile::EdgeKind::Mount => EdgeVia::Mount,
                 },
                 line: e.line,
@@ -325,5 +291,38 @@ impl BuildPlan {
             target: graph.target,
             edges,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::three_stages;
+
+    #[test]
+    fn classic_steps_skip_global_args() {
+        let plan = three_stages();
+        assert_eq!(plan.classic_step(1), None, "step 1 is the global ARG");
+        assert_eq!(plan.classic_step(2), Some((0, 0)));
+        assert_eq!(plan.classic_step(3), Some((0, 1)));
+        assert_eq!(plan.classic_step(4), Some((1, 0)));
+        assert_eq!(plan.classic_step(7), Some((2, 0)));
+        assert_eq!(plan.classic_step(11), Some((2, 4)));
+        assert_eq!(plan.classic_step(12), None);
+        assert_eq!(plan.classic_step(0), None);
+    }
+
+    #[test]
+    fn critical_path_follows_the_slowest_dependency() {
+        let plan = three_stages();
+        assert_eq!(plan.critical_path(&[5000, 100, 10]), vec![0, 2]);
+        assert_eq!(plan.critical_path(&[5, 100, 10]), vec![1, 2]);
+    }
+
+    #[test]
+    fn names_for_buildkit_and_for_people() {
+        let plan = three_stages();
+        assert_eq!(plan.stages[2].buildkit_name(), "stage-2");
+        assert_eq!(plan.stages[2].display_name(), "2");
+        assert!(plan.stage_by_buildkit_name("builder").is_some());
     }
 }

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use super::sanitize;
-use stagescope_dockerfile::{Dockerfile, StageGraph};
 use stagescope_core::explain::handout::{InstructionPage, StagePage};
 use stagescope_core::explain::numbers::sizes_line;
 use stagescope_core::explain::{Effect, Explanation, Handout, files};
+use stagescope_dockerfile::{Dockerfile, StageGraph};
 use stagescope_fs::format::human_size;
 
 const WIDTH: usize = 88;
@@ -279,8 +279,8 @@ pub fn json(h: &Handout) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stagescope_dockerfile::GraphOptions;
     use stagescope_core::explain::handout;
+    use stagescope_dockerfile::GraphOptions;
 
     const DF: &str = "\
 ARG BASE=busybox

@@ -4,10 +4,10 @@ use serde_json::{Value, json};
 
 use super::progress::format_duration;
 use super::sanitize;
-use stagescope_plan::text::one_line;
 use stagescope_core::history::RunRecord;
 use stagescope_core::history::compare::{Comparison, Outside, RunSummary, Side};
 use stagescope_core::history::timeline::{Timeline, bar_text};
+use stagescope_plan::text::one_line;
 
 /// Columns of the text bars.
 const BARS: usize = 40;
@@ -291,9 +291,9 @@ mod tests {
 
     /// Two runs of a two-stage build: the second after `src/a` changed.
     fn two_runs() -> (RunRecord, RunRecord) {
-        use stagescope_plan::{BuildEvent, BuilderKind, Miss, MissReason};
         use stagescope_core::history::Timed;
         use stagescope_core::history::fixtures::{finished, record};
+        use stagescope_plan::{BuildEvent, BuilderKind, Miss, MissReason};
         const DF: &str = "FROM busybox AS builder\nCOPY src /src\nRUN make\nFROM busybox\nCOPY --from=builder /src /app\n";
         let mut a = finished(record(DF, &[], &[("src/a", "1")]), true);
         a.id = "aaaa1111".into();

@@ -6,7 +6,7 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-pub use stagescope_report::sanitize::plain;
+pub(crate) use stagescope_report::sanitize::plain;
 use stagescope_report::sanitize::{Token, expand_tab, tokens, visible_from};
 
 fn basic(n: u16) -> Color {
@@ -37,7 +37,7 @@ fn bright(n: u16) -> Color {
 
 /// Applies one SGR parameter list to a style. Concealed text (8) is not honoured: a log must
 /// not hide text.
-pub fn apply_sgr(mut style: Style, params: &str) -> Style {
+pub(crate) fn apply_sgr(mut style: Style, params: &str) -> Style {
     let nums: Vec<u16> = params
         .split([';', ':'])
         .map(|p| p.parse().unwrap_or(0))
@@ -93,7 +93,7 @@ pub fn apply_sgr(mut style: Style, params: &str) -> Style {
 }
 
 /// The line as styled spans, starting from `base` (stderr is drawn in a different colour).
-pub fn to_line(s: &str, base: Style) -> Line<'static> {
+pub(crate) fn to_line(s: &str, base: Style) -> Line<'static> {
     let toks = tokens(s);
     let start = visible_from(&toks);
     let mut style = base;

@@ -21,13 +21,13 @@ use super::model::Model;
 use super::runlog::RunLog;
 use super::update::{Cmd, Msg, update};
 use super::{keymap, shell, views};
-use stagescope_plan::{BuildEvent, StageRef};
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_core::engine::clean as engine_clean;
 use stagescope_core::history::{RunRecord, Timed};
 use stagescope_core::session::driver::{self, Advance};
 use stagescope_core::session::record::Recording;
 use stagescope_core::session::{Events, Session, SessionEvent};
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_plan::{BuildEvent, StageRef};
 
 const FRAME: Duration = Duration::from_millis(16);
 /// Background messages handled before input is looked at again, so a log flood cannot

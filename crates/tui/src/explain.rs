@@ -2,14 +2,14 @@
 //! `explain` layer and need only the Dockerfile and graph; the numbers need a finished
 //! stage's image and arrive from a background job (their state: [`super::explain_state`]).
 
-use stagescope_plan::Status;
-use stagescope_core::explain::{BuildNumbers, Explanation};
-pub use crate::explain_state::{Counted, ExplainState, Source};
+pub(crate) use crate::explain_state::Counted;
 use crate::model::Model;
+use stagescope_core::explain::{BuildNumbers, Explanation};
+use stagescope_plan::Status;
 
 /// What a row of the pane is, so the view can style it without colour carrying meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Title,
     Text,
     Fact,
@@ -19,7 +19,7 @@ pub enum Kind {
 }
 
 /// The pane's text before wrapping, for the current selection.
-pub fn text(m: &Model) -> Vec<(Kind, String)> {
+pub(crate) fn text(m: &Model) -> Vec<(Kind, String)> {
     let Some(src) = m.explain.source.as_deref() else {
         return vec![(Kind::Note, "nothing to explain".into())];
     };
@@ -35,10 +35,16 @@ pub fn text(m: &Model) -> Vec<(Kind, String)> {
     let mut out = Vec::new();
     if m.explain.about_stage || m.instruction_count() == 0 {
         let all = build_numbers(m);
-        push(&mut out, &stagescope_core::explain::stage(df, g, s, all.as_ref()));
+        push(
+            &mut out,
+            &stagescope_core::explain::stage(df, g, s, all.as_ref()),
+        );
         note(&mut out, m, s);
         out.push((Kind::Blank, String::new()));
-        push(&mut out, &stagescope_core::explain::build(df, g, all.as_ref()));
+        push(
+            &mut out,
+            &stagescope_core::explain::build(df, g, all.as_ref()),
+        );
     } else {
         let counted = |k: usize| m.explain.partial.get(&s).is_none_or(|&upto| k <= upto);
         let n = ready
@@ -75,15 +81,17 @@ fn note(out: &mut Vec<(Kind, String)>, m: &Model, s: usize) {
 
 /// The instruction of stage `s` the build is paused after (a tour or a breakpoint): the
 /// state there can be counted before the stage is built.
-pub fn paused_in(m: &Model, s: usize) -> Option<usize> {
+pub(crate) fn paused_in(m: &Model, s: usize) -> Option<usize> {
     match m.pause {
-        Some(stagescope_core::session::stepper::Pause::Breakpoint(stage, k)) if stage == s => Some(k),
+        Some(stagescope_core::session::stepper::Pause::Breakpoint(stage, k)) if stage == s => {
+            Some(k)
+        }
         _ => None,
     }
 }
 
 /// The stage finished building (its image can be counted).
-pub fn stage_built(m: &Model, s: usize) -> bool {
+pub(crate) fn stage_built(m: &Model, s: usize) -> bool {
     m.state
         .stages
         .get(s)
@@ -112,7 +120,7 @@ fn build_numbers(m: &Model) -> Option<BuildNumbers> {
 }
 
 /// The text wrapped to `width` columns: what the view draws and what scrolling counts.
-pub fn wrapped(m: &Model, width: usize) -> Vec<(Kind, String)> {
+pub(crate) fn wrapped(m: &Model, width: usize) -> Vec<(Kind, String)> {
     let width = width.max(1);
     let mut out = Vec::new();
     for (kind, line) in text(m) {
@@ -124,7 +132,7 @@ pub fn wrapped(m: &Model, width: usize) -> Vec<(Kind, String)> {
 }
 
 /// Greedy word wrap; a word longer than the width is cut. Later rows start with `indent`.
-pub fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
     let width = width.max(indent.chars().count() + 1);
     let mut rows: Vec<String> = Vec::new();
     // The row being filled, its width, and whether a word is on it yet.

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use stagescope_dockerfile::{Dockerfile, StageGraph};
 use stagescope_core::explain::StageNumbers;
+use stagescope_dockerfile::{Dockerfile, StageGraph};
 
 /// What the words are made from: the session's Dockerfile and graph, shared, never changed.
 #[derive(Debug)]

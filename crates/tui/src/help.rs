@@ -1,7 +1,7 @@
 //! The `?` key list: what every key does, for the help overlay.
 
 /// Every key, for the help overlay: (keys, what they do).
-pub const HELP: &[(&str, &str)] = &[
+pub(crate) const HELP: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit (the build is cancelled)"),
     ("?", "this help (↑/↓ scroll it)"),
     ("Tab, Shift-Tab", "next / previous pane"),

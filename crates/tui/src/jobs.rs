@@ -10,16 +10,16 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::update::Msg;
-use stagescope_plan::StageRef;
-use stagescope_fs::IndexBuilder;
-use stagescope_fs::rules::RuleSet;
-use stagescope_core::session::{Events, Session};
 use crate::diff::preview::{FetchSides, Sides};
 use crate::diff::{DiffData, Indexed};
 use crate::files::{FilesCmd, FilesMsg, Shared};
+use stagescope_core::session::{Events, Session};
+use stagescope_fs::IndexBuilder;
+use stagescope_fs::rules::RuleSet;
+use stagescope_plan::StageRef;
 
 /// How often a snapshot of a streaming index reaches the screen, at most.
-pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
+pub(crate) const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
 /// Progress-only messages in between.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 
@@ -41,7 +41,7 @@ impl SingleJob {
     }
 }
 
-pub struct Jobs {
+pub(crate) struct Jobs {
     session: Arc<Session>,
     events: Events,
     tx: UnboundedSender<Msg>,
@@ -55,7 +55,7 @@ pub struct Jobs {
 
 impl Jobs {
     /// `events` carries what the session reports while it works (cache builds of states).
-    pub fn new(session: Arc<Session>, events: Events, tx: UnboundedSender<Msg>) -> Self {
+    pub(crate) fn new(session: Arc<Session>, events: Events, tx: UnboundedSender<Msg>) -> Self {
         Jobs {
             session,
             events,
@@ -71,7 +71,7 @@ impl Jobs {
 
     /// Aborts everything (the program ends). Export containers of aborted tasks are removed
     /// by their guards; `finish_cleanups` waits for that.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.stop_files();
         self.compare.stop();
         self.sides.stop();
@@ -84,7 +84,7 @@ impl Jobs {
         self.preview.stop();
     }
 
-    pub fn files(&mut self, cmd: FilesCmd) {
+    pub(crate) fn files(&mut self, cmd: FilesCmd) {
         let s = self.session.clone();
         let tx = self.tx.clone();
         let send = move |m: FilesMsg| {
@@ -141,7 +141,13 @@ impl Jobs {
     }
 
     /// Compares two whole stages; `images` holds the images the build made, per stage.
-    pub fn compare(&mut self, request: u64, from: usize, to: usize, images: Vec<Option<String>>) {
+    pub(crate) fn compare(
+        &mut self,
+        request: u64,
+        from: usize,
+        to: usize,
+        images: Vec<Option<String>>,
+    ) {
         let (s, tx) = (self.session.clone(), self.tx.clone());
         self.compare.spawn(async move {
             let rules = RuleSet::builtin();
@@ -162,7 +168,7 @@ impl Jobs {
     }
 
     /// The Explain pane's numbers for one built stage (its files, bytes and layers).
-    pub fn explain_numbers(
+    pub(crate) fn explain_numbers(
         &mut self,
         stage: usize,
         at: Option<usize>,
@@ -179,7 +185,7 @@ impl Jobs {
     }
 
     /// Both sides of one file, read at once (each in its own throwaway container).
-    pub fn sides(&mut self, job: FetchSides) {
+    pub(crate) fn sides(&mut self, job: FetchSides) {
         let (s, tx) = (self.session.clone(), self.tx.clone());
         self.sides.spawn(async move {
             let one = async |side: Option<(String, Vec<u8>)>| {

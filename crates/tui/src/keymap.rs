@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
 use super::model::{Focus, Model, Overlay, Pause};
 use super::update::{Action, Msg};
 
-pub fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
+pub(crate) fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => on_key(model, k).map(Msg::Action),
         Event::Mouse(m) => on_mouse(m),
@@ -16,7 +16,7 @@ pub fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
     }
 }
 
-pub fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
+pub(crate) fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
     use Action as A;
     if k.modifiers.contains(KeyModifiers::CONTROL) {
         return match k.code {
@@ -143,7 +143,7 @@ fn movement(k: &KeyEvent) -> Option<Action> {
     })
 }
 
-pub fn on_mouse(m: &MouseEvent) -> Option<Msg> {
+pub(crate) fn on_mouse(m: &MouseEvent) -> Option<Msg> {
     let at = (m.column, m.row);
     match m.kind {
         MouseEventKind::ScrollUp => Some(Msg::Scroll { at, down: false }),

@@ -11,7 +11,7 @@ pub struct Areas {
     pub status: Rect,
 }
 
-pub fn areas(screen: Rect) -> Areas {
+pub(crate) fn areas(screen: Rect) -> Areas {
     let [body, status] = Layout::default()
         .direction(Direction::Vertical)
         .constraints([Constraint::Min(1), Constraint::Length(1)])
@@ -34,7 +34,7 @@ pub fn areas(screen: Rect) -> Areas {
 }
 
 /// The first item of a list of `visible` rows drawn so that `selected` is on screen.
-pub fn first_visible(selected: usize, visible: usize) -> usize {
+pub(crate) fn first_visible(selected: usize, visible: usize) -> usize {
     if visible == 0 {
         return selected;
     }
@@ -42,13 +42,13 @@ pub fn first_visible(selected: usize, visible: usize) -> usize {
 }
 
 /// Rows a stage node takes in the graph pane.
-pub const NODE_ROWS: usize = 2;
+pub(crate) const NODE_ROWS: usize = 2;
 
 /// Columns the Explain pane keeps free on each side, so words do not touch its border.
-pub const EXPLAIN_PAD: u16 = 1;
+pub(crate) const EXPLAIN_PAD: u16 = 1;
 
 /// Columns of text in an Explain pane drawn in `area`: the view wraps to it, scrolling
 /// counts with it.
-pub fn explain_text_width(area: Rect) -> usize {
+pub(crate) fn explain_text_width(area: Rect) -> usize {
     usize::from(area.width.saturating_sub(2 + 2 * EXPLAIN_PAD))
 }

@@ -2,23 +2,23 @@
 //! [`keymap`], one file per pane in [`views`], background work in [`jobs`] over the session
 //! core, and the event loop in [`app`].
 
-pub mod ansi;
+mod ansi;
 pub mod app;
-pub mod diff;
-pub mod explain;
-pub mod explain_state;
+mod diff;
+mod explain;
+mod explain_state;
 pub mod files;
-pub mod help;
-pub mod jobs;
-pub mod keymap;
-pub mod layout;
+mod help;
+mod jobs;
+mod keymap;
+mod layout;
 pub mod model;
-pub mod runlog;
+mod runlog;
 mod shell;
 mod signals;
 pub mod update;
 pub mod views;
-pub mod widgets;
+mod widgets;
 
 /// ratatui as this crate uses it, for the benches in `benches/` (the binary's dev-dependency
 /// turns it on): the workspace has one crate that depends on ratatui.

@@ -4,14 +4,14 @@ use std::collections::BTreeSet;
 
 use ratatui::layout::Rect;
 
-use stagescope_plan::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
-use stagescope_dockerfile::lint::Warning;
-use stagescope_fs::cache::MemoryCache;
-pub use stagescope_core::session::Pause;
 use crate::diff::DiffState;
 use crate::explain_state::ExplainState;
 use crate::files::FilesPane;
 use crate::layout::{Areas, areas};
+pub use stagescope_core::session::Pause;
+use stagescope_dockerfile::lint::Warning;
+use stagescope_fs::cache::MemoryCache;
+use stagescope_plan::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -248,7 +248,11 @@ impl Model {
 
     /// The run along wall-clock time, as far as it got.
     pub fn timeline(&self) -> stagescope_core::history::timeline::Timeline {
-        stagescope_core::history::timeline::Timeline::of(self.plan(), &self.timeline, self.timeline_now())
+        stagescope_core::history::timeline::Timeline::of(
+            self.plan(),
+            &self.timeline,
+            self.timeline_now(),
+        )
     }
 
     pub fn plan(&self) -> &BuildPlan {

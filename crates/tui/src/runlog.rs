@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::ansi;
 use stagescope_plan::BuildEvent;
 
-pub struct RunLog {
+pub(crate) struct RunLog {
     dir: PathBuf,
     files: HashMap<(usize, usize), BufWriter<File>>,
     /// Writing stopped (disk full, no temp dir): `w` falls back to what memory holds.
@@ -17,11 +17,11 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    pub fn new(build_id: &str) -> Self {
+    pub(crate) fn new(build_id: &str) -> Self {
         Self::in_dir(std::env::temp_dir().join(format!("stagescope-{build_id}")))
     }
 
-    pub fn in_dir(dir: PathBuf) -> Self {
+    pub(crate) fn in_dir(dir: PathBuf) -> Self {
         RunLog {
             dir,
             files: HashMap::new(),
@@ -33,7 +33,7 @@ impl RunLog {
         self.dir.join(format!("{stage}-{instruction}.log"))
     }
 
-    pub fn record(&mut self, ev: &BuildEvent) {
+    pub(crate) fn record(&mut self, ev: &BuildEvent) {
         let BuildEvent::Log {
             stage,
             instruction,
@@ -69,7 +69,7 @@ impl RunLog {
     /// Writes the whole log of one instruction, or of `instructions` instructions of a
     /// stage, as plain text to `dest`, a line at a time: a log of millions of lines never
     /// sits in memory whole. None when the disk copy cannot be trusted.
-    pub fn write_full(
+    pub(crate) fn write_full(
         &mut self,
         stage: usize,
         instruction: Option<usize>,

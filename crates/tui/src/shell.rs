@@ -17,15 +17,15 @@ use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, Ke
 use ratatui::crossterm::terminal;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
-use stagescope_plan::StageRef;
 use stagescope_core::session::shell::ShellInput;
 use stagescope_core::session::{Events, Session};
+use stagescope_plan::StageRef;
 
 /// How often the key reader looks whether the shell is done.
 const POLL: Duration = Duration::from_millis(20);
 
 /// Runs the shell (the terminal is the shell's meanwhile); returns a line for the status bar.
-pub async fn run(
+pub(crate) async fn run(
     s: &Session,
     events: &Events,
     at: StageRef,
@@ -149,7 +149,7 @@ fn wait_for_enter() {
 
 /// The bytes a terminal (xterm, normal cursor mode) sends for a key; None for a key it sends
 /// nothing for (a release, a modifier alone). Alt prefixes ESC.
-pub fn key_bytes(k: KeyEvent) -> Option<Vec<u8>> {
+pub(crate) fn key_bytes(k: KeyEvent) -> Option<Vec<u8>> {
     if k.kind == KeyEventKind::Release {
         return None;
     }

@@ -3,7 +3,7 @@
 
 /// Resolves when stagescope is asked to end. Every caller gets its own listener: tokio
 /// delivers each signal to all of them.
-pub async fn terminated() {
+pub(crate) async fn terminated() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

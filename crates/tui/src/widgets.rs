@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use stagescope_plan::Status;
 
-pub fn pane(title: String, focused: bool) -> Block<'static> {
+pub(crate) fn pane(title: String, focused: bool) -> Block<'static> {
     let style = if focused {
         Style::default().fg(Color::Cyan)
     } else {
@@ -25,7 +25,7 @@ pub fn pane(title: String, focused: bool) -> Block<'static> {
         .title_style(Style::default().add_modifier(Modifier::BOLD))
 }
 
-pub fn glyph(s: Status) -> (&'static str, Style) {
+pub(crate) fn glyph(s: Status) -> (&'static str, Style) {
     match s {
         Status::Waiting => ("○", Style::default().fg(Color::DarkGray)),
         Status::Running => ("◐", Style::default().fg(Color::Yellow)),
@@ -36,7 +36,7 @@ pub fn glyph(s: Status) -> (&'static str, Style) {
     }
 }
 
-pub fn duration(ms: u64) -> String {
+pub(crate) fn duration(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms}ms")
     } else if ms < 60_000 {
@@ -47,7 +47,7 @@ pub fn duration(ms: u64) -> String {
 }
 
 /// A box of at most `w` x `h` centred in `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
         .flex(Flex::Center)
         .areas(area);

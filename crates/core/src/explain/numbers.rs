@@ -5,12 +5,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use stagescope_plan::added_by::map_layers;
-use stagescope_plan::plan::BuildPlan;
-use stagescope_plan::state::StageState;
 use stagescope_fs::layers::{ImageLayers, Layer};
 use stagescope_fs::provenance::{CopySource, Inputs, Origin, Provenance, ReleaseModel};
 use stagescope_fs::{FsIndex, Kind, escape};
+use stagescope_plan::added_by::map_layers;
+use stagescope_plan::plan::BuildPlan;
+use stagescope_plan::state::StageState;
 
 /// How many of the largest paths an instruction or a stage quotes.
 pub const LARGEST: usize = 3;

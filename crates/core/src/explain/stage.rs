@@ -246,7 +246,7 @@ pub fn build(df: &Dockerfile, g: &StageGraph, numbers: Option<&BuildNumbers>) ->
 }
 
 /// Facts of one instruction's numbers, for a pane or a handout.
-pub fn instruction_facts(n: &super::numbers::InstructionNumbers) -> Vec<Fact> {
+pub(super) fn instruction_facts(n: &super::numbers::InstructionNumbers) -> Vec<Fact> {
     let mut f = vec![Fact::new(
         "files",
         &format!("+{} ~{} -{}", n.added, n.changed, n.removed),

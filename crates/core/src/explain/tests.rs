@@ -1,8 +1,8 @@
 use super::numbers::{self, BuildNumbers, StageNumbers};
 use super::*;
-use stagescope_plan::BuildPlan;
 use stagescope_dockerfile::{GraphOptions, Keyword, MOUNT_TYPES, StageGraph, known_flags};
 use stagescope_fs::layers::{ImageLayers, Layer};
+use stagescope_plan::BuildPlan;
 
 fn parse(text: &str) -> Dockerfile {
     Dockerfile::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e:?}"))

@@ -31,7 +31,7 @@ pub fn effect(k: Keyword) -> Effect {
 }
 
 /// The sentence that says whether `k` makes a layer.
-pub fn effect_sentence(k: Keyword) -> &'static str {
+pub(super) fn effect_sentence(k: Keyword) -> &'static str {
     match (effect(k), k) {
         (Effect::Layer, _) => "It makes a new layer: the files it writes are part of the image.",
         (Effect::Workdir, _) => {
@@ -52,7 +52,7 @@ pub fn effect_sentence(k: Keyword) -> &'static str {
 const SHORT: usize = 60;
 
 /// `text` on one line, cut to a readable length.
-pub fn short(text: &str) -> String {
+pub(super) fn short(text: &str) -> String {
     let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one.chars().count() <= SHORT {
         return one;
@@ -61,7 +61,7 @@ pub fn short(text: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
-pub fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     format!("`{}`", short(s))
 }
 
@@ -89,7 +89,7 @@ fn stage_label(df: &Dockerfile, i: usize) -> String {
 
 /// The plain sentences for `ins` of stage `stage` (`None`: an ARG before the first FROM),
 /// the layer sentence last.
-pub fn sentences(df: &Dockerfile, stage: Option<usize>, ins: &Instruction) -> Vec<String> {
+pub(super) fn sentences(df: &Dockerfile, stage: Option<usize>, ins: &Instruction) -> Vec<String> {
     let mut out = vec![what(df, stage, ins)];
     for f in &ins.flags {
         if let Some(s) = flag(df, stage, ins, &f.name, f.value.as_deref()) {

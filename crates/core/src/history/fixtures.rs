@@ -1,10 +1,10 @@
 //! Recorded runs made from a Dockerfile's text, for the tests of what reads records.
 
-use stagescope_plan::BuildEvent;
-use stagescope_plan::plan::fixtures::plan_of;
-use stagescope_dockerfile::{Dockerfile, GraphOptions};
 use crate::history::facts::step_facts;
 use crate::history::record::{FORMAT, FileMark, Outcome, RunRecord, Timed};
+use stagescope_dockerfile::{Dockerfile, GraphOptions};
+use stagescope_plan::BuildEvent;
+use stagescope_plan::plan::fixtures::plan_of;
 
 /// A run of `text` with these build args and context files (path, digest), no events yet.
 pub fn record(text: &str, args: &[(&str, &str)], files: &[(&str, &str)]) -> RunRecord {

@@ -1,9 +1,9 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use stagescope_plan::MissReason;
 use crate::history::fixtures::{finished, record};
 use crate::history::record::RunRecord;
+use stagescope_plan::MissReason;
 
 const DF: &str = "FROM busybox AS builder\nARG MODE=fast\nCOPY src /src\nRUN make $MODE\nRUN echo done\n\
 FROM busybox\nCOPY --from=builder /src /app\nRUN ls /app\n";

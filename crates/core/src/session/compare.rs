@@ -3,11 +3,11 @@
 //! [`Comparison::compute`] off the async threads.
 
 use super::{Events, Session};
-use stagescope_plan::StageRef;
 use stagescope_fs::FsIndex;
 use stagescope_fs::compare::Comparison;
 use stagescope_fs::provenance::{CopySource, Inputs, ReleaseModel};
 use stagescope_fs::rules::RuleSet;
+use stagescope_plan::StageRef;
 
 /// A comparison and the images of its two sides (what a file's content is read from).
 pub struct Compared {

@@ -8,11 +8,11 @@ use tokio::sync::watch;
 
 use super::stepper::{Cut, Step, StepMode, Stepper};
 use super::{Backend, Events, Session, SessionEvent, pump};
-use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
-use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_context::BuildContext;
+use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_engine::filesync::ContextSession;
 use stagescope_engine::run::choose_builder;
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
 /// The user's answer to a pause.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::{Events, Session, SessionEvent};
-use stagescope_plan::state::StageState;
-use stagescope_plan::{BuildState, StageRef};
 use crate::explain::numbers::{self, BuildNumbers, StageNumbers};
 use stagescope_fs::FsIndex;
+use stagescope_plan::state::StageState;
+use stagescope_plan::{BuildState, StageRef};
 
 impl Session {
     /// The build with nobody watching, like [`Session::build_quietly`], and the state its

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::{Backend, Session};
-use stagescope_plan::added_by::{LayerInfo, layer_info};
 use stagescope_engine::connect::Engine;
 use stagescope_engine::control::build::{fetch_state_file, index_state};
 use stagescope_engine::export::index_image_observed;
@@ -18,6 +17,7 @@ use stagescope_fs::layer_cache::LayerCache;
 use stagescope_fs::layers::ImageLayers;
 use stagescope_fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
 use stagescope_fs::{FsIndex, IndexBuilder, Kind, escape};
+use stagescope_plan::added_by::{LayerInfo, layer_info};
 
 /// An opened filesystem.
 pub struct Opened {

@@ -4,10 +4,10 @@
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::{Backend, Events, Session, pump, remote};
-use stagescope_plan::{BuildEvent, StageRef};
 use stagescope_engine::error::EngineError;
 use stagescope_engine::run::{BuildInputs, BuildOutcome, choose_builder, state_image};
 use stagescope_fs::FsIndex;
+use stagescope_plan::{BuildEvent, StageRef};
 
 impl Session {
     /// The build as the request asks for it; its events go to `events` as they happen.

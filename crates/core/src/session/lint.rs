@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use stagescope_context::BuildContext;
+use stagescope_context::dockerignore::{PatternMatcher, clean_path, read_patterns};
 use stagescope_dockerfile::lint::{self, Input, Report};
 use stagescope_dockerfile::{Dockerfile, GraphOptions, host_platform};
 use stagescope_engine::connect::Engine;
-use stagescope_context::BuildContext;
-use stagescope_context::dockerignore::{PatternMatcher, clean_path, read_patterns};
 use stagescope_engine::fetch::{ImageFacts, image_facts};
 
 /// CopyIgnoredFile's predicate from the raw patterns of the `.dockerignore` BuildKit would

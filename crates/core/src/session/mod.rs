@@ -20,16 +20,16 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
+use stagescope_context::BuildContext;
 use stagescope_dockerfile::{Dockerfile, StageGraph};
 use stagescope_engine::connect::Engine;
-use stagescope_context::BuildContext;
 use stagescope_engine::control::Buildkit;
 use stagescope_engine::error::EngineError;
 use stagescope_engine::filesync::ContextSession;
 use stagescope_engine::run::{
     BuildInputs, BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build,
 };
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
 pub use stepper::{Pause, StepMode};
 

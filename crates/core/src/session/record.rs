@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Events, Session, SessionEvent};
-use stagescope_dockerfile::GraphOptions;
-use stagescope_engine::fetch::image_id;
 use crate::history::Recorder;
 use crate::history::facts::step_facts;
 use crate::history::inputs::digest_inputs;
 use crate::history::record::{FORMAT, Outcome, RunRecord};
 use crate::history::recorder::Background;
 use crate::history::store::{self, Store};
+use stagescope_dockerfile::GraphOptions;
+use stagescope_engine::fetch::image_id;
 
 /// Earlier runs read to explain misses: the newest that finished each instruction counts.
 const PREVIOUS_RUNS: usize = 3;

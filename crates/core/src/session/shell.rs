@@ -3,8 +3,8 @@
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Session;
-use stagescope_plan::StageRef;
 use stagescope_engine::shell::{ShellSpec, run_shell};
+use stagescope_plan::StageRef;
 
 pub use stagescope_engine::shell::ShellInput;
 

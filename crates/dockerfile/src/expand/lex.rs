@@ -23,7 +23,7 @@ fn unsupported(chs: &str) -> String {
 
 /// One word being processed; `raw_escapes` keeps escape characters in the result (BuildKit
 /// does so for the pattern and replacement of `#`, `%` and `/`).
-pub struct Lexer<'a> {
+pub(super) struct Lexer<'a> {
     chars: Vec<char>,
     pos: usize,
     escape: char,
@@ -32,7 +32,7 @@ pub struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(word: &str, escape: char, env: &'a Env) -> Self {
+    pub(super) fn new(word: &str, escape: char, env: &'a Env) -> Self {
         // text/scanner skips a byte-order mark at the very start.
         let word = word.strip_prefix('\u{feff}').unwrap_or(word);
         Lexer {
@@ -45,7 +45,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// `ProcessWord`: the whole word, quotes removed, escapes applied, variables expanded.
-    pub fn process(&mut self) -> Result<String, String> {
+    pub(super) fn process(&mut self) -> Result<String, String> {
         self.stop_on(None, false)
     }
 

@@ -10,13 +10,13 @@ mod pattern;
 /// One raw word (quotes and escapes kept, as BuildKit's parseWords keeps them) and the byte
 /// offset where it starts in the text it was split from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawWord {
+pub(crate) struct RawWord {
     pub text: String,
     pub start: usize,
 }
 
 /// Split on unquoted whitespace, keeping quotes and escape characters in the words.
-pub fn split_words(rest: &str, escape: char) -> Vec<RawWord> {
+pub(crate) fn split_words(rest: &str, escape: char) -> Vec<RawWord> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut start = 0;
@@ -128,7 +128,7 @@ fn go_quote(s: &str) -> String {
 }
 
 /// Remove quotes and escapes without expanding anything (heredoc names, flag values).
-pub fn dequote(word: &str, escape: char) -> String {
+pub(crate) fn dequote(word: &str, escape: char) -> String {
     let mut out = String::new();
     let mut quote: Option<char> = None;
     let mut chars = word.chars();

@@ -60,7 +60,7 @@ fn to_regex(pattern: &str, greedy: bool, anchored: bool) -> Result<Regex, String
 }
 
 /// `${V#p}` (`greedy`: `${V##p}`): drop the shortest (longest) prefix matching `pattern`.
-pub fn trim_prefix(pattern: &str, value: &str, greedy: bool) -> Result<String, String> {
+pub(super) fn trim_prefix(pattern: &str, value: &str, greedy: bool) -> Result<String, String> {
     let re = to_regex(pattern, greedy, true).map_err(|e| invalid(pattern, &e))?;
     Ok(match re.find(value) {
         Some(m) => value[m.end()..].to_string(),
@@ -69,7 +69,7 @@ pub fn trim_prefix(pattern: &str, value: &str, greedy: bool) -> Result<String, S
 }
 
 /// `${V%p}` (`greedy`: `${V%%p}`): the same on the reversed pattern and value.
-pub fn trim_suffix(pattern: &str, value: &str, greedy: bool) -> Result<String, String> {
+pub(super) fn trim_suffix(pattern: &str, value: &str, greedy: bool) -> Result<String, String> {
     let reversed = trim_prefix(&reverse_pattern(pattern), &reverse(value), greedy)?;
     Ok(reverse(&reversed))
 }
@@ -102,7 +102,12 @@ fn reverse_pattern(pattern: &str) -> String {
 /// `${V/p/r}` replaces the first match (the longest: `*` is greedy here) with `replacement`
 /// as is; `${V//p/r}` every match, through Go's ReplaceAllString, so `$0` / `${0}` in the
 /// replacement is the match and any other `$name` is empty (the pattern has no groups).
-pub fn replace(value: &str, pattern: &str, replacement: &str, all: bool) -> Result<String, String> {
+pub(super) fn replace(
+    value: &str,
+    pattern: &str,
+    replacement: &str,
+    all: bool,
+) -> Result<String, String> {
     let re = to_regex(pattern, true, false).map_err(|e| invalid(pattern, &e))?;
     if !all {
         return Ok(match re.find(value) {

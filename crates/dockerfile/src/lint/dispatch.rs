@@ -9,8 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::super::scope::{DEFAULT_PATH, NON_ENV, pairs};
 use super::super::expand::Env;
+use super::super::scope::{DEFAULT_PATH, NON_ENV, pairs};
 use super::super::{Args, Dockerfile, Instruction, Keyword};
 use super::from::global_env;
 use super::vars::{lookups, suggest};
@@ -40,7 +40,7 @@ struct Ctx<'a> {
     line: usize,
 }
 
-pub fn stages(scope: &Scope<'_>, sink: &mut Sink) {
+pub(super) fn stages(scope: &Scope<'_>, sink: &mut Sink) {
     let (df, src, input, base) = (scope.df, scope.src, scope.input, scope.cfg);
     let Some(globals) = global_env(df, input.build_args.unwrap_or(empty_args())) else {
         return;

@@ -17,7 +17,7 @@ const MORE_BUILTINS: [&str; 3] = ["BUILDOSVERSION", "TARGETOSVERSION", "TARGETST
 
 /// Global ARG values as BuildKit's `buildMetaArgs` leaves them (`None` when a default does
 /// not expand: BuildKit then fails the build, and checks nothing more here).
-pub fn global_env(df: &Dockerfile, args: &BTreeMap<String, String>) -> Option<Env> {
+pub(super) fn global_env(df: &Dockerfile, args: &BTreeMap<String, String>) -> Option<Env> {
     let opts = super::super::GraphOptions {
         build_args: args.clone(),
         ..Default::default()
@@ -43,7 +43,7 @@ static REFERENCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// Whether BuildKit's `reference.ParseNormalizedNamed` accepts a base image name.
-pub fn valid_reference(name: &str) -> bool {
+pub(super) fn valid_reference(name: &str) -> bool {
     let hex64 = name.len() == 64
         && name
             .bytes()
@@ -60,7 +60,7 @@ pub fn valid_reference(name: &str) -> bool {
 }
 
 /// InvalidDefaultArgInFrom: bases as they expand with ARG defaults only.
-pub fn default_args(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
+pub(super) fn default_args(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
     let Some(env) = global_env(df, empty_args()) else {
         return;
     };
@@ -79,7 +79,7 @@ pub fn default_args(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
 }
 
 /// A platform as containerd's `platforms.Parse` reads it: (os, arch), normalized.
-pub fn parse_platform(s: &str) -> Option<(String, String)> {
+pub(super) fn parse_platform(s: &str) -> Option<(String, String)> {
     let valid = |p: &str| {
         !p.is_empty()
             && p.chars()
@@ -112,7 +112,7 @@ pub fn parse_platform(s: &str) -> Option<(String, String)> {
 }
 
 /// InvalidBaseImagePlatform's detail when OS or architecture differ.
-pub fn base_image_platform(image: &str, expected: &str, actual: &str) -> Option<String> {
+pub(super) fn base_image_platform(image: &str, expected: &str, actual: &str) -> Option<String> {
     let (e, a) = (parse_platform(expected)?, parse_platform(actual)?);
     (e != a).then(|| {
         format!("Base image {image} was pulled with platform \"{actual}\", expected \"{expected}\" for current build")
@@ -139,7 +139,7 @@ fn undeclared(
 }
 
 /// The per-FROM rules, each under the config of the comments above its FROM.
-pub fn stages(scope: &Scope<'_>, sink: &mut Sink) {
+pub(super) fn stages(scope: &Scope<'_>, sink: &mut Sink) {
     let (df, src, input, base) = (scope.df, scope.src, scope.input, scope.cfg);
     let args = input.build_args.unwrap_or(empty_args());
     let Some(env) = global_env(df, args) else {

@@ -8,7 +8,7 @@ use super::text::Source;
 use super::{Config, Sink, rules};
 
 /// The words after FROM's flags, as written.
-pub fn from_words(from: &Instruction) -> Vec<String> {
+pub(super) fn from_words(from: &Instruction) -> Vec<String> {
     match &from.args {
         Args::Shell(s) => s.split_whitespace().map(str::to_string).collect(),
         Args::Exec(v) => v.clone(),
@@ -16,7 +16,7 @@ pub fn from_words(from: &Instruction) -> Vec<String> {
 }
 
 /// ARG names of an instruction's `k[=v]` words.
-pub fn arg_keys(ins: &Instruction, escape: char) -> Vec<String> {
+pub(super) fn arg_keys(ins: &Instruction, escape: char) -> Vec<String> {
     match &ins.args {
         Args::Shell(s) => super::super::expand::split_words(s, escape)
             .into_iter()
@@ -62,7 +62,7 @@ fn definition(
 }
 
 /// StageNameCasing, FromAsCasing, MaintainerDeprecated, InvalidDefinitionDescription.
-pub fn parse_phase(df: &Dockerfile, src: &Source<'_>, base: &Config, sink: &mut Sink) {
+pub(super) fn parse_phase(df: &Dockerfile, src: &Source<'_>, base: &Config, sink: &mut Sink) {
     let mut global: BTreeSet<usize> = BTreeSet::new();
     for a in &df.global_args {
         if !global.insert(a.line) {
@@ -124,7 +124,7 @@ pub fn parse_phase(df: &Dockerfile, src: &Source<'_>, base: &Config, sink: &mut 
 }
 
 /// ReservedStageName, DuplicateStageName.
-pub fn stage_names(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
+pub(super) fn stage_names(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for st in &df.stages {
         let Some(name) = st.name.as_deref() else {
@@ -144,7 +144,7 @@ pub fn stage_names(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
 
 /// ConsistentInstructionCasing: every FROM and stage instruction against the majority
 /// (global ARGs do not count; a tie counts as upper case).
-pub fn command_casing(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
+pub(super) fn command_casing(df: &Dockerfile, cfg: &Config, sink: &mut Sink) {
     let src = df.source();
     let word = |ins: &Instruction| -> String {
         src.get(ins.span.clone())

@@ -8,7 +8,7 @@ use super::super::Dockerfile;
 use super::{Config, Sink, rules};
 
 /// The source as BuildKit's scanner sees it, with the first line of every instruction.
-pub struct Source<'a> {
+pub(super) struct Source<'a> {
     lines: Vec<&'a str>,
     directives: BTreeSet<usize>,
     escape: char,
@@ -17,7 +17,7 @@ pub struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    pub fn new(df: &'a Dockerfile) -> Self {
+    pub(super) fn new(df: &'a Dockerfile) -> Self {
         let lines = df
             .source()
             .split('\n')
@@ -46,14 +46,14 @@ impl<'a> Source<'a> {
     }
 
     /// The instruction word at the start of line `n`, as written.
-    pub fn command(&self, n: usize) -> &'a str {
+    pub(super) fn command(&self, n: usize) -> &'a str {
         self.line(n).split_whitespace().next().unwrap_or_default()
     }
 
     /// Comments between the previous instruction and line `n`, from after the last empty
     /// `#`, directives left out, `#` dropped and trimmed (BuildKit keeps the text after the
     /// first character of a comment line, trimmed).
-    pub fn comments(&self, n: usize) -> Vec<String> {
+    pub(super) fn comments(&self, n: usize) -> Vec<String> {
         let mut found = Vec::new();
         let mut i = n;
         while i > 1 {
@@ -83,7 +83,7 @@ impl<'a> Source<'a> {
 
 /// NoEmptyContinuation: a blank line inside an instruction's continuation, reported on the
 /// instruction's last line.
-pub fn empty_continuations(src: &Source<'_>, cfg: &Config, sink: &mut Sink) {
+pub(super) fn empty_continuations(src: &Source<'_>, cfg: &Config, sink: &mut Sink) {
     for &start in &src.starts {
         let mut n = start;
         let mut empty = false;

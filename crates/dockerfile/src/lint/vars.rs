@@ -29,13 +29,13 @@ fn candidates(word: &str) -> BTreeSet<String> {
 
 /// The result of expanding a word, and the names it used that `env` has and has not.
 #[derive(Debug, Default)]
-pub struct Lookups {
+pub(super) struct Lookups {
     pub result: Option<String>,
     pub matched: BTreeSet<String>,
     pub unmatched: BTreeSet<String>,
 }
 
-pub fn lookups(word: &str, escape: char, env: &Env) -> Lookups {
+pub(super) fn lookups(word: &str, escape: char, env: &Env) -> Lookups {
     let result = expand_word(word, escape, env).ok();
     let mut out = Lookups {
         result: result.clone(),
@@ -74,7 +74,10 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// `suggest.Search`: the closest option under distance 3; none when one matches exactly.
-pub fn suggest<'a>(val: &str, options: impl IntoIterator<Item = &'a String>) -> Option<String> {
+pub(super) fn suggest<'a>(
+    val: &str,
+    options: impl IntoIterator<Item = &'a String>,
+) -> Option<String> {
     let mut best: Option<&String> = None;
     let mut min = 3;
     for opt in options {

@@ -9,13 +9,13 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::addr::BuildkitAddr;
 use super::{Buildkit, SolveSpec};
-use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
-use stagescope_context::BuildContext;
 use crate::error::EngineError;
 use crate::export::pipe_to_blocking;
 use crate::run::{BuildOutcome, BuildRequest, emit};
+use stagescope_context::BuildContext;
 use stagescope_fs::preview::FetchedFile;
 use stagescope_fs::{FsIndex, IndexBuilder, Kind};
+use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
 /// The build as `req` asks: its status through the plan's vertex mapper into `tx`. The
 /// result stays in the builder's cache (BuildKit keeps no image without an exporter); with

@@ -59,7 +59,10 @@ async fn dial(d: Dial) -> std::io::Result<Box<dyn Io>> {
 
 /// A channel to `addr`; the first connection is made here, so an unreachable address or a
 /// refused certificate fails now, with why.
-pub async fn channel(addr: &BuildkitAddr, engine: Option<&Engine>) -> Result<Channel, String> {
+pub(super) async fn channel(
+    addr: &BuildkitAddr,
+    engine: Option<&Engine>,
+) -> Result<Channel, String> {
     let how = match addr {
         BuildkitAddr::Unix(p) => Dial::Unix(p.clone()),
         BuildkitAddr::Tcp { host, port, tls } => {

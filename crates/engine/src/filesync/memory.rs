@@ -20,19 +20,19 @@ const KEEP: usize = 16;
 
 /// One solve's include patterns and follow paths. Both empty: the whole directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct PatternSet {
+pub(super) struct PatternSet {
     pub includes: Vec<String>,
     pub follow: Vec<String>,
 }
 
 impl PatternSet {
-    pub fn is_everything(&self) -> bool {
+    pub(super) fn is_everything(&self) -> bool {
         self.includes.is_empty() && self.follow.is_empty()
     }
 
     /// The frontend reading the `.dockerignore` (BuildKit keeps that read in a copy of its
     /// own, under another shared key hint): no solve's files belong in it.
-    pub fn only_dockerignore(&self) -> bool {
+    pub(super) fn only_dockerignore(&self) -> bool {
         !self.is_everything()
             && self
                 .includes
@@ -49,15 +49,16 @@ struct Stored {
 
 /// The sets one context's solves asked for, most recent first.
 #[derive(Debug, Default)]
-pub struct SyncMemory {
+pub(super) struct SyncMemory {
     path: Option<PathBuf>,
     sets: Vec<PatternSet>,
 }
 
 impl SyncMemory {
     /// The memory of the context whose session shared key is `key` (None: keep nothing).
-    pub fn load(key: &str) -> Self {
-        let path = stagescope_fs::cache::user_dir().map(|d| d.join("sync").join(format!("{key}.json")));
+    pub(super) fn load(key: &str) -> Self {
+        let path =
+            stagescope_fs::cache::user_dir().map(|d| d.join("sync").join(format!("{key}.json")));
         let sets = path
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
@@ -69,7 +70,7 @@ impl SyncMemory {
 
     /// Notes that a solve asked for `asked` and returns what to offer it: `asked` with every
     /// set asked for lately (all of it when one of them is the whole directory).
-    pub fn offer(&mut self, asked: PatternSet) -> PatternSet {
+    pub(super) fn offer(&mut self, asked: PatternSet) -> PatternSet {
         if asked.only_dockerignore() {
             return asked;
         }
@@ -93,7 +94,7 @@ impl SyncMemory {
 }
 
 /// The sets' patterns together; the whole directory when any set is.
-pub fn union(sets: &[PatternSet]) -> PatternSet {
+pub(super) fn union(sets: &[PatternSet]) -> PatternSet {
     if sets.iter().any(PatternSet::is_everything) {
         return PatternSet::default();
     }

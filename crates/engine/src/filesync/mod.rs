@@ -38,12 +38,12 @@ use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 
 use super::connect::Engine;
-use stagescope_context::BuildContext;
 use super::error::EngineError;
 use agent::{Agents, SshSpec};
 use provider::{Dirs, FileSyncService, Health0};
 use receive::ExportTarget;
 use secrets::{SecretSpec, SecretStore};
+use stagescope_context::BuildContext;
 use walk::SyncDir;
 use wire::{Dialer, api_path};
 

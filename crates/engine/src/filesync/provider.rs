@@ -31,7 +31,7 @@ const CHUNK: usize = 32 * 1024;
 type PacketStream = Pin<Box<dyn Stream<Item = Result<Packet, Status>> + Send>>;
 
 #[derive(Debug, Default)]
-pub struct Health0;
+pub(super) struct Health0;
 
 #[tonic::async_trait]
 impl Health for Health0 {
@@ -63,7 +63,7 @@ impl Health for Health0 {
 
 /// The directories a session offers, by name, and what it has sent.
 #[derive(Debug, Default)]
-pub struct Dirs {
+pub(super) struct Dirs {
     pub dirs: Mutex<HashMap<String, (SyncDir, Vec<String>)>>,
     /// File bytes sent (PACKET_DATA payloads), for the progress line and the tests.
     pub sent: AtomicU64,
@@ -75,7 +75,7 @@ pub struct Dirs {
 }
 
 #[derive(Debug, Clone)]
-pub struct FileSyncService(pub Arc<Dirs>);
+pub(super) struct FileSyncService(pub Arc<Dirs>);
 
 /// One option from the request's metadata: every value of `key`, URL-decoded when the
 /// sender flagged it (`<key>-encoded: 1`, for non-ASCII text).

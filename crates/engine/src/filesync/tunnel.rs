@@ -17,7 +17,7 @@ const CHUNK: usize = 32 * 1024;
 /// Starts the call and returns our end of the connection. The call runs in the background:
 /// the daemon may wait for our server's first frames before it answers, so serving must not
 /// wait for the call's answer.
-pub async fn open(
+pub(super) async fn open(
     client: &ControlClient<tonic::transport::Channel>,
     headers: &[(&'static str, String)],
 ) -> Result<TokioIo<DuplexStream>, EngineError> {

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use bollard_buildkit_proto::fsutil::types::Stat;
 
-use stagescope_context::dockerignore::{IgnoreError, MatchInfo, Pattern, PatternMatcher, clean_path};
+use stagescope_context::dockerignore::{
+    IgnoreError, MatchInfo, Pattern, PatternMatcher, clean_path,
+};
 
 // Go's os.FileMode bits, which fsutil puts on the wire.
 const GO_DIR: u32 = 1 << 31;

@@ -23,7 +23,7 @@ pub enum DiffKey {
     CycleFilter,
 }
 
-pub fn on_key(k: &KeyEvent) -> Option<DiffKey> {
+pub(crate) fn on_key(k: &KeyEvent) -> Option<DiffKey> {
     use DiffKey as D;
     Some(match k.code {
         KeyCode::Up | KeyCode::Char('k') => D::Up,

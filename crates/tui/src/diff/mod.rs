@@ -6,9 +6,9 @@
 //! The summary and the findings rows come from [`DiffReport`], so the view and
 //! `stagescope diff` cannot disagree about what counts as a leftover or who brought it.
 
-pub mod keys;
-pub mod preview;
-pub mod view;
+pub(crate) mod keys;
+pub(crate) mod preview;
+pub(crate) mod view;
 
 use std::collections::HashSet;
 
@@ -19,10 +19,10 @@ use stagescope_fs::rules::{Finding, RuleSet};
 use stagescope_fs::{EntryId, FsIndex, Kind};
 use stagescope_report::diff::{DiffReport, FindingRow, Summary};
 
-use stagescope_fs::sides::{self, Side};
 use crate::layout::first_visible;
 use keys::DiffKey;
 use preview::{Contents, FetchSides, Sides};
+use stagescope_fs::sides::{self, Side};
 
 /// Which rows the tree shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -563,7 +563,7 @@ fn scrolled(cur: usize, a: DiffKey, page: usize) -> usize {
 }
 
 /// First tree row drawn so that the selection is on screen.
-pub fn first_row(v: &DiffView, rows: usize) -> usize {
+pub(crate) fn first_row(v: &DiffView, rows: usize) -> usize {
     first_visible(v.selected, rows)
 }
 

@@ -2,19 +2,19 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::DiffKey;
 use super::*;
-use stagescope_dockerfile::Dockerfile;
-use stagescope_fs::ContentFlags;
-pub use stagescope_fs::testutil::fetched;
-use stagescope_fs::testutil::{dir, file, index, symlink};
 use crate::diff::preview::{FetchSides, Sides};
 use crate::keymap::on_key;
 use crate::model::Model;
 use crate::update::tests::{DOCKERFILE, model};
 use crate::update::{Action, Cmd};
 use crate::update::{Msg, update};
+use stagescope_dockerfile::Dockerfile;
+use stagescope_fs::ContentFlags;
+pub(crate) use stagescope_fs::testutil::fetched;
+use stagescope_fs::testutil::{dir, file, index, symlink};
 
 /// The builder: sources, a git checkout, a cache and a compiler next to the binary.
-pub fn builder() -> FsIndex {
+pub(crate) fn builder() -> FsIndex {
     index(&[
         file("etc/passwd", 100, 1),
         file("src/.git/HEAD", 23, 2),
@@ -29,7 +29,7 @@ pub fn builder() -> FsIndex {
 }
 
 /// The release: `COPY --from=builder /src /app` brought all of src, secrets included.
-pub fn release() -> FsIndex {
+pub(crate) fn release() -> FsIndex {
     index(&[
         file("app/.git/HEAD", 23, 2),
         file("app/.git/config", 50, 3),
@@ -41,7 +41,7 @@ pub fn release() -> FsIndex {
     ])
 }
 
-pub fn data() -> DiffData {
+pub(crate) fn data() -> DiffData {
     let df = Dockerfile::parse(DOCKERFILE.as_bytes()).expect("parse");
     let model = ReleaseModel::from_dockerfile(&df, 3);
     let left = builder();
@@ -68,7 +68,7 @@ fn key(c: KeyCode) -> KeyEvent {
 }
 
 /// The view open on `path` (revealed from the top), as Enter on it leaves it.
-pub fn detail_of(m: &mut Model, path: &[u8]) -> Vec<Cmd> {
+pub(crate) fn detail_of(m: &mut Model, path: &[u8]) -> Vec<Cmd> {
     let v = m.diff.view.as_mut().expect("view");
     let d = v.data().expect("ready");
     let i = (0..d.len() as u32)
@@ -83,14 +83,14 @@ fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
 }
 
 /// Every stage built, the default pair known, as `app` sets it up.
-pub fn built() -> Model {
+pub(crate) fn built() -> Model {
     let mut m = crate::views::tests::state("cached");
     m.diff.default_from = Some(1);
     m
 }
 
 /// The view open and answered.
-pub fn ready() -> Model {
+pub(crate) fn ready() -> Model {
     let mut m = built();
     act(&mut m, Action::OpenDiff);
     update(

@@ -7,18 +7,18 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
+use crate::diff::preview::Contents;
+use crate::diff::{DiffData, DiffView, Pane, Phase, first_row};
+use crate::layout::first_visible;
+use crate::widgets::{centered, pane};
 use stagescope_fs::content_diff::Tone;
 use stagescope_fs::diff::Status;
 use stagescope_fs::format::human_size;
 use stagescope_fs::provenance::Provenance;
 use stagescope_fs::rules::Severity;
 use stagescope_fs::{EntryRef, Kind, escape};
-use crate::diff::preview::Contents;
-use crate::diff::{DiffData, DiffView, Pane, Phase, first_row};
-use crate::layout::first_visible;
-use crate::widgets::{centered, pane};
 
-pub fn render(frame: &mut Frame, area: Rect, v: &DiffView) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, v: &DiffView) {
     let d = match &v.phase {
         Phase::Ready(d) => d,
         Phase::Loading => {

@@ -11,10 +11,10 @@ pub mod view;
 
 use std::sync::Arc;
 
-use stagescope_plan::added_by::LayerInfo;
 use stagescope_fs::preview::Preview;
 use stagescope_fs::tree::{Filter, SortBy, TreeView, largest_files};
 use stagescope_fs::{EntryId, FsIndex, Kind, Progress, escape};
+use stagescope_plan::added_by::LayerInfo;
 
 /// A value shared by reference between a task and the model: compared by identity, so
 /// messages and commands holding one stay `PartialEq`.

@@ -5,21 +5,22 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::on_key;
 use super::*;
-use stagescope_plan::BuildEvent;
-use stagescope_plan::added_by::layer_info;
-use stagescope_fs::layers::{ImageLayers, Layer};
-use stagescope_fs::{IndexBuilder, Meta};
 use crate::keymap;
 use crate::model::{Focus, Model};
 use crate::update::Cmd;
 use crate::update::tests::{feed, ins, model};
 use crate::update::{Action, Msg, update};
 use crate::views::tests::render_with;
+use stagescope_fs::layers::{ImageLayers, Layer};
+use stagescope_fs::{IndexBuilder, Meta};
+use stagescope_plan::BuildEvent;
+use stagescope_plan::added_by::layer_info;
 
-pub const IMAGE: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub(crate) const IMAGE: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
 /// The builder stage (1) built, its image known.
-pub fn built() -> Model {
+pub(crate) fn built() -> Model {
     let mut m = model();
     for k in 0..4 {
         feed(&mut m, ins(1, k, false, 10));
@@ -37,7 +38,7 @@ pub fn built() -> Model {
     m
 }
 
-pub fn sample() -> FsIndex {
+pub(crate) fn sample() -> FsIndex {
     let mut b = IndexBuilder::new();
     let mut add = |p: &[u8], k: Kind, size: u64, mode: u32, link: Option<&[u8]>| {
         b.add(p, k, Meta::new(size, mode), link, 0).expect("add");
@@ -75,7 +76,7 @@ fn indexed(m: &mut Model, ix: FsIndex) -> Vec<Cmd> {
 
 /// Layers of the sample: the base made bin/ and etc/, `COPY --from=deps` (instruction 2)
 /// made src/deps.txt, the `RUN` (3) made the rest and deleted src/old.o.
-pub fn layers() -> ImageLayers {
+pub(crate) fn layers() -> ImageLayers {
     let l = |created: &str, added: &[&str], deleted: &[&str]| Layer {
         added: added.iter().map(|p| p.as_bytes().to_vec()).collect(),
         deleted: deleted.iter().map(|p| p.as_bytes().to_vec()).collect(),
@@ -102,7 +103,7 @@ pub fn layers() -> ImageLayers {
 }
 
 /// Opened on the builder's state after instruction 3, indexed, layers read.
-pub fn opened() -> Model {
+pub(crate) fn opened() -> Model {
     let mut m = built();
     m.focus = Focus::Instructions;
     m.instruction = 3;

@@ -8,12 +8,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::files::{ChangeRow, FilesPane, InputKind, List};
+use crate::layout::first_visible;
 use stagescope_fs::format::{human_size, mode_string};
 use stagescope_fs::preview::{Body, Preview};
 use stagescope_fs::tree::SortBy;
 use stagescope_fs::{EntryId, FsIndex, Kind, escape};
-use crate::files::{ChangeRow, FilesPane, InputKind, List};
-use crate::layout::first_visible;
 
 fn added_width(w: u16) -> usize {
     match w {

@@ -3,14 +3,14 @@
 use std::collections::HashSet;
 
 use super::Cmd;
-use stagescope_plan::Status;
 use crate::diff::keys::DiffKey;
 use crate::diff::preview::Sides;
 use crate::diff::{DiffView, Filter, Indexed, Pane, Phase};
 use crate::model::Model;
+use stagescope_plan::Status;
 
 /// `d`: opens the view for the final stage against its default partner.
-pub fn open(m: &mut Model) -> Vec<Cmd> {
+pub(super) fn open(m: &mut Model) -> Vec<Cmd> {
     let to = m.plan().target.min(m.stage_count().saturating_sub(1));
     let Some(from) = m.diff.default_from.filter(|&f| f != to) else {
         m.notice = Some("the final stage copies from no other stage: nothing to compare".into());
@@ -50,15 +50,15 @@ pub fn open(m: &mut Model) -> Vec<Cmd> {
     }]
 }
 
-pub fn on_indexed(m: &mut Model, msg: Indexed) {
+pub(super) fn on_indexed(m: &mut Model, msg: Indexed) {
     m.diff.on_indexed(msg);
 }
 
-pub fn on_sides(m: &mut Model, msg: Sides) {
+pub(super) fn on_sides(m: &mut Model, msg: Sides) {
     m.diff.on_sides(msg);
 }
 
-pub fn on_key(m: &mut Model, key: DiffKey) -> Vec<Cmd> {
+pub(super) fn on_key(m: &mut Model, key: DiffKey) -> Vec<Cmd> {
     let page = usize::from(m.size.1 / 2).max(1);
     m.diff
         .on_key(key, page)

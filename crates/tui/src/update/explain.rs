@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use super::Cmd;
-use stagescope_core::explain::StageNumbers;
 use crate::explain::{Counted, paused_in, stage_built, wrapped};
 use crate::model::{Focus, Model};
+use stagescope_core::explain::StageNumbers;
 
-pub fn toggle(m: &mut Model) {
+pub(super) fn toggle(m: &mut Model) {
     m.explain.open = !m.explain.open;
     m.explain.scroll = 0;
     m.focus = match m.focus {
@@ -20,7 +20,7 @@ pub fn toggle(m: &mut Model) {
 
 /// After every change: the subject follows the focus, and a built stage's numbers are
 /// asked for when the pane shows that stage and has none.
-pub fn sync(m: &mut Model) -> Vec<Cmd> {
+pub(super) fn sync(m: &mut Model) -> Vec<Cmd> {
     match m.focus {
         Focus::Graph => m.explain.about_stage = true,
         Focus::Instructions => m.explain.about_stage = false,
@@ -46,7 +46,7 @@ pub fn sync(m: &mut Model) -> Vec<Cmd> {
     }]
 }
 
-pub fn on_numbers(
+pub(super) fn on_numbers(
     m: &mut Model,
     stage: usize,
     at: Option<usize>,
@@ -73,7 +73,7 @@ pub fn on_numbers(
 }
 
 /// Scrolls by `delta` rows, kept within the text at the pane's current width.
-pub fn scroll(m: &mut Model, delta: isize) {
+pub(super) fn scroll(m: &mut Model, delta: isize) {
     let area = m.areas().log;
     let rows = usize::from(area.height.saturating_sub(2));
     let len = wrapped(m, crate::layout::explain_text_width(area)).len();
@@ -86,7 +86,7 @@ pub fn scroll(m: &mut Model, delta: isize) {
 
 /// The breakpoints the driver stops at: the user's, and in a tour every instruction of the
 /// stages the target needs.
-pub fn breakpoints(m: &Model) -> Vec<(usize, usize)> {
+pub(super) fn breakpoints(m: &Model) -> Vec<(usize, usize)> {
     let mut all = m.breakpoints.clone();
     if m.tour {
         for st in m.plan().stages.iter().filter(|s| s.needed) {

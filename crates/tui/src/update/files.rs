@@ -1,16 +1,16 @@
 //! The files pane in the model: opening it on the selection, its answers, its keys.
 
 use super::Cmd;
-use stagescope_plan::Status;
 use crate::files::{FilesCmd, FilesKey, FilesMsg, FilesPane, Shared, layers_cmd};
 use crate::model::{Focus, Model};
+use stagescope_plan::Status;
 
 fn cmds(c: Vec<FilesCmd>) -> Vec<Cmd> {
     c.into_iter().map(Cmd::Files).collect()
 }
 
 /// `f`: opens the pane on the selected stage (graph) or instruction's state.
-pub fn open(m: &mut Model) -> Vec<Cmd> {
+pub(super) fn open(m: &mut Model) -> Vec<Cmd> {
     let Some(st) = m.state.stages.get(m.stage) else {
         return vec![];
     };
@@ -56,7 +56,7 @@ pub fn open(m: &mut Model) -> Vec<Cmd> {
     vec![Cmd::Files(c)]
 }
 
-pub fn on_msg(m: &mut Model, msg: FilesMsg) -> Vec<Cmd> {
+pub(super) fn on_msg(m: &mut Model, msg: FilesMsg) -> Vec<Cmd> {
     let Some(p) = m.files.as_mut() else {
         return vec![];
     };
@@ -74,7 +74,7 @@ pub fn on_msg(m: &mut Model, msg: FilesMsg) -> Vec<Cmd> {
     cmds(p.on_msg(msg))
 }
 
-pub fn on_key(m: &mut Model, key: FilesKey) -> Vec<Cmd> {
+pub(super) fn on_key(m: &mut Model, key: FilesKey) -> Vec<Cmd> {
     let page = isize::try_from(m.size.1.saturating_sub(6))
         .unwrap_or(1)
         .max(1);

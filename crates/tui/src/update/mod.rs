@@ -8,12 +8,12 @@ mod log;
 
 use log::{find_match, jump_to_match, log_text, scroll_log};
 
-use stagescope_plan::{BuildEvent, Status};
-pub use stagescope_core::session::StepMode;
 use crate::diff::keys::DiffKey;
 use crate::files::{FilesCmd, FilesKey, FilesMsg};
 use crate::layout::{NODE_ROWS, first_visible};
 use crate::model::{Focus, Model, Overlay, Pause};
+pub use stagescope_core::session::StepMode;
+use stagescope_plan::{BuildEvent, Status};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -1,8 +1,8 @@
 use super::*;
-use stagescope_plan::{BuildPlan, BuilderKind, LogStream};
 use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
+use stagescope_plan::{BuildPlan, BuilderKind, LogStream};
 
-pub const DOCKERFILE: &str = "\
+pub(crate) const DOCKERFILE: &str = "\
 FROM busybox AS deps
 RUN echo deps > /deps.txt
 FROM busybox AS builder
@@ -16,39 +16,39 @@ COPY --from=builder /src /app
 CMD [\"/bin/sh\"]
 ";
 
-pub fn plan_of(text: &str) -> BuildPlan {
+pub(crate) fn plan_of(text: &str) -> BuildPlan {
     let df = Dockerfile::parse(text.as_bytes()).expect("parse");
     let g = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
     BuildPlan::from_model(&df, &g)
 }
 
-pub fn model() -> Model {
+pub(crate) fn model() -> Model {
     Model::new(plan_of(DOCKERFILE), false)
 }
 
 /// `model()` with what the Explain pane's words are made from.
-pub fn explained(step: bool) -> Model {
+pub(crate) fn explained(step: bool) -> Model {
     let df = Dockerfile::parse(DOCKERFILE.as_bytes()).expect("parse");
     let g = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
     let mut m = Model::new(BuildPlan::from_model(&df, &g), step);
-    m.explain = crate::explain::ExplainState::new(df, g);
+    m.explain = crate::explain_state::ExplainState::new(df, g);
     m
 }
 
-pub fn feed(m: &mut Model, evs: impl IntoIterator<Item = BuildEvent>) {
+pub(crate) fn feed(m: &mut Model, evs: impl IntoIterator<Item = BuildEvent>) {
     for ev in evs {
         update(m, Msg::Build(ev));
     }
 }
 
-pub fn started() -> BuildEvent {
+pub(crate) fn started() -> BuildEvent {
     BuildEvent::BuildStarted {
         builder: BuilderKind::Buildkit,
         build_id: "abc".into(),
     }
 }
 
-pub fn log(stage: usize, instruction: usize, text: &str) -> BuildEvent {
+pub(crate) fn log(stage: usize, instruction: usize, text: &str) -> BuildEvent {
     BuildEvent::Log {
         stage,
         instruction,
@@ -57,7 +57,7 @@ pub fn log(stage: usize, instruction: usize, text: &str) -> BuildEvent {
     }
 }
 
-pub fn ins(stage: usize, k: usize, cached: bool, ms: u64) -> [BuildEvent; 2] {
+pub(crate) fn ins(stage: usize, k: usize, cached: bool, ms: u64) -> [BuildEvent; 2] {
     [
         BuildEvent::InstructionStarted {
             stage,
@@ -379,8 +379,8 @@ fn the_explain_pane_is_about_what_the_focus_selects() {
 
 #[test]
 fn numbers_are_asked_for_once_the_stage_is_built_and_kept() {
-    use stagescope_core::explain::StageNumbers;
     use crate::explain::Counted;
+    use stagescope_core::explain::StageNumbers;
     let mut m = explained(false);
     m.track_build = false;
     key(&mut m, Action::ToggleExplain);

@@ -48,12 +48,12 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
 #[cfg(test)]
 mod tests {
     use super::super::tests::screen;
-    use stagescope_plan::BuildEvent;
-    use stagescope_core::explain::numbers::PathSize;
-    use stagescope_core::explain::{InstructionNumbers, StageNumbers};
     use crate::model::{Focus, Model};
     use crate::update::tests::{explained, feed, ins, started};
     use crate::update::{Action, Msg, update};
+    use stagescope_core::explain::numbers::PathSize;
+    use stagescope_core::explain::{InstructionNumbers, StageNumbers};
+    use stagescope_plan::BuildEvent;
 
     /// The builder stage built, its COPY selected, the pane open at 80x24.
     fn copy_selected() -> Model {

@@ -11,10 +11,10 @@ use ratatui::widgets::Paragraph;
 
 use super::focused;
 use super::lanes::{self, Cell};
-use stagescope_plan::{EdgeVia, Status};
 use crate::layout::{NODE_ROWS, first_visible};
 use crate::model::{Focus, Model};
 use crate::widgets::{duration, glyph, pane};
+use stagescope_plan::{EdgeVia, Status};
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let plan = m.plan();

@@ -152,8 +152,8 @@ mod tests {
 
     #[test]
     fn why_the_selected_instruction_ran() {
-        use stagescope_plan::{BuildEvent, Miss, MissReason};
         use crate::update::{Msg, update};
+        use stagescope_plan::{BuildEvent, Miss, MissReason};
         let mut m = state("building");
         let miss = Miss {
             reason: MissReason::FilesChanged,

@@ -8,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::focused;
-use stagescope_plan::LogStream;
 use crate::ansi;
 use crate::model::{Focus, Model};
 use crate::widgets::pane;
+use stagescope_plan::LogStream;
 
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
     let Some(stage) = m.plan().stages.get(m.stage) else {

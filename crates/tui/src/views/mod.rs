@@ -62,13 +62,13 @@ pub(crate) mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use stagescope_plan::BuildEvent;
     use crate::model::Pause;
     use crate::update::tests::{DOCKERFILE, feed, ins, log, model, plan_of, started};
     use crate::update::{Msg, update};
+    use stagescope_plan::BuildEvent;
 
     /// The screen as text, one row a line.
-    pub fn render_with(w: u16, h: u16, f: impl FnOnce(&mut Frame)) -> String {
+    pub(crate) fn render_with(w: u16, h: u16, f: impl FnOnce(&mut Frame)) -> String {
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         t.draw(f).expect("draw");
         let buf = t.backend().buffer().clone();
@@ -84,7 +84,7 @@ pub(crate) mod tests {
         out
     }
 
-    pub fn screen(m: &Model) -> String {
+    pub(crate) fn screen(m: &Model) -> String {
         let (w, h) = m.size;
         render_with(w, h, |f| draw(f, m))
     }
@@ -106,7 +106,7 @@ pub(crate) mod tests {
     }
 
     /// The model in each state the snapshots cover, built from events.
-    pub fn state(name: &str) -> Model {
+    pub(crate) fn state(name: &str) -> Model {
         let mut m = model();
         match name {
             "waiting" => {}
@@ -184,7 +184,8 @@ pub(crate) mod tests {
         m
     }
 
-    pub const STATES: &[&str] = &["waiting", "building", "cached", "failed", "paused", "help"];
+    pub(crate) const STATES: &[&str] =
+        &["waiting", "building", "cached", "failed", "paused", "help"];
 
     #[test]
     fn full_screen_in_every_state() {

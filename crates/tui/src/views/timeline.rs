@@ -8,10 +8,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use stagescope_plan::text::one_line;
-use stagescope_core::history::timeline::bar_text;
 use crate::model::{Model, TimelineView};
 use crate::widgets::{duration, pane};
+use stagescope_core::history::timeline::bar_text;
+use stagescope_plan::text::one_line;
 
 /// Columns of the row labels and of the durations.
 const LABEL: usize = 24;
@@ -118,11 +118,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model, v: &TimelineView) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stagescope_plan::BuildEvent;
-    use stagescope_core::history::Timed;
     use crate::update::Action;
     use crate::update::{Msg, update};
     use crate::views::tests::{render_with, state};
+    use stagescope_core::history::Timed;
+    use stagescope_plan::BuildEvent;
 
     fn timed(m: &mut Model, at_ms: u64, event: BuildEvent) {
         m.timeline.push(Timed { at_ms, event });
@@ -173,10 +173,7 @@ mod tests {
         for a in [Action::ZoomIn, Action::ZoomIn, Action::Right] {
             update(&mut m, Msg::Action(a));
         }
-        insta::assert_snapshot!(
-            "timeline_zoomed_80x24",
-            crate::views::tests::screen(&m)
-        );
+        insta::assert_snapshot!("timeline_zoomed_80x24", crate::views::tests::screen(&m));
     }
 
     #[test]
