@@ -10,6 +10,7 @@ mod classic;
 pub mod clean;
 pub mod connect;
 pub mod control;
+pub(crate) mod dial;
 pub mod error;
 pub mod export;
 mod extract;

@@ -31,21 +31,19 @@ use bollard_buildkit_proto::moby::buildkit::v1::control_client::ControlClient;
 use bollard_buildkit_proto::moby::filesync::packet::file_sync_server::FileSyncServer;
 use bollard_buildkit_proto::moby::filesync::v1::file_send_server::FileSendServer;
 use bollard_buildkit_proto::moby::sshforward::v1::ssh_server::SshServer;
-use bytes::Bytes;
 use futures_util::Stream;
-use http_body_util::Empty;
 use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 
 use super::connect::Engine;
 use super::error::EngineError;
+use crate::dial::{Dialer, UpgradeError, api_path};
 use agent::{Agents, SshSpec};
 use provider::{Dirs, FileSyncService, Health0};
 use receive::ExportTarget;
 use secrets::{SecretSpec, SecretStore};
 use stagescope_context::BuildContext;
 use walk::SyncDir;
-use wire::{Dialer, api_path};
 
 /// The methods every session offers, announced when it opens (the daemon asks for no other).
 const METHODS: [&str; 5] = [
@@ -259,29 +257,17 @@ impl ContextSession {
             return Ok(None);
         };
         let offer = Offer::new(ctx, grants)?;
-        let mut req = hyper::Request::post(api_path(engine, "/session"))
-            .header("Host", "docker")
-            .header("Connection", "Upgrade")
-            .header("Upgrade", "h2c");
-        for (k, v) in offer.headers() {
-            req = req.header(k, v);
-        }
-        let req = req
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| EngineError::Docker(format!("build session: {e}")))?;
-        let resp = dialer
-            .send(req)
+        let upgraded = dialer
+            .upgrade_h2c(api_path(engine, "/session"), offer.headers())
             .await
-            .map_err(|e| EngineError::Docker(format!("build session: {e}")))?;
-        if resp.status() != hyper::StatusCode::SWITCHING_PROTOCOLS {
-            return Err(EngineError::Docker(format!(
-                "build session: the engine answered {} to the upgrade",
-                resp.status()
-            )));
-        }
-        let upgraded = hyper::upgrade::on(resp)
-            .await
-            .map_err(|e| EngineError::Docker(format!("build session: {e}")))?;
+            .map_err(|e| {
+                EngineError::Docker(match e {
+                    UpgradeError::Refused(status) => {
+                        format!("build session: the engine answered {status} to the upgrade")
+                    }
+                    UpgradeError::Io(e) => format!("build session: {e}"),
+                })
+            })?;
         Ok(Some(offer.serve(upgraded, Some(dialer))))
     }
 
