@@ -22,6 +22,7 @@ mod names;
 pub mod run;
 pub mod shell;
 mod ssh;
+mod status;
 mod tls;
 
 /// bollard as this crate uses it, for the workspace's tests that drive the daemon with it

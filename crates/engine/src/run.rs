@@ -16,6 +16,7 @@ use super::error::EngineError;
 use super::filesync::{ContextSession, Grants};
 use super::journal::Journal;
 use super::names::{BUILD_LABEL, IMAGE_LABEL_VALUE, stage_tag};
+use super::status::StatusReport;
 use stagescope_context::BuildContext;
 use stagescope_dockerfile::Dockerfile;
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
@@ -167,9 +168,10 @@ async fn solve(
     ctx: &BuildContext,
     tx: &UnboundedSender<BuildEvent>,
     mapper: &mut Mapper,
-    started: Instant,
+    report: &mut StatusReport<'_>,
     mut journal: Option<&mut Journal>,
 ) -> Result<Solved, EngineError> {
+    let started = report.started();
     let (mut stream, sent, tar_failure) = match solve.session {
         Some(session) if solve.kind == BuilderKind::Buildkit => {
             // A cut given here or carried by the context (step mode's cut builds).
@@ -195,37 +197,16 @@ async fn solve(
         }
     };
     let mut image = None;
-    let mut last_sent = 0;
-    let mut context_ms = 0;
-    let mut failed_vertexes = Vec::new();
-    let session = solve.session;
-    let context = move |bytes, duration_ms| BuildEvent::ContextSent {
-        bytes,
-        files: session.map(ContextSession::files_sent),
-        duration_ms,
-    };
+    let files = || solve.session.map(ContextSession::files_sent);
     while let Some(item) = stream.next().await {
-        let now = sent();
-        if now != last_sent {
-            last_sent = now;
-            emit(tx, [BuildEvent::ContextProgress { bytes: now }]);
-        }
+        report.sent(sent());
         match item {
             Ok(BuildInfo {
                 aux: Some(BuildInfoAux::BuildKit(status)),
                 ..
             }) => {
                 if let Mapper::Buildkit(m) = mapper {
-                    failed_vertexes.extend(
-                        status
-                            .vertexes
-                            .iter()
-                            .filter(|v| !v.error.is_empty())
-                            .cloned(),
-                    );
-                    let evs = m.on_status(&status);
-                    context_ms += loading_context_ms(&evs);
-                    emit(tx, evs);
+                    report.status(m, &status);
                 }
             }
             Ok(BuildInfo {
@@ -254,14 +235,14 @@ async fn solve(
                     error = format!("{error} (the build session ended: {why})");
                 }
                 let ev = match mapper {
-                    Mapper::Buildkit(m) => m.failure(&error, &failed_vertexes),
+                    Mapper::Buildkit(m) => report.failure(m, &error),
                     Mapper::Classic(m) => m.on_error(&error),
                 };
                 emit(tx, [ev]);
                 return Ok(Solved {
                     image,
                     failure: Some(error),
-                    context: context(sent(), context_ms),
+                    context: report.context_sent(sent(), files()),
                 });
             }
             Err(e) => {
@@ -277,7 +258,7 @@ async fn solve(
     Ok(Solved {
         image,
         failure: None,
-        context: context(sent(), context_ms),
+        context: report.context_sent(sent(), files()),
     })
 }
 
@@ -330,14 +311,8 @@ pub async fn run_build(
         BuilderKind::Classic => None,
     };
     let inputs = BuildInputs { session, ..inputs };
-    let started = Instant::now();
-    emit(
-        tx,
-        [BuildEvent::BuildStarted {
-            builder: kind,
-            build_id: build_id.to_string(),
-        }],
-    );
+    let mut report = StatusReport::start(tx, kind, build_id);
+    let started = report.started();
     let target_name = plan
         .stages
         .get(plan.target)
@@ -365,7 +340,7 @@ pub async fn run_build(
         image,
         failure,
         context,
-    } = solve(&main, ctx, tx, &mut mapper, started, journal.as_mut()).await?;
+    } = solve(&main, ctx, tx, &mut mapper, &mut report, journal.as_mut()).await?;
     emit(tx, [context]);
     let mut stage_images: Vec<Option<String>> = vec![None; plan.stages.len()];
     match &mut mapper {
@@ -612,7 +587,8 @@ pub async fn state_image(
     // This build's own vertexes are not the user's build: they go to a throwaway mapper.
     let mut quiet = Mapper::Buildkit(VertexMapper::new(BuildPlan::default()));
     let (sink, _drop) = tokio::sync::mpsc::unbounded_channel();
-    let failure = solve(&solve_req, ctx, &sink, &mut quiet, t, None)
+    let mut unseen = StatusReport::start(&sink, kind, build_id);
+    let failure = solve(&solve_req, ctx, &sink, &mut quiet, &mut unseen, None)
         .await?
         .failure;
     emit(

@@ -12,6 +12,7 @@ use super::{Buildkit, SolveSpec};
 use crate::error::EngineError;
 use crate::export::pipe_to_blocking;
 use crate::run::{BuildOutcome, BuildRequest, emit};
+use crate::status::StatusReport;
 use stagescope_context::BuildContext;
 use stagescope_fs::preview::FetchedFile;
 use stagescope_fs::{FsIndex, IndexBuilder, Kind};
@@ -43,18 +44,8 @@ pub async fn run_build(
     ctx.check()
         .map_err(|e| EngineError::Context(e.to_string()))?;
     let session = bk.session(ctx, req).await?;
-    let started = std::time::Instant::now();
-    emit(
-        tx,
-        [BuildEvent::BuildStarted {
-            builder: BuilderKind::Buildkit,
-            build_id: build_id.to_string(),
-        }],
-    );
+    let mut report = StatusReport::start(tx, BuilderKind::Buildkit, build_id);
     let mut mapper = crate::buildkit::VertexMapper::new(plan.clone());
-    let mut failed_vertexes = Vec::new();
-    let mut last_sent = 0;
-    let mut context_ms = 0;
     let spec = SolveSpec {
         req,
         session: &session,
@@ -64,30 +55,13 @@ pub async fn run_build(
     };
     let failure = bk
         .solve(spec, |status| {
-            let sent = session.data_bytes();
-            if sent != last_sent {
-                last_sent = sent;
-                emit(tx, [BuildEvent::ContextProgress { bytes: sent }]);
-            }
-            failed_vertexes.extend(
-                status
-                    .vertexes
-                    .iter()
-                    .filter(|v| !v.error.is_empty())
-                    .cloned(),
-            );
-            let evs = mapper.on_status(status);
-            context_ms += crate::run::loading_context_ms(&evs);
-            emit(tx, evs);
+            report.sent(session.data_bytes());
+            report.status(&mut mapper, status);
         })
         .await?;
     emit(
         tx,
-        [BuildEvent::ContextSent {
-            bytes: session.data_bytes(),
-            files: Some(session.files_sent()),
-            duration_ms: context_ms,
-        }],
+        [report.context_sent(session.data_bytes(), Some(session.files_sent()))],
     );
     match &failure {
         None => {
@@ -96,11 +70,11 @@ pub async fn run_build(
                 tx,
                 [BuildEvent::BuildFinished {
                     image: None,
-                    duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    duration_ms: report.elapsed_ms(),
                 }],
             );
         }
-        Some(why) => emit(tx, [mapper.failure(why, &failed_vertexes)]),
+        Some(why) => emit(tx, [report.failure(&mut mapper, why)]),
     }
     Ok(BuildOutcome {
         build_id: build_id.to_string(),
