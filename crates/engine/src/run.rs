@@ -358,32 +358,7 @@ pub async fn run_build(
     journal.inspect(Journal::close);
 
     if failure.is_some() {
-        let (stage, instruction) = failed_step(&mapper);
-        if let (Some(stage), Some(k)) = (stage, instruction) {
-            let before = match &mapper {
-                Mapper::Classic(m) => m.image_before(stage).map(str::to_string),
-                Mapper::Buildkit(_) => match k.checked_sub(1) {
-                    Some(prev) => state_image(inputs, kind, stage, prev, tx)
-                        .await
-                        .ok()
-                        .flatten(),
-                    None => None,
-                },
-            };
-            if let Some(image) = before
-                && let Some(prev) = k.checked_sub(1)
-            {
-                let image = tag_state(engine, build_id, plan, stage, prev, &image).await?;
-                emit(
-                    tx,
-                    [BuildEvent::StateImage {
-                        stage,
-                        instruction: prev,
-                        image,
-                    }],
-                );
-            }
-        }
+        state_before_failure(inputs, kind, plan, &mapper, tx).await?;
         return Ok(BuildOutcome {
             build_id: build_id.to_string(),
             builder: kind,
@@ -417,26 +392,7 @@ pub async fn run_build(
     // the same session) made when something needs it (`Session::image_of`), so it never
     // lengthens the build.
     if let Mapper::Classic(_) = &mapper {
-        let others = plan
-            .stages
-            .iter()
-            .filter(|s| s.needed && s.index != plan.target)
-            .map(|s| s.index);
-        for stage in others {
-            let Some(id) = classic_stage_image(&mapper, stage) else {
-                continue;
-            };
-            let name = plan.stages[stage].display_name();
-            super::names::tag_image(engine, &id, &stage_tag(build_id, &name)).await?;
-            emit(
-                tx,
-                [BuildEvent::StageImage {
-                    stage,
-                    image: id.clone(),
-                }],
-            );
-            stage_images[stage] = Some(id);
-        }
+        classic_stage_images(engine, build_id, plan, &mapper, &mut stage_images, tx).await?;
     }
     emit(
         tx,
@@ -455,6 +411,77 @@ pub async fn run_build(
         failed: false,
         stage_images,
     })
+}
+
+/// On failure, an image of the state just before the failing instruction, tagged and
+/// announced: where the user's shell opens and what the files pane shows.
+async fn state_before_failure(
+    inputs: BuildInputs<'_>,
+    kind: BuilderKind,
+    plan: &BuildPlan,
+    mapper: &Mapper,
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<(), EngineError> {
+    let (engine, build_id) = (inputs.engine, inputs.build_id);
+    let (stage, instruction) = failed_step(mapper);
+    if let (Some(stage), Some(k)) = (stage, instruction) {
+        let before = match &mapper {
+            Mapper::Classic(m) => m.image_before(stage).map(str::to_string),
+            Mapper::Buildkit(_) => match k.checked_sub(1) {
+                Some(prev) => state_image(inputs, kind, stage, prev, tx)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            },
+        };
+        if let Some(image) = before
+            && let Some(prev) = k.checked_sub(1)
+        {
+            let image = tag_state(engine, build_id, plan, stage, prev, &image).await?;
+            emit(
+                tx,
+                [BuildEvent::StateImage {
+                    stage,
+                    instruction: prev,
+                    image,
+                }],
+            );
+        }
+    }
+    Ok(())
+}
+/// The classic builder made an image of every stage on its way: each needed stage's is
+/// tagged and announced.
+async fn classic_stage_images(
+    engine: &Engine,
+    build_id: &str,
+    plan: &BuildPlan,
+    mapper: &Mapper,
+    stage_images: &mut [Option<String>],
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<(), EngineError> {
+    let others = plan
+        .stages
+        .iter()
+        .filter(|s| s.needed && s.index != plan.target)
+        .map(|s| s.index);
+    for stage in others {
+        let Some(id) = classic_stage_image(mapper, stage) else {
+            continue;
+        };
+        let name = plan.stages[stage].display_name();
+        super::names::tag_image(engine, &id, &stage_tag(build_id, &name)).await?;
+        emit(
+            tx,
+            [BuildEvent::StageImage {
+                stage,
+                image: id.clone(),
+            }],
+        );
+        stage_images[stage] = Some(id);
+    }
+    Ok(())
 }
 
 fn classic_stage_image(mapper: &Mapper, stage: usize) -> Option<String> {
