@@ -402,7 +402,7 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
                 A::PageUp => -10,
                 _ => 10,
             };
-            let max = i32::try_from(crate::help::HELP.len()).unwrap_or(i32::MAX);
+            let max = i32::try_from(crate::help::lines(m).len()).unwrap_or(i32::MAX);
             m.help_scroll =
                 u16::try_from((i32::from(m.help_scroll) + step).clamp(0, max)).unwrap_or(0);
         }
