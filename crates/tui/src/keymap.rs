@@ -267,7 +267,8 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::keys::label_names;
+    use crate::help::HelpLine;
+    use crate::keys::{Key, label_names};
     use crate::update::tests::model;
 
     fn key(c: KeyCode) -> KeyEvent {
@@ -373,6 +374,89 @@ mod tests {
         check(OVERLAY);
         check(crate::files::keys::FILES);
         check(crate::diff::keys::DIFF);
+    }
+
+    /// Every key that gives an action, in every state that has keys of its own, is on a line
+    /// of the help `?` shows there. Prompts are left out: they take any key as text.
+    #[test]
+    fn every_bound_key_has_a_help_row() {
+        let mut states: Vec<(&str, Model)> = vec![("build", model())];
+        let mut log = model();
+        log.focus = Focus::Log;
+        states.push(("log pane", log));
+        let mut paused = model();
+        paused.pause = Some(Pause::BeforeStage(0));
+        states.push(("paused", paused));
+        for o in [
+            Overlay::Help,
+            Overlay::Slowest(0),
+            Overlay::Timeline(Default::default()),
+            Overlay::Error("gone".into()),
+        ] {
+            let mut m = model();
+            m.overlay = Some(o);
+            states.push(("overlay", m));
+        }
+        let diff = crate::diff::tests::ready();
+        assert!(diff.diff.view.is_some());
+        states.push(("diff", diff));
+        let files = crate::files::tests::opened();
+        let mut preview = files.clone();
+        preview.files.as_mut().expect("files pane").preview =
+            Some(stagescope_fs::preview::Preview::of_file(b"a", 1, b"a"));
+        states.push(("files", files));
+        states.push(("files preview", preview));
+
+        let mut codes: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+        codes.extend([
+            KeyCode::Backspace,
+            KeyCode::Enter,
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::Home,
+            KeyCode::End,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Tab,
+            KeyCode::BackTab,
+            KeyCode::Delete,
+            KeyCode::Insert,
+            KeyCode::Esc,
+        ]);
+        codes.extend((1..=12).map(KeyCode::F));
+        let build_help = crate::help::lines(&model());
+        for (state, m) in &states {
+            for &code in &codes {
+                for mods in [
+                    KeyModifiers::NONE,
+                    KeyModifiers::SHIFT,
+                    KeyModifiers::ALT,
+                    KeyModifiers::CONTROL,
+                ] {
+                    let Some(action) = on_key(m, &KeyEvent::new(code, mods)) else {
+                        continue;
+                    };
+                    let ctrl = mods == KeyModifiers::CONTROL;
+                    let mods = if ctrl { mods } else { KeyModifiers::NONE };
+                    let name = Key { code, mods }.name();
+                    // Control keys are the build screen's everywhere (see on_key).
+                    let help = if ctrl {
+                        build_help.clone()
+                    } else {
+                        crate::help::lines(m)
+                    };
+                    let listed = help.iter().any(|l| {
+                        matches!(l, HelpLine::Keys { keys, .. } if label_names(keys).contains(&name))
+                    });
+                    assert!(
+                        listed,
+                        "{state}: {name} gives {action:?} and is not in the help"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
