@@ -216,162 +216,267 @@ async fn screen(
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         model.size = (w, h);
     }
-    install_panic_hook();
-    enter_terminal()?;
-    let guard = TerminalGuard;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
-
-    let (key_tx, mut key_rx) = unbounded_channel();
-    let input_paused = Arc::new(AtomicBool::new(false));
-    let input_stop = Arc::new(AtomicBool::new(false));
-    spawn_input(key_tx, input_paused.clone(), input_stop.clone());
+    let mut screen = Screen::open()?;
     // Kept open so a replay's loop waits on keys, not on a closed channel.
     let _tx = tx;
+    let code = screen.run(&mut model, &mut rx, live.as_mut()).await?;
+    screen.input_stop.store(true, Ordering::Relaxed);
+    match live {
+        Some(l) => shut_down(l, screen, code, &model).await,
+        None => drop(screen),
+    }
+    Ok(code)
+}
 
-    let started = Instant::now();
-    let mut last_draw: Option<Instant> = None;
-    let mut dirty = true;
-    let mut term = signal_stream();
-    let mut failed = false;
-    let code = loop {
-        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
-            terminal.draw(|f| views::draw(f, &model))?;
-            last_draw = Some(Instant::now());
-            dirty = false;
+/// What the loop holds besides the model: the terminal, the input thread's lane, and when
+/// it last drew.
+struct Screen {
+    /// Dropped before `_guard`, which gives the terminal back.
+    terminal: Terminal<CrosstermBackend<io::Stdout>>,
+    _guard: TerminalGuard,
+    keys: UnboundedReceiver<event::Event>,
+    input_paused: Arc<AtomicBool>,
+    input_stop: Arc<AtomicBool>,
+    started: Instant,
+    last_draw: Option<Instant>,
+    dirty: bool,
+}
+
+impl Screen {
+    fn open() -> io::Result<Self> {
+        install_panic_hook();
+        enter_terminal()?;
+        let guard = TerminalGuard;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        terminal.clear()?;
+        let (key_tx, keys) = unbounded_channel();
+        let input_paused = Arc::new(AtomicBool::new(false));
+        let input_stop = Arc::new(AtomicBool::new(false));
+        spawn_input(key_tx, input_paused.clone(), input_stop.clone());
+        Ok(Screen {
+            terminal,
+            _guard: guard,
+            keys,
+            input_paused,
+            input_stop,
+            started: Instant::now(),
+            last_draw: None,
+            dirty: true,
+        })
+    }
+
+    /// Until a quit or a signal; the process's exit code.
+    async fn run(
+        &mut self,
+        model: &mut Model,
+        rx: &mut UnboundedReceiver<Msg>,
+        mut live: Option<&mut Live>,
+    ) -> io::Result<u8> {
+        let mut term = signal_stream();
+        let mut failed = false;
+        loop {
+            self.draw_if_due(model)?;
+            let Some(mut cmds) = self.next(model, rx, live.as_deref_mut(), &mut term).await else {
+                return Ok(130);
+            };
+            cmds.extend(self.drain(model, rx, live.as_deref_mut()));
+            failed |= model.state.failure.is_some();
+            if self.run_cmds(model, live.as_deref_mut(), cmds).await? {
+                return Ok(exit_code(live.is_some(), failed, model));
+            }
         }
-        let wait = if dirty {
-            FRAME.saturating_sub(last_draw.map_or(FRAME, |t| t.elapsed()))
+    }
+
+    fn draw_if_due(&mut self, model: &Model) -> io::Result<()> {
+        if self.dirty && self.last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            self.terminal.draw(|f| views::draw(f, model))?;
+            self.last_draw = Some(Instant::now());
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// A key, a background message or a tick, and what they ask for; None on a signal.
+    async fn next(
+        &mut self,
+        model: &mut Model,
+        rx: &mut UnboundedReceiver<Msg>,
+        live: Option<&mut Live>,
+        term: &mut UnboundedReceiver<()>,
+    ) -> Option<Vec<Cmd>> {
+        // Until the next frame is due when one is to be drawn; otherwise only the clock.
+        let wait = if self.dirty {
+            FRAME.saturating_sub(self.last_draw.map_or(FRAME, |t| t.elapsed()))
         } else {
             Duration::from_millis(250)
         };
         let mut cmds = Vec::new();
         tokio::select! {
             biased;
-            Some(ev) = key_rx.recv() => {
-                if let Some(msg) = keymap::on_event(&model, &ev) {
-                    cmds.extend(update(&mut model, msg));
-                }
-                dirty = true;
+            Some(ev) = self.keys.recv() => {
+                cmds.extend(on_input(model, &ev));
+                self.dirty = true;
             }
             Some(msg) = rx.recv() => {
-                cmds.extend(on_msg(&mut model, live.as_mut(), started, msg));
-                dirty = true;
+                cmds.extend(on_msg(model, live, self.started, msg));
+                self.dirty = true;
             }
             _ = tokio::time::sleep(wait) => {
                 if !model.ended {
-                    update(&mut model, Msg::Tick { elapsed_ms: ms(started.elapsed()) });
-                    dirty = true;
+                    update(model, Msg::Tick { elapsed_ms: ms(self.started.elapsed()) });
+                    self.dirty = true;
                 }
             }
-            _ = term.recv() => break 130,
+            _ = term.recv() => return None,
         }
-        // Drain what else is pending, keys first, then a bounded batch of the rest.
-        while let Ok(ev) = key_rx.try_recv() {
-            if let Some(msg) = keymap::on_event(&model, &ev) {
-                cmds.extend(update(&mut model, msg));
-            }
+        Some(cmds)
+    }
+
+    /// What else is pending, keys first, then a bounded batch of the rest.
+    fn drain(
+        &mut self,
+        model: &mut Model,
+        rx: &mut UnboundedReceiver<Msg>,
+        mut live: Option<&mut Live>,
+    ) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        while let Ok(ev) = self.keys.try_recv() {
+            cmds.extend(on_input(model, &ev));
         }
         for _ in 0..EVENTS_PER_TURN {
             let Ok(msg) = rx.try_recv() else { break };
-            cmds.extend(on_msg(&mut model, live.as_mut(), started, msg));
+            cmds.extend(on_msg(model, live.as_deref_mut(), self.started, msg));
         }
-        failed |= model.state.failure.is_some();
+        cmds
+    }
+
+    /// Does what the update asked for; true when that was to quit.
+    async fn run_cmds(
+        &mut self,
+        model: &mut Model,
+        mut live: Option<&mut Live>,
+        cmds: Vec<Cmd>,
+    ) -> io::Result<bool> {
         let mut quit = false;
         for cmd in cmds {
             if cmd == Cmd::Quit {
                 quit = true;
                 continue;
             }
-            let Some(l) = live.as_mut() else {
-                answer_without_engine(&mut model, cmd);
+            let Some(l) = live.as_deref_mut() else {
+                answer_without_engine(model, cmd);
                 continue;
             };
             match cmd {
-                Cmd::Quit => quit = true,
-                Cmd::Files(c) => l.jobs.files(c),
-                Cmd::Advance { mode, breakpoints } => {
-                    let _ = l.adv_tx.send(Advance { mode, breakpoints });
-                }
-                Cmd::Breakpoints(bps) => {
-                    let _ = l.bp_tx.send(bps);
-                }
-                Cmd::IndexDiff {
-                    request,
-                    from,
-                    to,
-                    images,
-                } => l.jobs.compare(request, from, to, images),
-                Cmd::FetchSides(job) => l.jobs.sides(job),
-                Cmd::ExplainNumbers { stage, at, images } => {
-                    l.jobs.explain_numbers(stage, at, images)
-                }
-                Cmd::WriteLog {
-                    path,
-                    text,
-                    stage,
-                    instruction,
-                } => {
-                    let n = model
-                        .state
-                        .stages
-                        .get(stage)
-                        .map_or(0, |s| s.instructions.len());
-                    let written = l
-                        .runlog
-                        .write_full(stage, instruction, n, std::path::Path::new(&path))
-                        .unwrap_or_else(|| std::fs::write(&path, text));
-                    update(&mut model, Msg::Notice(written_note(&path, written)));
-                }
                 Cmd::Shell {
                     stage,
                     instruction,
                     image,
                     command,
                 } => {
-                    input_paused.store(true, Ordering::Relaxed);
-                    // Longer than one poll of the input thread, so it lets go of stdin.
-                    tokio::time::sleep(Duration::from_millis(80)).await;
-                    restore_terminal();
                     let at = StageRef {
                         stage,
                         at: Some(instruction),
                     };
-                    let note = shell::run(&l.session, &l.events, at, image, command).await;
-                    enter_terminal()?;
-                    terminal.clear()?;
-                    input_paused.store(false, Ordering::Relaxed);
-                    update(&mut model, Msg::Notice(note));
+                    let note = self.shell(l, at, image, command).await?;
+                    update(model, Msg::Notice(note));
                 }
+                cmd => to_engine(model, l, cmd),
             }
-            dirty = true;
+            self.dirty = true;
         }
-        if quit {
-            break if live.is_none() {
-                0
-            } else if failed {
-                1
-            } else if model.state.finished.is_some() {
-                0
-            } else {
-                130
-            };
+        Ok(quit)
+    }
+
+    /// Lends the terminal to a shell in the state `at`; the note says how it went.
+    async fn shell(
+        &mut self,
+        l: &Live,
+        at: StageRef,
+        image: Option<String>,
+        command: Option<String>,
+    ) -> io::Result<String> {
+        self.input_paused.store(true, Ordering::Relaxed);
+        // Longer than one poll of the input thread, so it lets go of stdin.
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        restore_terminal();
+        let note = shell::run(&l.session, &l.events, at, image, command).await;
+        enter_terminal()?;
+        self.terminal.clear()?;
+        self.input_paused.store(false, Ordering::Relaxed);
+        Ok(note)
+    }
+}
+
+fn on_input(model: &mut Model, ev: &event::Event) -> Vec<Cmd> {
+    keymap::on_event(model, ev)
+        .map(|msg| update(model, msg))
+        .unwrap_or_default()
+}
+
+/// A command the engine side carries out without the terminal.
+fn to_engine(model: &mut Model, l: &mut Live, cmd: Cmd) {
+    match cmd {
+        Cmd::Files(c) => l.jobs.files(c),
+        Cmd::Advance { mode, breakpoints } => {
+            let _ = l.adv_tx.send(Advance { mode, breakpoints });
         }
-    };
-    input_stop.store(true, Ordering::Relaxed);
-    let Some(mut l) = live else {
-        drop(terminal);
-        drop(guard);
-        return Ok(code);
-    };
+        Cmd::Breakpoints(bps) => {
+            let _ = l.bp_tx.send(bps);
+        }
+        Cmd::IndexDiff {
+            request,
+            from,
+            to,
+            images,
+        } => l.jobs.compare(request, from, to, images),
+        Cmd::FetchSides(job) => l.jobs.sides(job),
+        Cmd::ExplainNumbers { stage, at, images } => l.jobs.explain_numbers(stage, at, images),
+        Cmd::WriteLog {
+            path,
+            text,
+            stage,
+            instruction,
+        } => {
+            let n = model
+                .state
+                .stages
+                .get(stage)
+                .map_or(0, |s| s.instructions.len());
+            let written = l
+                .runlog
+                .write_full(stage, instruction, n, std::path::Path::new(&path))
+                .unwrap_or_else(|| std::fs::write(&path, text));
+            update(model, Msg::Notice(written_note(&path, written)));
+        }
+        // The loop runs these itself: one ends it, the other needs the terminal.
+        Cmd::Quit | Cmd::Shell { .. } => {}
+    }
+}
+
+/// A replay always ends well; a build by how it went, 130 when quit before its end.
+fn exit_code(live: bool, failed: bool, model: &Model) -> u8 {
+    if !live {
+        0
+    } else if failed {
+        1
+    } else if model.state.finished.is_some() {
+        0
+    } else {
+        130
+    }
+}
+
+/// After a live run's loop: background work stops while the screen is still up, then the
+/// terminal is given back before the record and the cleanup can print.
+async fn shut_down(mut l: Live, screen: Screen, code: u8, model: &Model) {
     l.jobs.stop();
     stagescope_core::engine::finish_cleanups().await;
     l.driver.abort();
     let _ = l.driver.await;
     // Export containers of aborted file tasks go before the process does.
     stagescope_core::engine::finish_cleanups().await;
-    drop(terminal);
-    drop(guard);
+    drop(screen);
     // A run quit before it ended is recorded as interrupted.
     if let Err(e) = l.recording.finish() {
         eprintln!("warning: {}", stagescope_report::sanitize::text(&e, false));
@@ -382,7 +487,6 @@ async fn screen(
     {
         engine_clean::clean_unfinished(engine, &l.session.build_id, &model.state).await;
     }
-    Ok(code)
 }
 
 fn written_note(path: &str, written: io::Result<()>) -> String {

@@ -1,11 +1,201 @@
-//! Keys and mouse to actions: pure, so every binding is testable without a terminal.
+//! Keys and mouse to actions: pure, so every binding is testable without a terminal. Each key
+//! context has one table here (or in its pane's `keys`) that `?` draws as well.
 
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
+use super::keys::{
+    BOTTOM, DOWN, ENTER, KeyRow, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, TOP, UP, ch, code, ctrl, lookup,
+};
 use super::model::{Focus, Model, Overlay, Pause};
 use super::update::{Action, Msg};
+
+use Action as A;
+
+const HELP_KEY: KeyRow<Action, Model> =
+    KeyRow::new("?", &[(&[ch('?')], A::Help)], "this help (↑/↓ scroll it)");
+
+/// The build screen: the stage graph, instructions and log (or Explain) panes.
+pub(crate) const BUILD: &[KeyRow<Action, Model>] = &[
+    KeyRow::new(
+        "q, Ctrl-C",
+        &[(&[ch('q'), ctrl('c')], A::Quit)],
+        "quit (the build is cancelled)",
+    ),
+    HELP_KEY,
+    KeyRow::new(
+        "Tab, Shift-Tab",
+        &[
+            (&[code(KeyCode::Tab)], A::FocusNext),
+            (&[code(KeyCode::BackTab)], A::FocusPrev),
+        ],
+        "next / previous pane",
+    ),
+    KeyRow::new(
+        "←/→, h/l",
+        &[(LEFT, A::FocusPrev), (RIGHT, A::FocusNext)],
+        "previous / next pane",
+    ),
+    KeyRow::new(
+        "↑/↓, k/j",
+        &[(UP, A::Up), (DOWN, A::Down)],
+        "move the selection, or scroll the log",
+    ),
+    KeyRow::new(
+        "PgUp/PgDn",
+        &[(PAGE_UP, A::PageUp), (PAGE_DOWN, A::PageDown)],
+        "page up / down",
+    ),
+    KeyRow::new(
+        "Ctrl-U/Ctrl-D",
+        &[(&[ctrl('u')], A::PageUp), (&[ctrl('d')], A::PageDown)],
+        "page up / down",
+    ),
+    KeyRow::new(
+        "g/G, Home/End",
+        &[(TOP, A::Top), (BOTTOM, A::Bottom)],
+        "top / bottom (G follows the log tail)",
+    ),
+    KeyRow::new(
+        "Enter",
+        &[(ENTER, A::Enter)],
+        "open: stage → instructions → log",
+    ),
+    KeyRow::new(
+        "f",
+        &[(&[ch('f')], A::OpenFiles)],
+        "files of the selected stage / instruction's state",
+    ),
+    KeyRow::new(
+        "f (log pane)",
+        &[(&[ch('f')], A::ToggleFollow)],
+        "toggle follow-tail of the log",
+    )
+    .when(|m| m.focus == Focus::Log),
+    KeyRow::new(
+        "r",
+        &[(&[ch('r')], A::ToggleWrap)],
+        "toggle wrapping of long log lines",
+    ),
+    KeyRow::new(
+        "a",
+        &[(&[ch('a')], A::ToggleWholeStage)],
+        "log of the whole stage / of the instruction",
+    ),
+    KeyRow::new(
+        "/",
+        &[(&[ch('/')], A::SearchStart)],
+        "search the log (Enter to search, Esc to cancel)",
+    ),
+    KeyRow::new(
+        "n / N",
+        &[(&[ch('n')], A::NextMatch), (&[ch('N')], A::PrevMatch)],
+        "next / previous match (n runs the next stage when paused)",
+    ),
+    // While a search is active `n` stays the next match, paused or not.
+    KeyRow::new(
+        "n",
+        &[(&[ch('n')], A::NextStage)],
+        "step mode: build the next stage",
+    )
+    .when(|m| {
+        matches!(m.pause, Some(Pause::BeforeStage(_) | Pause::Breakpoint(..)))
+            && m.log.search.is_none()
+    }),
+    KeyRow::new(
+        "c",
+        &[(&[ch('c')], A::Continue)],
+        "step mode: continue to the end (stops at breakpoints)",
+    ),
+    KeyRow::new(
+        "b",
+        &[(&[ch('b')], A::ToggleBreakpoint)],
+        "breakpoint: the build stops after the selected instruction",
+    ),
+    KeyRow::new(
+        "s",
+        &[(&[ch('s')], A::Shell)],
+        "shell in the state after the selection (type a command)",
+    ),
+    KeyRow::new(
+        "e",
+        &[(&[ch('e')], A::ToggleExplain)],
+        "explain the selected stage / instruction (Esc or e closes)",
+    ),
+    KeyRow::new(
+        "w",
+        &[(&[ch('w')], A::WriteLog)],
+        "write the selected log to a file",
+    ),
+    KeyRow::new(
+        "S",
+        &[(&[ch('S')], A::Slowest)],
+        "slowest instructions (and why each ran)",
+    ),
+    KeyRow::new(
+        "t",
+        &[(&[ch('t')], A::Timeline)],
+        "timeline: +/- zoom, ←/→ pan, ↑/↓ scroll, * critical path",
+    ),
+    KeyRow::new(
+        "Esc",
+        &[(&[code(KeyCode::Esc)], A::Close)],
+        "close the overlay, clear the search",
+    ),
+    KeyRow::new(
+        "d",
+        &[(&[ch('d')], A::OpenDiff)],
+        "diff: the final stage against the stage it copies most",
+    ),
+];
+
+/// What a full-screen pane (files, diff) leaves to the screen around it.
+pub(crate) const PANES: &[KeyRow<Action, Model>] = &[HELP_KEY];
+
+/// The `?` overlay.
+pub(crate) const HELP_VIEW: &[KeyRow<Action>] = &[
+    KeyRow::new("↑/↓, k/j", &[(UP, A::Up), (DOWN, A::Down)], "scroll"),
+    KeyRow::new(
+        "PgUp/PgDn",
+        &[(PAGE_UP, A::PageUp), (PAGE_DOWN, A::PageDown)],
+        "scroll a page",
+    ),
+    KeyRow::new("Space", &[(&[ch(' ')], A::PageDown)], "scroll a page down"),
+];
+
+/// The `S` overlay.
+pub(crate) const SLOWEST: &[KeyRow<Action>] = &[
+    KeyRow::new("↑/↓, k/j", &[(UP, A::Up), (DOWN, A::Down)], "move"),
+    KeyRow::new("Enter", &[(ENTER, A::Enter)], "select that instruction"),
+];
+
+/// The `t` overlay.
+pub(crate) const TIMELINE: &[KeyRow<Action>] = &[
+    KeyRow::new(
+        "↑/↓, k/j",
+        &[(UP, A::Up), (DOWN, A::Down)],
+        "scroll the stages",
+    ),
+    KeyRow::new("←/→, h/l", &[(LEFT, A::Left), (RIGHT, A::Right)], "pan"),
+    // `=` is `+` without Shift.
+    KeyRow::new(
+        "+/-, =",
+        &[(&[ch('+'), ch('=')], A::ZoomIn), (&[ch('-')], A::ZoomOut)],
+        "zoom in / out",
+    ),
+    KeyRow::new("t", &[(&[ch('t')], A::Close)], "close the timeline"),
+];
+
+/// Every overlay, after its own keys.
+pub(crate) const OVERLAY: &[KeyRow<Action>] = &[
+    KeyRow::new("q", &[(&[ch('q')], A::Quit)], "quit"),
+    KeyRow::new(
+        "Esc, ?, S",
+        &[(&[code(KeyCode::Esc), ch('?'), ch('S')], A::Close)],
+        "close it",
+    ),
+];
 
 pub(crate) fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
     match ev {
@@ -17,15 +207,11 @@ pub(crate) fn on_event(model: &Model, ev: &Event) -> Option<Msg> {
 }
 
 pub(crate) fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
-    use Action as A;
+    // Control keys are the build screen's wherever the screen is: Ctrl-C quits from a prompt.
     if k.modifiers.contains(KeyModifiers::CONTROL) {
-        return match k.code {
-            KeyCode::Char('c') => Some(A::Quit),
-            KeyCode::Char('d') => Some(A::PageDown),
-            KeyCode::Char('u') => Some(A::PageUp),
-            _ => None,
-        };
+        return lookup(BUILD, model, k);
     }
+    // A prompt takes every other key as text.
     if model.shell_prompt.is_some() {
         return match k.code {
             KeyCode::Enter => Some(A::ShellSubmit),
@@ -45,102 +231,25 @@ pub(crate) fn on_key(model: &Model, k: &KeyEvent) -> Option<Action> {
         };
     }
     if let Some(files) = model.files.as_ref().filter(|_| model.overlay.is_none()) {
-        return match k.code {
-            KeyCode::Char('?') if files.input.is_none() => Some(A::Help),
-            _ => crate::files::keys::on_key(files, k).map(A::Files),
+        let pane = || crate::files::keys::on_key(files, k).map(A::Files);
+        return match files.input {
+            Some(_) => pane(),
+            None => lookup(PANES, model, k).or_else(pane),
         };
     }
     if let Some(o) = &model.overlay {
-        let any = match o {
-            Overlay::Help => match k.code {
-                KeyCode::Up | KeyCode::Char('k') => Some(A::Up),
-                KeyCode::Down | KeyCode::Char('j') => Some(A::Down),
-                KeyCode::PageUp => Some(A::PageUp),
-                KeyCode::PageDown | KeyCode::Char(' ') => Some(A::PageDown),
-                _ => None,
-            },
-            Overlay::Slowest(_) => match k.code {
-                KeyCode::Up | KeyCode::Char('k') => Some(A::Up),
-                KeyCode::Down | KeyCode::Char('j') => Some(A::Down),
-                KeyCode::Enter => Some(A::Enter),
-                _ => None,
-            },
-            Overlay::Timeline(_) => match k.code {
-                KeyCode::Up | KeyCode::Char('k') => Some(A::Up),
-                KeyCode::Down | KeyCode::Char('j') => Some(A::Down),
-                KeyCode::Left | KeyCode::Char('h') => Some(A::Left),
-                KeyCode::Right | KeyCode::Char('l') => Some(A::Right),
-                KeyCode::Char('+') | KeyCode::Char('=') => Some(A::ZoomIn),
-                KeyCode::Char('-') => Some(A::ZoomOut),
-                KeyCode::Char('t') => Some(A::Close),
-                _ => None,
-            },
-            Overlay::Error(_) => None,
+        let own = match o {
+            Overlay::Help => HELP_VIEW,
+            Overlay::Slowest(_) => SLOWEST,
+            Overlay::Timeline(_) => TIMELINE,
+            Overlay::Error(_) => &[],
         };
-        if any.is_some() {
-            return any;
-        }
-        return match k.code {
-            KeyCode::Char('q') => Some(A::Quit),
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('S') => Some(A::Close),
-            _ => None,
-        };
+        return lookup(own, &(), k).or_else(|| lookup(OVERLAY, &(), k));
     }
     if model.diff.view.is_some() {
-        return match k.code {
-            KeyCode::Char('?') => Some(A::Help),
-            _ => crate::diff::keys::on_key(k).map(A::Diff),
-        };
+        return lookup(PANES, model, k).or_else(|| crate::diff::keys::on_key(k).map(A::Diff));
     }
-    let paused = matches!(
-        model.pause,
-        Some(Pause::BeforeStage(_) | Pause::Breakpoint(..))
-    );
-    if let Some(a) = movement(k) {
-        return Some(a);
-    }
-    Some(match k.code {
-        KeyCode::Char('q') => A::Quit,
-        KeyCode::Char('?') => A::Help,
-        KeyCode::Tab => A::FocusNext,
-        KeyCode::BackTab => A::FocusPrev,
-        KeyCode::Right | KeyCode::Char('l') => A::FocusNext,
-        KeyCode::Left | KeyCode::Char('h') => A::FocusPrev,
-        KeyCode::Esc => A::Close,
-        KeyCode::Char('f') if model.focus == Focus::Log => A::ToggleFollow,
-        KeyCode::Char('f') => A::OpenFiles,
-        KeyCode::Char('r') => A::ToggleWrap,
-        KeyCode::Char('a') => A::ToggleWholeStage,
-        KeyCode::Char('/') => A::SearchStart,
-        // `n` is the next match while a search is active, otherwise the next stage.
-        KeyCode::Char('n') if paused && model.log.search.is_none() => A::NextStage,
-        KeyCode::Char('n') => A::NextMatch,
-        KeyCode::Char('N') => A::PrevMatch,
-        KeyCode::Char('c') => A::Continue,
-        KeyCode::Char('b') => A::ToggleBreakpoint,
-        KeyCode::Char('s') => A::Shell,
-        KeyCode::Char('w') => A::WriteLog,
-        KeyCode::Char('S') => A::Slowest,
-        KeyCode::Char('d') => A::OpenDiff,
-        KeyCode::Char('e') => A::ToggleExplain,
-        KeyCode::Char('t') => A::Timeline,
-        _ => return None,
-    })
-}
-
-/// Moving a selection and opening it: the same keys in the build panes and the diff view.
-fn movement(k: &KeyEvent) -> Option<Action> {
-    use Action as A;
-    Some(match k.code {
-        KeyCode::Up | KeyCode::Char('k') => A::Up,
-        KeyCode::Down | KeyCode::Char('j') => A::Down,
-        KeyCode::PageUp => A::PageUp,
-        KeyCode::PageDown => A::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => A::Top,
-        KeyCode::End | KeyCode::Char('G') => A::Bottom,
-        KeyCode::Enter => A::Enter,
-        _ => return None,
-    })
+    lookup(BUILD, model, k)
 }
 
 pub(crate) fn on_mouse(m: &MouseEvent) -> Option<Msg> {
@@ -155,7 +264,11 @@ pub(crate) fn on_mouse(m: &MouseEvent) -> Option<Msg> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+    use crate::help::HelpLine;
+    use crate::keys::{Key, label_names};
     use crate::update::tests::model;
 
     fn key(c: KeyCode) -> KeyEvent {
@@ -237,6 +350,113 @@ mod tests {
         assert_eq!(on_key(&m, &key(KeyCode::Char('h'))), Some(Action::Left));
         assert_eq!(on_key(&m, &key(KeyCode::Char('t'))), Some(Action::Close));
         assert_eq!(on_key(&m, &key(KeyCode::Esc)), Some(Action::Close));
+    }
+
+    /// A label names exactly the keys its row binds: the help cannot show a key the table
+    /// lost, nor leave out one it gained.
+    #[test]
+    fn every_row_names_the_keys_it_binds() {
+        fn check<A, S>(rows: &[KeyRow<A, S>]) {
+            for r in rows {
+                let bound: BTreeSet<String> = r
+                    .binds
+                    .iter()
+                    .flat_map(|(keys, _)| keys.iter().map(|k| k.name()))
+                    .collect();
+                assert_eq!(label_names(r.keys), bound, "row {:?}", r.keys);
+            }
+        }
+        check(BUILD);
+        check(PANES);
+        check(HELP_VIEW);
+        check(SLOWEST);
+        check(TIMELINE);
+        check(OVERLAY);
+        check(crate::files::keys::FILES);
+        check(crate::diff::keys::DIFF);
+    }
+
+    /// Every key that gives an action, in every state that has keys of its own, is on a line
+    /// of the help `?` shows there. Prompts are left out: they take any key as text.
+    #[test]
+    fn every_bound_key_has_a_help_row() {
+        let mut states: Vec<(&str, Model)> = vec![("build", model())];
+        let mut log = model();
+        log.focus = Focus::Log;
+        states.push(("log pane", log));
+        let mut paused = model();
+        paused.pause = Some(Pause::BeforeStage(0));
+        states.push(("paused", paused));
+        for o in [
+            Overlay::Help,
+            Overlay::Slowest(0),
+            Overlay::Timeline(Default::default()),
+            Overlay::Error("gone".into()),
+        ] {
+            let mut m = model();
+            m.overlay = Some(o);
+            states.push(("overlay", m));
+        }
+        let diff = crate::diff::tests::ready();
+        assert!(diff.diff.view.is_some());
+        states.push(("diff", diff));
+        let files = crate::files::tests::opened();
+        let mut preview = files.clone();
+        preview.files.as_mut().expect("files pane").preview =
+            Some(stagescope_fs::preview::Preview::of_file(b"a", 1, b"a"));
+        states.push(("files", files));
+        states.push(("files preview", preview));
+
+        let mut codes: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+        codes.extend([
+            KeyCode::Backspace,
+            KeyCode::Enter,
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::Home,
+            KeyCode::End,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Tab,
+            KeyCode::BackTab,
+            KeyCode::Delete,
+            KeyCode::Insert,
+            KeyCode::Esc,
+        ]);
+        codes.extend((1..=12).map(KeyCode::F));
+        let build_help = crate::help::lines(&model());
+        for (state, m) in &states {
+            for &code in &codes {
+                for mods in [
+                    KeyModifiers::NONE,
+                    KeyModifiers::SHIFT,
+                    KeyModifiers::ALT,
+                    KeyModifiers::CONTROL,
+                ] {
+                    let Some(action) = on_key(m, &KeyEvent::new(code, mods)) else {
+                        continue;
+                    };
+                    let ctrl = mods == KeyModifiers::CONTROL;
+                    let mods = if ctrl { mods } else { KeyModifiers::NONE };
+                    let name = Key { code, mods }.name();
+                    // Control keys are the build screen's everywhere (see on_key).
+                    let help = if ctrl {
+                        build_help.clone()
+                    } else {
+                        crate::help::lines(m)
+                    };
+                    let listed = help.iter().any(|l| {
+                        matches!(l, HelpLine::Keys { keys, .. } if label_names(keys).contains(&name))
+                    });
+                    assert!(
+                        listed,
+                        "{state}: {name} gives {action:?} and is not in the help"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

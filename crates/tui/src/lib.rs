@@ -11,6 +11,7 @@ pub mod files;
 mod help;
 mod jobs;
 mod keymap;
+mod keys;
 mod layout;
 pub mod model;
 mod runlog;

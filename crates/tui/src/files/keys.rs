@@ -3,24 +3,97 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::{FilesKey, FilesPane};
+use crate::keys::{
+    BOTTOM, DOWN, ENTER, KeyRow, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, TOP, UP, ch, code, lookup,
+};
 
-/// The pane's key table, for `?`.
-pub const HELP: &[(&str, &str)] = &[
-    ("↑/↓, k/j", "move; PgUp/PgDn, g/G page and ends"),
-    ("Enter", "open/close a directory, preview a file"),
-    ("→/l, ←/h", "expand; collapse or go to the parent"),
-    ("p", "preview the file (text, or hex with a type guess)"),
-    ("s", "sort by name / by size"),
-    ("/", "filter by name, or by glob (*.so, /usr/lib/*)"),
-    ("E / C", "expand all / collapse all"),
-    ("L", "largest files"),
-    ("c", "only what the opened instruction changed"),
-    ("e", "extract the file to a host path"),
-    ("Esc, q", "back (closes the preview or list first)"),
+use FilesKey as F;
+
+fn browsing(p: &FilesPane) -> bool {
+    p.preview.is_none()
+}
+
+fn previewing(p: &FilesPane) -> bool {
+    p.preview.is_some()
+}
+
+/// The pane's keys; the rows for the tree do nothing while a preview covers it.
+pub(crate) const FILES: &[KeyRow<FilesKey, FilesPane>] = &[
+    KeyRow::new("↑/↓, k/j", &[(UP, F::Up), (DOWN, F::Down)], "move"),
+    KeyRow::new(
+        "PgUp/PgDn",
+        &[(PAGE_UP, F::PageUp), (PAGE_DOWN, F::PageDown)],
+        "page up / down",
+    ),
+    KeyRow::new(
+        "g/G, Home/End",
+        &[(TOP, F::Top), (BOTTOM, F::Bottom)],
+        "first / last",
+    ),
+    KeyRow::new(
+        "Enter",
+        &[(ENTER, F::Activate)],
+        "open/close a directory, preview a file",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "→/l, ←/h",
+        &[(RIGHT, F::Expand), (LEFT, F::Collapse)],
+        "expand; collapse or go to the parent",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "p",
+        &[(&[ch('p')], F::Preview)],
+        "preview the file (text, or hex with a type guess)",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "s",
+        &[(&[ch('s')], F::ToggleSort)],
+        "sort by name / by size",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "/",
+        &[(&[ch('/')], F::StartFilter)],
+        "filter by name, or by glob (*.so, /usr/lib/*)",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "E / C",
+        &[(&[ch('E')], F::ExpandAll), (&[ch('C')], F::CollapseAll)],
+        "expand all / collapse all",
+    )
+    .when(browsing),
+    KeyRow::new("L", &[(&[ch('L')], F::Largest)], "largest files").when(browsing),
+    KeyRow::new(
+        "c",
+        &[(&[ch('c')], F::Changes)],
+        "only what the opened instruction changed",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "e",
+        &[(&[ch('e')], F::StartExtract)],
+        "extract the file to a host path",
+    )
+    .when(browsing),
+    KeyRow::new(
+        "Enter, p",
+        &[(&[code(KeyCode::Enter), ch('p')], F::Close)],
+        "in a preview: close it",
+    )
+    .when(previewing),
+    KeyRow::new(
+        "Esc, q",
+        &[(&[code(KeyCode::Esc), ch('q')], F::Close)],
+        "back (closes the preview or list first)",
+    ),
 ];
 
 pub fn on_key(pane: &FilesPane, k: &KeyEvent) -> Option<FilesKey> {
-    use FilesKey as F;
+    // A filter or a path being typed takes every key as text.
     if pane.input.is_some() {
         return match k.code {
             KeyCode::Enter => Some(F::Submit),
@@ -30,34 +103,5 @@ pub fn on_key(pane: &FilesPane, k: &KeyEvent) -> Option<FilesKey> {
             _ => None,
         };
     }
-    let nav = match k.code {
-        KeyCode::Up | KeyCode::Char('k') => Some(F::Up),
-        KeyCode::Down | KeyCode::Char('j') => Some(F::Down),
-        KeyCode::PageUp => Some(F::PageUp),
-        KeyCode::PageDown => Some(F::PageDown),
-        KeyCode::Home | KeyCode::Char('g') => Some(F::Top),
-        KeyCode::End | KeyCode::Char('G') => Some(F::Bottom),
-        KeyCode::Esc | KeyCode::Char('q') => Some(F::Close),
-        _ => None,
-    };
-    if pane.preview.is_some() {
-        return nav.or(match k.code {
-            KeyCode::Enter | KeyCode::Char('p') => Some(F::Close),
-            _ => None,
-        });
-    }
-    nav.or(match k.code {
-        KeyCode::Enter => Some(F::Activate),
-        KeyCode::Right | KeyCode::Char('l') => Some(F::Expand),
-        KeyCode::Left | KeyCode::Char('h') => Some(F::Collapse),
-        KeyCode::Char('p') => Some(F::Preview),
-        KeyCode::Char('s') => Some(F::ToggleSort),
-        KeyCode::Char('E') => Some(F::ExpandAll),
-        KeyCode::Char('C') => Some(F::CollapseAll),
-        KeyCode::Char('L') => Some(F::Largest),
-        KeyCode::Char('c') => Some(F::Changes),
-        KeyCode::Char('/') => Some(F::StartFilter),
-        KeyCode::Char('e') => Some(F::StartExtract),
-        _ => None,
-    })
+    lookup(FILES, pane, k)
 }

@@ -5,8 +5,9 @@ mod diff;
 mod explain;
 mod files;
 mod log;
-
-use log::{find_match, jump_to_match, log_text, scroll_log};
+mod nav;
+mod shell;
+mod step;
 
 use crate::diff::keys::DiffKey;
 use crate::files::{FilesCmd, FilesKey, FilesMsg};
@@ -349,39 +350,7 @@ fn on_build(m: &mut Model, ev: &BuildEvent) {
     }
 }
 
-fn move_selection(m: &mut Model, delta: isize) {
-    match m.focus {
-        Focus::Graph => {
-            let n = m.stage_count();
-            if n > 0 {
-                m.track_build = false;
-                let s = m.stage.saturating_add_signed(delta).min(n - 1);
-                select(m, s, 0);
-            }
-        }
-        Focus::Instructions => {
-            let n = m.instruction_count();
-            if n > 0 {
-                m.track_build = false;
-                let k = m.instruction.saturating_add_signed(delta).min(n - 1);
-                select(m, m.stage, k);
-            }
-        }
-        Focus::Log => scroll_log(m, delta),
-        Focus::Explain => explain::scroll(m, delta),
-    }
-}
-
-fn page(m: &Model) -> isize {
-    let a = m.areas();
-    let rows = match m.focus {
-        Focus::Graph => a.graph.height.saturating_sub(2) / 2,
-        Focus::Instructions => a.instructions.height.saturating_sub(2),
-        Focus::Log | Focus::Explain => a.log.height.saturating_sub(3),
-    };
-    isize::from(rows.max(1) as i16)
-}
-
+/// A key's action, each kind of key to the function that knows its part of the model.
 fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
     use Action as A;
     m.notice = None;
@@ -394,255 +363,73 @@ fn action(m: &mut Model, a: Action) -> Vec<Cmd> {
             m.overlay = Some(Overlay::Help);
             m.help_scroll = 0;
         }
-        A::Up | A::Down | A::PageUp | A::PageDown if m.overlay == Some(Overlay::Help) => {
-            // Clamped when drawn: the view knows how many lines fit.
-            let step: i32 = match a {
-                A::Up => -1,
-                A::Down => 1,
-                A::PageUp => -10,
-                _ => 10,
-            };
-            let max = i32::try_from(crate::help::HELP.len()).unwrap_or(i32::MAX);
-            m.help_scroll =
-                u16::try_from((i32::from(m.help_scroll) + step).clamp(0, max)).unwrap_or(0);
-        }
-        A::OpenFiles => return files::open(m),
-        A::Files(k) => return files::on_key(m, k),
         A::Slowest => m.overlay = Some(Overlay::Slowest(0)),
         A::Timeline => m.overlay = Some(Overlay::Timeline(Default::default())),
-        A::Up | A::Down | A::Left | A::Right | A::ZoomIn | A::ZoomOut
-            if matches!(m.overlay, Some(Overlay::Timeline(_))) =>
-        {
-            let span = m.timeline().length_ms();
-            if let Some(Overlay::Timeline(v)) = &mut m.overlay {
-                match a {
-                    A::Up => v.top = v.top.saturating_sub(1),
-                    A::Down => v.top += 1,
-                    A::Left => v.pan(-1, span),
-                    A::Right => v.pan(1, span),
-                    A::ZoomIn => v.zoom_by(1, span),
-                    _ => v.zoom_by(-1, span),
-                }
-            }
-        }
-        A::Left | A::Right | A::ZoomIn | A::ZoomOut => {}
-        A::Close => {
-            if m.overlay.is_some() {
-                m.overlay = None;
-            } else if m.explain.open {
-                explain::toggle(m);
-            } else if m.log.search.is_some() {
-                m.log.search = None;
-                m.log.current_match = None;
-            }
-        }
-        A::FocusNext | A::Enter if m.overlay.is_none() => {
-            m.focus = match m.focus {
-                Focus::Graph => Focus::Instructions,
-                Focus::Instructions if m.explain.open => Focus::Explain,
-                Focus::Instructions => Focus::Log,
-                f @ (Focus::Log | Focus::Explain) if a == A::Enter => f,
-                Focus::Log | Focus::Explain => Focus::Graph,
-            };
-        }
-        A::FocusPrev => {
-            m.focus = match m.focus {
-                Focus::Graph if m.explain.open => Focus::Explain,
-                Focus::Graph => Focus::Log,
-                Focus::Instructions => Focus::Graph,
-                Focus::Log | Focus::Explain => Focus::Instructions,
-            };
-        }
-        A::Up | A::Down if matches!(m.overlay, Some(Overlay::Slowest(_))) => {
-            let n = m.slowest().len();
-            if let Some(Overlay::Slowest(i)) = &mut m.overlay {
-                *i = if a == A::Up {
-                    i.saturating_sub(1)
-                } else {
-                    (*i + 1).min(n.saturating_sub(1))
-                };
-            }
-        }
-        A::Enter => {
-            if let Some(Overlay::Slowest(i)) = m.overlay {
-                if let Some(&(_, s, k)) = m.slowest().get(i) {
-                    m.track_build = false;
-                    select(m, s, k);
-                    m.log.whole_stage = false;
-                    m.focus = Focus::Instructions;
-                }
-                m.overlay = None;
-            }
-        }
-        A::FocusNext => {}
-        A::Up => move_selection(m, -1),
-        A::Down => move_selection(m, 1),
-        A::PageUp => move_selection(m, -page(m)),
-        A::PageDown => move_selection(m, page(m)),
-        A::Top => match m.focus {
-            Focus::Log => {
-                m.log.follow = false;
-                m.log.top = 0;
-            }
-            Focus::Explain => m.explain.scroll = 0,
-            _ => move_selection(m, isize::MIN / 2),
-        },
-        A::Bottom => match m.focus {
-            Focus::Log => m.log.follow = true,
-            Focus::Explain => explain::scroll(m, isize::MAX / 2),
-            _ => move_selection(m, isize::MAX / 2),
-        },
-        A::ToggleFollow => {
-            if m.log.follow {
-                m.log.top = m.log_top();
-            }
-            m.log.follow = !m.log.follow;
-        }
+        A::Close => close(m),
+        A::Up
+        | A::Down
+        | A::PageUp
+        | A::PageDown
+        | A::Top
+        | A::Bottom
+        | A::Left
+        | A::Right
+        | A::ZoomIn
+        | A::ZoomOut
+        | A::Enter
+        | A::FocusNext
+        | A::FocusPrev => nav::on_action(m, &a),
+        A::ToggleFollow => log::toggle_follow(m),
         A::ToggleWrap => m.log.wrap = !m.log.wrap,
-        A::ToggleWholeStage => {
-            m.log.whole_stage = !m.log.whole_stage;
-            reset_log(m);
-        }
-        A::SearchStart => {
-            // The search is in the log, which the Explain pane covers.
-            if m.explain.open {
-                explain::toggle(m);
-            }
-            m.log.input = Some(String::new());
-            m.focus = Focus::Log;
-        }
-        A::SearchInput(c) => {
-            if let Some(s) = &mut m.log.input {
-                s.push(c);
-            }
-        }
-        A::SearchBackspace => {
-            if let Some(s) = &mut m.log.input {
-                s.pop();
-            }
-        }
+        A::ToggleWholeStage => log::toggle_whole_stage(m),
+        A::WriteLog => return log::write(m),
+        A::SearchStart => log::start_search(m),
+        A::SearchInput(c) => type_char(m.log.input.as_mut(), c),
+        A::SearchBackspace => backspace(m.log.input.as_mut()),
         A::SearchCancel => m.log.input = None,
-        A::SearchSubmit => {
-            let q = m.log.input.take().unwrap_or_default();
-            if q.is_empty() {
-                m.log.search = None;
-                m.log.current_match = None;
-            } else {
-                m.log.search = Some(q);
-                let from = m.log_top();
-                let found = find_match(m, from, true, true);
-                jump_to_match(m, found);
-            }
-        }
-        A::NextMatch | A::PrevMatch => {
-            let forward = a == A::NextMatch;
-            let from = m.log.current_match.unwrap_or_else(|| m.log_top());
-            let inclusive = m.log.current_match.is_none();
-            if m.log.search.is_some() {
-                let found = find_match(m, from, forward, inclusive);
-                jump_to_match(m, found);
-            }
-        }
-        A::NextStage | A::Continue => {
-            // A breakpoint pauses a normal run too; from there it goes on step by step.
-            let paused = matches!(m.pause, Some(Pause::BeforeStage(_) | Pause::Breakpoint(..)));
-            if !m.step_mode && !paused {
-                m.notice = Some("not paused: n/c go on from --step pauses and breakpoints".into());
-            } else if paused {
-                m.pause = None;
-                m.track_build = true;
-                let mode = if a == A::NextStage {
-                    StepMode::Next
-                } else {
-                    // `c` ends a tour: the build runs on, stopping at the user's breakpoints.
-                    m.tour = false;
-                    StepMode::Continue
-                };
-                return vec![Cmd::Advance {
-                    mode,
-                    breakpoints: explain::breakpoints(m),
-                }];
-            }
-        }
-        A::ToggleBreakpoint => {
-            let key = (m.stage, m.instruction);
-            if !m.breakpoints.remove(&key) {
-                m.breakpoints.insert(key);
-            }
-            // A running build learns of it at once: it stops when that instruction finishes.
-            return vec![Cmd::Breakpoints(explain::breakpoints(m))];
-        }
-        A::Shell => {
-            if m.instruction_count() == 0 {
-                return vec![];
-            }
-            let sel = m.selected_state();
-            let st = &m.state.stages[m.stage];
-            let ins = &st.instructions[sel];
-            let last = st.instructions.len() - 1;
-            // A failed instruction has no state of its own: the shell opens on the state
-            // just before it, which is what the failing command saw.
-            let (k, image) = if ins.status == Status::Failed {
-                let prev = sel.saturating_sub(1);
-                (prev, st.instructions[prev].image.clone())
-            } else if matches!(ins.status, Status::Done | Status::Cached) {
-                let image = ins
-                    .image
-                    .clone()
-                    .or_else(|| (sel == last).then(|| st.image.clone())?);
-                (sel, image)
-            } else {
-                m.notice = Some("that state is not built yet".into());
-                return vec![];
-            };
-            m.shell_prompt = Some(crate::model::ShellPrompt {
-                stage: m.stage,
-                instruction: k,
-                image,
-                command: String::new(),
-            });
-        }
-        A::ShellInput(c) => {
-            if let Some(p) = &mut m.shell_prompt {
-                p.command.push(c);
-            }
-        }
-        A::ShellBackspace => {
-            if let Some(p) = &mut m.shell_prompt {
-                p.command.pop();
-            }
-        }
+        A::SearchSubmit => log::submit_search(m),
+        A::NextMatch => log::next_match(m, true),
+        A::PrevMatch => log::next_match(m, false),
+        A::NextStage => return step::go_on(m, StepMode::Next),
+        A::Continue => return step::go_on(m, StepMode::Continue),
+        A::ToggleBreakpoint => return step::toggle_breakpoint(m),
+        A::Shell => shell::open_prompt(m),
+        A::ShellInput(c) => type_char(shell::command(m), c),
+        A::ShellBackspace => backspace(shell::command(m)),
         A::ShellCancel => m.shell_prompt = None,
-        A::ShellSubmit => {
-            if let Some(p) = m.shell_prompt.take() {
-                let command = Some(p.command.trim().to_string()).filter(|c| !c.is_empty());
-                return vec![Cmd::Shell {
-                    stage: p.stage,
-                    instruction: p.instruction,
-                    image: p.image,
-                    command,
-                }];
-            }
-        }
+        A::ShellSubmit => return shell::submit(m),
         A::ToggleExplain => explain::toggle(m),
+        A::OpenFiles => return files::open(m),
+        A::Files(k) => return files::on_key(m, k),
         A::OpenDiff => return diff::open(m),
         A::Diff(k) => return diff::on_key(m, k),
-        A::WriteLog => {
-            let name = m.state.plan.stages[m.stage].display_name();
-            let path = if m.log.whole_stage {
-                format!("stagescope-{name}.log")
-            } else {
-                format!("stagescope-{name}-{}.log", m.instruction)
-            };
-            return vec![Cmd::WriteLog {
-                path,
-                text: log_text(m),
-                stage: m.stage,
-                instruction: (!m.log.whole_stage).then_some(m.instruction),
-            }];
-        }
     }
     vec![]
+}
+
+/// Esc: what is on top goes first, the search last.
+fn close(m: &mut Model) {
+    if m.overlay.is_some() {
+        m.overlay = None;
+    } else if m.explain.open {
+        explain::toggle(m);
+    } else if m.log.search.is_some() {
+        m.log.search = None;
+        m.log.current_match = None;
+    }
+}
+
+/// A key typed into a prompt's line, when the prompt is open.
+fn type_char(line: Option<&mut String>, c: char) {
+    if let Some(line) = line {
+        line.push(c);
+    }
+}
+
+fn backspace(line: Option<&mut String>) {
+    if let Some(line) = line {
+        line.pop();
+    }
 }
 
 #[cfg(test)]

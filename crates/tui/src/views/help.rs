@@ -6,30 +6,27 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use crate::help::HELP;
+use crate::help::{HelpLine, lines};
 use crate::model::Model;
 use crate::widgets::{centered, pane};
 
 /// Lines are not wrapped (descriptions are kept short) so one entry is one screen row and the
 /// scroll range is exact.
 pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
-    let table = if m.files.is_some() {
-        crate::files::keys::HELP
-    } else {
-        HELP
-    };
-    let lines: Vec<Line> = table
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{k:>15} "),
-                    Style::default()
-                        .fg(Color::Cyan)
-                        .add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(*what),
-            ])
+    let keys = Style::default()
+        .fg(Color::Cyan)
+        .add_modifier(Modifier::BOLD);
+    let lines: Vec<Line> = lines(m)
+        .into_iter()
+        .map(|l| match l {
+            HelpLine::Title(t) => Line::from(vec![
+                Span::raw(format!("{:15} ", "")),
+                Span::styled(t, Style::default().add_modifier(Modifier::BOLD)),
+            ]),
+            HelpLine::Keys { keys: k, help } => Line::from(vec![
+                Span::styled(format!("{k:>15} "), keys),
+                Span::raw(help),
+            ]),
         })
         .collect();
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
@@ -66,8 +63,22 @@ mod tests {
         assert!(top.contains("↑/↓ scroll"), "{top}");
         m.help_scroll = u16::MAX;
         let bottom = render_with(80, 24, |f| super::render(f, f.area(), &m));
-        let (last_key, _) = crate::help::HELP[crate::help::HELP.len() - 1];
+        let Some(crate::help::HelpLine::Keys { keys: last_key, .. }) = crate::help::lines(&m).pop()
+        else {
+            panic!("the help ends with a title");
+        };
         assert!(bottom.contains(last_key), "{bottom}");
+    }
+
+    #[test]
+    fn the_files_pane_lists_its_own_keys() {
+        let mut m = crate::files::tests::opened();
+        crate::update::update(
+            &mut m,
+            crate::update::Msg::Action(crate::update::Action::Help),
+        );
+        let s = render_with(80, 24, |f| super::render(f, f.area(), &m));
+        insta::assert_snapshot!(s);
     }
 
     #[test]
