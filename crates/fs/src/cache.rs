@@ -73,16 +73,6 @@ pub struct DiskCache {
     ext: &'static str,
 }
 
-/// `$XDG_CACHE_HOME/stagescope`, else `~/.cache/stagescope`: where stagescope keeps what
-/// outlives a run.
-pub fn user_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| Path::new(v).is_absolute())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("stagescope"))
-}
-
 /// Writes `bytes` to `path` whole or not at all: beside it first, then renamed, so a reader
 /// (another stagescope at the same moment) never sees half a file. Makes the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -103,7 +93,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl DiskCache {
     /// `$XDG_CACHE_HOME/stagescope/index`, else `~/.cache/stagescope/index`.
     pub fn default_dir() -> Option<PathBuf> {
-        Some(user_dir()?.join("index"))
+        Some(crate::dirs::cache_dir()?.join("index"))
     }
 
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
