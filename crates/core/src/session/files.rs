@@ -12,7 +12,7 @@ use stagescope_engine::control::build::{fetch_state_file, index_state};
 use stagescope_engine::export::index_image_observed;
 use stagescope_engine::fetch::{extract_path, fetch_path, image_id};
 use stagescope_engine::layers::{LayersError, open_image_fs};
-use stagescope_fs::cache::{DiskCache, key_of};
+use stagescope_fs::cache::{DiskCache, MemoryCache};
 use stagescope_fs::layer_cache::LayerCache;
 use stagescope_fs::layers::ImageLayers;
 use stagescope_fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
@@ -29,23 +29,16 @@ pub struct Opened {
 
 /// The layers of the images opened last, by image id: what [`layers`] answers right after
 /// [`open_files`] read the same stream.
-static OPENED_LAYERS: Mutex<Vec<(String, Arc<ImageLayers>)>> = Mutex::new(Vec::new());
-const OPENED_LAYERS_KEPT: usize = 4;
+static OPENED_LAYERS: Mutex<MemoryCache<Arc<ImageLayers>>> = Mutex::new(MemoryCache::new(4));
 
 fn remember_layers(image_id: &str, layers: Arc<ImageLayers>) {
-    let Some(key) = key_of(image_id) else { return };
     let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
-    kept.retain(|(k, _)| *k != key);
-    kept.push((key, layers));
-    while kept.len() > OPENED_LAYERS_KEPT {
-        kept.remove(0);
-    }
+    kept.put(image_id, layers);
 }
 
 fn remembered_layers(image_id: &str) -> Option<Arc<ImageLayers>> {
-    let key = key_of(image_id)?;
-    let kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
-    kept.iter().find(|(k, _)| *k == key).map(|(_, l)| l.clone())
+    let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.get(image_id)
 }
 
 /// The filesystem of `image`: from the disk cache when this image was opened before (by
