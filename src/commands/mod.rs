@@ -10,7 +10,7 @@ use stagescope_core::engine::SshSpec;
 use stagescope_core::engine::{BuildRequest, BuilderChoice};
 use stagescope_core::engine::{BuildkitAddr, TlsFiles};
 use stagescope_core::engine::{Engine, Environment, connect};
-use stagescope_core::session::{Backend, Session, Setup};
+use stagescope_core::session::{Backend, Session, Setup, run_until};
 use stagescope_dockerfile::StageGraph;
 use stagescope_plan::BuildPlan;
 
@@ -242,14 +242,9 @@ async fn interrupted() {
     }
 }
 
-/// Runs `work`, stopping on Ctrl-C; waits for dropped export containers to go.
+/// Runs `work`, stopping on Ctrl-C or SIGTERM (the session waits for what it left to go).
 async fn interruptible<T>(work: impl Future<Output = Result<T, String>>) -> Result<T, u8> {
-    let outcome = tokio::select! {
-        res = work => Some(res),
-        _ = interrupted() => None,
-    };
-    stagescope_core::engine::finish_cleanups().await;
-    match outcome {
+    match run_until(work, interrupted()).await {
         None => Err(fail(EXIT_INTERRUPTED, "interrupted")),
         Some(Err(e)) => Err(fail(EXIT_FAILED, e)),
         Some(Ok(v)) => Ok(v),

@@ -5,9 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use stagescope_core::engine::clean as engine_clean;
-use stagescope_core::engine::finish_cleanups;
 use stagescope_core::session::files::{layer_labels, open_files};
-use stagescope_core::session::{Events, Session};
+use stagescope_core::session::{Events, Session, run_until};
 use stagescope_fs::IndexBuilder;
 use stagescope_fs::format::human_size;
 use stagescope_fs::layers::ImageLayers;
@@ -122,14 +121,10 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
             };
             Ok((ix, layers))
         };
-        let outcome = tokio::select! {
-            res = work => Some(res),
-            _ = interrupted() => None,
-        };
         // Containers whose guard was dropped mid-export are removed before exiting, and an
         // interrupted build's images with them (a finished build's stay: they are the cache
         // that makes the next open instant; `stagescope clean` removes them).
-        finish_cleanups().await;
+        let outcome = run_until(work, interrupted()).await;
         if let (None, Some(s), Some(engine)) = (&outcome, &session, &engine) {
             let _ = engine_clean::clean(engine, Some(&s.build_id)).await;
         }

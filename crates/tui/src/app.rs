@@ -365,11 +365,11 @@ async fn screen(
         return Ok(code);
     };
     l.jobs.stop();
-    stagescope_core::engine::finish_cleanups().await;
+    l.session.finish_cleanups().await;
     l.driver.abort();
     let _ = l.driver.await;
     // Export containers of aborted file tasks go before the process does.
-    stagescope_core::engine::finish_cleanups().await;
+    l.session.finish_cleanups().await;
     drop(terminal);
     drop(guard);
     // A run quit before it ended is recorded as interrupted.
