@@ -15,8 +15,8 @@ use stagescope_plan::added_by::map_layers;
 use stagescope_report as report;
 
 use super::{
-    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, fail, interrupted, prepare,
-    runtime,
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, error_line, fail,
+    interrupted, prepare, runtime,
 };
 use crate::cli::TreeArgs;
 
@@ -80,10 +80,10 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
                             s.plan.stages[r.stage].display_name()
                         );
                     }
-                    let built = s.build_quietly().await?;
+                    let built = s.build_quietly().await.map_err(error_line)?;
                     s.image_of(&built, r, &Events::none())
                         .await
-                        .map_err(|e| format!("error: {e}"))?
+                        .map_err(error_line)?
                 }
                 _ => return Err("error: nothing to open".to_string()),
             };
@@ -99,7 +99,7 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
             };
             let opened = match (&session, &engine) {
                 (Some(s), _) => s.open_files(&image, progress).await,
-                (None, Some(e)) => open_files(e, &image, progress).await,
+                (None, Some(e)) => open_files(e, &image, progress).await.map_err(String::from),
                 (None, None) => Err("no engine".to_string()),
             }
             .map_err(|e| format!("error: {e}"))?;

@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod driver;
+mod error;
 pub mod explain;
 pub mod files;
 pub mod images;
@@ -32,6 +33,7 @@ use stagescope_engine::run::{
 };
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
+pub use error::SessionError;
 pub use stepper::{Pause, StepMode};
 
 /// What a build needs before an engine is reached: read and checked from the flags.
@@ -98,23 +100,15 @@ impl Session {
     }
 
     /// The engine, for what only an engine does (a shell, an image's layers); a build on a
-    /// Control API BuildKit says so in one line.
-    pub fn engine(&self) -> Result<&Engine, String> {
+    /// Control API BuildKit is [`SessionError::NeedsEngine`].
+    pub fn engine(&self) -> Result<&Engine, SessionError> {
         match &self.backend {
             Backend::Engine(e) => Ok(e),
-            Backend::Buildkit(_) => Err(format!(
-                "this needs a Docker engine; {}",
-                self.where_built()
-            )),
+            Backend::Buildkit(b) => Err(SessionError::NeedsEngine {
+                needs: "this needs a Docker engine",
+                builder: b.describe(),
+            }),
         }
-    }
-
-    /// "the build runs on BuildKit at tcp://…", for what such a builder cannot do.
-    pub fn where_built(&self) -> String {
-        format!(
-            "the build runs on {} (use the engine's builder for this)",
-            self.engine_label()
-        )
     }
 
     /// The builder a build of this session uses.
@@ -186,7 +180,8 @@ pub enum SessionEvent {
     Build(BuildEvent),
     /// The build waits for [`driver::Advance`].
     Paused(Pause),
-    /// The driver stopped: finished, failed (the events said how), or could not go on.
+    /// The driver stopped: finished, failed (the events said how), or could not go on (the
+    /// line to show: a front end has nothing to do about it but say it).
     Ended(Result<(), String>),
 }
 
