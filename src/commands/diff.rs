@@ -86,7 +86,6 @@ pub(crate) fn diff(args: &DiffArgs) -> u8 {
             session
                 .compare(&built, from, to, rules.clone(), &note)
                 .await
-                .map_err(|e| format!("error: {e}"))
         };
         let compared = interruptible(work).await;
         // What this run built is only needed while indexing.

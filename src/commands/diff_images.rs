@@ -20,12 +20,8 @@ pub(crate) fn diff_images(args: &DiffImagesArgs) -> u8 {
         };
         let work = async {
             Ok((
-                index(&engine, &args.from)
-                    .await
-                    .map_err(|e| format!("error: {e}"))?,
-                index(&engine, &args.to)
-                    .await
-                    .map_err(|e| format!("error: {e}"))?,
+                index(&engine, &args.from).await?,
+                index(&engine, &args.to).await?,
             ))
         };
         let (a, b) = match interruptible(work).await {

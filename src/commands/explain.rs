@@ -31,10 +31,7 @@ pub(crate) fn explain(args: &ExplainArgs) -> u8 {
         let work = async {
             note("building (from cache when possible)…");
             let (built, state) = session.build_with_state().await?;
-            session
-                .explain_numbers(&built, Some(&state), &note)
-                .await
-                .map_err(|e| format!("error: {e}"))
+            session.explain_numbers(&built, Some(&state), &note).await
         };
         let numbers = interruptible(work).await;
         // The images were only needed for counting.

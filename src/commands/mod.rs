@@ -10,7 +10,7 @@ use stagescope_core::engine::SshSpec;
 use stagescope_core::engine::{BuildRequest, BuilderChoice};
 use stagescope_core::engine::{BuildkitAddr, TlsFiles};
 use stagescope_core::engine::{Engine, Environment, connect};
-use stagescope_core::session::{Backend, Session, Setup};
+use stagescope_core::session::{Backend, Session, SessionError, Setup, run_until};
 use stagescope_dockerfile::StageGraph;
 use stagescope_plan::BuildPlan;
 
@@ -242,16 +242,20 @@ async fn interrupted() {
     }
 }
 
-/// Runs `work`, stopping on Ctrl-C; waits for dropped export containers to go.
-async fn interruptible<T>(work: impl Future<Output = Result<T, String>>) -> Result<T, u8> {
-    let outcome = tokio::select! {
-        res = work => Some(res),
-        _ = interrupted() => None,
-    };
-    stagescope_core::engine::finish_cleanups().await;
-    match outcome {
+/// The line a command prints for a session's error: a build that failed has said so, and
+/// where to look; anything else stopped this command.
+fn error_line(e: SessionError) -> String {
+    match e {
+        SessionError::BuildFailed { .. } => e.to_string(),
+        e => format!("error: {e}"),
+    }
+}
+
+/// Runs `work`, stopping on Ctrl-C or SIGTERM (the session waits for what it left to go).
+async fn interruptible<T>(work: impl Future<Output = Result<T, SessionError>>) -> Result<T, u8> {
+    match run_until(work, interrupted()).await {
         None => Err(fail(EXIT_INTERRUPTED, "interrupted")),
-        Some(Err(e)) => Err(fail(EXIT_FAILED, e)),
+        Some(Err(e)) => Err(fail(EXIT_FAILED, error_line(e))),
         Some(Ok(v)) => Ok(v),
     }
 }

@@ -5,9 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use stagescope_core::engine::clean as engine_clean;
-use stagescope_core::engine::finish_cleanups;
 use stagescope_core::session::files::{layer_labels, open_files};
-use stagescope_core::session::{Events, Session};
+use stagescope_core::session::{Events, Session, run_until};
 use stagescope_fs::IndexBuilder;
 use stagescope_fs::format::human_size;
 use stagescope_fs::layers::ImageLayers;
@@ -16,8 +15,8 @@ use stagescope_plan::added_by::map_layers;
 use stagescope_report as report;
 
 use super::{
-    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, fail, interrupted, prepare,
-    runtime,
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, error_line, fail,
+    interrupted, prepare, runtime,
 };
 use crate::cli::TreeArgs;
 
@@ -81,10 +80,10 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
                             s.plan.stages[r.stage].display_name()
                         );
                     }
-                    let built = s.build_quietly().await?;
+                    let built = s.build_quietly().await.map_err(error_line)?;
                     s.image_of(&built, r, &Events::none())
                         .await
-                        .map_err(|e| format!("error: {e}"))?
+                        .map_err(error_line)?
                 }
                 _ => return Err("error: nothing to open".to_string()),
             };
@@ -100,7 +99,7 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
             };
             let opened = match (&session, &engine) {
                 (Some(s), _) => s.open_files(&image, progress).await,
-                (None, Some(e)) => open_files(e, &image, progress).await,
+                (None, Some(e)) => open_files(e, &image, progress).await.map_err(String::from),
                 (None, None) => Err("no engine".to_string()),
             }
             .map_err(|e| format!("error: {e}"))?;
@@ -122,14 +121,10 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
             };
             Ok((ix, layers))
         };
-        let outcome = tokio::select! {
-            res = work => Some(res),
-            _ = interrupted() => None,
-        };
         // Containers whose guard was dropped mid-export are removed before exiting, and an
         // interrupted build's images with them (a finished build's stay: they are the cache
         // that makes the next open instant; `stagescope clean` removes them).
-        finish_cleanups().await;
+        let outcome = run_until(work, interrupted()).await;
         if let (None, Some(s), Some(engine)) = (&outcome, &session, &engine) {
             let _ = engine_clean::clean(engine, Some(&s.build_id)).await;
         }

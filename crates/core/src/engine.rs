@@ -7,7 +7,6 @@ pub use stagescope_engine::connect::{Engine, Environment, connect};
 pub use stagescope_engine::control::Buildkit;
 pub use stagescope_engine::control::addr::{BuildkitAddr, TlsFiles};
 pub use stagescope_engine::error::EngineError;
-pub use stagescope_engine::export::finish_cleanups;
 pub use stagescope_engine::filesync::Grants;
 pub use stagescope_engine::filesync::agent::SshSpec;
 pub use stagescope_engine::filesync::secrets::SecretSpec;

@@ -234,7 +234,34 @@ fn open(ep: &Endpoint) -> Result<Docker, bollard::errors::Error> {
     }
 }
 
-async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
+/// Why one endpoint gave no engine, by what the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failure {
+    /// What ssh said (a refused key, an unknown host): over ssh, the reason worth showing.
+    Ssh(String),
+    /// The client's own error and its causes.
+    Other(String),
+    /// Nothing within the connect budget.
+    NoAnswer,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Ssh(said) => write!(f, "ssh: {said}"),
+            Failure::Other(e) => f.write_str(e),
+            Failure::NoAnswer => f.write_str("no answer in time"),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Self {
+        Failure::Other(e)
+    }
+}
+
+async fn try_endpoint(ep: &Endpoint) -> Result<Engine, Failure> {
     let (docker, ssh) = match ep.host.starts_with("ssh://") {
         true => {
             let bridge = super::ssh::bridge(super::ssh::parse(&ep.host)?)?;
@@ -251,8 +278,8 @@ async fn try_endpoint(ep: &Endpoint) -> Result<Engine, String> {
     };
     // Over ssh, what ssh said (a refused key, an unknown host) is the reason worth showing.
     let why = |e: bollard::errors::Error| match ssh.as_ref().map(|b| b.last_error()) {
-        Some(said) if !said.is_empty() => format!("ssh: {said}"),
-        _ => with_causes(&e),
+        Some(said) if !said.is_empty() => Failure::Ssh(said),
+        _ => Failure::Other(with_causes(&e)),
     };
     let docker = docker.negotiate_version().await.map_err(why)?;
     let version = docker.version().await.map_err(why)?;
@@ -283,10 +310,16 @@ fn short_error(e: &str) -> String {
 
 /// What to do next, from why the endpoints failed: a daemon that answered with a certificate
 /// nobody trusts is running, and starting it again would not help.
-fn hint_for(tried: &str) -> &'static str {
-    if tried.contains("(ssh: ") {
+fn hint_for(failures: &[Failure]) -> &'static str {
+    // A refused certificate reaches us only as the words of hyper and rustls under bollard's
+    // "client error (Connect)", so those are read; ssh's own failures have their variant.
+    let tls = |e: &str| e.contains("certificate") || e.contains("tls:") || e.contains("TLS");
+    if failures.iter().any(|f| matches!(f, Failure::Ssh(_))) {
         "check that `ssh [-p PORT] user@host docker version` works without a prompt (a key in ssh-agent or ~/.ssh/config)"
-    } else if tried.contains("certificate") || tried.contains("tls:") || tried.contains("TLS") {
+    } else if failures
+        .iter()
+        .any(|f| matches!(f, Failure::Other(e) if tls(e)))
+    {
         "check the TLS certificates: DOCKER_CERT_PATH must hold the daemon's ca.pem and a client cert.pem and key.pem it trusts"
     } else {
         "is it running? Start it, or point DOCKER_HOST or --host at it"
@@ -296,19 +329,25 @@ fn hint_for(tried: &str) -> &'static str {
 pub async fn connect(env: &Environment) -> Result<Engine, ConnectError> {
     let deadline = tokio::time::Instant::now() + CONNECT_BUDGET;
     let mut tried = Vec::new();
+    let mut failures = Vec::new();
     for ep in candidates(env) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let why = match tokio::time::timeout(left, try_endpoint(&ep)).await {
             Ok(Ok(engine)) => return Ok(engine),
-            Ok(Err(e)) => short_error(&e),
-            Err(_) => "no answer in time".to_string(),
+            Ok(Err(e)) => e,
+            Err(_) => Failure::NoAnswer,
         };
-        tried.push(format!("{} {} ({why})", ep.source, ep.host));
+        tried.push(format!(
+            "{} {} ({})",
+            ep.source,
+            ep.host,
+            short_error(&why.to_string())
+        ));
+        failures.push(why);
     }
-    let tried = tried.join("; ");
     Err(ConnectError::Unreachable {
-        hint: hint_for(&tried),
-        tried,
+        hint: hint_for(&failures),
+        tried: tried.join("; "),
     })
 }
 
@@ -318,10 +357,14 @@ mod tests {
 
     #[test]
     fn the_hint_follows_the_failure() {
-        let refused = "DOCKER_HOST tcp://127.0.0.1:1 (client error (Connect): Connection refused (os error 111))";
-        assert!(hint_for(refused).starts_with("is it running?"));
-        let untrusted = "DOCKER_HOST tcp://127.0.0.1:2 (client error (Connect): invalid peer certificate: UnknownIssuer)";
-        assert!(hint_for(untrusted).contains("DOCKER_CERT_PATH"));
+        let other = |e: &str| Failure::Other(e.into());
+        let refused = other("client error (Connect): Connection refused (os error 111)");
+        assert!(hint_for(&[refused.clone(), Failure::NoAnswer]).starts_with("is it running?"));
+        let untrusted = other("client error (Connect): invalid peer certificate: UnknownIssuer");
+        assert!(hint_for(&[refused.clone(), untrusted]).contains("DOCKER_CERT_PATH"));
+        let ssh = Failure::Ssh("Permission denied (publickey).".into());
+        assert!(hint_for(&[refused, ssh.clone()]).contains("ssh-agent"));
+        assert_eq!(ssh.to_string(), "ssh: Permission denied (publickey).");
     }
 
     #[test]

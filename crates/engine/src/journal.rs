@@ -19,7 +19,7 @@ pub(crate) struct Journal {
 }
 
 fn runs_dir() -> Option<PathBuf> {
-    Some(stagescope_fs::cache::user_dir()?.join("runs"))
+    Some(stagescope_fs::dirs::cache_dir()?.join("runs"))
 }
 
 /// Build ids are our own hex; anything else is no file name of ours.

@@ -64,7 +64,7 @@ fn ledger_path(
         format!("{}\0{}", ctx_dir.display(), dockerfile.display()).as_bytes(),
     ));
     Some(
-        stagescope_fs::cache::user_dir()?
+        stagescope_fs::dirs::cache_dir()?
             .join("tags")
             .join(&key[..16]),
     )

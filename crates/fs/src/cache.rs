@@ -1,6 +1,7 @@
 //! Indexes kept by image id, so opening the same stage again is instant: a few in memory
-//! ([`MemoryCache`], least recently used out first) and more on disk ([`DiskCache`], under
-//! the XDG cache directory, bounded in bytes, oldest out first).
+//! ([`MemoryCache`], least recently used out first; the session keeps image layers in one
+//! too) and more on disk ([`DiskCache`], under the XDG cache directory, bounded in bytes,
+//! oldest out first).
 //!
 //! Only image *ids* are keys: an id names immutable content, a tag can move.
 
@@ -19,36 +20,27 @@ pub fn key_of(image_id: &str) -> Option<String> {
         .then(|| hex.to_ascii_lowercase())
 }
 
-/// The last few indexes opened, most recent last.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryCache {
+/// What the last few images opened gave (their indexes, by default; their layers), by image
+/// id, most recent last: the least recently used goes first. A handful at most, so a scan
+/// beats a map.
+#[derive(Debug, Clone)]
+pub struct MemoryCache<T = Arc<FsIndex>> {
     cap: usize,
-    items: Vec<(String, Arc<FsIndex>)>,
+    items: Vec<(String, T)>,
 }
 
-impl MemoryCache {
-    pub fn new(cap: usize) -> Self {
+impl<T> Default for MemoryCache<T> {
+    fn default() -> Self {
+        MemoryCache::new(0)
+    }
+}
+
+impl<T> MemoryCache<T> {
+    /// Const, so a process-wide one can sit in a static.
+    pub const fn new(cap: usize) -> Self {
         MemoryCache {
             cap,
             items: Vec::new(),
-        }
-    }
-
-    pub fn get(&mut self, image_id: &str) -> Option<Arc<FsIndex>> {
-        let key = key_of(image_id)?;
-        let i = self.items.iter().position(|(k, _)| *k == key)?;
-        let item = self.items.remove(i);
-        let ix = item.1.clone();
-        self.items.push(item);
-        Some(ix)
-    }
-
-    pub fn put(&mut self, image_id: &str, ix: Arc<FsIndex>) {
-        let Some(key) = key_of(image_id) else { return };
-        self.items.retain(|(k, _)| *k != key);
-        self.items.push((key, ix));
-        while self.items.len() > self.cap {
-            self.items.remove(0);
         }
     }
 
@@ -58,6 +50,28 @@ impl MemoryCache {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+}
+
+impl<T: Clone> MemoryCache<T> {
+    /// The value kept for `image_id`, now the most recently used.
+    pub fn get(&mut self, image_id: &str) -> Option<T> {
+        let key = key_of(image_id)?;
+        let i = self.items.iter().position(|(k, _)| *k == key)?;
+        let item = self.items.remove(i);
+        let value = item.1.clone();
+        self.items.push(item);
+        Some(value)
+    }
+
+    /// Keeps `value` for `image_id` (a tag is never kept: it can move).
+    pub fn put(&mut self, image_id: &str, value: T) {
+        let Some(key) = key_of(image_id) else { return };
+        self.items.retain(|(k, _)| *k != key);
+        self.items.push((key, value));
+        while self.items.len() > self.cap {
+            self.items.remove(0);
+        }
     }
 }
 
@@ -71,16 +85,6 @@ pub struct DiskCache {
     dir: PathBuf,
     max_bytes: u64,
     ext: &'static str,
-}
-
-/// `$XDG_CACHE_HOME/stagescope`, else `~/.cache/stagescope`: where stagescope keeps what
-/// outlives a run.
-pub fn user_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| Path::new(v).is_absolute())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("stagescope"))
 }
 
 /// Writes `bytes` to `path` whole or not at all: beside it first, then renamed, so a reader
@@ -103,7 +107,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl DiskCache {
     /// `$XDG_CACHE_HOME/stagescope/index`, else `~/.cache/stagescope/index`.
     pub fn default_dir() -> Option<PathBuf> {
-        Some(user_dir()?.join("index"))
+        Some(crate::dirs::cache_dir()?.join("index"))
     }
 
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::cache::{DiskCache, key_of, user_dir};
+use super::cache::{DiskCache, key_of};
+use super::dirs::cache_dir;
 use super::index::layer::{LayerIndex, layer_codec};
 
 /// Default bound of the layer indexes on disk (file bytes).
@@ -58,7 +59,7 @@ impl LayerCache {
     /// The process's cache, under `$XDG_CACHE_HOME/stagescope/layers`.
     pub fn user() -> &'static LayerCache {
         static CACHE: OnceLock<LayerCache> = OnceLock::new();
-        CACHE.get_or_init(|| LayerCache::new(user_dir().map(|d| d.join("layers")), DISK_BYTES))
+        CACHE.get_or_init(|| LayerCache::new(cache_dir().map(|d| d.join("layers")), DISK_BYTES))
     }
 
     /// The index of layer `diff_id`, when kept.

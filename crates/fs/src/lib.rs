@@ -5,6 +5,7 @@ pub mod cache;
 pub mod compare;
 pub mod content_diff;
 pub mod diff;
+pub mod dirs;
 pub mod format;
 pub mod index;
 pub mod layer_cache;

@@ -471,11 +471,11 @@ fn exit_code(live: bool, failed: bool, model: &Model) -> u8 {
 /// terminal is given back before the record and the cleanup can print.
 async fn shut_down(mut l: Live, screen: Screen, code: u8, model: &Model) {
     l.jobs.stop();
-    stagescope_core::engine::finish_cleanups().await;
+    l.session.finish_cleanups().await;
     l.driver.abort();
     let _ = l.driver.await;
     // Export containers of aborted file tasks go before the process does.
-    stagescope_core::engine::finish_cleanups().await;
+    l.session.finish_cleanups().await;
     drop(screen);
     // A run quit before it ended is recorded as interrupted.
     if let Err(e) = l.recording.finish() {

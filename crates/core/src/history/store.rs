@@ -11,17 +11,6 @@ use super::record::RunRecord;
 
 pub const KEEP_PER_CONTEXT: usize = 50;
 
-/// The runs directory of the user's state directory, when a home is known.
-pub fn user_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state")
-        }
-    };
-    Some(base.join("stagescope/runs"))
-}
-
 /// The runs of one place: a store rooted at a runs directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -53,7 +42,7 @@ impl Store {
         if std::env::var_os("STAGESCOPE_NO_HISTORY").is_some_and(|v| !v.is_empty()) {
             return None;
         }
-        user_dir().map(Store::new)
+        Some(Store::new(stagescope_fs::dirs::state_dir()?.join("runs")))
     }
 
     fn context_dir(&self, context: &Path) -> PathBuf {

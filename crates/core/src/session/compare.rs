@@ -2,7 +2,7 @@
 //! provenance reads (the stages the release copies from, its base), then
 //! [`Comparison::compute`] off the async threads.
 
-use super::{Events, Session};
+use super::{Events, Session, SessionError};
 use stagescope_fs::FsIndex;
 use stagescope_fs::compare::Comparison;
 use stagescope_fs::provenance::{CopySource, Inputs, ReleaseModel};
@@ -41,10 +41,10 @@ impl Session {
         to: StageRef,
         rules: RuleSet,
         note: &(dyn Fn(&str) + Sync),
-    ) -> Result<Compared, String> {
+    ) -> Result<Compared, SessionError> {
         let quiet = Events::none();
         let image = async |at: StageRef| self.image_of(built, at, &quiet).await;
-        let index = async |at: StageRef| -> Result<FsIndex, String> {
+        let index = async |at: StageRef| -> Result<FsIndex, SessionError> {
             note(&format!("indexing {}…", at.label(&self.plan)));
             self.index(&image(at).await?).await
         };
@@ -89,8 +89,7 @@ impl Session {
                 Some((model, inputs)),
             )
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         Ok(Compared {
             comparison,
             images: (from_image, to_image),

@@ -7,7 +7,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 
 use super::stepper::{Cut, Step, StepMode, Stepper};
-use super::{Backend, Events, Session, SessionEvent, pump};
+use super::{Backend, Events, Session, SessionError, SessionEvent, pump};
 use stagescope_context::BuildContext;
 use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_engine::filesync::ContextSession;
@@ -32,7 +32,7 @@ pub async fn drive(
     mut breakpoints: watch::Receiver<Vec<(usize, usize)>>,
 ) {
     let result = drive_steps(s, step, events, &mut advance, &mut breakpoints).await;
-    events.send(SessionEvent::Ended(result));
+    events.send(SessionEvent::Ended(result.map_err(String::from)));
 }
 
 async fn drive_steps(
@@ -41,12 +41,12 @@ async fn drive_steps(
     events: &Events,
     advance: &mut UnboundedReceiver<Advance>,
     breakpoints: &mut watch::Receiver<Vec<(usize, usize)>>,
-) -> Result<(), String> {
+) -> Result<(), SessionError> {
     let mut m = Stepper::new(&s.plan, step);
     m.set_breakpoints(breakpoints.borrow_and_update().iter().copied());
     if step {
         // A solve announces itself; a chain of cuts is announced here, as one build.
-        let kind = s.builder_kind().map_err(|e| e.to_string())?;
+        let kind = s.builder_kind()?;
         events.build(BuildEvent::BuildStarted {
             builder: kind,
             build_id: s.build_id.clone(),
@@ -55,15 +55,13 @@ async fn drive_steps(
     // A chain of builds is one build to the user: it is checked once, and one session
     // carries the context to all of them, so the daemon syncs it once (and every cut sees
     // the same files).
-    let checked = s.context.checked().map_err(|e| e.to_string())?;
+    let checked = s.context.checked()?;
     let ctx = &checked;
     let mut chain = None;
     if let Backend::Engine(engine) = &s.backend
         && choose_builder(engine, s.request.builder).is_ok_and(|k| k == BuilderKind::Buildkit)
     {
-        chain = ContextSession::open(engine, ctx, &s.request.grants)
-            .await
-            .map_err(|e| e.to_string())?;
+        chain = ContextSession::open(engine, ctx, &s.request.grants).await?;
     }
     let chain = chain.as_ref();
     let mut t = Instant::now();
@@ -105,7 +103,7 @@ async fn solve(
     m: &mut Stepper,
     events: &Events,
     breakpoints: &mut watch::Receiver<Vec<(usize, usize)>>,
-) -> Result<(), String> {
+) -> Result<(), SessionError> {
     let (tx, mut rx) = unbounded_channel();
     let mut work = Box::pin(s.build_on((&s.request, &s.dockerfile, &s.plan), ctx, chain, &tx));
     let mut hit = None;
@@ -137,7 +135,8 @@ async fn solve(
     match (outcome, hit) {
         (Some(r), _) => {
             m.solved();
-            r.map(|_| ()).map_err(|e| e.to_string())
+            r?;
+            Ok(())
         }
         (None, Some((stage, k))) => {
             m.stop_at(stage, k);
@@ -198,15 +197,15 @@ async fn build_cut(
     (ctx, chain): (&BuildContext, Option<&ContextSession>),
     events: &Events,
     cut: Cut,
-) -> Result<bool, String> {
+) -> Result<bool, SessionError> {
     let text = s.dockerfile.cut_after(cut.stage, cut.upto.checked_sub(1));
-    let df = Dockerfile::parse(text.as_bytes()).map_err(|e| e.message)?;
+    let df = Dockerfile::parse(text.as_bytes())?;
     let opts = GraphOptions {
         target: None,
         build_args: s.request.build_args.clone(),
         platform: s.request.platform.clone(),
     };
-    let g = StageGraph::build(&df, &opts).map_err(|e| e.message)?;
+    let g = StageGraph::build(&df, &opts)?;
     let plan = BuildPlan::from_model(&df, &g);
     let ctx = ctx.with_dockerfile_text(text);
     let mut req = s.request.clone();
@@ -220,7 +219,7 @@ async fn build_cut(
         }
     })
     .await;
-    outcome.map(|o| !o.failed).map_err(|e| e.to_string())
+    Ok(!outcome?.failed)
 }
 
 #[cfg(test)]

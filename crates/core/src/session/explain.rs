@@ -5,7 +5,7 @@
 
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::{Events, Session, SessionEvent};
+use super::{Events, Session, SessionError, SessionEvent};
 use crate::explain::numbers::{self, BuildNumbers, StageNumbers};
 use stagescope_fs::FsIndex;
 use stagescope_plan::state::StageState;
@@ -14,24 +14,21 @@ use stagescope_plan::{BuildState, StageRef};
 impl Session {
     /// The build with nobody watching, like [`Session::build_quietly`], and the state its
     /// events fold into (what was cached, how long each instruction took).
-    pub async fn build_with_state(&self) -> Result<(Vec<Option<String>>, BuildState), String> {
+    pub async fn build_with_state(
+        &self,
+    ) -> Result<(Vec<Option<String>>, BuildState), SessionError> {
         let (tx, mut rx) = unbounded_channel();
         let events = Events::new(move |ev| {
             if let SessionEvent::Build(ev) = ev {
                 let _ = tx.send(ev);
             }
         });
-        let outcome = self.run(&events).await.map_err(|e| format!("error: {e}"))?;
+        let outcome = self.run(&events).await?;
         let mut state = BuildState::new(self.plan.clone());
         while let Ok(ev) = rx.try_recv() {
             state.apply(&ev);
         }
-        if outcome.failed {
-            return Err(format!(
-                "the build failed; run `stagescope build` to see why (build {})",
-                self.build_id
-            ));
-        }
+        self.went_through(outcome.failed)?;
         Ok((outcome.stage_images, state))
     }
 
@@ -43,20 +40,28 @@ impl Session {
         built: &[Option<String>],
         stage: usize,
         state: Option<&StageState>,
-    ) -> Result<(StageNumbers, FsIndex), String> {
-        self.state_numbers(built, StageRef::whole(stage), state)
-            .await
+    ) -> Result<(StageNumbers, FsIndex), SessionError> {
+        self.numbers_at(built, StageRef::whole(stage), state).await
     }
 
     /// [`Session::stage_numbers`] for the state `at` (a stage cut after an instruction, as a
     /// tour pauses there): the stage's files so far, and what each instruction up to there
-    /// wrote.
+    /// wrote. The error is the line the TUI shows.
     pub async fn state_numbers(
         &self,
         built: &[Option<String>],
         at: StageRef,
         state: Option<&StageState>,
     ) -> Result<(StageNumbers, FsIndex), String> {
+        Ok(self.numbers_at(built, at, state).await?)
+    }
+
+    async fn numbers_at(
+        &self,
+        built: &[Option<String>],
+        at: StageRef,
+        state: Option<&StageState>,
+    ) -> Result<(StageNumbers, FsIndex), SessionError> {
         let image = self.image_of(built, at, &Events::none()).await?;
         let ix = self.index(&image).await?;
         let layers = super::files::layers(self.engine()?, &image).await?;
@@ -87,7 +92,7 @@ impl Session {
         built: &[Option<String>],
         state: Option<&BuildState>,
         note: &(dyn Fn(&str) + Sync),
-    ) -> Result<BuildNumbers, String> {
+    ) -> Result<BuildNumbers, SessionError> {
         let n = self.plan.stages.len();
         let mut out = BuildNumbers {
             stages: vec![None; n],

@@ -6,13 +6,13 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::{Backend, Session};
+use super::{Backend, Session, SessionError};
 use stagescope_engine::connect::Engine;
 use stagescope_engine::control::build::{fetch_state_file, index_state};
 use stagescope_engine::export::index_image_observed;
 use stagescope_engine::fetch::{extract_path, fetch_path, image_id};
 use stagescope_engine::layers::{LayersError, open_image_fs};
-use stagescope_fs::cache::{DiskCache, key_of};
+use stagescope_fs::cache::{DiskCache, MemoryCache};
 use stagescope_fs::layer_cache::LayerCache;
 use stagescope_fs::layers::ImageLayers;
 use stagescope_fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
@@ -29,23 +29,16 @@ pub struct Opened {
 
 /// The layers of the images opened last, by image id: what [`layers`] answers right after
 /// [`open_files`] read the same stream.
-static OPENED_LAYERS: Mutex<Vec<(String, Arc<ImageLayers>)>> = Mutex::new(Vec::new());
-const OPENED_LAYERS_KEPT: usize = 4;
+static OPENED_LAYERS: Mutex<MemoryCache<Arc<ImageLayers>>> = Mutex::new(MemoryCache::new(4));
 
 fn remember_layers(image_id: &str, layers: Arc<ImageLayers>) {
-    let Some(key) = key_of(image_id) else { return };
     let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
-    kept.retain(|(k, _)| *k != key);
-    kept.push((key, layers));
-    while kept.len() > OPENED_LAYERS_KEPT {
-        kept.remove(0);
-    }
+    kept.put(image_id, layers);
 }
 
 fn remembered_layers(image_id: &str) -> Option<Arc<ImageLayers>> {
-    let key = key_of(image_id)?;
-    let kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
-    kept.iter().find(|(k, _)| *k == key).map(|(_, l)| l.clone())
+    let mut kept = OPENED_LAYERS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.get(image_id)
 }
 
 /// The filesystem of `image`: from the disk cache when this image was opened before (by
@@ -56,7 +49,7 @@ pub async fn open_files(
     engine: &Engine,
     image: &str,
     observe: impl FnMut(&IndexBuilder) + Send + 'static,
-) -> Result<Opened, String> {
+) -> Result<Opened, SessionError> {
     let id = image_id(engine, image).await.ok();
     let disk = DiskCache::user();
     if let (Some(id), Some(disk)) = (id.clone(), disk.clone()) {
@@ -96,11 +89,10 @@ pub async fn open_files(
                     o(b)
                 }
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             (ix, id)
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let ix = Arc::new(ix);
     if let (Some(id), Some(disk)) = (id.clone(), disk) {
@@ -116,7 +108,7 @@ pub async fn open_files(
 }
 
 /// [`open_files`] for a caller that wants the index itself, owned, and no progress.
-pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
+pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, SessionError> {
     let opened = open_files(engine, image, |_| {}).await?;
     Ok(Arc::unwrap_or_clone(opened.index))
 }
@@ -124,25 +116,27 @@ pub async fn index(engine: &Engine, image: &str) -> Result<FsIndex, String> {
 /// The layers of `image` and every path each wrote (what an instruction added, for the
 /// teaching numbers and the changes list): those of an image opened before, else read back
 /// from the layer cache, else from a stream.
-pub async fn layers(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
+pub async fn layers(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, SessionError> {
     layers_of(engine, image, false).await
 }
 
 /// The layers of `image`, at least their history lines: enough to say which instruction
 /// wrote an entry of an index composed from them, without a list of every path.
-pub async fn layer_labels(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, String> {
+pub async fn layer_labels(engine: &Engine, image: &str) -> Result<Arc<ImageLayers>, SessionError> {
     layers_of(engine, image, true).await
 }
 
-async fn layers_of(engine: &Engine, image: &str, light: bool) -> Result<Arc<ImageLayers>, String> {
+async fn layers_of(
+    engine: &Engine,
+    image: &str,
+    light: bool,
+) -> Result<Arc<ImageLayers>, SessionError> {
     if let Ok(id) = image_id(engine, image).await
         && let Some(l) = remembered_layers(&id).filter(|l| light || !l.light)
     {
         return Ok(l);
     }
-    let opened = open_image_fs(engine, image, LayerCache::user(), false, |_| {})
-        .await
-        .map_err(|e| e.to_string())?;
+    let opened = open_image_fs(engine, image, LayerCache::user(), false, |_| {}).await?;
     let layers = Arc::new(opened.layers);
     if let Some(id) = &opened.image_id {
         remember_layers(id, layers.clone());
@@ -152,12 +146,20 @@ async fn layers_of(engine: &Engine, image: &str, light: bool) -> Result<Arc<Imag
 
 impl Session {
     /// [`open_files`] on this session's engine; on a Control API BuildKit, the state's tar
-    /// export indexed as it streams.
+    /// export indexed as it streams. The error is the line the TUI shows.
     pub async fn open_files(
         &self,
         image: &str,
         observe: impl FnMut(&IndexBuilder) + Send + 'static,
     ) -> Result<Opened, String> {
+        Ok(self.open(image, observe).await?)
+    }
+
+    pub(crate) async fn open(
+        &self,
+        image: &str,
+        observe: impl FnMut(&IndexBuilder) + Send + 'static,
+    ) -> Result<Opened, SessionError> {
         match &self.backend {
             Backend::Engine(e) => open_files(e, image, observe).await,
             Backend::Buildkit(b) => {
@@ -168,8 +170,7 @@ impl Session {
                     self.export_of(image),
                     observe,
                 )
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
                 Ok(Opened {
                     index: Arc::new(ix),
                     image_id: None,

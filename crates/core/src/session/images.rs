@@ -3,7 +3,7 @@
 
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::{Backend, Events, Session, pump, remote};
+use super::{Backend, Events, Session, SessionError, pump, remote};
 use stagescope_engine::error::EngineError;
 use stagescope_engine::run::{BuildInputs, BuildOutcome, choose_builder, state_image};
 use stagescope_fs::FsIndex;
@@ -24,18 +24,20 @@ impl Session {
 
     /// The build with nobody watching, for commands that only want its images: per stage,
     /// the image it left, if any.
-    pub async fn build_quietly(&self) -> Result<Vec<Option<String>>, String> {
-        let outcome = self
-            .run(&Events::none())
-            .await
-            .map_err(|e| format!("error: {e}"))?;
-        if outcome.failed {
-            return Err(format!(
-                "the build failed; run `stagescope build` to see why (build {})",
-                self.build_id
-            ));
-        }
+    pub async fn build_quietly(&self) -> Result<Vec<Option<String>>, SessionError> {
+        let outcome = self.run(&Events::none()).await?;
+        self.went_through(outcome.failed)?;
         Ok(outcome.stage_images)
+    }
+
+    /// [`SessionError::BuildFailed`] when a build that only had to make images failed.
+    pub(crate) fn went_through(&self, failed: bool) -> Result<(), SessionError> {
+        match failed {
+            true => Err(SessionError::BuildFailed {
+                build_id: self.build_id.clone(),
+            }),
+            false => Ok(()),
+        }
     }
 
     /// The image of a stage, or of its state after an instruction: the one the build left
@@ -46,7 +48,7 @@ impl Session {
         built: &[Option<String>],
         at: StageRef,
         events: &Events,
-    ) -> Result<String, String> {
+    ) -> Result<String, SessionError> {
         let last = self.plan.stages[at.stage]
             .instructions
             .len()
@@ -62,7 +64,7 @@ impl Session {
             // No image store: the state is named, and its files come from a tar export.
             Backend::Buildkit(_) => return Ok(remote::state_name(at.stage, k)),
         };
-        let kind = choose_builder(engine, self.request.builder).map_err(|e| e.to_string())?;
+        let kind = choose_builder(engine, self.request.builder)?;
         let (tx, mut rx) = unbounded_channel();
         let inputs = BuildInputs {
             engine,
@@ -73,18 +75,14 @@ impl Session {
             session: None,
         };
         let work = state_image(inputs, kind, at.stage, k, &tx);
-        let made = pump(work, &mut rx, |ev| events.build(ev))
-            .await
-            .map_err(|e| e.to_string())?;
-        made.ok_or_else(|| {
-            format!(
-                "the engine made no image for stage {}",
-                at.label(&self.plan)
-            )
+        let made = pump(work, &mut rx, |ev| events.build(ev)).await?;
+        made.ok_or_else(|| SessionError::NoImage {
+            stage: at.label(&self.plan),
         })
     }
 
-    /// Like [`Session::image_of`], and the model learns that state's image.
+    /// Like [`Session::image_of`], and the model learns that state's image. The error is
+    /// the line the TUI shows.
     pub async fn state_image(
         &self,
         built: &[Option<String>],
@@ -103,8 +101,8 @@ impl Session {
     }
 
     /// The filesystem of an image (see [`super::files::open_files`]), owned.
-    pub async fn index(&self, image: &str) -> Result<FsIndex, String> {
-        let opened = self.open_files(image, |_| {}).await?;
+    pub async fn index(&self, image: &str) -> Result<FsIndex, SessionError> {
+        let opened = self.open(image, |_| {}).await?;
         Ok(std::sync::Arc::unwrap_or_clone(opened.index))
     }
 }

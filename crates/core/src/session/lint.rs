@@ -122,15 +122,16 @@ pub fn check(
     context: &BuildContext,
     build_args: &BTreeMap<String, String>,
     facts: &EngineFacts,
-) -> Result<Report, String> {
+) -> Result<Report, super::SessionError> {
     with_input(Some(context), build_args, facts, |input| {
         lint::check(df, input)
     })
+    .map_err(super::SessionError::Checks)
 }
 
 impl super::Session {
     /// The build checks of this session's build, with what its engine knows of the bases.
-    pub async fn lint(&self) -> Result<Report, String> {
+    pub async fn lint(&self) -> Result<Report, super::SessionError> {
         // A Control API BuildKit has no local images to ask about.
         let facts = match &self.backend {
             super::Backend::Engine(engine) => {

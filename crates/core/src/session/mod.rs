@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod driver;
+mod error;
 pub mod explain;
 pub mod files;
 pub mod images;
@@ -25,12 +26,14 @@ use stagescope_dockerfile::{Dockerfile, StageGraph};
 use stagescope_engine::connect::Engine;
 use stagescope_engine::control::Buildkit;
 use stagescope_engine::error::EngineError;
+use stagescope_engine::export::finish_cleanups;
 use stagescope_engine::filesync::ContextSession;
 use stagescope_engine::run::{
     BuildInputs, BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build,
 };
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
+pub use error::SessionError;
 pub use stepper::{Pause, StepMode};
 
 /// What a build needs before an engine is reached: read and checked from the flags.
@@ -97,23 +100,15 @@ impl Session {
     }
 
     /// The engine, for what only an engine does (a shell, an image's layers); a build on a
-    /// Control API BuildKit says so in one line.
-    pub fn engine(&self) -> Result<&Engine, String> {
+    /// Control API BuildKit is [`SessionError::NeedsEngine`].
+    pub fn engine(&self) -> Result<&Engine, SessionError> {
         match &self.backend {
             Backend::Engine(e) => Ok(e),
-            Backend::Buildkit(_) => Err(format!(
-                "this needs a Docker engine; {}",
-                self.where_built()
-            )),
+            Backend::Buildkit(b) => Err(SessionError::NeedsEngine {
+                needs: "this needs a Docker engine",
+                builder: b.describe(),
+            }),
         }
-    }
-
-    /// "the build runs on BuildKit at tcp://…", for what such a builder cannot do.
-    pub fn where_built(&self) -> String {
-        format!(
-            "the build runs on {} (use the engine's builder for this)",
-            self.engine_label()
-        )
     }
 
     /// The builder a build of this session uses.
@@ -153,13 +148,40 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Waits until the containers of this session's abandoned work are gone: an export or
+    /// a shell dropped midway (a job aborted, the user quit) leaves its container to a
+    /// removal task, which the runtime would kill with the process. A front end calls this
+    /// once its tasks are stopped, before it exits.
+    pub async fn finish_cleanups(&self) {
+        finish_cleanups().await;
+    }
+}
+
+/// Runs `work` until it ends or `stop` resolves (None), then waits for the containers
+/// abandoned work left (see [`Session::finish_cleanups`]): the way a command runs work on
+/// the engine, with or without a session, so no front end has to remember the removals.
+pub async fn run_until<T>(
+    work: impl Future<Output = T>,
+    stop: impl Future<Output = ()>,
+) -> Option<T> {
+    // Dropping `work` at the end of the select is what starts its containers' removals.
+    let outcome = tokio::select! {
+        r = work => Some(r),
+        () = stop => None,
+    };
+    finish_cleanups().await;
+    outcome
+}
+
 /// What the core tells a front end while it works.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionEvent {
     Build(BuildEvent),
     /// The build waits for [`driver::Advance`].
     Paused(Pause),
-    /// The driver stopped: finished, failed (the events said how), or could not go on.
+    /// The driver stopped: finished, failed (the events said how), or could not go on (the
+    /// line to show: a front end has nothing to do about it but say it).
     Ended(Result<(), String>),
 }
 
@@ -205,4 +227,17 @@ pub(crate) async fn pump<T>(
         on(ev);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn run_until_stops_the_work_when_asked() {
+        let finished = run_until(async { 7 }, std::future::pending()).await;
+        assert_eq!(finished, Some(7));
+        let stopped = run_until(std::future::pending::<u8>(), async {}).await;
+        assert_eq!(stopped, None);
+    }
 }

@@ -2,7 +2,7 @@
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::Session;
+use super::{Session, SessionError};
 use stagescope_engine::shell::{ShellSpec, run_shell};
 use stagescope_plan::StageRef;
 
@@ -30,7 +30,7 @@ impl Session {
         size: Option<(u16, u16)>,
         input: UnboundedReceiver<ShellInput>,
         output: impl FnMut(&[u8]),
-    ) -> Result<i64, String> {
+    ) -> Result<i64, SessionError> {
         let spec = ShellSpec {
             image: image.to_string(),
             name: self.shell_name(at),
@@ -38,14 +38,13 @@ impl Session {
             command: command.map(str::to_string),
             size,
         };
-        let engine = self.engine().map_err(|_| {
-            format!(
-                "a shell needs a Docker engine to run in; {}",
-                self.where_built()
-            )
+        let engine = self.engine().map_err(|e| match e {
+            SessionError::NeedsEngine { builder, .. } => SessionError::NeedsEngine {
+                needs: "a shell needs a Docker engine to run in",
+                builder,
+            },
+            e => e,
         })?;
-        run_shell(engine, &spec, input, output)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(run_shell(engine, &spec, input, output).await?)
     }
 }

@@ -58,7 +58,7 @@ impl SyncMemory {
     /// The memory of the context whose session shared key is `key` (None: keep nothing).
     pub(super) fn load(key: &str) -> Self {
         let path =
-            stagescope_fs::cache::user_dir().map(|d| d.join("sync").join(format!("{key}.json")));
+            stagescope_fs::dirs::cache_dir().map(|d| d.join("sync").join(format!("{key}.json")));
         let sets = path
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
