@@ -133,7 +133,7 @@ fn unreadable_file_is_a_clear_error() {
     write(t.path(), "secret", "x");
     let p = t.path().join("secret");
     fs::set_permissions(&p, fs::Permissions::from_mode(0o000)).expect("chmod");
-    if File::open(&p).is_ok() {
+    if std::fs::File::open(&p).is_ok() {
         return; // running as root: permissions are not enforced
     }
     let e = list_context(t.path(), None).expect_err("unreadable");

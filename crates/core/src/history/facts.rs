@@ -149,12 +149,23 @@ fn context_sources(ins: &Instruction, escape: char, env: &Env) -> Option<Vec<Str
 pub struct SourceSet {
     all: bool,
     globs: Vec<GlobMatcher>,
+    /// Each source's pattern split at `/`, a matcher per component: which directories a walk
+    /// must go down into to find what the globs match.
+    parts: Vec<Vec<Part>>,
+}
+
+/// One `/`-separated component of a source pattern.
+enum Part {
+    /// `**`: any depth.
+    Any,
+    Glob(GlobMatcher),
 }
 
 impl SourceSet {
     pub fn new(sources: &[String]) -> SourceSet {
         let mut all = false;
         let mut globs = Vec::new();
+        let mut parts = Vec::new();
         for s in sources {
             let clean = s.trim_start_matches("./").trim_matches('/');
             if clean.is_empty() || clean == "." {
@@ -168,9 +179,31 @@ impl SourceSet {
                 .or_else(|_| Glob::new(&globset::escape(clean)))
             {
                 globs.push(g.compile_matcher());
+                parts.push(clean.split('/').map(Part::of).collect());
             }
         }
-        SourceSet { all, globs }
+        SourceSet { all, globs, parts }
+    }
+
+    /// Whether something under directory `dir` may be read: a walk looking for the sources
+    /// need not go into any other directory.
+    pub fn may_read_below(&self, dir: &str) -> bool {
+        if self.all || self.reads(dir) {
+            return true;
+        }
+        let comps: Vec<&str> = dir.split('/').collect();
+        self.parts.iter().any(|pattern| {
+            for (i, c) in comps.iter().enumerate() {
+                match pattern.get(i) {
+                    Some(Part::Any) => return true,
+                    Some(Part::Glob(g)) if g.is_match(c) => {}
+                    // Shorter than the directory (it matched `reads` or it does not reach
+                    // here), or a component that differs.
+                    _ => return false,
+                }
+            }
+            pattern.len() > comps.len()
+        })
     }
 
     pub fn reads(&self, path: &str) -> bool {
@@ -191,9 +224,48 @@ impl SourceSet {
     }
 }
 
+impl Part {
+    fn of(component: &str) -> Part {
+        if component == "**" {
+            return Part::Any;
+        }
+        let glob = globset::GlobBuilder::new(component)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .or_else(|_| Glob::new(&globset::escape(component)));
+        match glob {
+            Ok(g) => Part::Glob(g.compile_matcher()),
+            // Unreachable in practice (the escaped text is a valid glob); going down is
+            // the safe answer.
+            Err(_) => Part::Any,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_goes_down_only_where_a_source_may_lie() {
+        let set = SourceSet::new(&["data/d0*".to_string(), "blobs/blob0".to_string()]);
+        assert!(set.may_read_below("data"));
+        assert!(
+            set.may_read_below("data/d01"),
+            "matched itself: all of it is read"
+        );
+        assert!(!set.may_read_below("data/d11"));
+        assert!(set.may_read_below("blobs"));
+        assert!(!set.may_read_below("other"));
+        assert!(!set.may_read_below("blobs/blob0x"));
+        let deep = SourceSet::new(&["src/**/*.rs".to_string()]);
+        assert!(deep.may_read_below("src"));
+        assert!(deep.may_read_below("src/a/b"));
+        assert!(!deep.may_read_below("docs"));
+        let all = SourceSet::new(&[".".to_string()]);
+        assert!(all.may_read_below("anything/at/all"));
+    }
 
     fn facts(text: &str, args: &[(&str, &str)]) -> Vec<Vec<StepFacts>> {
         let df = Dockerfile::parse(text.as_bytes()).expect("parse");

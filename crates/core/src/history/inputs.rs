@@ -30,7 +30,9 @@ pub fn digest_inputs(
         return Ok((out, false));
     }
     let set = SourceSet::new(&sources);
-    let entries = ctx.walk().map_err(|e| e.to_string())?;
+    let entries = ctx
+        .walk_only(&|rel| set.reads(rel), &|dir| set.may_read_below(dir))
+        .map_err(|e| e.to_string())?;
     let mut truncated = false;
     for e in entries {
         if e.meta.is_dir() || !set.reads(&e.rel) {
