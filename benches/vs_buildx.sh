@@ -166,9 +166,9 @@ for size in $sizes; do
     done
     if command -v strace >/dev/null 2>&1; then
         files=$(find "$base" -type f | wc -l)
-        strace -f -c -o "$work/strace" -e trace=statx,newfstatat,lstat,openat,llistxattr,lgetxattr \
+        strace -f -c -o "$work/strace" -e trace=statx,newfstatat,lstat,openat,faccessat,faccessat2,llistxattr,lgetxattr \
             "$bin/stagescope" build "$base" --progress plain >"$work/plain" 2>&1 || true
-        calls=$(awk '$NF ~ /^(statx|newfstatat|lstat|openat|llistxattr|lgetxattr)$/ {printf "%s %s, ", $NF, $4}' "$work/strace")
+        calls=$(awk '$NF ~ /^(statx|newfstatat|lstat|openat|faccessat|faccessat2|llistxattr|lgetxattr)$/ {printf "%s %s, ", $NF, $4}' "$work/strace")
         echo "| $size: warm build's file syscalls for $files context files | $calls | | | |"
         echo "| $size: $(grep '^context:' "$work/plain" | head -1) | | | | |"
     fi
