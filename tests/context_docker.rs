@@ -202,7 +202,7 @@ fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
     use stagescope_context::BuildContext;
     use stagescope_core::engine_internals::connect::{Environment, connect};
     use stagescope_core::engine_internals::run::{
-        BuildInputs, BuildRequest, BuilderChoice, new_build_id, run_build,
+        BuildInputs, BuildOn, BuildRequest, BuilderChoice, new_build_id, run_build,
     };
     use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
     use stagescope_plan::{BuildPlan, BuilderKind};
@@ -234,7 +234,9 @@ fn session_build_sees(root: &Path) -> BTreeMap<String, &'static str> {
             build_id: &id,
             session: None,
         };
-        run_build(inputs, &plan, &tx).await.expect("build")
+        run_build(BuildOn::Engine(inputs), &plan, &tx)
+            .await
+            .expect("build")
     });
     assert_eq!(outcome.builder, BuilderKind::Buildkit);
     let image = outcome.image.clone().expect("an image");

@@ -11,7 +11,8 @@ use common::{Cleanup, cat_in_image};
 use stagescope_context::BuildContext;
 use stagescope_core::engine_internals::connect::Engine;
 use stagescope_core::engine_internals::run::{
-    BuildInputs, BuildOutcome, BuildRequest, BuilderChoice, new_build_id, run_build, state_image,
+    BuildInputs, BuildOn, BuildOutcome, BuildRequest, BuilderChoice, new_build_id, run_build,
+    state_image,
 };
 use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
@@ -48,7 +49,9 @@ async fn build(engine: &Engine, dir: &Path, cleanup: &mut Cleanup) -> (BuildOutc
         build_id: &id,
         session: None,
     };
-    let outcome = run_build(inputs, &plan, &tx).await.expect("build");
+    let outcome = run_build(BuildOn::Engine(inputs), &plan, &tx)
+        .await
+        .expect("build");
     drop(tx);
     let mut sent = 0;
     while let Some(ev) = rx.recv().await {

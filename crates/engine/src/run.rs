@@ -17,6 +17,7 @@ use super::filesync::{ContextSession, Grants};
 use super::journal::Journal;
 use super::names::{BUILD_LABEL, IMAGE_LABEL_VALUE, stage_tag};
 use super::status::StatusReport;
+use crate::control::Buildkit;
 use stagescope_context::BuildContext;
 use stagescope_dockerfile::Dockerfile;
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
@@ -156,10 +157,10 @@ pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
 
 /// What one build call did besides its steps: the final image id, the failure message, and
 /// the context it sent.
-struct Solved {
-    image: Option<String>,
-    failure: Option<String>,
-    context: BuildEvent,
+pub(crate) struct Solved {
+    pub(crate) image: Option<String>,
+    pub(crate) failure: Option<String>,
+    pub(crate) context: BuildEvent,
 }
 
 /// Runs one build call and feeds its status through the mapper.
@@ -279,40 +280,70 @@ enum Mapper {
     Classic(ClassicMapper),
 }
 
-/// The whole build: the requested target, then an image for every needed stage, and on
-/// failure an image of the state just before the failing instruction.
+/// Where a build is solved: on an engine (its BuildKit through `/build`, or the classic
+/// builder), or on a BuildKit's Control API (no image store: the result stays in its cache,
+/// tags only through `--buildkit-addr docker`).
+#[derive(Clone, Copy)]
+pub enum BuildOn<'a> {
+    Engine(BuildInputs<'a>),
+    Control {
+        buildkit: &'a Buildkit,
+        req: &'a BuildRequest,
+        context: &'a BuildContext,
+        build_id: &'a str,
+    },
+}
+
+/// The one build driver, whichever builder: check the context, open the session, solve
+/// with the status reported as events, then (on an engine) the result's image and tags,
+/// and on failure an image of the state just before the failing instruction.
 pub async fn run_build(
-    inputs: BuildInputs<'_>,
+    on: BuildOn<'_>,
     plan: &BuildPlan,
     tx: &UnboundedSender<BuildEvent>,
 ) -> Result<BuildOutcome, EngineError> {
-    let BuildInputs {
-        engine,
-        req,
-        dockerfile: df,
-        context: ctx,
-        build_id,
-        session: given,
-    } = inputs;
-    let kind = choose_builder(engine, req.builder)?;
-    if kind == BuilderKind::Classic {
-        check_classic(df)?;
-    }
+    let (req, ctx, build_id) = match on {
+        BuildOn::Engine(i) => (i.req, i.context, i.build_id),
+        BuildOn::Control {
+            req,
+            context,
+            build_id,
+            ..
+        } => (req, context, build_id),
+    };
+    let kind = match on {
+        BuildOn::Engine(i) => choose_builder(i.engine, req.builder)?,
+        BuildOn::Control { .. } => BuilderKind::Buildkit,
+    };
+    let exporter = match on {
+        BuildOn::Engine(i) if kind == BuilderKind::Classic => {
+            check_classic(i.dockerfile)?;
+            None
+        }
+        BuildOn::Engine(_) => None,
+        BuildOn::Control { buildkit, .. } => crate::control::build::exporter(buildkit, req)?,
+    };
     ctx.check()
         .map_err(|e| EngineError::Context(e.to_string()))?;
     // One session for the build and every stage image after it: the daemon syncs the
     // context once (BuildKit keys a session's local sources by session).
-    let own_session = match (kind, given) {
-        (BuilderKind::Buildkit, None) => ContextSession::open(engine, ctx, &req.grants).await?,
-        _ => None,
+    let own_session = match on {
+        BuildOn::Engine(i) if kind == BuilderKind::Buildkit && i.session.is_none() => {
+            ContextSession::open(i.engine, ctx, &req.grants).await?
+        }
+        BuildOn::Engine(_) => None,
+        BuildOn::Control { buildkit, .. } => Some(buildkit.session(ctx, req).await?),
     };
-    let session = match kind {
-        BuilderKind::Buildkit => given.or(own_session.as_ref()),
-        BuilderKind::Classic => None,
+    let session = match (on, kind) {
+        (BuildOn::Engine(i), BuilderKind::Buildkit) => i.session.or(own_session.as_ref()),
+        (BuildOn::Engine(_), BuilderKind::Classic) => None,
+        (BuildOn::Control { .. }, _) => own_session.as_ref(),
     };
-    let inputs = BuildInputs { session, ..inputs };
     let mut report = StatusReport::start(tx, kind, build_id);
-    let started = report.started();
+    let mut mapper = match kind {
+        BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
+        BuilderKind::Classic => Mapper::Classic(ClassicMapper::new(plan.clone())),
+    };
     let target_name = plan
         .stages
         .get(plan.target)
@@ -320,19 +351,6 @@ pub async fn run_build(
         .unwrap_or_default();
     let mut tags = req.tags.clone();
     tags.insert(0, stage_tag(build_id, &target_name));
-    let main = Solve {
-        engine,
-        kind,
-        req,
-        dockerfile_text: None,
-        target: req.target.clone(),
-        tags: tags.clone(),
-        session,
-    };
-    let mut mapper = match kind {
-        BuilderKind::Buildkit => Mapper::Buildkit(VertexMapper::new(plan.clone())),
-        BuilderKind::Classic => Mapper::Classic(ClassicMapper::new(plan.clone())),
-    };
     // Classic intermediate images carry no label: noted on disk until the run is over, so
     // that `clean` finds them after a run that could not remove them itself.
     let mut journal = (kind == BuilderKind::Classic).then(|| Journal::new(build_id));
@@ -340,13 +358,39 @@ pub async fn run_build(
         image,
         failure,
         context,
-    } = solve(&main, ctx, tx, &mut mapper, &mut report, journal.as_mut()).await?;
+    } = match (on, &mut mapper, session) {
+        (BuildOn::Engine(i), _, _) => {
+            let main = Solve {
+                engine: i.engine,
+                kind,
+                req,
+                dockerfile_text: None,
+                target: req.target.clone(),
+                tags: tags.clone(),
+                session,
+            };
+            solve(&main, ctx, tx, &mut mapper, &mut report, journal.as_mut()).await?
+        }
+        (BuildOn::Control { buildkit, .. }, Mapper::Buildkit(m), Some(session)) => {
+            let spec = crate::control::SolveSpec {
+                req,
+                session,
+                dockerfile_text: ctx.replacement_text(),
+                target: req.target.clone(),
+                exporter,
+            };
+            crate::control::build::solve(buildkit, spec, m, &mut report).await?
+        }
+        (BuildOn::Control { .. }, _, _) => {
+            unreachable!("a Control API build is BuildKit's, with its session")
+        }
+    };
     emit(tx, [context]);
     let mut stage_images: Vec<Option<String>> = vec![None; plan.stages.len()];
     match &mut mapper {
         Mapper::Buildkit(m) if failure.is_none() => emit(tx, m.settle_needed_stages()),
         Mapper::Classic(m) => {
-            let evs = m.on_end(elapsed_ms(started));
+            let evs = m.on_end(report.elapsed_ms());
             if let Some(j) = journal.as_mut() {
                 j.note(&evs);
             }
@@ -358,7 +402,10 @@ pub async fn run_build(
     journal.inspect(Journal::close);
 
     if failure.is_some() {
-        state_before_failure(inputs, kind, plan, &mapper, tx).await?;
+        if let BuildOn::Engine(inputs) = on {
+            let inputs = BuildInputs { session, ..inputs };
+            state_before_failure(inputs, kind, plan, &mapper, tx).await?;
+        }
         return Ok(BuildOutcome {
             build_id: build_id.to_string(),
             builder: kind,
@@ -367,7 +414,60 @@ pub async fn run_build(
             stage_images,
         });
     }
+    let image = match on {
+        BuildOn::Engine(i) => {
+            engine_result(
+                i.engine,
+                build_id,
+                plan,
+                &tags,
+                image,
+                &mapper,
+                &mut stage_images,
+                tx,
+            )
+            .await?
+        }
+        BuildOn::Control { .. } => None,
+    };
+    emit(
+        tx,
+        [BuildEvent::BuildFinished {
+            image: image.clone(),
+            duration_ms: report.elapsed_ms(),
+        }],
+    );
+    if let BuildOn::Engine(i) = on {
+        // After this run's tags are on (an image a cached rebuild gave back has both), and
+        // after the result: the earlier runs' tags of this context go.
+        super::names::replace_earlier_tags(i.engine, ctx.dir(), ctx.dockerfile_path(), build_id)
+            .await;
+    }
+    Ok(BuildOutcome {
+        build_id: build_id.to_string(),
+        builder: kind,
+        image,
+        failed: false,
+        stage_images,
+    })
+}
 
+/// An engine build's result: the target's image id, tagged with the extra `--tag`s and
+/// announced, and (classic) every needed stage's image. BuildKit exported only the target,
+/// as buildx does: another stage's image is a solve of its own (from the cache, through the
+/// same session) made when something needs it (`Session::image_of`), so it never lengthens
+/// the build.
+#[allow(clippy::too_many_arguments)]
+async fn engine_result(
+    engine: &Engine,
+    build_id: &str,
+    plan: &BuildPlan,
+    tags: &[String],
+    image: Option<String>,
+    mapper: &Mapper,
+    stage_images: &mut [Option<String>],
+    tx: &UnboundedSender<BuildEvent>,
+) -> Result<Option<String>, EngineError> {
     let image = match image {
         Some(i) => Some(i),
         None => image_id_of(engine, &tags[0]).await,
@@ -387,30 +487,10 @@ pub async fn run_build(
             }],
         );
     }
-    // Classic made an image of every stage on its way. BuildKit exported only the target,
-    // as buildx does: another stage's image is a solve of its own (from the cache, through
-    // the same session) made when something needs it (`Session::image_of`), so it never
-    // lengthens the build.
-    if let Mapper::Classic(_) = &mapper {
-        classic_stage_images(engine, build_id, plan, &mapper, &mut stage_images, tx).await?;
+    if let Mapper::Classic(_) = mapper {
+        classic_stage_images(engine, build_id, plan, mapper, stage_images, tx).await?;
     }
-    emit(
-        tx,
-        [BuildEvent::BuildFinished {
-            image: image.clone(),
-            duration_ms: elapsed_ms(started),
-        }],
-    );
-    // After this run's tags are on (an image a cached rebuild gave back has both), and after
-    // the result: the earlier runs' tags of this context go.
-    super::names::replace_earlier_tags(engine, ctx.dir(), ctx.dockerfile_path(), build_id).await;
-    Ok(BuildOutcome {
-        build_id: build_id.to_string(),
-        builder: kind,
-        image,
-        failed: false,
-        stage_images,
-    })
+    Ok(image)
 }
 
 /// On failure, an image of the state just before the failing instruction, tagged and

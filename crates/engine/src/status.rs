@@ -76,6 +76,11 @@ impl<'a> StatusReport<'a> {
         emit(self.tx, evs);
     }
 
+    /// One event of the build's own.
+    pub(crate) fn say(&self, ev: BuildEvent) {
+        emit(self.tx, [ev]);
+    }
+
     /// The build's failure, placed where the failed vertexes say.
     pub(crate) fn failure(&self, mapper: &mut VertexMapper, error: &str) -> BuildEvent {
         mapper.failure(error, &self.failed)

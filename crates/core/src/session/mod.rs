@@ -29,7 +29,7 @@ use stagescope_engine::error::EngineError;
 use stagescope_engine::export::finish_cleanups;
 use stagescope_engine::filesync::ContextSession;
 use stagescope_engine::run::{
-    BuildInputs, BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build,
+    BuildInputs, BuildOn, BuildOutcome, BuildRequest, choose_builder, new_build_id, run_build,
 };
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
@@ -128,23 +128,23 @@ impl Session {
         chain: Option<&ContextSession>,
         tx: &tokio::sync::mpsc::UnboundedSender<BuildEvent>,
     ) -> Result<BuildOutcome, EngineError> {
-        match &self.backend {
-            Backend::Engine(engine) => {
-                let inputs = BuildInputs {
-                    engine,
-                    req,
-                    dockerfile: df,
-                    context: ctx,
-                    build_id: &self.build_id,
-                    session: chain,
-                };
-                run_build(inputs, plan, tx).await
-            }
-            Backend::Buildkit(b) => {
-                stagescope_engine::control::build::run_build(b, req, plan, ctx, &self.build_id, tx)
-                    .await
-            }
-        }
+        let on = match &self.backend {
+            Backend::Engine(engine) => BuildOn::Engine(BuildInputs {
+                engine,
+                req,
+                dockerfile: df,
+                context: ctx,
+                build_id: &self.build_id,
+                session: chain,
+            }),
+            Backend::Buildkit(b) => BuildOn::Control {
+                buildkit: b,
+                req,
+                context: ctx,
+                build_id: &self.build_id,
+            },
+        };
+        run_build(on, plan, tx).await
     }
 }
 

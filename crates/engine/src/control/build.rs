@@ -5,83 +5,58 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use bytes::Bytes;
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::addr::BuildkitAddr;
 use super::{Buildkit, SolveSpec};
+use crate::buildkit::VertexMapper;
 use crate::error::EngineError;
 use crate::export::pipe_to_blocking;
-use crate::run::{BuildOutcome, BuildRequest, emit};
+use crate::run::{BuildRequest, Solved};
 use crate::status::StatusReport;
 use stagescope_context::BuildContext;
 use stagescope_fs::preview::FetchedFile;
 use stagescope_fs::{FsIndex, IndexBuilder, Kind};
-use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
-/// The build as `req` asks: its status through the plan's vertex mapper into `tx`. The
-/// result stays in the builder's cache (BuildKit keeps no image without an exporter); with
-/// `docker`, tags go to the engine's image store.
-pub async fn run_build(
-    bk: &Buildkit,
-    req: &BuildRequest,
-    plan: &BuildPlan,
-    ctx: &BuildContext,
-    build_id: &str,
-    tx: &UnboundedSender<BuildEvent>,
-) -> Result<BuildOutcome, EngineError> {
-    let exporter = match (&bk.addr, req.tags.is_empty()) {
-        (_, true) => None,
-        (BuildkitAddr::Docker, false) => Some((
+/// An exporter's name and attributes.
+pub(crate) type Exporter = (&'static str, HashMap<String, String>);
+
+/// Where a Control API build's result goes: nowhere (BuildKit keeps it in its cache) unless
+/// tags are asked for, which only a BuildKit behind an engine can honour.
+pub(crate) fn exporter(bk: &Buildkit, req: &BuildRequest) -> Result<Option<Exporter>, EngineError> {
+    match (&bk.addr, req.tags.is_empty()) {
+        (_, true) => Ok(None),
+        (BuildkitAddr::Docker, false) => Ok(Some((
             "moby",
             HashMap::from([("name".to_string(), req.tags.join(","))]),
-        )),
-        (addr, false) => {
-            return Err(EngineError::Buildkit(format!(
-                "--tag: BuildKit at {addr} has no image store here; its result stays in its cache (tag with an engine's builder)"
-            )));
-        }
-    };
-    ctx.check()
-        .map_err(|e| EngineError::Context(e.to_string()))?;
-    let session = bk.session(ctx, req).await?;
-    let mut report = StatusReport::start(tx, BuilderKind::Buildkit, build_id);
-    let mut mapper = crate::buildkit::VertexMapper::new(plan.clone());
-    let spec = SolveSpec {
-        req,
-        session: &session,
-        dockerfile_text: ctx.replacement_text(),
-        target: req.target.clone(),
-        exporter,
-    };
+        ))),
+        (addr, false) => Err(EngineError::Buildkit(format!(
+            "--tag: BuildKit at {addr} has no image store here; its result stays in its cache (tag with an engine's builder)"
+        ))),
+    }
+}
+
+/// One solve on the Control API, its status through the plan's mapper: the driver's
+/// (`run::run_build`) solve step for a Control API BuildKit.
+pub(crate) async fn solve(
+    bk: &Buildkit,
+    spec: SolveSpec<'_>,
+    mapper: &mut VertexMapper,
+    report: &mut StatusReport<'_>,
+) -> Result<Solved, EngineError> {
+    let session = spec.session;
     let failure = bk
         .solve(spec, |status| {
             report.sent(session.data_bytes());
-            report.status(&mut mapper, status);
+            report.status(mapper, status);
         })
         .await?;
-    emit(
-        tx,
-        [report.context_sent(session.data_bytes(), Some(session.files_sent()))],
-    );
-    match &failure {
-        None => {
-            emit(tx, mapper.settle_needed_stages());
-            emit(
-                tx,
-                [BuildEvent::BuildFinished {
-                    image: None,
-                    duration_ms: report.elapsed_ms(),
-                }],
-            );
-        }
-        Some(why) => emit(tx, [report.failure(&mut mapper, why)]),
+    if let Some(why) = &failure {
+        report.say(report.failure(mapper, why));
     }
-    Ok(BuildOutcome {
-        build_id: build_id.to_string(),
-        builder: BuilderKind::Buildkit,
+    Ok(Solved {
         image: None,
-        failed: failure.is_some(),
-        stage_images: vec![None; plan.stages.len()],
+        failure,
+        context: report.context_sent(session.data_bytes(), Some(session.files_sent())),
     })
 }
 
