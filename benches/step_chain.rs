@@ -56,9 +56,12 @@ fn main() -> Result<(), String> {
         let t = Instant::now();
         drive(&session, true, &events, adv_rx, bp_rx).await;
         let ms = t.elapsed().as_millis();
-        end_rx.recv().map_err(|e| e.to_string())??;
+        end_rx
+            .recv()
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         let _ = stagescope_core::engine_internals::clean::clean(
-            session.engine()?,
+            session.engine().map_err(|e| e.to_string())?,
             Some(&session.build_id),
         )
         .await;

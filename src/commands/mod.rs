@@ -205,7 +205,10 @@ async fn session_for(setup: Setup, flags: &BuildFlags) -> Result<Session, u8> {
 /// Writes a run's record; a history that cannot be written costs a warning, not the build.
 fn finish_recording(recording: &stagescope_core::session::record::Recording) {
     if let Err(e) = recording.finish() {
-        eprintln!("warning: {}", stagescope_report::sanitize::text(&e, false));
+        eprintln!(
+            "warning: {}",
+            stagescope_report::sanitize::text(&e.to_string(), false)
+        );
     }
 }
 

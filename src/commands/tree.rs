@@ -131,8 +131,8 @@ async fn open_index(
     };
     let opened = match (session, engine) {
         (Some(s), _) => s.open_files(&image, progress).await,
-        (None, Some(e)) => open_files(e, &image, progress).await.map_err(String::from),
-        (None, None) => Err("no engine".to_string()),
+        (None, Some(e)) => open_files(e, &image, progress).await,
+        (None, None) => return Err("error: no engine".to_string()),
     }
     .map_err(|e| format!("error: {e}"))?;
     let ix = Arc::unwrap_or_clone(opened.index);

@@ -13,12 +13,13 @@ pub const MAX_LINES: usize = 5000;
 /// Hex lines (16 bytes each) of each side of a binary.
 const HEX_ROWS: usize = 8;
 
-/// What is known of one side: its label and index hash, and what the fetch gave.
-pub struct Side<'a> {
+/// What is known of one side: its label and index hash, and what the fetch gave (its error
+/// is the caller's own type: only its words are shown here).
+pub struct Side<'a, E = String> {
     pub label: &'a str,
     /// The index's content hash (xxh3 of the whole file).
     pub hash: u64,
-    pub fetched: &'a Result<FetchedFile, String>,
+    pub fetched: &'a Result<FetchedFile, E>,
 }
 
 /// What a side turned out to be.
@@ -28,7 +29,7 @@ enum Seen {
     Note(String),
 }
 
-fn seen(path: &[u8], f: &Result<FetchedFile, String>) -> Seen {
+fn seen(path: &[u8], f: &Result<FetchedFile, impl std::fmt::Display>) -> Seen {
     let f = match f {
         Ok(f) => f,
         Err(e) => return Seen::Note(format!("cannot read: {e}")),
@@ -48,7 +49,11 @@ fn seen(path: &[u8], f: &Result<FetchedFile, String>) -> Seen {
 }
 
 /// The rows under the metadata, for the sides that exist (None: absent on that side).
-pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec<Row> {
+pub fn rows<E: std::fmt::Display>(
+    path: &[u8],
+    left: Option<Side<'_, E>>,
+    right: Option<Side<'_, E>>,
+) -> Vec<Row> {
     let l = left.as_ref().map(|s| seen(path, s.fetched));
     let r = right.as_ref().map(|s| seen(path, s.fetched));
     let mut out = Vec::new();
@@ -60,7 +65,7 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
     match (&l, &r) {
         (Some(Seen::Note(_)), _) | (_, Some(Seen::Note(_))) => {}
         (None | Some(Seen::Text(..)), None | Some(Seen::Text(..))) => {
-            let lines = |seen: &Option<Seen>, s: &Option<Side<'_>>, out: &mut Vec<Row>| {
+            let lines = |seen: &Option<Seen>, s: &Option<Side<'_, E>>, out: &mut Vec<Row>| {
                 let Some(Seen::Text(lines, truncated)) = seen else {
                     return Vec::new();
                 };
@@ -99,7 +104,7 @@ pub fn rows(path: &[u8], left: Option<Side<'_>>, right: Option<Side<'_>>) -> Vec
     out
 }
 
-fn binary(out: &mut Vec<Row>, sides: [Option<&Side<'_>>; 2], seen: [&Option<Seen>; 2]) {
+fn binary<E>(out: &mut Vec<Row>, sides: [Option<&Side<'_, E>>; 2], seen: [&Option<Seen>; 2]) {
     if let [Some(a), Some(b)] = sides {
         out.push(if a.hash == b.hash {
             Row::new(

@@ -23,6 +23,7 @@ use super::update::{Cmd, Msg, update};
 use super::{keymap, shell, views};
 use stagescope_core::engine::clean as engine_clean;
 use stagescope_core::history::{RunRecord, Timed};
+use stagescope_core::session::SessionError;
 use stagescope_core::session::driver::{self, Advance};
 use stagescope_core::session::record::Recording;
 use stagescope_core::session::{Events, Session, SessionEvent};
@@ -479,7 +480,10 @@ async fn shut_down(mut l: Live, screen: Screen, code: u8, model: &Model) {
     drop(screen);
     // A run quit before it ended is recorded as interrupted.
     if let Err(e) = l.recording.finish() {
-        eprintln!("warning: {}", stagescope_report::sanitize::text(&e, false));
+        eprintln!(
+            "warning: {}",
+            stagescope_report::sanitize::text(&e.to_string(), false)
+        );
     }
     // Whatever the build left (cut builds, shells): removed unless the build went through.
     if code != 0
@@ -510,7 +514,7 @@ fn answer_without_engine(m: &mut Model, cmd: Cmd) {
                 Msg::ExplainNumbers {
                     stage,
                     at,
-                    result: Err("a replay has no engine: no files to count".into()),
+                    result: Err(SessionError::Replay("no files to count").into()),
                 },
             );
         }
@@ -535,7 +539,7 @@ fn on_msg(m: &mut Model, live: Option<&mut Live>, started: Instant, msg: Msg) ->
             Msg::Build(ev) => l.runlog.record(ev),
             Msg::Ended(_) => {
                 if let Err(e) = l.recording.finish() {
-                    m.notice = Some(e);
+                    m.notice = Some(e.to_string());
                 }
             }
             _ => {}

@@ -71,7 +71,10 @@ fn push(out: &mut Vec<(Kind, String)>, e: &Explanation) {
 fn note(out: &mut Vec<(Kind, String)>, m: &Model, s: usize) {
     let line = match m.explain.numbers.get(&s) {
         Some(Counted::Ready(_)) => return,
-        Some(Counted::Failed(e)) => format!("no numbers: {e}"),
+        Some(Counted::Failed(e)) => {
+            let why = e.to_string();
+            format!("no numbers: {}", why.lines().next().unwrap_or_default())
+        }
         None if m.explain.counting == Some(s) => "counting files…".into(),
         None if stage_built(m, s) || paused_in(m, s).is_some() => return,
         None => "files and bytes: once this stage is built".into(),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use stagescope_core::explain::StageNumbers;
+use stagescope_core::session::SharedError;
 use stagescope_dockerfile::{Dockerfile, StageGraph};
 
 /// What the words are made from: the session's Dockerfile and graph, shared, never changed.
@@ -18,7 +19,8 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Counted {
     Ready(Arc<StageNumbers>),
-    Failed(String),
+    /// Shown as its first line.
+    Failed(SharedError),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -13,7 +13,7 @@ use super::update::Msg;
 use crate::diff::preview::{FetchSides, Sides};
 use crate::diff::{DiffData, Indexed};
 use crate::files::{FilesCmd, FilesMsg, Shared};
-use stagescope_core::session::{Events, Session};
+use stagescope_core::session::{Events, Session, SessionError, SharedError};
 use stagescope_fs::IndexBuilder;
 use stagescope_fs::rules::RuleSet;
 use stagescope_plan::StageRef;
@@ -118,11 +118,12 @@ impl Jobs {
                 let result = s
                     .layer_info(&image, stage, instruction, index.0.clone())
                     .await
-                    .map(Shared::new);
+                    .map(Shared::new)
+                    .map_err(SharedError::from);
                 send(FilesMsg::Layers { req, result });
             }),
             FilesCmd::Preview { req, image, path } => self.preview.spawn(async move {
-                let result = s.preview(&image, &path).await;
+                let result = s.preview(&image, &path).await.map_err(SharedError::from);
                 send(FilesMsg::Preview { req, result });
             }),
             FilesCmd::Extract {
@@ -133,7 +134,10 @@ impl Jobs {
             } => {
                 // Never aborted: a half-written extraction is worse than a late notice.
                 tokio::spawn(async move {
-                    let result = s.extract(&image, &path, &dest).await;
+                    let result = s
+                        .extract(&image, &path, &dest)
+                        .await
+                        .map_err(SharedError::from);
                     send(FilesMsg::Extracted { req, result });
                 });
             }
@@ -157,12 +161,11 @@ impl Jobs {
                 let mut data = tokio::task::spawn_blocking(move || {
                     DiffData::from_comparison(c.comparison, &rules)
                 })
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
                 data.images = Some(c.images);
-                Ok(Box::new(data))
+                Ok::<_, SessionError>(Box::new(data))
             };
-            let result = work.await;
+            let result = work.await.map_err(SharedError::from);
             let _ = tx.send(Msg::DiffIndexed(Indexed { request, result }));
         });
     }
@@ -179,7 +182,8 @@ impl Jobs {
             let result = s
                 .state_numbers(&images, StageRef { stage, at }, None)
                 .await
-                .map(|(n, _index)| n);
+                .map(|(n, _index)| n)
+                .map_err(SharedError::from);
             let _ = tx.send(Msg::ExplainNumbers { stage, at, result });
         });
     }
@@ -190,7 +194,7 @@ impl Jobs {
         self.sides.spawn(async move {
             let one = async |side: Option<(String, Vec<u8>)>| {
                 let (image, path) = side?;
-                Some(s.fetch(&image, &path).await)
+                Some(s.fetch(&image, &path).await.map_err(SharedError::from))
             };
             let (left, right) = tokio::join!(one(job.left), one(job.right));
             let _ = tx.send(Msg::DiffSides(Sides {
@@ -210,10 +214,10 @@ async fn open_files(
     at: StageRef,
     image: Option<String>,
 ) {
-    let fail = |e: String| {
+    let fail = |e: SessionError| {
         send(FilesMsg::Indexed {
             req,
-            result: Err(e),
+            result: Err(e.into()),
             image_id: None,
             from_cache: false,
         })

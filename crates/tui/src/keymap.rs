@@ -391,7 +391,7 @@ mod tests {
             Overlay::Help,
             Overlay::Slowest(0),
             Overlay::Timeline(Default::default()),
-            Overlay::Error("gone".into()),
+            Overlay::Error(crate::update::tests::failed("gone")),
         ] {
             let mut m = model();
             m.overlay = Some(o);

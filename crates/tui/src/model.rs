@@ -9,6 +9,7 @@ use crate::explain_state::ExplainState;
 use crate::files::FilesPane;
 use crate::layout::{Areas, areas};
 pub use stagescope_core::session::Pause;
+use stagescope_core::session::SharedError;
 use stagescope_dockerfile::lint::Warning;
 use stagescope_fs::cache::MemoryCache;
 use stagescope_plan::{BuildPlan, BuildState, BuilderKind, LogStream, Status};
@@ -28,7 +29,7 @@ pub enum Overlay {
     /// The slowest instructions of the build, best first; the index is the selected row.
     Slowest(usize),
     /// The engine went away or the build could not run: drawn over everything.
-    Error(String),
+    Error(SharedError),
     /// `t`: the run along wall-clock time.
     Timeline(TimelineView),
 }

@@ -155,7 +155,7 @@ pub fn load(path: &Path) -> Result<RunRecord, String> {
 }
 
 /// Writes a record to a file the user named (`--record FILE`).
-pub fn write_file(rec: &RunRecord, path: &Path) -> Result<(), String> {
-    let text = serde_json::to_vec_pretty(rec).map_err(|e| e.to_string())?;
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+pub fn write_file(rec: &RunRecord, path: &Path) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(rec).map_err(std::io::Error::other)?;
+    std::fs::write(path, text)
 }

@@ -7,7 +7,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 
 use super::stepper::{Cut, Step, StepMode, Stepper};
-use super::{Backend, Events, Session, SessionError, SessionEvent, pump};
+use super::{Backend, Events, Session, SessionError, SessionEvent, SharedError, pump};
 use stagescope_context::BuildContext;
 use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_engine::filesync::ContextSession;
@@ -32,7 +32,7 @@ pub async fn drive(
     mut breakpoints: watch::Receiver<Vec<(usize, usize)>>,
 ) {
     let result = drive_steps(s, step, events, &mut advance, &mut breakpoints).await;
-    events.send(SessionEvent::Ended(result.map_err(String::from)));
+    events.send(SessionEvent::Ended(result.map_err(SharedError::from)));
 }
 
 async fn drive_steps(

@@ -2,10 +2,10 @@
 //! engine that failed, or from a builder that cannot do what was asked, by the variant and
 //! not by the words. Each variant's text is the one line the user reads.
 //!
-//! The methods the TUI hands straight to its messages (`state_image`, `state_numbers`,
-//! `open_files`, `layer_info`, `fetch`, `preview`, `extract`) and [`super::SessionEvent`]
-//! still give that line as a `String`: the TUI's messages carry text, and it is being
-//! rewritten apart. The core itself works with the typed error underneath.
+//! A front end's messages carry a [`SharedError`]: the same error, cheap to clone.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use stagescope_context::ContextError;
 use stagescope_dockerfile::DockerfileError;
@@ -48,14 +48,56 @@ pub enum SessionError {
     /// Work the session ran on a blocking thread panicked or was cancelled.
     #[error(transparent)]
     Task(#[from] tokio::task::JoinError),
+    /// An extraction the user asked for wrote nothing (the destination exists, is a link,
+    /// the path is not a file, the engine failed).
+    #[error("not extracted: {0}")]
+    NotExtracted(#[source] EngineError),
+    /// The run's record could not be kept in the history.
+    #[error("cannot record the run in the history: {0}")]
+    History(#[source] std::io::Error),
+    /// The run's record could not be written to the file the user named (`--record`).
+    #[error("cannot write {}: {source}", path.display())]
+    RecordFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// What only an engine does, asked of a run replayed from its record.
+    #[error("a replay has no engine: {0}")]
+    Replay(&'static str),
 }
 
-/// For the front ends that only show the line: the TUI's messages carry text.
-impl From<SessionError> for String {
-    fn from(e: SessionError) -> String {
-        e.to_string()
+/// A [`SessionError`] a message can carry: front ends clone their messages and compare them
+/// in tests, and the error cannot be either (a task's `JoinError`, an `io::Error`). Two are
+/// equal when they are the same failure (one allocation), never because their words match.
+#[derive(Debug, Clone)]
+pub struct SharedError(Arc<SessionError>);
+
+impl From<SessionError> for SharedError {
+    fn from(e: SessionError) -> Self {
+        SharedError(Arc::new(e))
     }
 }
+
+impl std::ops::Deref for SharedError {
+    type Target = SessionError;
+    fn deref(&self) -> &SessionError {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for SharedError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedError {}
 
 #[cfg(test)]
 mod tests {
@@ -76,7 +118,7 @@ mod tests {
             build_id: "ab12".into(),
         };
         assert_eq!(
-            String::from(failed),
+            failed.to_string(),
             "the build failed; run `stagescope build` to see why (build ab12)"
         );
         let cut = SessionError::from(DockerfileError::new(3, 1, "unknown instruction: FORM"));
@@ -87,5 +129,24 @@ mod tests {
         );
         let engine = SessionError::from(EngineError::Docker("no such image".into()));
         assert_eq!(engine.to_string(), "Docker engine: no such image");
+        let refused = SessionError::NotExtracted(EngineError::Docker("gone".into()));
+        assert_eq!(refused.to_string(), "not extracted: Docker engine: gone");
+        let file = SessionError::RecordFile {
+            path: "/ro/run.json".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert_eq!(
+            file.to_string(),
+            "cannot write /ro/run.json: permission denied"
+        );
+    }
+
+    #[test]
+    fn shared_errors_are_equal_when_they_are_one_failure() {
+        let one = SharedError::from(SessionError::Replay("no files to count"));
+        let same_words = SharedError::from(SessionError::Replay("no files to count"));
+        assert_eq!(one, one.clone());
+        assert_ne!(one, same_words);
+        assert!(matches!(*one, SessionError::Replay(_)));
     }
 }

@@ -41,22 +41,14 @@ impl Session {
         stage: usize,
         state: Option<&StageState>,
     ) -> Result<(StageNumbers, FsIndex), SessionError> {
-        self.numbers_at(built, StageRef::whole(stage), state).await
+        self.state_numbers(built, StageRef::whole(stage), state)
+            .await
     }
 
     /// [`Session::stage_numbers`] for the state `at` (a stage cut after an instruction, as a
     /// tour pauses there): the stage's files so far, and what each instruction up to there
-    /// wrote. The error is the line the TUI shows.
+    /// wrote.
     pub async fn state_numbers(
-        &self,
-        built: &[Option<String>],
-        at: StageRef,
-        state: Option<&StageState>,
-    ) -> Result<(StageNumbers, FsIndex), String> {
-        Ok(self.numbers_at(built, at, state).await?)
-    }
-
-    async fn numbers_at(
         &self,
         built: &[Option<String>],
         at: StageRef,

@@ -146,16 +146,8 @@ async fn layers_of(
 
 impl Session {
     /// [`open_files`] on this session's engine; on a Control API BuildKit, the state's tar
-    /// export indexed as it streams. The error is the line the TUI shows.
+    /// export indexed as it streams.
     pub async fn open_files(
-        &self,
-        image: &str,
-        observe: impl FnMut(&IndexBuilder) + Send + 'static,
-    ) -> Result<Opened, String> {
-        Ok(self.open(image, observe).await?)
-    }
-
-    pub(crate) async fn open(
         &self,
         image: &str,
         observe: impl FnMut(&IndexBuilder) + Send + 'static,
@@ -188,29 +180,31 @@ impl Session {
         stage: usize,
         instruction: usize,
         ix: Arc<FsIndex>,
-    ) -> Result<LayerInfo, String> {
+    ) -> Result<LayerInfo, SessionError> {
         // A tar export is one flattened filesystem: only an engine's layers say who wrote what.
         let layers = layers(self.engine()?, image).await?;
         let plan = self.plan.clone();
-        tokio::task::spawn_blocking(move || layer_info(&plan, stage, instruction, &layers, &ix))
-            .await
-            .map_err(|e| e.to_string())
+        let info = tokio::task::spawn_blocking(move || {
+            layer_info(&plan, stage, instruction, &layers, &ix)
+        })
+        .await?;
+        Ok(info)
     }
 
     /// The first [`PREVIEW_LIMIT`] bytes of one file of `image`.
-    pub async fn fetch(&self, image: &str, path: &[u8]) -> Result<FetchedFile, String> {
-        match &self.backend {
+    pub async fn fetch(&self, image: &str, path: &[u8]) -> Result<FetchedFile, SessionError> {
+        let fetched = match &self.backend {
             Backend::Engine(e) => fetch_path(e, image, path, PREVIEW_LIMIT).await,
             Backend::Buildkit(b) => {
                 let what = self.export_of(image);
                 fetch_state_file(b, &self.request, &self.context, what, path, PREVIEW_LIMIT).await
             }
-        }
-        .map_err(|e| e.to_string())
+        }?;
+        Ok(fetched)
     }
 
     /// What the files pane shows of one path of `image`.
-    pub async fn preview(&self, image: &str, path: &[u8]) -> Result<Preview, String> {
+    pub async fn preview(&self, image: &str, path: &[u8]) -> Result<Preview, SessionError> {
         let f = self.fetch(image, path).await?;
         Ok(match f.kind {
             Kind::File => Preview::of_file(path, f.size, &f.data),
@@ -227,12 +221,17 @@ impl Session {
 
     /// Writes the file at `path` of `image` into the host directory `dest`, as the user
     /// asked; never over an existing file.
-    pub async fn extract(&self, image: &str, path: &[u8], dest: &str) -> Result<String, String> {
+    pub async fn extract(
+        &self,
+        image: &str,
+        path: &[u8],
+        dest: &str,
+    ) -> Result<String, SessionError> {
         let dest = expand_home(dest.trim());
         extract_path(self.engine()?, image, path, dest)
             .await
             .map(|(p, n)| format!("wrote {} ({n} bytes)", p.display()))
-            .map_err(|e| format!("not extracted: {e}"))
+            .map_err(SessionError::NotExtracted)
     }
 }
 

@@ -81,14 +81,13 @@ impl Session {
         })
     }
 
-    /// Like [`Session::image_of`], and the model learns that state's image. The error is
-    /// the line the TUI shows.
+    /// Like [`Session::image_of`], and the model learns that state's image.
     pub async fn state_image(
         &self,
         built: &[Option<String>],
         at: StageRef,
         events: &Events,
-    ) -> Result<String, String> {
+    ) -> Result<String, SessionError> {
         let image = self.image_of(built, at, events).await?;
         if let Some(instruction) = at.at {
             events.build(BuildEvent::StateImage {
@@ -102,7 +101,7 @@ impl Session {
 
     /// The filesystem of an image (see [`super::files::open_files`]), owned.
     pub async fn index(&self, image: &str) -> Result<FsIndex, SessionError> {
-        let opened = self.open(image, |_| {}).await?;
+        let opened = self.open_files(image, |_| {}).await?;
         Ok(std::sync::Arc::unwrap_or_clone(opened.index))
     }
 }

@@ -33,7 +33,7 @@ use stagescope_engine::run::{
 };
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind};
 
-pub use error::SessionError;
+pub use error::{SessionError, SharedError};
 pub use stepper::{Pause, StepMode};
 
 /// What a build needs before an engine is reached: read and checked from the flags.
@@ -180,9 +180,8 @@ pub enum SessionEvent {
     Build(BuildEvent),
     /// The build waits for [`driver::Advance`].
     Paused(Pause),
-    /// The driver stopped: finished, failed (the events said how), or could not go on (the
-    /// line to show: a front end has nothing to do about it but say it).
-    Ended(Result<(), String>),
+    /// The driver stopped: finished, failed (the events said how), or could not go on.
+    Ended(Result<(), SharedError>),
 }
 
 /// Where a session's events go: a front end's own channel, whatever its message type.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{Events, Session, SessionEvent};
+use super::{Events, Session, SessionError, SessionEvent};
 use crate::history::Recorder;
 use crate::history::facts::step_facts;
 use crate::history::inputs::digest_inputs;
@@ -151,20 +151,21 @@ impl Recording {
 
     /// Ends the recording (later calls do nothing) and writes it: into the history, and into
     /// the `--record` file. Returns where it went, or why it could not be written.
-    pub fn finish(&self) -> Result<Vec<PathBuf>, String> {
+    pub fn finish(&self) -> Result<Vec<PathBuf>, SessionError> {
         let Some(r) = self.recorder.lock().ok().and_then(|mut r| r.take()) else {
             return Ok(Vec::new());
         };
         let rec = r.finish();
         let mut written = Vec::new();
         if let Some(s) = &self.store {
-            let p = s
-                .save(&rec)
-                .map_err(|e| format!("cannot record the run in the history: {e}"))?;
+            let p = s.save(&rec).map_err(SessionError::History)?;
             written.push(p);
         }
         if let Some(f) = &self.file {
-            store::write_file(&rec, f)?;
+            store::write_file(&rec, f).map_err(|source| SessionError::RecordFile {
+                path: f.clone(),
+                source,
+            })?;
             written.push(f.clone());
         }
         Ok(written)

@@ -10,6 +10,7 @@ pub(crate) mod keys;
 pub(crate) mod preview;
 pub(crate) mod view;
 
+use stagescope_core::session::SharedError;
 use std::collections::HashSet;
 
 use stagescope_fs::compare::Comparison;
@@ -368,7 +369,7 @@ pub struct DiffState {
 #[derive(Debug, Clone)]
 pub struct Indexed {
     pub request: u64,
-    pub result: Result<Box<DiffData>, String>,
+    pub result: Result<Box<DiffData>, SharedError>,
 }
 
 /// Messages carry indexes, which have no meaningful equality: two answers are the same
@@ -423,7 +424,7 @@ impl DiffState {
         }
         v.phase = match msg.result {
             Ok(d) => Phase::Ready(d),
-            Err(e) => Phase::Failed(e),
+            Err(e) => Phase::Failed(e.to_string()),
         };
         v.refresh();
     }

@@ -2,6 +2,7 @@
 //! background (one request id per opening, stale answers dropped), and the rows they turn
 //! into ([`stagescope_fs::sides`]).
 
+use stagescope_core::session::SharedError;
 use stagescope_fs::content_diff::Row;
 use stagescope_fs::preview::FetchedFile;
 
@@ -17,8 +18,8 @@ pub struct FetchSides {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sides {
     pub request: u64,
-    pub left: Option<Result<FetchedFile, String>>,
-    pub right: Option<Result<FetchedFile, String>>,
+    pub left: Option<Result<FetchedFile, SharedError>>,
+    pub right: Option<Result<FetchedFile, SharedError>>,
 }
 
 /// The content part of the open detail.

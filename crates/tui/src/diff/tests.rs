@@ -207,7 +207,7 @@ fn stale_answers_are_dropped() {
         &mut m,
         Msg::DiffIndexed(Indexed {
             request: 2,
-            result: Err("daemon gone".into()),
+            result: Err(crate::update::tests::failed("daemon gone")),
         }),
     );
     assert!(matches!(&view(&m).phase, Phase::Failed(e) if e == "daemon gone"));
@@ -340,8 +340,8 @@ fn help_still_opens_over_the_view() {
 fn sides(request: u64, left: Option<&[u8]>, right: Option<&[u8]>) -> Msg {
     Msg::DiffSides(Sides {
         request,
-        left: left.map(fetched),
-        right: right.map(fetched),
+        left: left.map(|b| fetched(b).map_err(|e| crate::update::tests::failed(&e))),
+        right: right.map(|b| fetched(b).map_err(|e| crate::update::tests::failed(&e))),
     })
 }
 

@@ -69,8 +69,8 @@ fn preview(path: &[u8], left: Option<&[u8]>, right: Option<&[u8]>) -> String {
         &mut m,
         Msg::DiffSides(Sides {
             request: 2,
-            left: left.map(fetched),
-            right: right.map(fetched),
+            left: left.map(|b| fetched(b).map_err(|e| crate::update::tests::failed(&e))),
+            right: right.map(|b| fetched(b).map_err(|e| crate::update::tests::failed(&e))),
         }),
     );
     screen(&m)

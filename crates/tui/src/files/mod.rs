@@ -9,6 +9,7 @@ pub mod keys;
 mod update;
 pub mod view;
 
+use stagescope_core::session::SharedError;
 use std::sync::Arc;
 
 use stagescope_fs::preview::Preview;
@@ -233,22 +234,22 @@ pub enum FilesMsg {
     },
     Indexed {
         req: u64,
-        result: Result<Shared<FsIndex>, String>,
+        result: Result<Shared<FsIndex>, SharedError>,
         /// The image's id, the cache key.
         image_id: Option<String>,
         from_cache: bool,
     },
     Layers {
         req: u64,
-        result: Result<Shared<LayerInfo>, String>,
+        result: Result<Shared<LayerInfo>, SharedError>,
     },
     Preview {
         req: u64,
-        result: Result<Preview, String>,
+        result: Result<Preview, SharedError>,
     },
     Extracted {
         req: u64,
-        result: Result<String, String>,
+        result: Result<String, SharedError>,
     },
 }
 

@@ -131,7 +131,7 @@ impl FilesPane {
                         p.set_index(ix);
                         return layers_cmd(p);
                     }
-                    Err(e) => p.error = Some(e),
+                    Err(e) => p.error = Some(e.to_string()),
                 }
             }
             FilesMsg::Layers { result, .. } => match result {
@@ -141,18 +141,19 @@ impl FilesPane {
                         p.list = p.changes();
                     }
                 }
-                Err(e) => p.layers_error = Some(e),
+                Err(e) => p.layers_error = Some(e.to_string()),
             },
             FilesMsg::Preview { result, .. } => {
                 p.preview_pending = false;
                 match result {
                     Ok(pv) => p.preview = Some(pv),
-                    Err(e) => p.notice = Some(e),
+                    Err(e) => p.notice = Some(e.to_string()),
                 }
             }
             FilesMsg::Extracted { result, .. } => {
                 p.notice = Some(match result {
-                    Ok(s) | Err(s) => s,
+                    Ok(wrote) => wrote,
+                    Err(e) => e.to_string(),
                 })
             }
         }

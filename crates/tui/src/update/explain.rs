@@ -1,6 +1,7 @@
 //! The Explain pane's part of `update`: `e` opens and closes it, its subject follows the
 //! focus, it scrolls, and numbers are asked for once the selected stage is built.
 
+use stagescope_core::session::SharedError;
 use std::sync::Arc;
 
 use super::Cmd;
@@ -50,7 +51,7 @@ pub(super) fn on_numbers(
     m: &mut Model,
     stage: usize,
     at: Option<usize>,
-    result: Result<StageNumbers, String>,
+    result: Result<StageNumbers, SharedError>,
 ) {
     if m.explain.counting == Some(stage) {
         m.explain.counting = None;
@@ -67,7 +68,7 @@ pub(super) fn on_numbers(
             }
             Counted::Ready(Arc::new(n))
         }
-        Err(e) => Counted::Failed(e.lines().next().unwrap_or_default().to_string()),
+        Err(e) => Counted::Failed(e),
     };
     m.explain.numbers.insert(stage, counted);
 }

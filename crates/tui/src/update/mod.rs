@@ -13,6 +13,7 @@ use crate::diff::keys::DiffKey;
 use crate::files::{FilesCmd, FilesKey, FilesMsg};
 use crate::layout::{NODE_ROWS, first_visible};
 use crate::model::{Focus, Model, Overlay, Pause};
+use stagescope_core::session::SharedError;
 pub use stagescope_core::session::StepMode;
 use stagescope_plan::{BuildEvent, Status};
 
@@ -77,7 +78,7 @@ pub enum Msg {
     /// The step driver waits for `n` or `c`.
     Paused(Pause),
     /// The build driver stopped; `Err` when it could not go on (daemon gone, bad context).
-    Ended(Result<(), String>),
+    Ended(Result<(), SharedError>),
     Tick {
         elapsed_ms: u64,
     },
@@ -101,7 +102,7 @@ pub enum Msg {
         stage: usize,
         /// The state counted: None for the whole stage, Some(k) for the state after k.
         at: Option<usize>,
-        result: Result<stagescope_core::explain::StageNumbers, String>,
+        result: Result<stagescope_core::explain::StageNumbers, SharedError>,
     },
 }
 

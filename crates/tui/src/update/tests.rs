@@ -16,6 +16,13 @@ COPY --from=builder /src /app
 CMD [\"/bin/sh\"]
 ";
 
+/// A failure that reads exactly `words` (as the engine relays a daemon's text), for the
+/// screens and folds that only show it.
+pub(crate) fn failed(words: &str) -> SharedError {
+    let relayed = stagescope_core::engine::EngineError::Context(words.into());
+    SharedError::from(stagescope_core::session::SessionError::from(relayed))
+}
+
 pub(crate) fn plan_of(text: &str) -> BuildPlan {
     let df = Dockerfile::parse(text.as_bytes()).expect("parse");
     let g = StageGraph::build(&df, &GraphOptions::default()).expect("graph");
@@ -267,14 +274,9 @@ fn step_keys_only_while_paused() {
 #[test]
 fn daemon_gone_is_an_overlay_not_a_crash() {
     let mut m = model();
-    update(
-        &mut m,
-        Msg::Ended(Err("Cannot reach the Docker daemon".into())),
-    );
-    assert_eq!(
-        m.overlay,
-        Some(Overlay::Error("Cannot reach the Docker daemon".into()))
-    );
+    let gone = failed("Cannot reach the Docker daemon");
+    update(&mut m, Msg::Ended(Err(gone.clone())));
+    assert_eq!(m.overlay, Some(Overlay::Error(gone)));
     assert_eq!(key(&mut m, Action::Quit), vec![Cmd::Quit]);
 }
 
@@ -431,18 +433,17 @@ fn numbers_are_asked_for_once_the_stage_is_built_and_kept() {
     // The build's events say what was cached.
     assert_eq!(got.instructions[1].cached, Some(false));
     assert_eq!(got.instructions[0].cached, Some(true));
+    let why = failed("no such image\nsecond line");
     update(
         &mut m,
         Msg::ExplainNumbers {
             stage: 1,
             at: None,
-            result: Err("no such image\nsecond line".into()),
+            result: Err(why.clone()),
         },
     );
-    assert_eq!(
-        m.explain.numbers.get(&1),
-        Some(&Counted::Failed("no such image".into()))
-    );
+    // Kept whole: the pane shows its first line (views::explain's tests).
+    assert_eq!(m.explain.numbers.get(&1), Some(&Counted::Failed(why)));
 }
 
 /// A tour pauses mid-stage: the state there is counted before the stage is built, and the

@@ -176,7 +176,9 @@ mod tests {
     #[test]
     fn an_error_is_one_line_and_no_source_says_so() {
         let mut m = copy_selected();
-        let result = Err("the engine went away\nat line 2".into());
+        let result = Err(crate::update::tests::failed(
+            "the engine went away\nat line 2",
+        ));
         update(
             &mut m,
             Msg::ExplainNumbers {

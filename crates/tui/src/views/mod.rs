@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, m: &Model) {
     match &m.overlay {
         Some(Overlay::Help) => help::render(frame, frame.area(), m),
         Some(Overlay::Slowest(sel)) => slowest::render(frame, frame.area(), m, *sel),
-        Some(Overlay::Error(e)) => error::render(frame, frame.area(), e),
+        Some(Overlay::Error(e)) => error::render(frame, frame.area(), &e.to_string()),
         Some(Overlay::Timeline(v)) => timeline::render(frame, frame.area(), m, v),
         None => {}
     }
@@ -203,10 +203,9 @@ pub(crate) mod tests {
         let mut m = state("building");
         update(
             &mut m,
-            Msg::Ended(Err(
-                "Cannot reach the Docker daemon at unix:///var/run/docker.sock — is it running?"
-                    .into(),
-            )),
+            Msg::Ended(Err(crate::update::tests::failed(
+                "Cannot reach the Docker daemon at unix:///var/run/docker.sock — is it running?",
+            ))),
         );
         insta::assert_snapshot!("screen_daemon_gone_80x24", screen(&m));
         let mut m = state("failed");
