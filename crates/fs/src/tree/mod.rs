@@ -184,6 +184,10 @@ impl TreeView {
         self.tree.select(row);
     }
 
+    pub fn selected_row(&self) -> Option<Row> {
+        self.tree.selected_row()
+    }
+
     /// The children of `id` that are shown, in the current order.
     pub fn visible_children(&self, ix: &FsIndex, id: EntryId) -> Vec<EntryId> {
         LazyTree::visible_children(&self.source(ix), Some(id))
