@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
     tree.expand_all(&ix);
     assert!(tree.rows().len() > 100_000);
     pane.tree = tree;
-    pane.selected = 60_000;
+    pane.tree.select(60_000);
     pane.loading = false;
     pane.index = Some(Shared::new(ix.clone()));
     let mut term = Terminal::new(TestBackend::new(160, 50)).expect("terminal");

@@ -1,7 +1,8 @@
 //! `d`: the diff view's data and its pure update. Two stage images are indexed in the
 //! background (one request id per opening, stale answers dropped); the comparison itself
-//! is [`DiffData::compute`], and the tree over it is lazy: only the rows of expanded
-//! directories are materialised, as small integer ids into [`Diff::entries`].
+//! is [`DiffData::compute`], and the tree over it is the [`LazyTree`] the files pane uses
+//! too, reading the diff's entries: only the rows of expanded directories are materialised,
+//! as small integer ids into [`Diff::entries`].
 //!
 //! The summary and the findings rows come from [`DiffReport`], so the view and
 //! `stagescope diff` cannot disagree about what counts as a leftover or who brought it.
@@ -11,12 +12,11 @@ pub(crate) mod preview;
 pub(crate) mod view;
 
 use stagescope_core::session::SharedError;
-use std::collections::HashSet;
-
 use stagescope_fs::compare::Comparison;
 use stagescope_fs::diff::{Diff, Status as DiffStatus};
 use stagescope_fs::provenance::{Inputs, Provenance, ReleaseModel};
 use stagescope_fs::rules::{Finding, RuleSet};
+use stagescope_fs::tree::{LazyTree, TreeSource};
 use stagescope_fs::{EntryId, FsIndex, Kind};
 use stagescope_report::diff::{DiffReport, FindingRow, Summary};
 
@@ -214,30 +214,6 @@ impl DiffData {
         self.diff.rollup(&self.diff.entries()[i as usize]).is_some()
     }
 
-    /// The rows on screen: top-level entries, and the children of expanded directories,
-    /// that pass the filter. Collapsed subtrees are skipped in one jump each.
-    pub fn rows(&self, expanded: &HashSet<u32>, filter: Filter) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut i = 0usize;
-        let n = self.len();
-        while i < n {
-            if self.shown(i, filter) {
-                out.push(i as u32);
-                if expanded.contains(&(i as u32)) {
-                    i += 1;
-                    continue;
-                }
-            }
-            i = self.end[i] as usize;
-        }
-        out
-    }
-
-    /// The directory a diff entry is in.
-    pub fn parent_of(&self, i: u32) -> Option<u32> {
-        self.parent.get(i as usize).copied().filter(|&p| p != TOP)
-    }
-
     /// The diff entry of a release entry.
     pub fn of_right(&self, id: EntryId) -> Option<u32> {
         self.of_right
@@ -246,19 +222,48 @@ impl DiffData {
             .filter(|&i| i != TOP)
     }
 
-    /// Depth of a diff entry (0 at the top).
-    pub fn depth(&self, mut i: u32) -> usize {
-        let mut d = 0;
-        while let Some(p) = self.parent_of(i) {
-            d += 1;
-            i = p;
-        }
-        d
-    }
-
     /// Whether the entry itself is covered by a finding.
     pub fn is_leftover(&self, i: u32) -> bool {
         self.flags[i as usize] & LEFTOVER != 0
+    }
+}
+
+/// The diff's entries through a filter, as the lazy tree reads them.
+struct DiffTree<'a> {
+    data: &'a DiffData,
+    filter: Filter,
+}
+
+impl TreeSource for DiffTree<'_> {
+    fn children(&self, node: Option<u32>, out: &mut Vec<u32>) {
+        let d = self.data;
+        let (mut i, end) = match node {
+            Some(n) => (n as usize + 1, d.end[n as usize] as usize),
+            None => (0, d.len()),
+        };
+        // Entries are in path order with each subtree contiguous: a child's `end` is its
+        // next sibling, so a directory's children cost one jump each, whatever lies below.
+        while i < end {
+            out.push(i as u32);
+            i = d.end[i] as usize;
+        }
+    }
+
+    /// A directory can be opened even when the filter leaves it nothing to show.
+    fn has_children(&self, node: u32) -> bool {
+        self.data.is_dir(node)
+    }
+
+    fn parent(&self, node: u32) -> Option<u32> {
+        self.data
+            .parent
+            .get(node as usize)
+            .copied()
+            .filter(|&p| p != TOP)
+    }
+
+    fn shown(&self, node: u32) -> bool {
+        self.data.shown(node as usize, self.filter)
     }
 }
 
@@ -308,10 +313,8 @@ pub struct DiffView {
     pub phase: Phase,
     pub filter: Filter,
     pub pane: Pane,
-    pub expanded: HashSet<u32>,
-    /// Materialised rows of the tree (diff entry ids); rebuilt on expand, collapse, filter.
-    pub rows: Vec<u32>,
-    pub selected: usize,
+    /// The open directories, the rows they make (diff entry ids) and the selected row.
+    pub tree: LazyTree,
     pub finding: usize,
     /// Both sides of one diff entry, drawn over the view.
     pub detail: Option<u32>,
@@ -327,30 +330,30 @@ impl DiffView {
         }
     }
 
-    fn refresh(&mut self) {
-        let keep = self.rows.get(self.selected).copied();
-        self.rows = match &self.phase {
-            Phase::Ready(d) => d.rows(&self.expanded, self.filter),
-            _ => Vec::new(),
+    /// The tree's source and the tree apart, so the tree can change while the source reads
+    /// the data; `None` until both sides are indexed.
+    fn parts(&mut self) -> (Option<DiffTree<'_>>, &mut LazyTree) {
+        let src = match &self.phase {
+            Phase::Ready(d) => Some(DiffTree {
+                data: d,
+                filter: self.filter,
+            }),
+            _ => None,
         };
-        self.selected = keep
-            .and_then(|k| self.rows.iter().position(|&r| r == k))
-            .unwrap_or(self.selected.min(self.rows.len().saturating_sub(1)));
+        (src, &mut self.tree)
+    }
+
+    fn refresh(&mut self) {
+        match self.parts() {
+            (Some(src), tree) => tree.rebuild(&src),
+            (None, tree) => tree.clear(),
+        }
     }
 
     /// Expands the ancestors of `i` and selects it (when the filter shows it).
     fn reveal(&mut self, i: u32) {
-        let Some(d) = self.data() else { return };
-        let mut up = Vec::new();
-        let mut p = d.parent_of(i);
-        while let Some(x) = p {
-            up.push(x);
-            p = d.parent_of(x);
-        }
-        self.expanded.extend(up);
-        self.refresh();
-        if let Some(pos) = self.rows.iter().position(|&r| r == i) {
-            self.selected = pos;
+        if let (Some(src), tree) = self.parts() {
+            tree.reveal(&src, i);
         }
     }
 }
@@ -493,44 +496,28 @@ impl DiffState {
             }
             A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
                 let findings = v.data().map_or(0, |d| d.findings.len());
-                let (cur, n) = match v.pane {
-                    Pane::Tree => (&mut v.selected, v.rows.len()),
-                    Pane::Findings => (&mut v.finding, findings),
-                };
-                *cur = scrolled(*cur, a, page).min(n.saturating_sub(1));
+                match v.pane {
+                    Pane::Tree => v.tree.select(scrolled(v.tree.selected(), a, page)),
+                    Pane::Findings => {
+                        v.finding = scrolled(v.finding, a, page).min(findings.saturating_sub(1));
+                    }
+                }
             }
             A::Expand | A::Collapse | A::Enter if v.pane == Pane::Tree => {
-                let Some(&row) = v.rows.get(v.selected) else {
+                let (Some(src), tree) = v.parts() else {
                     return vec![];
                 };
-                let mut cmds = vec![];
-                let is_dir = v.data().is_some_and(|d| d.is_dir(row));
-                let open = v.expanded.contains(&row);
+                let Some(row) = tree.selected_row() else {
+                    return vec![];
+                };
+                let at = tree.selected();
                 match a {
-                    A::Expand if is_dir => {
-                        v.expanded.insert(row);
-                    }
-                    A::Collapse if open => {
-                        v.expanded.remove(&row);
-                    }
-                    A::Collapse => {
-                        if let Some(p) = v.data().and_then(|d| d.parent_of(row))
-                            && let Some(pos) = v.rows.iter().position(|&r| r == p)
-                        {
-                            v.selected = pos;
-                        }
-                    }
-                    A::Enter if is_dir && open => {
-                        v.expanded.remove(&row);
-                    }
-                    A::Enter if is_dir => {
-                        v.expanded.insert(row);
-                    }
-                    A::Enter => cmds = show(v, seq, row),
+                    A::Expand => tree.expand(&src, at),
+                    A::Collapse => tree.collapse_or_parent(&src),
+                    A::Enter if row.has_children => tree.toggle(&src, at),
+                    A::Enter => return show(v, seq, row.id),
                     _ => {}
                 }
-                v.refresh();
-                return cmds;
             }
             A::Enter => {
                 // A finding: show it in the tree and both sides of it.
@@ -565,7 +552,7 @@ fn scrolled(cur: usize, a: DiffKey, page: usize) -> usize {
 
 /// First tree row drawn so that the selection is on screen.
 pub(crate) fn first_row(v: &DiffView, rows: usize) -> usize {
-    first_visible(v.selected, rows)
+    first_visible(v.tree.selected(), rows)
 }
 
 #[cfg(test)]

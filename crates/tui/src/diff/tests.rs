@@ -110,9 +110,11 @@ fn view(m: &Model) -> &DiffView {
 fn row_paths(m: &Model) -> Vec<String> {
     let v = view(m);
     let d = v.data().expect("ready");
-    v.rows
+    v.tree
+        .rows()
         .iter()
-        .map(|&i| {
+        .map(|r| {
+            let i = r.id;
             let e = &d.diff.entries()[i as usize];
             format!(
                 "{} {}",
@@ -238,7 +240,7 @@ fn the_tree_materialises_only_expanded_directories() {
     // Collapse on a child goes to its directory; again folds it.
     act(&mut m, Action::Diff(DiffKey::Down));
     act(&mut m, Action::Diff(DiffKey::Collapse));
-    assert_eq!(view(&m).selected, 0);
+    assert_eq!(view(&m).tree.selected(), 0);
     act(&mut m, Action::Diff(DiffKey::Collapse));
     assert_eq!(row_paths(&m).len(), 6);
 }
@@ -283,7 +285,7 @@ fn enter_shows_both_sides_and_esc_steps_back() {
     act(&mut m, Action::Diff(DiffKey::Up));
     act(&mut m, Action::Diff(DiffKey::Up));
     act(&mut m, Action::Diff(DiffKey::Up));
-    assert_eq!(row_paths(&m)[view(&m).selected], "= etc");
+    assert_eq!(row_paths(&m)[view(&m).tree.selected()], "= etc");
     act(&mut m, Action::Diff(DiffKey::Enter));
     act(&mut m, Action::Diff(DiffKey::Down));
     act(&mut m, Action::Diff(DiffKey::Enter));
@@ -323,8 +325,8 @@ fn findings_name_the_reason_and_the_instruction_and_enter_reveals_them() {
     act(&mut m, Action::Diff(DiffKey::Down));
     act(&mut m, Action::Diff(DiffKey::Enter));
     let v = view(&m);
-    assert_eq!(row_paths(&m)[v.selected], "+ app/deploy.txt");
-    assert_eq!(v.detail, Some(v.rows[v.selected]));
+    assert_eq!(row_paths(&m)[v.tree.selected()], "+ app/deploy.txt");
+    assert_eq!(v.detail, v.tree.selected_row().map(|r| r.id));
 }
 
 #[test]

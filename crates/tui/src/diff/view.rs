@@ -16,6 +16,7 @@ use stagescope_fs::diff::Status;
 use stagescope_fs::format::human_size;
 use stagescope_fs::provenance::Provenance;
 use stagescope_fs::rules::Severity;
+use stagescope_fs::tree::Row;
 use stagescope_fs::{EntryRef, Kind, escape};
 
 pub(crate) fn render(frame: &mut Frame, area: Rect, v: &DiffView) {
@@ -142,12 +143,13 @@ fn tree_pane(frame: &mut Frame, area: Rect, v: &DiffView, d: &DiffData) {
     let rows = usize::from(area.height.saturating_sub(2));
     let first = first_row(v, rows);
     let lines: Vec<Line> = v
-        .rows
+        .tree
+        .rows()
         .iter()
         .enumerate()
         .skip(first)
         .take(rows)
-        .map(|(n, &i)| tree_line(d, v, i, n == v.selected && v.pane == Pane::Tree))
+        .map(|(n, &r)| tree_line(d, r, n == v.tree.selected() && v.pane == Pane::Tree))
         .collect();
     let body = if lines.is_empty() {
         vec![Line::from(Span::styled(
@@ -157,14 +159,15 @@ fn tree_pane(frame: &mut Frame, area: Rect, v: &DiffView, d: &DiffData) {
     } else {
         lines
     };
-    let title = format!(" Tree · {} of {} paths ", v.rows.len(), d.len());
+    let title = format!(" Tree · {} of {} paths ", v.tree.rows().len(), d.len());
     frame.render_widget(
         Paragraph::new(body).block(pane(title, v.pane == Pane::Tree)),
         area,
     );
 }
 
-fn tree_line<'a>(d: &'a DiffData, v: &DiffView, i: u32, selected: bool) -> Line<'a> {
+fn tree_line(d: &DiffData, r: Row, selected: bool) -> Line<'_> {
+    let i = r.id;
     let e = &d.diff.entries()[i as usize];
     let here = e.entry(&d.left, &d.right);
     let base = if selected {
@@ -172,8 +175,8 @@ fn tree_line<'a>(d: &'a DiffData, v: &DiffView, i: u32, selected: bool) -> Line<
     } else {
         Style::default()
     };
-    let indent = "  ".repeat(d.depth(i));
-    let fold = match (d.is_dir(i), v.expanded.contains(&i)) {
+    let indent = "  ".repeat(usize::from(r.depth));
+    let fold = match (r.has_children, r.expanded) {
         (true, true) => "▾ ",
         (true, false) => "▸ ",
         _ => "  ",

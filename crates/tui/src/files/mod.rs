@@ -80,9 +80,8 @@ pub struct FilesPane {
     pub title: String,
     pub image: Option<String>,
     pub index: Option<Shared<FsIndex>>,
+    /// The tree and its selected row.
     pub tree: TreeView,
-    /// Selected row of the tree.
-    pub selected: usize,
     pub progress: Progress,
     /// The export is still streaming (or the image is still being made).
     pub loading: bool,
@@ -110,7 +109,6 @@ impl FilesPane {
             image: None,
             index: None,
             tree: TreeView::default(),
-            selected: 0,
             progress: Progress::default(),
             loading: true,
             from_cache: false,
@@ -132,7 +130,7 @@ impl FilesPane {
         match &self.list {
             Some(List::Largest(ids)) => ids.get(self.list_selected).copied(),
             Some(List::Changes(rows)) => rows.get(self.list_selected).and_then(|r| r.id),
-            None => self.tree.rows().get(self.selected).map(|r| r.id),
+            None => self.tree.selected_row().map(|r| r.id),
         }
     }
 
@@ -172,15 +170,16 @@ impl FilesPane {
             ),
             None => (Vec::new(), None),
         };
+        let at = self.tree.selected();
         self.tree = TreeView::reopen(&ix, self.tree.sort(), &open);
         if let Some(f) = self.filter.as_deref().and_then(|f| Filter::parse(f).ok()) {
             self.tree.set_filter(&ix, Some(&f));
         }
-        self.selected = sel
+        let row = sel
             .and_then(|p| ix.lookup(&p))
             .and_then(|id| self.tree.row_of(id))
-            .unwrap_or(self.selected)
-            .min(self.tree.rows().len().saturating_sub(1));
+            .unwrap_or(at);
+        self.tree.select(row);
         // Lists hold ids of the old index: rebuilt from the new one.
         self.list = match self.list.take() {
             Some(List::Largest(_)) => Some(List::Largest(largest_files(&ix, LARGEST))),

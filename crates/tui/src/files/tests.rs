@@ -329,7 +329,7 @@ fn filter_sort_largest_and_preview() {
 fn a_symlink_loop_previews_as_a_note() {
     let mut m = opened();
     let row = names(&m).iter().position(|n| n == "loop").expect("loop");
-    m.files.as_mut().expect("pane").selected = row;
+    m.files.as_mut().expect("pane").tree.select(row);
     assert!(act(&mut m, FilesKey::Activate).is_empty());
     let pv = m
         .files

@@ -10,12 +10,13 @@ fn move_by(p: &mut FilesPane, delta: isize) {
         pv.top = pv.top.saturating_add_signed(delta).min(last);
         return;
     }
-    let sel = if p.list.is_some() {
-        &mut p.list_selected
+    if p.list.is_some() {
+        let sel = &mut p.list_selected;
+        *sel = sel.saturating_add_signed(delta).min(n.saturating_sub(1));
     } else {
-        &mut p.selected
-    };
-    *sel = sel.saturating_add_signed(delta).min(n.saturating_sub(1));
+        let sel = p.tree.selected().saturating_add_signed(delta);
+        p.tree.select(sel);
+    }
 }
 
 fn preview_cmd(p: &mut FilesPane) -> Vec<FilesCmd> {
@@ -80,7 +81,6 @@ fn submit(p: &mut FilesPane) -> Vec<FilesCmd> {
                     Err(e) => p.notice = Some(format!("bad pattern: {e}")),
                 }
             }
-            p.selected = p.selected.min(p.tree.rows().len().saturating_sub(1));
             vec![]
         }
         InputKind::Extract => {
@@ -174,7 +174,6 @@ impl FilesPane {
                     p.filter = None;
                     if let Some(ix) = &p.index {
                         p.tree.set_filter(ix, None);
-                        p.selected = p.selected.min(p.tree.rows().len().saturating_sub(1));
                     }
                 } else {
                     return vec![FilesCmd::Cancel];
@@ -191,31 +190,19 @@ impl FilesPane {
                     return preview_cmd(p);
                 }
             }
-            F::Activate => {
-                let row = p.tree.rows().get(p.selected).copied();
-                match (row, &p.index) {
-                    (Some(r), Some(ix)) if r.has_children => p.tree.toggle(ix, p.selected),
-                    (Some(_), Some(_)) => return preview_cmd(p),
-                    _ => {}
-                }
-            }
+            F::Activate => match (p.tree.selected_row(), &p.index) {
+                (Some(r), Some(ix)) if r.has_children => p.tree.toggle(ix, p.tree.selected()),
+                (Some(_), Some(_)) => return preview_cmd(p),
+                _ => {}
+            },
             F::Expand => {
                 if let Some(ix) = &p.index {
-                    p.tree.expand(ix, p.selected);
+                    p.tree.expand(ix, p.tree.selected());
                 }
             }
             F::Collapse => {
-                let row = p.tree.rows().get(p.selected).copied();
-                match (row, &p.index) {
-                    (Some(r), _) if r.expanded => p.tree.collapse(p.selected),
-                    (Some(r), Some(ix)) => {
-                        if let Some(parent) = ix.get(r.id).parent()
-                            && let Some(row) = p.tree.row_of(parent)
-                        {
-                            p.selected = row;
-                        }
-                    }
-                    _ => {}
+                if let Some(ix) = &p.index {
+                    p.tree.collapse_or_parent(ix);
                 }
             }
             F::Preview => return preview_cmd(p),
@@ -225,9 +212,7 @@ impl FilesPane {
                         SortBy::Name => SortBy::Size,
                         SortBy::Size => SortBy::Name,
                     };
-                    let id = p.current();
                     p.tree.set_sort(ix, sort);
-                    p.selected = id.and_then(|i| p.tree.row_of(i)).unwrap_or(0);
                 }
             }
             F::ExpandAll => {
@@ -238,7 +223,7 @@ impl FilesPane {
             F::CollapseAll => {
                 if let Some(ix) = &p.index {
                     p.tree.collapse_all(ix);
-                    p.selected = 0;
+                    p.tree.select(0);
                 }
             }
             F::Largest => {

@@ -127,7 +127,7 @@ fn header(added_w: usize) -> Line<'static> {
 fn tree_lines(p: &FilesPane, ix: &FsIndex, area: Rect) -> Vec<Line<'static>> {
     let rows = usize::from(area.height.saturating_sub(1));
     let added_w = added_width(area.width);
-    let first = first_visible(p.selected, rows);
+    let first = first_visible(p.tree.selected(), rows);
     let mut out = vec![header(added_w)];
     for (n, r) in p.tree.rows().iter().enumerate().skip(first).take(rows) {
         let marker = match (r.has_children, r.expanded) {
@@ -136,7 +136,7 @@ fn tree_lines(p: &FilesPane, ix: &FsIndex, area: Rect) -> Vec<Line<'static>> {
             _ => "  ",
         };
         let (name, link) = name_and_link(ix, r.id, false);
-        let sel = selected_style(n == p.selected);
+        let sel = selected_style(n == p.tree.selected());
         let kind = ix.get(r.id).kind();
         let name_style = match kind {
             Kind::Dir => sel.fg(Color::Blue).add_modifier(Modifier::BOLD),

@@ -1,12 +1,11 @@
 //! The diff view in the model: opening it on the default pair, its answers, its keys.
 
-use std::collections::HashSet;
-
 use super::Cmd;
 use crate::diff::keys::DiffKey;
 use crate::diff::preview::Sides;
 use crate::diff::{DiffView, Filter, Indexed, Pane, Phase};
 use crate::model::Model;
+use stagescope_fs::tree::LazyTree;
 use stagescope_plan::Status;
 
 /// `d`: opens the view for the final stage against its default partner.
@@ -35,9 +34,7 @@ pub(super) fn open(m: &mut Model) -> Vec<Cmd> {
         phase: Phase::Loading,
         filter: Filter::All,
         pane: Pane::Tree,
-        expanded: HashSet::new(),
-        rows: Vec::new(),
-        selected: 0,
+        tree: LazyTree::default(),
         finding: 0,
         detail: None,
         contents: None,

@@ -1,11 +1,15 @@
-//! A lazy tree over an [`FsIndex`]: only the children of expanded directories become rows,
-//! so a 100k-entry image costs what is on screen, not what is in the image. Rows carry small
-//! integer ids ([`EntryId`]) for the tree widget. The view owns no reference to the index:
-//! a model can hold both, and every method takes the index it was made from.
+//! The files pane's tree: an [`FsIndex`] as a [`TreeSource`] (sorted by name or size,
+//! filtered by a glob or a substring) under the shared [`LazyTree`], so only the children of
+//! expanded directories become rows and a 100k-entry image costs what is open, not what is in
+//! the image. Rows carry the index's own ids ([`EntryId`]). The view owns no reference to the
+//! index: a model can hold both, and every method takes the index it was made from.
+
+mod lazy;
 
 use globset::{Glob, GlobMatcher};
 
 use super::index::{EntryId, FsIndex, Kind, ROOT};
+pub use lazy::{LazyTree, Row, TreeSource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
@@ -14,16 +18,6 @@ pub enum SortBy {
     Name,
     /// Largest subtree first; ties by name.
     Size,
-}
-
-/// One visible line of the tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Row {
-    pub id: EntryId,
-    /// 0 for the children of the root.
-    pub depth: u16,
-    pub expanded: bool,
-    pub has_children: bool,
 }
 
 /// What `/` typed: a glob (when the text holds `*?[{`), else a case-insensitive substring of
@@ -74,26 +68,52 @@ impl Filter {
     }
 }
 
+/// The index as the lazy tree reads it, in the view's order and through its filter.
+struct Source<'a> {
+    ix: &'a FsIndex,
+    sort: SortBy,
+    /// With a filter: the entries that match or hold a match.
+    keep: Option<&'a [bool]>,
+}
+
+impl TreeSource for Source<'_> {
+    fn children(&self, node: Option<EntryId>, out: &mut Vec<EntryId>) {
+        let start = out.len();
+        out.extend_from_slice(self.ix.children_of(node.unwrap_or(ROOT)));
+        if self.sort == SortBy::Size {
+            // Index order is name order, and the sort is stable: ties stay by name.
+            out[start..].sort_by_key(|&c| std::cmp::Reverse(self.ix.get(c).total()));
+        }
+    }
+
+    fn has_children(&self, node: EntryId) -> bool {
+        self.ix.children_of(node).iter().any(|&c| self.shown(c))
+    }
+
+    fn parent(&self, node: EntryId) -> Option<EntryId> {
+        self.ix.get(node).parent().filter(|&p| p != ROOT)
+    }
+
+    fn shown(&self, node: EntryId) -> bool {
+        self.keep
+            .is_none_or(|k| k.get(node as usize).copied().unwrap_or(false))
+    }
+}
+
+/// The files pane's tree: the shared lazy view plus what only an index has, its sort and its
+/// glob or substring filter.
 #[derive(Debug, Clone, Default)]
 pub struct TreeView {
     sort: SortBy,
-    expanded: Vec<bool>,
     /// With a filter: the entries that match or hold a match.
     keep: Option<Vec<bool>>,
-    rows: Vec<Row>,
+    tree: LazyTree,
 }
 
 impl TreeView {
     /// The root's children, collapsed.
     pub fn new(ix: &FsIndex) -> TreeView {
-        let mut v = TreeView {
-            sort: SortBy::Name,
-            expanded: vec![false; ix.len()],
-            keep: None,
-            rows: Vec::new(),
-        };
-        v.rebuild(ix);
-        v
+        TreeView::reopen(ix, SortBy::Name, &[])
     }
 
     /// A view of `ix` sorted by `sort` with the directories at `expanded` (paths) open: how
@@ -101,31 +121,49 @@ impl TreeView {
     pub fn reopen(ix: &FsIndex, sort: SortBy, expanded: &[Vec<u8>]) -> TreeView {
         let mut v = TreeView {
             sort,
-            expanded: vec![false; ix.len()],
             keep: None,
-            rows: Vec::new(),
+            tree: LazyTree::with_nodes(ix.len()),
         };
         for p in expanded {
             if let Some(id) = ix.lookup(p) {
-                v.expanded[id as usize] = true;
+                v.tree.set_expanded(id, true);
             }
         }
-        v.rebuild(ix);
+        let (src, tree) = v.parts(ix);
+        tree.rebuild(&src);
         v
+    }
+
+    fn source<'a>(&'a self, ix: &'a FsIndex) -> Source<'a> {
+        Source {
+            ix,
+            sort: self.sort,
+            keep: self.keep.as_deref(),
+        }
+    }
+
+    /// The source and the lazy tree apart, so the tree can change while the source reads
+    /// the sort and the filter.
+    fn parts<'a>(&'a mut self, ix: &'a FsIndex) -> (Source<'a>, &'a mut LazyTree) {
+        let src = Source {
+            ix,
+            sort: self.sort,
+            keep: self.keep.as_deref(),
+        };
+        (src, &mut self.tree)
     }
 
     /// Paths of the expanded directories (for [`TreeView::reopen`]).
     pub fn expanded_paths(&self, ix: &FsIndex) -> Vec<Vec<u8>> {
-        self.expanded
-            .iter()
-            .enumerate()
-            .filter(|&(i, &x)| x && i < ix.len())
-            .map(|(i, _)| ix.get(i as EntryId).path().to_vec())
+        self.tree
+            .expanded_ids()
+            .filter(|&i| (i as usize) < ix.len())
+            .map(|i| ix.get(i).path().to_vec())
             .collect()
     }
 
     pub fn rows(&self) -> &[Row] {
-        &self.rows
+        self.tree.rows()
     }
 
     pub fn sort(&self) -> SortBy {
@@ -133,127 +171,84 @@ impl TreeView {
     }
 
     pub fn is_expanded(&self, id: EntryId) -> bool {
-        self.expanded.get(id as usize).copied().unwrap_or(false)
+        self.tree.is_expanded(id)
     }
 
-    fn shown(&self, id: EntryId) -> bool {
-        self.keep
-            .as_ref()
-            .is_none_or(|k| k.get(id as usize).copied().unwrap_or(false))
+    /// The selected row's index.
+    pub fn selected(&self) -> usize {
+        self.tree.selected()
+    }
+
+    /// Selects row `row`, or the last row when there are fewer.
+    pub fn select(&mut self, row: usize) {
+        self.tree.select(row);
+    }
+
+    pub fn selected_row(&self) -> Option<Row> {
+        self.tree.selected_row()
     }
 
     /// The children of `id` that are shown, in the current order.
     pub fn visible_children(&self, ix: &FsIndex, id: EntryId) -> Vec<EntryId> {
-        let mut kids: Vec<EntryId> = ix
-            .children_of(id)
-            .iter()
-            .copied()
-            .filter(|&c| self.shown(c))
-            .collect();
-        if self.sort == SortBy::Size {
-            // Index order is name order, and the sort is stable: ties stay by name.
-            kids.sort_by_key(|&c| std::cmp::Reverse(ix.get(c).total()));
-        }
-        kids
+        LazyTree::visible_children(&self.source(ix), Some(id))
     }
 
-    fn has_visible_children(&self, ix: &FsIndex, id: EntryId) -> bool {
-        ix.children_of(id).iter().any(|&c| self.shown(c))
-    }
-
-    /// Rows of the expanded subtree under `id`, depth-first, without `id` itself.
-    fn subtree_rows(&self, ix: &FsIndex, id: EntryId, depth: u16, out: &mut Vec<Row>) {
-        // An explicit stack: a hostile image may nest far deeper than the call stack allows.
-        let mut stack: Vec<(EntryId, u16)> = self
-            .visible_children(ix, id)
-            .into_iter()
-            .rev()
-            .map(|c| (c, depth))
-            .collect();
-        while let Some((c, d)) = stack.pop() {
-            let expanded = self.is_expanded(c);
-            out.push(Row {
-                id: c,
-                depth: d,
-                expanded,
-                has_children: self.has_visible_children(ix, c),
-            });
-            if expanded {
-                let kids = self.visible_children(ix, c);
-                stack.extend(kids.into_iter().rev().map(|k| (k, d.saturating_add(1))));
-            }
-        }
-    }
-
+    /// Recomputes the rows; the selection stays on its row, as the pane always had it when
+    /// the whole tree changes under it.
     fn rebuild(&mut self, ix: &FsIndex) {
-        let mut rows = Vec::new();
-        self.subtree_rows(ix, ROOT, 0, &mut rows);
-        self.rows = rows;
+        let at = self.tree.selected();
+        let (src, tree) = self.parts(ix);
+        tree.rebuild(&src);
+        tree.select(at);
     }
 
     /// Expands the directory on row `row` (only its rows are computed). No-op elsewhere.
     pub fn expand(&mut self, ix: &FsIndex, row: usize) {
-        let Some(r) = self.rows.get(row).copied() else {
-            return;
-        };
-        if r.expanded || !r.has_children {
-            return;
-        }
-        self.expanded[r.id as usize] = true;
-        self.rows[row].expanded = true;
-        let mut sub = Vec::new();
-        self.subtree_rows(ix, r.id, r.depth.saturating_add(1), &mut sub);
-        self.rows.splice(row + 1..row + 1, sub);
+        let (src, tree) = self.parts(ix);
+        tree.expand(&src, row);
     }
 
     /// Collapses row `row`: its descendants' rows go, their own expanded state stays.
     pub fn collapse(&mut self, row: usize) {
-        let Some(r) = self.rows.get(row).copied() else {
-            return;
-        };
-        if !r.expanded {
-            return;
-        }
-        self.expanded[r.id as usize] = false;
-        self.rows[row].expanded = false;
-        let end = self.rows[row + 1..]
-            .iter()
-            .position(|x| x.depth <= r.depth)
-            .map_or(self.rows.len(), |p| row + 1 + p);
-        self.rows.drain(row + 1..end);
+        self.tree.collapse(row);
     }
 
     pub fn toggle(&mut self, ix: &FsIndex, row: usize) {
-        match self.rows.get(row) {
-            Some(r) if r.expanded => self.collapse(row),
-            Some(_) => self.expand(ix, row),
-            None => {}
-        }
+        let (src, tree) = self.parts(ix);
+        tree.toggle(&src, row);
+    }
+
+    /// Left on the selected row: closes it when open, else selects its directory's row.
+    pub fn collapse_or_parent(&mut self, ix: &FsIndex) {
+        let (src, tree) = self.parts(ix);
+        tree.collapse_or_parent(&src);
     }
 
     /// The row showing `id`, if visible.
     pub fn row_of(&self, id: EntryId) -> Option<usize> {
-        self.rows.iter().position(|r| r.id == id)
+        self.tree.row_of(id)
     }
 
     pub fn expand_all(&mut self, ix: &FsIndex) {
         for e in ix.entries() {
             if !ix.children_of(e.id).is_empty() {
-                self.expanded[e.id as usize] = true;
+                self.tree.set_expanded(e.id, true);
             }
         }
         self.rebuild(ix);
     }
 
     pub fn collapse_all(&mut self, ix: &FsIndex) {
-        self.expanded.iter_mut().for_each(|x| *x = false);
+        self.tree.close_all();
         self.rebuild(ix);
     }
 
+    /// Sorts the rows; the selection follows its entry.
     pub fn set_sort(&mut self, ix: &FsIndex, sort: SortBy) {
         if self.sort != sort {
             self.sort = sort;
-            self.rebuild(ix);
+            let (src, tree) = self.parts(ix);
+            tree.rebuild(&src);
         }
     }
 
@@ -273,7 +268,7 @@ impl TreeView {
                     && let Some(p) = e.parent()
                 {
                     if p != ROOT && !keep[p as usize] {
-                        self.expanded[p as usize] = true;
+                        self.tree.set_expanded(p, true);
                     }
                     keep[p as usize] = true;
                 }
