@@ -19,6 +19,7 @@ pub mod filesync;
 mod journal;
 pub mod layers;
 mod names;
+mod request;
 pub mod run;
 pub mod shell;
 mod ssh;

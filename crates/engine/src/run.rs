@@ -13,44 +13,16 @@ use super::buildkit::VertexMapper;
 use super::classic::ClassicMapper;
 use super::connect::Engine;
 use super::error::EngineError;
-use super::filesync::{ContextSession, Grants};
+use super::filesync::ContextSession;
 use super::journal::Journal;
 use super::names::{BUILD_LABEL, IMAGE_LABEL_VALUE, stage_tag};
-use super::status::StatusReport;
+use super::status::{Solved, StatusReport, emit};
 use crate::control::Buildkit;
 use stagescope_context::BuildContext;
 use stagescope_dockerfile::Dockerfile;
 use stagescope_plan::{BuildEvent, BuildPlan, BuilderKind, InternalStep};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BuilderChoice {
-    #[default]
-    Auto,
-    Buildkit,
-    Classic,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct BuildRequest {
-    pub target: Option<String>,
-    pub build_args: std::collections::BTreeMap<String, String>,
-    pub platform: Option<String>,
-    pub no_cache: bool,
-    pub builder: BuilderChoice,
-    pub tags: Vec<String>,
-    /// Secrets and ssh agents the build's RUN mounts may reach (BuildKit only).
-    pub grants: Grants,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct BuildOutcome {
-    pub build_id: String,
-    pub builder: BuilderKind,
-    pub image: Option<String>,
-    pub failed: bool,
-    /// Per stage: its image, when it was built.
-    pub stage_images: Vec<Option<String>>,
-}
+pub use crate::request::{BuildOutcome, BuildRequest, BuilderChoice};
 
 pub fn new_build_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -127,14 +99,6 @@ fn emit_noted(
     emit(tx, events);
 }
 
-pub(crate) fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
-    for e in events {
-        // A closed receiver means nobody is watching any more; the build still finishes
-        // its cleanup.
-        let _ = tx.send(e);
-    }
-}
-
 pub fn choose_builder(engine: &Engine, choice: BuilderChoice) -> Result<BuilderKind, EngineError> {
     match choice {
         BuilderChoice::Classic => Ok(BuilderKind::Classic),
@@ -153,14 +117,6 @@ pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
         Some((line, what)) => Err(EngineError::NeedsBuildkit { line, what }),
         None => Ok(()),
     }
-}
-
-/// What one build call did besides its steps: the final image id, the failure message, and
-/// the context it sent.
-pub(crate) struct Solved {
-    pub(crate) image: Option<String>,
-    pub(crate) failure: Option<String>,
-    pub(crate) context: BuildEvent,
 }
 
 /// Runs one build call and feeds its status through the mapper.
@@ -261,18 +217,6 @@ async fn solve(
         failure: None,
         context: report.context_sent(sent(), files()),
     })
-}
-
-/// How long BuildKit's "load build context" steps among `evs` took.
-pub(crate) fn loading_context_ms(evs: &[BuildEvent]) -> u64 {
-    evs.iter()
-        .filter_map(|e| match e {
-            BuildEvent::InternalFinished {
-                step, duration_ms, ..
-            } if step.name.contains("load build context") => Some(*duration_ms),
-            _ => None,
-        })
-        .sum()
 }
 
 enum Mapper {

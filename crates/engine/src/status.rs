@@ -10,7 +10,6 @@ use bollard::moby::buildkit::v1::{StatusResponse, Vertex};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::buildkit::VertexMapper;
-use crate::run::{emit, loading_context_ms};
 use stagescope_plan::{BuildEvent, BuilderKind};
 
 /// One build's start and status, reported into `tx`.
@@ -94,4 +93,32 @@ impl<'a> StatusReport<'a> {
             duration_ms: self.context_ms,
         }
     }
+}
+
+/// What one build call did besides its steps: the final image id, the failure message, and
+/// the context it sent.
+pub(crate) struct Solved {
+    pub(crate) image: Option<String>,
+    pub(crate) failure: Option<String>,
+    pub(crate) context: BuildEvent,
+}
+
+pub(crate) fn emit(tx: &UnboundedSender<BuildEvent>, events: impl IntoIterator<Item = BuildEvent>) {
+    for e in events {
+        // A closed receiver means nobody is watching any more; the build still finishes
+        // its cleanup.
+        let _ = tx.send(e);
+    }
+}
+
+/// How long BuildKit's "load build context" steps among `evs` took.
+pub(crate) fn loading_context_ms(evs: &[BuildEvent]) -> u64 {
+    evs.iter()
+        .filter_map(|e| match e {
+            BuildEvent::InternalFinished {
+                step, duration_ms, ..
+            } if step.name.contains("load build context") => Some(*duration_ms),
+            _ => None,
+        })
+        .sum()
 }

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::update::Msg;
 use crate::diff::preview::{FetchSides, Sides};
 use crate::diff::{DiffData, Indexed};
 use crate::files::{FilesCmd, FilesMsg, Shared};
+use crate::msg::Msg;
 use stagescope_core::session::{Events, Session, SessionError, SharedError};
 use stagescope_fs::IndexBuilder;
 use stagescope_fs::rules::RuleSet;

@@ -9,7 +9,7 @@ use super::keys::{
     BOTTOM, DOWN, ENTER, KeyRow, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, TOP, UP, ch, code, ctrl, lookup,
 };
 use super::model::{Focus, Model, Overlay, Pause};
-use super::update::{Action, Msg};
+use crate::msg::{Action, Msg};
 
 use Action as A;
 

@@ -14,6 +14,7 @@ mod keymap;
 mod keys;
 mod layout;
 pub mod model;
+pub mod msg;
 mod runlog;
 mod shell;
 mod signals;

@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use super::connect::{Engine, with_causes};
 use super::error::EngineError;
 use super::filesync::ContextSession;
-use super::run::BuildRequest;
+use crate::request::BuildRequest;
 use addr::BuildkitAddr;
 
 /// Status messages carry whole vertex logs: far above gRPC's 4 MiB default.

@@ -1,4 +1,5 @@
 use super::*;
+use stagescope_core::session::SharedError;
 use stagescope_dockerfile::{Dockerfile, GraphOptions, StageGraph};
 use stagescope_plan::{BuildPlan, BuilderKind, LogStream};
 
