@@ -27,7 +27,7 @@ const CHANNEL_CHUNKS: usize = 4;
 
 impl BuildContext {
     /// Write the whole tar to `w` synchronously. Returns bytes written.
-    pub fn write_tar<W: Write>(&self, w: W) -> io::Result<u64> {
+    pub(crate) fn write_tar<W: Write>(&self, w: W) -> io::Result<u64> {
         let entries = self.walk()?;
         let mut counter = CountingWriter { inner: w, count: 0 };
         {

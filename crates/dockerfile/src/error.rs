@@ -21,7 +21,7 @@ impl DockerfileError {
     }
 
     /// For rejections that belong to the file as a whole (no stage, unknown target).
-    pub fn whole_file(message: impl Into<String>) -> Self {
+    pub(crate) fn whole_file(message: impl Into<String>) -> Self {
         DockerfileError::new(1, 1, message)
     }
 }

@@ -122,7 +122,7 @@ impl Args {
         }
     }
 
-    pub fn is_exec(&self) -> bool {
+    pub(crate) fn is_exec(&self) -> bool {
         matches!(self, Args::Exec(_))
     }
 }
@@ -153,7 +153,7 @@ impl Instruction {
     }
 
     /// Values of a repeatable flag (`--mount`).
-    pub fn flag_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn flag_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.flags
             .iter()
             .filter(move |f| f.name == name)

@@ -24,7 +24,7 @@ fn host_busybox() -> Option<PathBuf> {
 
 /// A root filesystem tar: `bin/busybox` and one symlink per applet. The applet named
 /// `busybox` is skipped or its link would replace the binary.
-pub fn rootfs_tar(busybox: &Path) -> Result<Vec<u8>, EngineError> {
+pub(crate) fn rootfs_tar(busybox: &Path) -> Result<Vec<u8>, EngineError> {
     let io = |e: std::io::Error| EngineError::Context(format!("{}: {e}", busybox.display()));
     let list = std::process::Command::new(busybox)
         .arg("--list")

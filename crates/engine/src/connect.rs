@@ -9,7 +9,7 @@ use bollard::Docker;
 use sha2::{Digest, Sha256};
 
 /// The whole search must answer within this: a user waiting on a dead daemon gets told fast.
-pub const CONNECT_BUDGET: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_BUDGET: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -201,7 +201,7 @@ fn parse_api(v: &str) -> (u32, u32) {
 
 /// An error and its causes, each once: bollard's own message for a refused TLS handshake is
 /// "client error (Connect)", and only the causes say the certificate was the problem.
-pub fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

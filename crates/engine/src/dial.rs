@@ -40,7 +40,7 @@ impl std::fmt::Debug for Dialer {
 
 impl Dialer {
     /// None for transports left to bollard (named pipes, TLS material we cannot read).
-    pub fn for_engine(engine: &Engine) -> Option<Dialer> {
+    pub(crate) fn for_engine(engine: &Engine) -> Option<Dialer> {
         if let Some(bridge) = &engine.ssh {
             return Some(Dialer::Unix(bridge.socket()));
         }

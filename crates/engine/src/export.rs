@@ -20,11 +20,11 @@ use stagescope_fs::layers::{ImageLayers, read_save};
 use stagescope_fs::{FsIndex, IndexBuilder, Progress};
 
 /// Label value of export containers: `dev.stagescope.build=export`.
-pub const EXPORT_LABEL_VALUE: &str = "export";
+pub(crate) const EXPORT_LABEL_VALUE: &str = "export";
 
 /// A whole image streamed (export or save) may take minutes on a slow storage driver: the
 /// client's request timeout (two minutes, for every request) would cut it. Ctrl-C ends it.
-pub const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+pub(crate) const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The engine's client for one long stream.
 pub fn streaming(engine: &Engine) -> bollard::Docker {
@@ -38,13 +38,13 @@ const CHANNEL_CHUNKS: usize = 16;
 /// A `std::io::Read` over a channel of byte chunks, for a blocking consumer (the `tar`
 /// crate) fed by an async producer. Must be read on a blocking thread.
 #[derive(Debug)]
-pub struct ChannelReader {
+pub(crate) struct ChannelReader {
     rx: mpsc::Receiver<std::io::Result<Bytes>>,
     current: Bytes,
 }
 
 impl ChannelReader {
-    pub fn new(rx: mpsc::Receiver<std::io::Result<Bytes>>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<std::io::Result<Bytes>>) -> Self {
         ChannelReader {
             rx,
             current: Bytes::new(),
@@ -70,7 +70,7 @@ impl Read for ChannelReader {
 
 /// Feeds `stream` to `consume` running on a blocking thread, with backpressure. When the
 /// consumer stops early (it has read all it wants, or failed) the stream is dropped.
-pub async fn pipe_to_blocking<S, T, F>(stream: S, consume: F) -> Result<T, EngineError>
+pub(crate) async fn pipe_to_blocking<S, T, F>(stream: S, consume: F) -> Result<T, EngineError>
 where
     S: Stream<Item = Result<Bytes, bollard::errors::Error>>,
     F: FnOnce(ChannelReader) -> T + Send + 'static,
@@ -119,17 +119,17 @@ pub async fn finish_cleanups() {
 
 /// Owns a created container: removed by [`ContainerGuard::remove`], or on drop by a task.
 #[derive(Debug)]
-pub struct ContainerGuard {
+pub(crate) struct ContainerGuard {
     docker: bollard::Docker,
     id: Option<String>,
 }
 
 impl ContainerGuard {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.id.as_deref().unwrap_or_default()
     }
 
-    pub async fn remove(mut self) -> Result<(), EngineError> {
+    pub(crate) async fn remove(mut self) -> Result<(), EngineError> {
         match self.id.take() {
             Some(id) => remove(&self.docker, &id).await,
             None => Ok(()),
@@ -160,7 +160,7 @@ impl Drop for ContainerGuard {
 }
 
 /// Creates a never-started container of `image`, labelled for `clean` (see [`create_guarded`]).
-pub async fn create_export_container(
+pub(crate) async fn create_export_container(
     engine: &Engine,
     image: &str,
 ) -> Result<ContainerGuard, EngineError> {
@@ -184,7 +184,7 @@ pub async fn create_export_container(
 /// that future after the daemon made the container but before the answer arrived would
 /// leave a container nobody knows of. The task hands the id over, or removes the container
 /// itself when the caller has gone.
-pub async fn create_guarded(
+pub(crate) async fn create_guarded(
     engine: &Engine,
     options: Option<CreateContainerOptions>,
     body: ContainerCreateBody,

@@ -77,7 +77,10 @@ pub async fn fetch_path(
 
 /// Kind, size, mode and the first `limit` bytes of an archive entry; the rest is never read
 /// (the stream is dropped), so an 8 GiB file costs a preview `limit` bytes.
-pub fn head_of<R: Read>(mut e: tar::Entry<'_, R>, limit: usize) -> Result<FetchedFile, String> {
+pub(crate) fn head_of<R: Read>(
+    mut e: tar::Entry<'_, R>,
+    limit: usize,
+) -> Result<FetchedFile, String> {
     let h = e.header();
     let kind = Kind::of(h.entry_type());
     let mode = h.mode().unwrap_or(0) & 0o7777;

@@ -112,7 +112,7 @@ pub fn choose_builder(engine: &Engine, choice: BuilderChoice) -> Result<BuilderK
 }
 
 /// Refuses, before anything is sent, syntax the classic builder would reject mid-build.
-pub fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
+pub(crate) fn check_classic(df: &Dockerfile) -> Result<(), EngineError> {
     match df.buildkit_only().into_iter().next() {
         Some((line, what)) => Err(EngineError::NeedsBuildkit { line, what }),
         None => Ok(()),

@@ -103,7 +103,7 @@ impl SshBridge {
     }
 
     /// What ssh last said on stderr (why a connection failed), if anything.
-    pub fn last_error(&self) -> String {
+    pub(crate) fn last_error(&self) -> String {
         self.last_error
             .lock()
             .map(|e| e.trim().lines().last().unwrap_or_default().to_string())

@@ -14,7 +14,7 @@ use super::index::codec;
 
 /// The file-name-safe key of an image id (`sha256:<hex>` or bare hex), or `None` when the
 /// name is not an id (a tag): those are never cached.
-pub fn key_of(image_id: &str) -> Option<String> {
+pub(crate) fn key_of(image_id: &str) -> Option<String> {
     let hex = image_id.strip_prefix("sha256:").unwrap_or(image_id);
     (hex.len() >= 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| hex.to_ascii_lowercase())
@@ -76,7 +76,7 @@ impl<T: Clone> MemoryCache<T> {
 }
 
 /// Default bound of the disk cache.
-pub const DISK_CACHE_BYTES: u64 = 512 << 20;
+pub(crate) const DISK_CACHE_BYTES: u64 = 512 << 20;
 
 /// Files of one kind (by extension) in one directory, bounded in bytes, least recently
 /// used out first; each file is checked by its reader (a damaged one is a miss).
@@ -106,7 +106,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 impl DiskCache {
     /// `$XDG_CACHE_HOME/stagescope/index`, else `~/.cache/stagescope/index`.
-    pub fn default_dir() -> Option<PathBuf> {
+    pub(crate) fn default_dir() -> Option<PathBuf> {
         Some(crate::dirs::cache_dir()?.join("index"))
     }
 
@@ -115,7 +115,7 @@ impl DiskCache {
     }
 
     /// A cache of other files than indexes: `<key>.<ext>` under `dir`.
-    pub fn of_kind(dir: PathBuf, max_bytes: u64, ext: &'static str) -> Self {
+    pub(crate) fn of_kind(dir: PathBuf, max_bytes: u64, ext: &'static str) -> Self {
         DiskCache {
             dir,
             max_bytes,
@@ -138,7 +138,11 @@ impl DiskCache {
     }
 
     /// The file kept under `id` read by `decode`; one it refuses is removed (a miss).
-    pub fn get_with<T>(&self, id: &str, decode: impl FnOnce(&[u8]) -> Option<T>) -> Option<T> {
+    pub(crate) fn get_with<T>(
+        &self,
+        id: &str,
+        decode: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Option<T> {
         let path = self.path(&key_of(id)?);
         let bytes = std::fs::read(&path).ok()?;
         match decode(&bytes) {
@@ -158,7 +162,7 @@ impl DiskCache {
 
     /// What `read` makes of the first `n` bytes of the file kept under `id`, without
     /// checking the whole file.
-    pub fn peek_with<T>(
+    pub(crate) fn peek_with<T>(
         &self,
         id: &str,
         n: usize,
@@ -179,14 +183,14 @@ impl DiskCache {
 
     /// A file of this cache's directory that is no entry (a name starting with `.`), for
     /// a caller that writes one and later [`adopt`](DiskCache::adopt)s it.
-    pub fn scratch_path(&self, name: &str) -> std::io::Result<PathBuf> {
+    pub(crate) fn scratch_path(&self, name: &str) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(&self.dir)?;
         Ok(self.dir.join(format!(".{name}.{}.tmp", std::process::id())))
     }
 
     /// Keeps the file at `path` (written by the caller in this directory) under `id`, as
     /// it is; one past the bound is removed instead.
-    pub fn adopt(&self, id: &str, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn adopt(&self, id: &str, path: &Path) -> std::io::Result<()> {
         let Some(key) = key_of(id) else {
             return std::fs::remove_file(path);
         };
@@ -199,13 +203,13 @@ impl DiskCache {
     }
 
     /// Keeps `bytes` under `id` (see [`DiskCache::put`]).
-    pub fn put_bytes(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn put_bytes(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
         self.put_with(id, |w| w.write_all(bytes))
     }
 
     /// Keeps under `id` what `write` writes, streamed to the file: a large index is never
     /// held twice in memory. A file past the bound is not kept.
-    pub fn put_with(
+    pub(crate) fn put_with(
         &self,
         id: &str,
         write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,

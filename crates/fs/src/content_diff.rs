@@ -10,7 +10,7 @@ use similar::{Algorithm, DiffTag};
 /// How long the line diff looks for a minimal edit script before it settles for what it
 /// has and shows each part it had not finished as all removed, then all added. It runs
 /// while a frame waits, so a pathological pair of files must not stall the screen.
-pub const DEADLINE: Duration = Duration::from_millis(100);
+pub(crate) const DEADLINE: Duration = Duration::from_millis(100);
 
 /// One line of a unified diff: `mark` is ` `, `-` or `+`; line numbers from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct DiffLine {
 /// The shortest edit script from `a` to `b`, as unified diff lines: within a changed
 /// block the removed lines come before the added ones. Past [`DEADLINE`] the parts not
 /// yet resolved are shown whole (see [`line_diff_until`]).
-pub fn line_diff(a: &[String], b: &[String]) -> Vec<DiffLine> {
+pub(crate) fn line_diff(a: &[String], b: &[String]) -> Vec<DiffLine> {
     line_diff_until(a, b, Instant::now() + DEADLINE)
 }
 
@@ -33,7 +33,7 @@ pub fn line_diff(a: &[String], b: &[String]) -> Vec<DiffLine> {
 /// all removed, then all added. Lines are compared as small integers (each distinct
 /// line numbered once), so long lines cost no more than short ones; memory is linear
 /// in the number of lines.
-pub fn line_diff_until(a: &[String], b: &[String], deadline: Instant) -> Vec<DiffLine> {
+pub(crate) fn line_diff_until(a: &[String], b: &[String], deadline: Instant) -> Vec<DiffLine> {
     let ids = IdentifyDistinct::<u32>::new(a, 0..a.len(), b, 0..b.len());
     let mut hook = Compact::new(
         Replace::new(Capture::new()),
@@ -107,7 +107,12 @@ impl Row {
 
 /// The rows of the line diff of `a` to `b`: a head naming both sides (None: absent, its
 /// lines empty) and counting the edits, then every line with its number on each side.
-pub fn text_rows(left: Option<&str>, right: Option<&str>, a: &[String], b: &[String]) -> Vec<Row> {
+pub(crate) fn text_rows(
+    left: Option<&str>,
+    right: Option<&str>,
+    a: &[String],
+    b: &[String],
+) -> Vec<Row> {
     let diff = line_diff(a, b);
     let (adds, dels) = diff.iter().fold((0, 0), |(p, m), d| match d.mark {
         '+' => (p + 1, m),

@@ -42,8 +42,8 @@ impl Aspects {
     pub const SIZE: Aspects = Aspects(2);
     pub const MODE: Aspects = Aspects(4);
     pub const OWNER: Aspects = Aspects(8);
-    pub const KIND: Aspects = Aspects(16);
-    pub const LINK: Aspects = Aspects(32);
+    pub(crate) const KIND: Aspects = Aspects(16);
+    pub(crate) const LINK: Aspects = Aspects(32);
     const NAMES: [(Aspects, &'static str); 6] = [
         (Aspects::CONTENT, "content"),
         (Aspects::SIZE, "size"),

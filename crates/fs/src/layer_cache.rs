@@ -15,7 +15,7 @@ use super::dirs::cache_dir;
 use super::index::layer::{LayerIndex, layer_codec};
 
 /// Default bound of the layer indexes on disk (file bytes).
-pub const DISK_BYTES: u64 = 1 << 30;
+pub(crate) const DISK_BYTES: u64 = 1 << 30;
 /// Image facts are a few hundred bytes each.
 const META_BYTES: u64 = 8 << 20;
 

@@ -64,7 +64,7 @@ pub fn guess(data: &[u8]) -> &'static str {
 }
 
 /// Text: no NUL byte and valid UTF-8, but for a character cut by the fetch limit.
-pub fn is_text(data: &[u8], truncated: bool) -> bool {
+pub(crate) fn is_text(data: &[u8], truncated: bool) -> bool {
     if data.contains(&0) {
         return false;
     }

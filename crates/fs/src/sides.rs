@@ -9,7 +9,7 @@ use super::{Kind, escape};
 
 /// Lines of each side the line diff reads; beyond, the rest is left out (and said so).
 /// With [`crate::content_diff::DEADLINE`], bounds what one opening costs.
-pub const MAX_LINES: usize = 5000;
+pub(crate) const MAX_LINES: usize = 5000;
 /// Hex lines (16 bytes each) of each side of a binary.
 const HEX_ROWS: usize = 8;
 

@@ -20,7 +20,7 @@ impl ContentFlags {
     /// An auth token or password assignment (`_authToken=`, `_auth=`, `password =`).
     pub const AUTH_TOKEN: ContentFlags = ContentFlags(2);
     /// An AWS access key id (`AKIA` and 16 upper-case letters or digits).
-    pub const AWS_KEY_ID: ContentFlags = ContentFlags(4);
+    pub(crate) const AWS_KEY_ID: ContentFlags = ContentFlags(4);
 
     const NAMES: [(ContentFlags, &'static str); 3] = [
         (ContentFlags::PRIVATE_KEY, "private key"),

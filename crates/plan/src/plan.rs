@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Instructions that only change image metadata: BuildKit makes no vertex for them, so they
 /// never start or finish on their own and are settled when their neighbours are.
-pub const METADATA_KEYWORDS: &[&str] = &[
+pub(crate) const METADATA_KEYWORDS: &[&str] = &[
     "ARG",
     "ENV",
     "LABEL",

@@ -96,7 +96,7 @@ pub struct DiffReport {
 }
 
 /// The release side's provenance, when the Dockerfile is known.
-pub type Origins<'a> = Option<(&'a ReleaseModel, &'a Provenance)>;
+pub(crate) type Origins<'a> = Option<(&'a ReleaseModel, &'a Provenance)>;
 
 impl DiffReport {
     /// The report of one [`Comparison`].

@@ -129,7 +129,7 @@ fn summary_line(label: &str, s: &RunSummary) -> String {
 }
 
 /// A run's timeline as text bars, one lane a stage, over the run's whole span.
-pub fn timeline_text(r: &RunRecord) -> String {
+pub(crate) fn timeline_text(r: &RunRecord) -> String {
     let tl = Timeline::of(&r.plan, &r.events, 0);
     let mut out = String::new();
     for lane in &tl.lanes {

@@ -9,7 +9,7 @@ use super::sanitize::{self, json_line, name};
 use stagescope_plan::text::one_line;
 use stagescope_plan::{BuildEvent, BuildPlan, BuildState, LogStream};
 
-pub fn format_duration(ms: u64) -> String {
+pub(crate) fn format_duration(ms: u64) -> String {
     if ms < 60_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
     } else {
@@ -238,7 +238,7 @@ impl<W: Write> PlainReporter<W> {
 }
 
 /// The first 12 characters of an image id, its control characters escaped.
-pub fn short_id(image: &str) -> String {
+pub(crate) fn short_id(image: &str) -> String {
     let hex = image.strip_prefix("sha256:").unwrap_or(image);
     name(&hex.chars().take(12).collect::<String>())
 }

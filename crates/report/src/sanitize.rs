@@ -258,7 +258,7 @@ impl serde_json::ser::Formatter for ControlEscaping {
 }
 
 /// One NDJSON line in which no control character appears raw.
-pub fn json_line(out: &mut impl io::Write, v: &impl serde::Serialize) -> io::Result<()> {
+pub(crate) fn json_line(out: &mut impl io::Write, v: &impl serde::Serialize) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, ControlEscaping);
     v.serialize(&mut ser).map_err(io::Error::other)?;
     out.write_all(b"\n")

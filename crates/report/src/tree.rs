@@ -31,7 +31,7 @@ pub struct Attributed {
 }
 
 /// Which instructions made and last changed an entry, when known.
-pub type AddedByFn<'a> = &'a dyn Fn(EntryId) -> Attributed;
+pub(crate) type AddedByFn<'a> = &'a dyn Fn(EntryId) -> Attributed;
 
 #[derive(serde::Serialize)]
 struct JsonEntry {

@@ -35,7 +35,7 @@ const FRAME: Duration = Duration::from_millis(16);
 /// starve keys.
 const EVENTS_PER_TURN: usize = 20_000;
 /// Puts the terminal back as it was: cooked mode, main screen, cursor shown, no mouse.
-pub fn restore_terminal() {
+pub(crate) fn restore_terminal() {
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),

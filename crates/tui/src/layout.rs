@@ -4,7 +4,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
 /// Where each pane sits on a screen of a given size: shared by the views and by mouse hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
+pub(crate) struct Areas {
     pub graph: Rect,
     pub instructions: Rect,
     pub log: Rect,

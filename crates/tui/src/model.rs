@@ -44,7 +44,7 @@ pub struct TimelineView {
 }
 
 /// Zoom steps of the timeline.
-pub const MAX_ZOOM: u8 = 8;
+pub(crate) const MAX_ZOOM: u8 = 8;
 
 impl TimelineView {
     /// Milliseconds shown of a run `span_ms` long.
@@ -53,7 +53,7 @@ impl TimelineView {
     }
 
     /// Zoom in (`by` > 0) or out, keeping the middle in place.
-    pub fn zoom_by(&mut self, by: i8, span_ms: u64) {
+    pub(crate) fn zoom_by(&mut self, by: i8, span_ms: u64) {
         let mid = self.left_ms + self.window(span_ms) / 2;
         self.zoom = self.zoom.saturating_add_signed(by).min(MAX_ZOOM);
         self.left_ms = mid.saturating_sub(self.window(span_ms) / 2);
@@ -61,7 +61,7 @@ impl TimelineView {
     }
 
     /// Pan a quarter window right (`dir` > 0) or left.
-    pub fn pan(&mut self, dir: i8, span_ms: u64) {
+    pub(crate) fn pan(&mut self, dir: i8, span_ms: u64) {
         let step = self.window(span_ms) / 4;
         self.left_ms = if dir > 0 {
             self.left_ms + step
@@ -208,7 +208,7 @@ impl Model {
 
     /// Warnings on instruction `k` of `stage` (0 is the FROM): those from its first line
     /// up to the next instruction's.
-    pub fn warnings_at(&self, stage: usize, k: usize) -> Vec<&Warning> {
+    pub(crate) fn warnings_at(&self, stage: usize, k: usize) -> Vec<&Warning> {
         let plan = self.plan();
         let Some(ins) = plan.stages.get(stage).map(|s| &s.instructions) else {
             return Vec::new();
@@ -229,7 +229,7 @@ impl Model {
     }
 
     /// Any warning on the lines of `stage`.
-    pub fn stage_has_warnings(&self, stage: usize) -> bool {
+    pub(crate) fn stage_has_warnings(&self, stage: usize) -> bool {
         let n = self
             .plan()
             .stages
@@ -239,7 +239,7 @@ impl Model {
     }
 
     /// "Now" for the timeline: a running build's clock; nothing once it ended.
-    pub fn timeline_now(&self) -> u64 {
+    pub(crate) fn timeline_now(&self) -> u64 {
         if self.state.finished.is_some() || self.ended {
             0
         } else {
@@ -264,11 +264,11 @@ impl Model {
         Rect::new(0, 0, self.size.0, self.size.1)
     }
 
-    pub fn areas(&self) -> Areas {
+    pub(crate) fn areas(&self) -> Areas {
         areas(self.screen())
     }
 
-    pub fn stage_count(&self) -> usize {
+    pub(crate) fn stage_count(&self) -> usize {
         self.state.stages.len()
     }
 
@@ -280,7 +280,7 @@ impl Model {
     }
 
     /// Lines of the log pane's current selection.
-    pub fn log_len(&self) -> usize {
+    pub(crate) fn log_len(&self) -> usize {
         let Some(st) = self.state.stages.get(self.stage) else {
             return 0;
         };
@@ -293,7 +293,7 @@ impl Model {
         }
     }
 
-    pub fn log_line(&self, mut n: usize) -> Option<(LogStream, &str)> {
+    pub(crate) fn log_line(&self, mut n: usize) -> Option<(LogStream, &str)> {
         let st = self.state.stages.get(self.stage)?;
         if !self.log.whole_stage {
             return st.instructions.get(self.instruction)?.log.get(n);
@@ -308,12 +308,12 @@ impl Model {
     }
 
     /// Rows of log text the log pane shows (inside its border).
-    pub fn log_rows(&self) -> usize {
+    pub(crate) fn log_rows(&self) -> usize {
         usize::from(self.areas().log.height.saturating_sub(2))
     }
 
     /// The first log line drawn, following or not.
-    pub fn log_top(&self) -> usize {
+    pub(crate) fn log_top(&self) -> usize {
         let len = self.log_len();
         let rows = self.log_rows();
         if self.log.follow {
@@ -342,7 +342,7 @@ impl Model {
 
     /// The instruction whose state `f` and `s` open: the selected one, or with the Stages
     /// pane focused the stage's last (the stage as built).
-    pub fn selected_state(&self) -> usize {
+    pub(crate) fn selected_state(&self) -> usize {
         let last = self.instruction_count().saturating_sub(1);
         if self.focus == Focus::Graph {
             last

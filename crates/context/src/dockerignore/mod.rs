@@ -305,7 +305,7 @@ impl PatternMatcher {
 
     /// For an excluded directory: must the walk still descend because some `!` pattern's text
     /// starts with `dir/`? (Literal prefix test, exactly as the docker CLI / moby archive walk.)
-    pub fn must_descend(&self, dir: &str) -> bool {
+    pub(crate) fn must_descend(&self, dir: &str) -> bool {
         if !self.exclusions {
             return false;
         }

@@ -199,7 +199,7 @@ pub fn from_layers(
 
 /// [`from_layers`] for the state right after instruction `upto` (a tour's or a breakpoint's
 /// pause): the image's layers end there.
-pub fn from_state_layers(
+pub(crate) fn from_state_layers(
     plan: &BuildPlan,
     stage: usize,
     upto: usize,

@@ -146,7 +146,7 @@ fn context_sources(ins: &Instruction, escape: char, env: &Env) -> Option<Vec<Str
 /// Matches context paths against the sources of one COPY/ADD: a path is read when a source
 /// names it or one of its parent directories (Docker's `filepath.Match` per source, where `*`
 /// stays within one path element).
-pub struct SourceSet {
+pub(crate) struct SourceSet {
     all: bool,
     globs: Vec<GlobMatcher>,
     /// Each source's pattern split at `/`, a matcher per component: which directories a walk
@@ -162,7 +162,7 @@ enum Part {
 }
 
 impl SourceSet {
-    pub fn new(sources: &[String]) -> SourceSet {
+    pub(crate) fn new(sources: &[String]) -> SourceSet {
         let mut all = false;
         let mut globs = Vec::new();
         let mut parts = Vec::new();
@@ -187,7 +187,7 @@ impl SourceSet {
 
     /// Whether something under directory `dir` may be read: a walk looking for the sources
     /// need not go into any other directory.
-    pub fn may_read_below(&self, dir: &str) -> bool {
+    pub(crate) fn may_read_below(&self, dir: &str) -> bool {
         if self.all || self.reads(dir) {
             return true;
         }
@@ -206,7 +206,7 @@ impl SourceSet {
         })
     }
 
-    pub fn reads(&self, path: &str) -> bool {
+    pub(crate) fn reads(&self, path: &str) -> bool {
         if self.all {
             return true;
         }

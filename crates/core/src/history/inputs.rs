@@ -11,7 +11,7 @@ use super::record::{FileMark, StepFacts};
 use stagescope_context::BuildContext;
 
 /// At most this many files are kept; beyond it the record says it is truncated.
-pub const MAX_FILES: usize = 100_000;
+pub(crate) const MAX_FILES: usize = 100_000;
 
 /// The marks of the files that `steps`' sources read, in `ctx` after `.dockerignore`.
 pub fn digest_inputs(

@@ -11,7 +11,7 @@ pub use stagescope_plan::miss::{Miss, MissReason};
 use stagescope_plan::text::one_line;
 
 /// At most this many paths are named in a files-changed miss.
-pub const MAX_PATHS: usize = 20;
+pub(crate) const MAX_PATHS: usize = 20;
 
 /// An earlier run, with what finished in it looked up once (a run explains many misses).
 pub struct Known {

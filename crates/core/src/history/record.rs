@@ -159,7 +159,7 @@ impl RunRecord {
     }
 
     /// Stage `stage` of this run in `other`: by name, else by index when both are unnamed.
-    pub fn stage_in(&self, stage: usize, other: &RunRecord) -> Option<usize> {
+    pub(crate) fn stage_in(&self, stage: usize, other: &RunRecord) -> Option<usize> {
         let st = self.plan.stages.get(stage)?;
         match &st.name {
             Some(n) => other
@@ -185,7 +185,7 @@ impl RunRecord {
     }
 
     /// Parse a record file's text.
-    pub fn from_json(text: &str) -> Result<RunRecord, String> {
+    pub(crate) fn from_json(text: &str) -> Result<RunRecord, String> {
         #[derive(Deserialize)]
         struct Head {
             format: Option<u32>,

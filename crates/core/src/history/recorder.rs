@@ -9,7 +9,7 @@ use super::record::{FileMark, Outcome, RunRecord, Timed};
 use stagescope_plan::{BuildEvent, BuilderKind};
 
 /// Log text kept per record; beyond it log lines are counted, not kept.
-pub const MAX_LOG_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_LOG_BYTES: u64 = 4 << 20;
 
 /// What is gathered beside the build, off its path: the digests of the context files
 /// COPY/ADD read and the earlier runs (newest first).

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::record::RunRecord;
 
-pub const KEEP_PER_CONTEXT: usize = 50;
+pub(crate) const KEEP_PER_CONTEXT: usize = 50;
 
 /// The runs of one place: a store rooted at a runs directory.
 #[derive(Debug, Clone)]
@@ -155,7 +155,7 @@ pub fn load(path: &Path) -> Result<RunRecord, String> {
 }
 
 /// Writes a record to a file the user named (`--record FILE`).
-pub fn write_file(rec: &RunRecord, path: &Path) -> std::io::Result<()> {
+pub(crate) fn write_file(rec: &RunRecord, path: &Path) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(rec).map_err(std::io::Error::other)?;
     std::fs::write(path, text)
 }

@@ -17,7 +17,7 @@ pub struct Compared {
 
 impl Session {
     /// What the `to` side's instructions copy and run, up to its state.
-    pub fn release_model(&self, to: StageRef) -> ReleaseModel {
+    pub(crate) fn release_model(&self, to: StageRef) -> ReleaseModel {
         let opts = stagescope_dockerfile::GraphOptions {
             target: self.request.target.clone(),
             build_args: self.request.build_args.clone(),

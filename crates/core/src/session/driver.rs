@@ -152,7 +152,7 @@ async fn solve(
 /// Which events of a cut build are news: the cut stage's, past what was shown already.
 /// The rest are replays of cached work. A cut's "stage image" at a breakpoint is the state
 /// there.
-pub fn cut_event(cut: Cut, ev: BuildEvent) -> Option<BuildEvent> {
+pub(crate) fn cut_event(cut: Cut, ev: BuildEvent) -> Option<BuildEvent> {
     let stage = cut.stage;
     let keep = match &ev {
         BuildEvent::InstructionStarted {

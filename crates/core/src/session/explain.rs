@@ -35,7 +35,7 @@ impl Session {
     /// One stage's numbers: files and bytes of its image, what each instruction's layer
     /// wrote (with cache and time from `state`, that stage's part of the build state), and
     /// the index they were counted in. A pane can ask for the selected stage alone.
-    pub async fn stage_numbers(
+    pub(crate) async fn stage_numbers(
         &self,
         built: &[Option<String>],
         stage: usize,

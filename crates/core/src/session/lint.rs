@@ -13,7 +13,7 @@ use stagescope_engine::fetch::{ImageFacts, image_facts};
 /// CopyIgnoredFile's predicate from the raw patterns of the `.dockerignore` BuildKit would
 /// read (`<Dockerfile>.dockerignore`, else CONTEXT/.dockerignore): `None` without one, or
 /// with `!` exclusions, as BuildKit then skips the rule.
-pub fn ignore_check(context: &BuildContext) -> Option<impl Fn(&str) -> Option<String>> {
+pub(crate) fn ignore_check(context: &BuildContext) -> Option<impl Fn(&str) -> Option<String>> {
     let text = std::fs::read(context.dockerignore_path()?).ok()?;
     let matcher = PatternMatcher::new(read_patterns(&String::from_utf8_lossy(&text))).ok()?;
     if matcher.is_empty() || matcher.exclusions() {
@@ -36,7 +36,7 @@ pub fn ignore_check(context: &BuildContext) -> Option<impl Fn(&str) -> Option<St
 
 /// What the engine already has of the external base images (nothing is pulled), by the
 /// name the Dockerfile gives them after expansion; an image it lacks is left out.
-pub async fn local_bases(
+pub(crate) async fn local_bases(
     engine: &Engine,
     df: &Dockerfile,
     opts: &GraphOptions,

@@ -112,7 +112,7 @@ impl Session {
     }
 
     /// The builder a build of this session uses.
-    pub fn builder_kind(&self) -> Result<BuilderKind, EngineError> {
+    pub(crate) fn builder_kind(&self) -> Result<BuilderKind, EngineError> {
         match &self.backend {
             Backend::Engine(e) => choose_builder(e, self.request.builder),
             Backend::Buildkit(_) => Ok(BuilderKind::Buildkit),
@@ -121,7 +121,7 @@ impl Session {
 
     /// One build of `df` (this session's, or a cut of it) on this session's backend;
     /// `chain` is an engine build session several builds share (a step-mode chain).
-    pub async fn build_on(
+    pub(crate) async fn build_on(
         &self,
         (req, df, plan): (&BuildRequest, &Dockerfile, &BuildPlan),
         ctx: &BuildContext,

@@ -35,7 +35,7 @@ impl Session {
     }
 
     /// [`Session::start_recording`] into `store` (None: only `file`).
-    pub async fn start_recording_in(
+    pub(crate) async fn start_recording_in(
         &self,
         store: Option<Store>,
         file: Option<PathBuf>,

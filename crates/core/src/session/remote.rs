@@ -9,7 +9,7 @@ use stagescope_engine::run::state_solve;
 const PREFIX: &str = "buildkit-state:";
 
 /// The name of the state of `stage` after its instruction `k`.
-pub fn state_name(stage: usize, k: usize) -> String {
+pub(crate) fn state_name(stage: usize, k: usize) -> String {
     format!("{PREFIX}{stage}/{k}")
 }
 

@@ -72,7 +72,7 @@ enum Phase {
 }
 
 #[derive(Debug, Clone)]
-pub struct Stepper {
+pub(crate) struct Stepper {
     /// (stage, its last instruction) of every needed stage, in build order.
     order: Vec<(usize, usize)>,
     /// Per stage of the plan: the last instruction already built.
@@ -90,7 +90,7 @@ pub struct Stepper {
 impl Stepper {
     /// `step`: pause before every stage from the start; otherwise one solve that stops at
     /// the first breakpoint.
-    pub fn new(plan: &BuildPlan, step: bool) -> Self {
+    pub(crate) fn new(plan: &BuildPlan, step: bool) -> Self {
         Stepper {
             // Stages only read earlier ones, so plan order is a topological order.
             order: plan
@@ -109,12 +109,12 @@ impl Stepper {
         }
     }
 
-    pub fn set_breakpoints(&mut self, bps: impl IntoIterator<Item = (usize, usize)>) {
+    pub(crate) fn set_breakpoints(&mut self, bps: impl IntoIterator<Item = (usize, usize)>) {
         self.breakpoints = bps.into_iter().collect();
     }
 
     /// What to do now.
-    pub fn next_step(&mut self) -> Step {
+    pub(crate) fn next_step(&mut self) -> Step {
         if let Some(s) = self.pending.pop_front() {
             return s;
         }
@@ -161,7 +161,7 @@ impl Stepper {
 
     /// During the solve: instruction `k` of `stage` finished. True when the solve must stop
     /// there (a breakpoint); then call [`Stepper::stop_at`].
-    pub fn instruction_finished(&mut self, stage: usize, k: usize) -> bool {
+    pub(crate) fn instruction_finished(&mut self, stage: usize, k: usize) -> bool {
         if let Some(d) = self.done.get_mut(stage) {
             *d = Some(d.map_or(k, |x| x.max(k)));
         }
@@ -169,13 +169,13 @@ impl Stepper {
     }
 
     /// The solve went through, or failed: either way it said everything itself.
-    pub fn solved(&mut self) {
+    pub(crate) fn solved(&mut self) {
         self.phase = Phase::Over;
     }
 
     /// The solve was stopped at breakpoint `k` of `stage`: build that state from the cache,
     /// pause there, and go on step by step.
-    pub fn stop_at(&mut self, stage: usize, k: usize) {
+    pub(crate) fn stop_at(&mut self, stage: usize, k: usize) {
         let cut = Cut {
             stage,
             upto: k,
@@ -190,7 +190,7 @@ impl Stepper {
     }
 
     /// The cut asked for finished; `ok` false when the build failed.
-    pub fn built(&mut self, ok: bool) {
+    pub(crate) fn built(&mut self, ok: bool) {
         let Phase::Building(cut) = self.phase else {
             return;
         };
@@ -210,7 +210,7 @@ impl Stepper {
     }
 
     /// The user said how to go on after a pause.
-    pub fn resume(&mut self, mode: StepMode, bps: impl IntoIterator<Item = (usize, usize)>) {
+    pub(crate) fn resume(&mut self, mode: StepMode, bps: impl IntoIterator<Item = (usize, usize)>) {
         self.mode = mode;
         self.set_breakpoints(bps);
         if self.phase == Phase::Waiting {

@@ -76,7 +76,7 @@ impl Config {
     /// The config for an instruction with these comments right above it (`#` dropped,
     /// trimmed): the first `check=` comment (value up to the first space) merges in; one
     /// that does not parse leaves the config as it is.
-    pub fn with_comments(&self, comments: &[String]) -> Config {
+    pub(crate) fn with_comments(&self, comments: &[String]) -> Config {
         for c in comments {
             let Some((name, value)) = c.split_once('=') else {
                 continue;

@@ -31,9 +31,9 @@ pub struct Warning {
 /// See [`Input::ignored`].
 pub type IgnoredFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// The platform of a base image known locally.
-pub type PlatformFn<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type PlatformFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// The environment (`KEY=value` lines) of a base image known locally.
-pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
+pub(crate) type EnvFn<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
 
 /// What the checks need beyond the Dockerfile.
 #[derive(Clone, Copy, Default)]

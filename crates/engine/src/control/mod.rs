@@ -75,7 +75,7 @@ fn connection_lost(s: &tonic::Status) -> bool {
 }
 
 /// What one solve asks for.
-pub struct SolveSpec<'a> {
+pub(crate) struct SolveSpec<'a> {
     pub req: &'a BuildRequest,
     pub session: &'a ContextSession,
     /// A Dockerfile cut after an instruction, served from the session; None: the real one.
@@ -153,7 +153,7 @@ impl Buildkit {
     /// One solve with the Dockerfile frontend; `on_status` sees the status stream as it
     /// comes. Ok(Some(why)) is a build that failed; Err, a builder that could not be asked
     /// or dropped the connection.
-    pub async fn solve(
+    pub(crate) async fn solve(
         &self,
         spec: SolveSpec<'_>,
         mut on_status: impl FnMut(&StatusResponse),

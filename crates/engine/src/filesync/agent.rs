@@ -66,20 +66,16 @@ impl SshSpec {
 
 /// The agents a session offers, by id.
 #[derive(Debug, Clone, Default)]
-pub struct Agents(HashMap<String, PathBuf>);
+pub(crate) struct Agents(HashMap<String, PathBuf>);
 
 impl Agents {
-    pub fn new(specs: &[SshSpec]) -> Self {
+    pub(crate) fn new(specs: &[SshSpec]) -> Self {
         Agents(
             specs
                 .iter()
                 .map(|s| (s.id.clone(), s.socket.clone()))
                 .collect(),
         )
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     fn socket(&self, id: &str) -> Result<&PathBuf, Status> {

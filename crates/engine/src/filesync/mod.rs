@@ -273,7 +273,7 @@ impl ContextSession {
 
     /// Opens a session through BuildKit's Control API (`Control/Session`), as buildctl and
     /// buildx do: for builds solved with [`ControlClient::solve`] naming [`Self::id`].
-    pub async fn over_control(
+    pub(crate) async fn over_control(
         client: &ControlClient<tonic::transport::Channel>,
         ctx: &BuildContext,
         grants: &Grants,
@@ -284,13 +284,13 @@ impl ContextSession {
     }
 
     /// Where the next tar export of a solve naming this session arrives.
-    pub fn export_target(&self) -> &ExportTarget {
+    pub(crate) fn export_target(&self) -> &ExportTarget {
         &self.export
     }
 
     /// Why the session's connection ended, if it has: a build that fails with the daemon's
     /// "transport is closing" says this too.
-    pub fn closed_because(&self) -> Option<String> {
+    pub(crate) fn closed_because(&self) -> Option<String> {
         self.closed.lock().ok().and_then(|c| c.clone())
     }
 
@@ -300,19 +300,19 @@ impl ContextSession {
     }
 
     /// Context file bytes sent so far (stats, framing and the Dockerfile not counted).
-    pub fn data_bytes(&self) -> u64 {
+    pub(crate) fn data_bytes(&self) -> u64 {
         self.dirs.sent.load(Ordering::Relaxed)
     }
 
     /// Context files whose contents were sent so far.
-    pub fn files_sent(&self) -> u64 {
+    pub(crate) fn files_sent(&self) -> u64 {
         self.dirs.files_sent.load(Ordering::Relaxed)
     }
 
     /// The Dockerfile to name in a build: the real one, or a file beside it that exists only
     /// in the session, holding `text` (a Dockerfile cut after an instruction). Each text gets
     /// its own name, so solves running at once each read their own.
-    pub fn dockerfile_for(&self, text: Option<&str>) -> String {
+    pub(crate) fn dockerfile_for(&self, text: Option<&str>) -> String {
         let Some(text) = text else {
             return self.dockerfile_name.clone();
         };

@@ -13,16 +13,16 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
 /// One chunk of an export, or why it stopped short.
-pub type Chunk = Result<Bytes, String>;
+pub(crate) type Chunk = Result<Bytes, String>;
 
 /// Where the next export's bytes go. BuildKit names no export in the call, so one session
 /// receives one export at a time.
 #[derive(Debug, Clone, Default)]
-pub struct ExportTarget(Arc<Mutex<Option<mpsc::Sender<Chunk>>>>);
+pub(crate) struct ExportTarget(Arc<Mutex<Option<mpsc::Sender<Chunk>>>>);
 
 impl ExportTarget {
     /// The receiver of the next export's bytes.
-    pub fn expect(&self) -> mpsc::Receiver<Chunk> {
+    pub(crate) fn expect(&self) -> mpsc::Receiver<Chunk> {
         let (tx, rx) = mpsc::channel(16);
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(tx);
@@ -30,7 +30,7 @@ impl ExportTarget {
         rx
     }
 
-    pub fn forget(&self) {
+    pub(crate) fn forget(&self) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = None;
         }

@@ -75,20 +75,16 @@ impl SecretSpec {
 
 /// The secrets a session offers, by id.
 #[derive(Debug, Clone, Default)]
-pub struct SecretStore(HashMap<String, SecretSource>);
+pub(crate) struct SecretStore(HashMap<String, SecretSource>);
 
 impl SecretStore {
-    pub fn new(specs: &[SecretSpec]) -> Self {
+    pub(crate) fn new(specs: &[SecretSpec]) -> Self {
         SecretStore(
             specs
                 .iter()
                 .map(|s| (s.id.clone(), s.source.clone()))
                 .collect(),
         )
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

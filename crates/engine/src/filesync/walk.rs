@@ -162,7 +162,7 @@ fn follow_links(root: &Path, path: &str) -> Vec<String> {
 
 /// A directory offered to the daemon under a name (`context`, `dockerfile`).
 #[derive(Debug, Clone)]
-pub struct SyncDir {
+pub(crate) struct SyncDir {
     pub root: PathBuf,
     /// Owner reset to 0:0, as the docker CLI maps the context.
     pub reset_owner: bool,
@@ -171,7 +171,7 @@ pub struct SyncDir {
 }
 
 /// Go's `os.FileMode` for a Unix mode.
-pub fn go_mode(meta: &Metadata) -> u32 {
+pub(crate) fn go_mode(meta: &Metadata) -> u32 {
     let ft = meta.file_type();
     let mode = meta.mode();
     let mut m = mode & 0o777;
@@ -256,7 +256,7 @@ struct Walker<'a> {
 
 impl SyncDir {
     /// Every entry the daemon gets for `filter`, in the order it is sent.
-    pub fn walk(&self, filter: &Filter) -> io::Result<Vec<Item>> {
+    pub(crate) fn walk(&self, filter: &Filter) -> io::Result<Vec<Item>> {
         let mut w = Walker {
             dir: self,
             filter,

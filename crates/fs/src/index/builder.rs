@@ -42,7 +42,7 @@ impl IndexBuilder {
     }
 
     /// Adds one entry with what sniffing its content found.
-    pub fn add_sniffed(
+    pub(crate) fn add_sniffed(
         &mut self,
         path: &[u8],
         kind: Kind,

@@ -45,7 +45,7 @@ pub fn encode(ix: &FsIndex) -> Vec<u8> {
 
 /// Writes the index's bytes to `w` as they are made: the disk cache streams them to its
 /// file, so storing an index never holds a second copy of it in memory.
-pub fn encode_to(ix: &FsIndex, w: impl Write) -> std::io::Result<()> {
+pub(crate) fn encode_to(ix: &FsIndex, w: impl Write) -> std::io::Result<()> {
     let mut out = Summed::new(w);
     out.write_all(MAGIC)?;
     for v in [

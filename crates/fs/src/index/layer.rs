@@ -407,7 +407,7 @@ pub mod layer_codec {
     }
 
     /// Writes the layer's bytes to `w` as they are made (see [`super::super::codec::encode_to`]).
-    pub fn encode_to(l: &LayerIndex, w: impl Write) -> std::io::Result<()> {
+    pub(crate) fn encode_to(l: &LayerIndex, w: impl Write) -> std::io::Result<()> {
         let mut out = Summed::new(w);
         out.write_all(MAGIC)?;
         for v in [
@@ -437,7 +437,7 @@ pub mod layer_codec {
 
     /// The layer's size in a save stream, from the head of its encoded form (unchecked: the
     /// whole file is checked when read).
-    pub fn stream_size(head: &[u8]) -> Option<u64> {
+    pub(crate) fn stream_size(head: &[u8]) -> Option<u64> {
         if head.get(..8)? != MAGIC {
             return None;
         }

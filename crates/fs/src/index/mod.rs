@@ -52,10 +52,10 @@ impl Kind {
 
 /// The file type bits of a mode, as `stat` gives them. An [`Kind::Other`] entry keeps its
 /// type there ([`EntryRef::mode`]), so a device or a FIFO shows as what it is.
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFIFO: u32 = 0o010000;
-pub const S_IFCHR: u32 = 0o020000;
-pub const S_IFBLK: u32 = 0o060000;
+pub(crate) const S_IFMT: u32 = 0o170000;
+pub(crate) const S_IFIFO: u32 = 0o010000;
+pub(crate) const S_IFCHR: u32 = 0o020000;
+pub(crate) const S_IFBLK: u32 = 0o060000;
 
 /// The type bits a tar entry type stands for, for the kinds [`Kind`] calls `Other`.
 pub(crate) fn special_type_bits(t: tar::EntryType) -> u32 {
@@ -278,7 +278,7 @@ impl<'a> EntryRef<'a> {
     /// directory the layer where it first appeared (a directory is in every layer that adds
     /// something below it, so [`EntryRef::layer`] names the last of those), for anything else
     /// the layer that wrote it.
-    pub fn created_layer(&self) -> Option<u16> {
+    pub(crate) fn created_layer(&self) -> Option<u16> {
         let l = self.rec.created;
         (l != NO_LAYER).then_some(l)
     }
@@ -377,7 +377,7 @@ impl FsIndex {
         (1..self.records.len() as u32).map(|i| self.get(i))
     }
 
-    pub fn children_of(&self, id: EntryId) -> &[EntryId] {
+    pub(crate) fn children_of(&self, id: EntryId) -> &[EntryId] {
         let i = id as usize;
         match (self.child_start.get(i), self.child_start.get(i + 1)) {
             (Some(&s), Some(&e)) => &self.children[s as usize..e as usize],

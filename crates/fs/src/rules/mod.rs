@@ -128,7 +128,7 @@ pub struct Rule {
 /// What a user rules file may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserRules {
+pub(crate) struct UserRules {
     /// New rules; one with a built-in's name replaces it.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
@@ -229,7 +229,7 @@ impl RuleSet {
         RuleSet::with_user(user)
     }
 
-    pub fn with_user(user: UserRules) -> Result<RuleSet, RulesError> {
+    pub(crate) fn with_user(user: UserRules) -> Result<RuleSet, RulesError> {
         let mut rules: Vec<Rule> = BUILTIN.iter().map(Builtin::rule).collect();
         for r in user.rules {
             match rules.iter_mut().find(|b| b.name == r.name) {

@@ -42,7 +42,7 @@ pub struct LazyTree {
 
 impl LazyTree {
     /// A tree of up to `nodes` nodes, all closed, with no rows until [`LazyTree::rebuild`].
-    pub fn with_nodes(nodes: usize) -> LazyTree {
+    pub(crate) fn with_nodes(nodes: usize) -> LazyTree {
         LazyTree {
             expanded: vec![false; nodes],
             rows: Vec::new(),
@@ -74,7 +74,7 @@ impl LazyTree {
 
     /// Marks `id` open or closed without touching the rows: several at once, then one
     /// [`LazyTree::rebuild`].
-    pub fn set_expanded(&mut self, id: u32, open: bool) {
+    pub(crate) fn set_expanded(&mut self, id: u32, open: bool) {
         let i = id as usize;
         if i >= self.expanded.len() {
             if !open {
@@ -86,7 +86,7 @@ impl LazyTree {
     }
 
     /// The open nodes, in id order.
-    pub fn expanded_ids(&self) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn expanded_ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.expanded
             .iter()
             .enumerate()
@@ -95,7 +95,7 @@ impl LazyTree {
     }
 
     /// Closes every node (rows follow at the next rebuild).
-    pub fn close_all(&mut self) {
+    pub(crate) fn close_all(&mut self) {
         self.expanded.fill(false);
     }
 

@@ -121,7 +121,7 @@ impl DiffData {
     }
 
     /// The view's data over one comparison: its report rows and the lazy tree's links.
-    pub fn from_comparison(c: Comparison, rules: &RuleSet) -> DiffData {
+    pub(crate) fn from_comparison(c: Comparison, rules: &RuleSet) -> DiffData {
         let report = DiffReport::of(&c, rules);
         let Comparison {
             from_label,
@@ -215,7 +215,7 @@ impl DiffData {
     }
 
     /// The diff entry of a release entry.
-    pub fn of_right(&self, id: EntryId) -> Option<u32> {
+    pub(crate) fn of_right(&self, id: EntryId) -> Option<u32> {
         self.of_right
             .get(id as usize)
             .copied()
@@ -223,7 +223,7 @@ impl DiffData {
     }
 
     /// Whether the entry itself is covered by a finding.
-    pub fn is_leftover(&self, i: u32) -> bool {
+    pub(crate) fn is_leftover(&self, i: u32) -> bool {
         self.flags[i as usize] & LEFTOVER != 0
     }
 }
@@ -418,7 +418,7 @@ fn show(v: &mut DiffView, seq: &mut u64, i: u32) -> Vec<FetchSides> {
 
 impl DiffState {
     /// A background answer: kept only when it answers the view's current request.
-    pub fn on_indexed(&mut self, msg: Indexed) {
+    pub(crate) fn on_indexed(&mut self, msg: Indexed) {
         let Some(v) = self.view.as_mut() else {
             return;
         };
@@ -433,7 +433,7 @@ impl DiffState {
     }
 
     /// Both sides' bytes arrived: kept only for the detail that asked for them.
-    pub fn on_sides(&mut self, msg: Sides) {
+    pub(crate) fn on_sides(&mut self, msg: Sides) {
         let Some(v) = self.view.as_mut() else {
             return;
         };
@@ -460,7 +460,7 @@ impl DiffState {
     }
 
     /// A key while the view is open; `page` rows make a page.
-    pub fn on_key(&mut self, a: DiffKey, page: usize) -> Vec<FetchSides> {
+    pub(crate) fn on_key(&mut self, a: DiffKey, page: usize) -> Vec<FetchSides> {
         use DiffKey as A;
         let seq = &mut self.seq;
         let Some(v) = self.view.as_mut() else {

@@ -92,7 +92,7 @@ pub(crate) const FILES: &[KeyRow<FilesKey, FilesPane>] = &[
     ),
 ];
 
-pub fn on_key(pane: &FilesPane, k: &KeyEvent) -> Option<FilesKey> {
+pub(crate) fn on_key(pane: &FilesPane, k: &KeyEvent) -> Option<FilesKey> {
     // A filter or a path being typed takes every key as text.
     if pane.input.is_some() {
         return match k.code {

@@ -162,7 +162,7 @@ impl FilesPane {
 
     /// A newer index of the same image: the tree follows, keeping what was open, the sort,
     /// the filter and the selected path.
-    pub fn set_index(&mut self, ix: Shared<FsIndex>) {
+    pub(crate) fn set_index(&mut self, ix: Shared<FsIndex>) {
         let (open, sel) = match &self.index {
             Some(old) => (
                 self.tree.expanded_paths(old),
@@ -315,7 +315,7 @@ pub enum FilesKey {
     Cancel,
 }
 
-pub fn layers_cmd(p: &FilesPane) -> Vec<FilesCmd> {
+pub(crate) fn layers_cmd(p: &FilesPane) -> Vec<FilesCmd> {
     match (&p.image, &p.index) {
         (Some(image), Some(ix)) => vec![FilesCmd::Layers {
             req: p.req,
@@ -328,7 +328,7 @@ pub fn layers_cmd(p: &FilesPane) -> Vec<FilesCmd> {
     }
 }
 
-pub fn req_of(msg: &FilesMsg) -> u64 {
+pub(crate) fn req_of(msg: &FilesMsg) -> u64 {
     match msg {
         FilesMsg::Image { req, .. }
         | FilesMsg::Progress { req, .. }

@@ -105,7 +105,7 @@ fn submit(p: &mut FilesPane) -> Vec<FilesCmd> {
 impl FilesPane {
     /// A background answer; one for another request (a closed pane, an earlier open) is
     /// stale and dropped.
-    pub fn on_msg(&mut self, msg: FilesMsg) -> Vec<FilesCmd> {
+    pub(crate) fn on_msg(&mut self, msg: FilesMsg) -> Vec<FilesCmd> {
         let p = self;
         if p.req != req_of(&msg) {
             return vec![];
@@ -161,7 +161,7 @@ impl FilesPane {
     }
 
     /// A key of the pane; `page` rows make a page. [`FilesCmd::Cancel`]: the pane closed.
-    pub fn on_key(&mut self, key: FilesKey, page: isize) -> Vec<FilesCmd> {
+    pub(crate) fn on_key(&mut self, key: FilesKey, page: isize) -> Vec<FilesCmd> {
         use FilesKey as F;
         let p = self;
         p.notice = None;

@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, m: &Model) {
     }
 }
 
-pub fn focused(m: &Model, f: Focus) -> bool {
+pub(crate) fn focused(m: &Model, f: Focus) -> bool {
     m.focus == f && m.overlay.is_none()
 }
 
