@@ -85,12 +85,15 @@ pub(crate) fn build(args: &BuildArgs) -> u8 {
         }));
         // Boxed so an interrupt can drop it, closing the request, before cleaning up.
         let mut work = Box::pin(session.run(&events));
+        // One listener for the whole build: a new one per event would miss a Ctrl-C that
+        // lands while an event is being printed (a busy log, a loaded machine).
+        let mut stop = Box::pin(interrupted());
         let outcome = loop {
             tokio::select! {
                 biased;
                 Some(ev) = rx.recv() => reporter.on_event(&ev),
                 res = work.as_mut() => break Some(res),
-                _ = interrupted() => break None,
+                () = stop.as_mut() => break None,
             }
         };
         drop(work);
