@@ -168,6 +168,8 @@ for size in $sizes; do
         files=$(find "$base" -type f | wc -l)
         strace -f -c -o "$work/strace" -e trace=statx,newfstatat,lstat,openat,faccessat,faccessat2,llistxattr,lgetxattr \
             "$bin/stagescope" build "$base" --progress plain >"$work/plain" 2>&1 || true
+        # Its images go with the others' at the end.
+        sed -n 's/.*(build \([0-9a-f]*\)).*/\1/p' "$work/plain" | head -1 >>"$ids"
         calls=$(awk '$NF ~ /^(statx|newfstatat|lstat|openat|faccessat|faccessat2|llistxattr|lgetxattr)$/ {printf "%s %s, ", $NF, $4}' "$work/strace")
         echo "| $size: warm build's file syscalls for $files context files | $calls | | | |"
         echo "| $size: $(grep '^context:' "$work/plain" | head -1) | | | | |"
