@@ -5,6 +5,7 @@
 //! `stagescope-core` depends on it: front ends reach it through the session.
 
 pub mod base_image;
+mod build_call;
 mod buildkit;
 mod classic;
 pub mod clean;
