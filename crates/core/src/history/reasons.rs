@@ -59,10 +59,9 @@ pub fn find(
     k: usize,
 ) -> Miss {
     if cur.no_cache {
-        return Miss::new(
-            MissReason::NoCache,
-            "--no-cache: nothing comes from the cache",
-        );
+        // The reason's own name says `no-cache`; the line reads "no-cache: the build ran
+        // with --no-cache".
+        return Miss::new(MissReason::NoCache, "the build ran with --no-cache");
     }
     let Some(facts) = cur.steps.get(stage).and_then(|s| s.get(k)) else {
         return Miss::new(MissReason::Unknown, "not in this run's Dockerfile");
