@@ -87,6 +87,12 @@ pub(crate) enum Command {
     /// Compare two recorded runs (default: the last two of the context): per instruction the
     /// time and cache result in each, the delta, and why the newer run missed the cache.
     Compare(CompareArgs),
+    /// List the builds BuildKit itself remembers (buildx's, Compose's, stagescope's), newest
+    /// first; `builds show REF` opens one as stagescope reports its own runs.
+    Builds(BuildsArgs),
+    /// Follow a build that is still running (the newest when REF is omitted), whoever
+    /// started it: the terminal UI live, or the events `stagescope build` prints.
+    Attach(AttachArgs),
     /// Remove every image, tag and container stagescope made.
     Clean(CleanArgs),
     /// Print the completion script for a shell.
@@ -119,22 +125,88 @@ pub(crate) struct HistoryArgs {
 /// `replay RUN`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ReplayArgs {
-    /// A run id (or its first characters) from `stagescope history`, or a file written by
-    /// `--record`.
-    #[arg(value_name = "RUN|FILE")]
+    /// A run id (or its first characters) from `stagescope history`, a file written by
+    /// `--record`, or the ref of a build BuildKit remembers (from `stagescope builds`).
+    #[arg(value_name = "RUN|FILE|REF")]
     pub run: String,
     /// The build context the run id belongs to.
     #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
     pub context: PathBuf,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Where BuildKit's own build records are: the engine's BuildKit, or `--buildkit-addr`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RemoteArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub buildkit: BuildkitArgs,
+}
+
+/// `builds [show REF]`.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct BuildsArgs {
+    #[command(subcommand)]
+    pub command: Option<BuildsCommand>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+    pub format: HistoryFormat,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum BuildsCommand {
+    /// One build: per stage and instruction the Dockerfile line, cached or ran, how long,
+    /// why it missed the cache, and where it failed.
+    Show(BuildsShowArgs),
+}
+
+/// `builds show REF`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BuildsShowArgs {
+    /// The build's ref (or its first characters, or `builder/node/ref` as buildx prints it).
+    #[arg(value_name = "REF")]
+    pub r#ref: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+    pub format: HistoryFormat,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `attach [REF]`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AttachArgs {
+    /// The running build's ref; default: the newest build still running.
+    #[arg(value_name = "REF")]
+    pub r#ref: Option<String>,
+    /// Print the events instead of opening the terminal UI: one line per instruction
+    /// (plain) or NDJSON, as `stagescope build` prints them.
+    #[arg(long, value_enum)]
+    pub progress: Option<ProgressArg>,
+    /// The build's Dockerfile (BuildKit records it only once the build ends); default:
+    /// the file the build names, in the context directory.
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The build's context directory, where its Dockerfile is looked for.
+    #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
+    pub context: PathBuf,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// `compare [RUN_A] [RUN_B]`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CompareArgs {
-    /// The older run (id or `--record` file); default: the one before the newest.
+    /// The older run (id, `--record` file, or a BuildKit build ref); default: the one before
+    /// the newest.
     #[arg(value_name = "RUN_A")]
     pub a: Option<String>,
-    /// The newer run; default: the newest run of the same Dockerfile.
+    /// The newer run (the same kinds); default: the newest run of the same Dockerfile.
     #[arg(value_name = "RUN_B")]
     pub b: Option<String>,
     /// The build context whose runs to compare.
@@ -143,6 +215,8 @@ pub(crate) struct CompareArgs {
     /// Output format (markdown fits a pull-request comment).
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// `completions SHELL`.

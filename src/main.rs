@@ -28,6 +28,8 @@ fn main() -> ExitCode {
         Some(Command::History(args)) => commands::history(&args),
         Some(Command::Replay(args)) => commands::replay(&args),
         Some(Command::Compare(args)) => commands::compare(&args),
+        Some(Command::Builds(args)) => commands::builds(&args),
+        Some(Command::Attach(args)) => commands::attach(&args),
         Some(Command::Clean(args)) => commands::clean(&args),
         Some(Command::Completions(args)) => commands::completions(&args),
         Some(Command::Man(args)) => commands::man(&args),

@@ -4,18 +4,16 @@ use stagescope_core::history::compare::compare as compare_runs;
 use stagescope_core::history::store;
 use stagescope_report::history::{compare_json, compare_markdown, compare_text};
 
-use super::history::{resolve, user_store};
+use super::history::{resolve_any, user_store};
 use super::{EXIT_USAGE, fail};
 use crate::cli::{CompareArgs, DiffFormat};
 
 pub(crate) fn compare(args: &CompareArgs) -> u8 {
     let pair = match (&args.a, &args.b) {
-        (Some(a), Some(b)) => {
-            resolve(a, &args.context).and_then(|a| Ok((a, resolve(b, &args.context)?)))
-        }
-        (Some(a), None) => {
-            resolve(a, &args.context).and_then(|a| Ok((a, newest(&args.context, 0)?)))
-        }
+        (Some(a), Some(b)) => resolve_any(a, &args.context, &args.remote)
+            .and_then(|a| Ok((a, resolve_any(b, &args.context, &args.remote)?))),
+        (Some(a), None) => resolve_any(a, &args.context, &args.remote)
+            .and_then(|a| Ok((a, newest(&args.context, 0)?))),
         _ => newest(&args.context, 1).and_then(|a| Ok((a, newest(&args.context, 0)?))),
     };
     let (a, b) = match pair {

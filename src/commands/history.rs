@@ -6,8 +6,8 @@ use stagescope_core::history::RunRecord;
 use stagescope_core::history::store::{self, Store};
 use stagescope_report::history::{history_json, history_text};
 
-use super::{EXIT_USAGE, fail};
-use crate::cli::{HistoryArgs, HistoryFormat};
+use super::{EXIT_USAGE, fail, records_at, runtime};
+use crate::cli::{HistoryArgs, HistoryFormat, RemoteArgs};
 
 /// The user's run store, or the one-line reason there is none.
 pub(super) fn user_store() -> Result<Store, String> {
@@ -26,6 +26,28 @@ pub(super) fn resolve(run: &str, context: &Path) -> Result<RunRecord, String> {
     let s = user_store()?;
     let entry = s.find(context, run)?;
     store::load(&entry.path)
+}
+
+/// A run named on the command line as [`resolve`] reads it, else the ref of a build the
+/// BuildKit of `remote` remembers (asked only when no recorded run has that name).
+pub(super) fn resolve_any(
+    run: &str,
+    context: &Path,
+    remote: &RemoteArgs,
+) -> Result<RunRecord, String> {
+    let local = match resolve(run, context) {
+        Ok(r) => return Ok(r),
+        Err(e) => e,
+    };
+    runtime().block_on(async {
+        let bk = records_at(remote)
+            .await
+            .map_err(|e| format!("{local}; nor could BuildKit be asked for a build {run}: {e}"))?;
+        match super::builds::load_run(&bk, run).await {
+            Ok((_, r)) => Ok(r),
+            Err(e) => Err(format!("{local}; {e}")),
+        }
+    })
 }
 
 pub(crate) fn history(args: &HistoryArgs) -> u8 {

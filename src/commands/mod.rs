@@ -14,9 +14,11 @@ use stagescope_core::session::{Backend, Session, SessionError, Setup, run_until}
 use stagescope_dockerfile::StageGraph;
 use stagescope_plan::BuildPlan;
 
-use crate::cli::{BuildFlags, BuilderArg, EngineArgs, LoadError, Loaded};
+use crate::cli::{BuildFlags, BuilderArg, BuildkitArgs, EngineArgs, LoadError, Loaded, RemoteArgs};
 
+mod attach;
 mod build;
+mod builds;
 mod check;
 mod clean;
 mod compare;
@@ -33,7 +35,9 @@ mod tour;
 mod tree;
 mod tui;
 
+pub(crate) use attach::attach;
 pub(crate) use build::build;
+pub(crate) use builds::builds;
 pub(crate) use check::check;
 pub(crate) use clean::clean;
 pub(crate) use compare::compare;
@@ -150,7 +154,18 @@ fn grants(flags: &BuildFlags) -> Result<Grants, String> {
 
 /// The BuildKit the flags (or BUILDKIT_HOST, as buildctl reads it) name, if any.
 fn buildkit_addr(flags: &BuildFlags) -> Result<Option<BuildkitAddr>, u8> {
-    let b = &flags.buildkit;
+    let addr = buildkit_addr_of(&flags.buildkit).map_err(|e| fail(EXIT_USAGE, e))?;
+    if addr.is_some() && flags.builder == BuilderArg::Classic {
+        return Err(fail(
+            EXIT_USAGE,
+            "--builder classic and --buildkit-addr (or BUILDKIT_HOST) do not go together",
+        ));
+    }
+    Ok(addr)
+}
+
+/// The BuildKit `--buildkit-addr` (or BUILDKIT_HOST) names, with its TLS files, if any.
+fn buildkit_addr_of(b: &BuildkitArgs) -> Result<Option<BuildkitAddr>, String> {
     let tls = TlsFiles {
         ca: b.tls_ca.clone(),
         cert: b.tls_cert.clone(),
@@ -164,22 +179,11 @@ fn buildkit_addr(flags: &BuildFlags) -> Result<Option<BuildkitAddr>, u8> {
     });
     let Some(addr) = addr else {
         if !tls.is_empty() || tls.server_name.is_some() {
-            return Err(fail(
-                EXIT_USAGE,
-                "--buildkit-tls-* need --buildkit-addr tcp://HOST:PORT",
-            ));
+            return Err("--buildkit-tls-* need --buildkit-addr tcp://HOST:PORT".into());
         }
         return Ok(None);
     };
-    if flags.builder == BuilderArg::Classic {
-        return Err(fail(
-            EXIT_USAGE,
-            "--builder classic and --buildkit-addr (or BUILDKIT_HOST) do not go together",
-        ));
-    }
-    BuildkitAddr::parse(&addr, &tls)
-        .map(Some)
-        .map_err(|e| fail(EXIT_USAGE, e))
+    BuildkitAddr::parse(&addr, &tls).map(Some)
 }
 
 /// Where the flags say to build: a BuildKit through its Control API, else the engine.
@@ -263,4 +267,11 @@ async fn interruptible<T>(work: impl Future<Output = Result<T, SessionError>>) -
         Some(Err(e)) => Err(fail(EXIT_FAILED, error_line(e))),
         Some(Ok(v)) => Ok(v),
     }
+}
+
+/// The BuildKit whose build records `remote` names: `--buildkit-addr` (or BUILDKIT_HOST),
+/// else the engine's own.
+async fn records_at(remote: &RemoteArgs) -> Result<Buildkit, String> {
+    let addr = buildkit_addr_of(&remote.buildkit)?;
+    stagescope_core::builds::reach(remote.engine.host.clone(), addr).await
 }

@@ -2,12 +2,12 @@
 
 use std::io::IsTerminal;
 
-use super::history::resolve;
+use super::history::resolve_any;
 use super::{EXIT_FAILED, EXIT_USAGE, fail, runtime};
 use crate::cli::ReplayArgs;
 
 pub(crate) fn replay(args: &ReplayArgs) -> u8 {
-    let record = match resolve(&args.run, &args.context) {
+    let record = match resolve_any(&args.run, &args.context, &args.remote) {
         Ok(r) => r,
         Err(e) => return fail(EXIT_USAGE, e),
     };

@@ -2,9 +2,10 @@
 //! drive: a build [`session`] (its engine, Dockerfile, plan, context and request; running
 //! the build as events, stepping, the images and filesystems of stages and states, shells),
 //! the run [`history`] (records, cache-miss reasons, comparisons, timelines) and the
-//! [`explain`]ed words and numbers. It is the only crate that depends on `stagescope-engine`;
+//! [`explain`]ed words and numbers, and the [`builds`] BuildKit remembers. It is the only crate that depends on `stagescope-engine`;
 //! [`engine`] names the few engine types a front end passes through it.
 
+pub mod builds;
 pub mod engine;
 pub mod explain;
 pub mod history;

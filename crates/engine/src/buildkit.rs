@@ -1,7 +1,8 @@
 //! BuildKit's solve status (vertexes, statuses, logs) mapped to BuildEvents.
 //!
-//! Vertexes are attributed through the `[stage n/m]` label and checked against the plan's
-//! keyword, so a cut Dockerfile (whose m differs) maps the same way. Instructions that make no
+//! Vertexes are attributed through BuildKit's source map when there is one (a build record's
+//! provenance), else through the `[stage n/m]` label checked against the plan's keyword, so
+//! a cut Dockerfile (whose m differs) maps the same way. Instructions that make no
 //! vertex (ENV, CMD, ... and `FROM <stage>`) are settled when their stage moves past them.
 
 use std::collections::HashMap;
@@ -30,6 +31,8 @@ enum Progress {
 #[derive(Debug)]
 pub(crate) struct VertexMapper {
     plan: BuildPlan,
+    /// Vertexes the source map places, by digest: the instructions at their lines.
+    sourced: HashMap<String, Vec<Step>>,
     owners: HashMap<String, Owner>,
     vertex_progress: HashMap<String, Progress>,
     step_progress: HashMap<Step, Progress>,
@@ -190,6 +193,40 @@ fn instruction_of(stage: &PlanStage, n: usize, m: usize, text: &str) -> Option<u
     match_instruction(stage, n, text)
 }
 
+/// The instructions that start at `lines` (1-based), or hold them: one per line, in the
+/// order given, each at most once.
+fn steps_at_lines(plan: &BuildPlan, lines: &[u32]) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    for &line in lines {
+        let line = line as usize;
+        let exact = plan.stages.iter().find_map(|s| {
+            let k = s.instructions.iter().position(|i| i.line == line)?;
+            Some((s.index, k))
+        });
+        // A line inside a multi-line instruction: the last instruction starting above it,
+        // in the stage whose instructions span it.
+        let holding = || {
+            plan.stages.iter().find_map(|s| {
+                let k = s.instructions.iter().rposition(|i| i.line <= line)?;
+                let next = s.instructions.get(k + 1).map(|i| i.line).or_else(|| {
+                    plan.stages
+                        .get(s.index + 1)?
+                        .instructions
+                        .first()
+                        .map(|i| i.line)
+                });
+                next.is_none_or(|n| line < n).then_some((s.index, k))
+            })
+        };
+        if let Some(step) = exact.or_else(holding)
+            && !out.contains(&step)
+        {
+            out.push(step);
+        }
+    }
+    out
+}
+
 fn timestamp_ms(ts: &Option<bollard_buildkit_proto::google::protobuf::Timestamp>) -> Option<i128> {
     ts.as_ref()
         .map(|t| i128::from(t.seconds) * 1000 + i128::from(t.nanos) / 1_000_000)
@@ -200,6 +237,7 @@ impl VertexMapper {
         let n = plan.stages.len();
         VertexMapper {
             plan,
+            sourced: HashMap::new(),
             owners: HashMap::new(),
             vertex_progress: HashMap::new(),
             step_progress: HashMap::new(),
@@ -211,7 +249,27 @@ impl VertexMapper {
         }
     }
 
+    /// A mapper that places each vertex of `lines` (digest: the Dockerfile lines BuildKit's
+    /// source map gives it) at the instructions starting there; other vertexes go by label.
+    pub(crate) fn with_source_lines(plan: BuildPlan, lines: &HashMap<String, Vec<u32>>) -> Self {
+        let sourced = lines
+            .iter()
+            .map(|(digest, ls)| (digest.clone(), steps_at_lines(&plan, ls)))
+            .collect();
+        VertexMapper {
+            sourced,
+            ..VertexMapper::new(plan)
+        }
+    }
+
     fn owner_of(&self, vertex: &Vertex) -> Owner {
+        if let Some(steps) = self.sourced.get(&vertex.digest) {
+            return match steps.is_empty() {
+                // In the map with no location: a source of no instruction (the context).
+                true => Owner::Internal(vertex.name.clone()),
+                false => Owner::Steps(steps.clone()),
+            };
+        }
         let Some((stage_name, n, m, text)) = parse_label(&vertex.name) else {
             return Owner::Internal(vertex.name.clone());
         };

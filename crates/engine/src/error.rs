@@ -14,6 +14,10 @@ pub enum EngineError {
     Docker(String),
     #[error("BuildKit: {0}")]
     Buildkit(String),
+    #[error(
+        "{0} keeps no build history (BuildKit 0.11 or newer keeps one: Docker 23 and later, or a buildkitd)"
+    )]
+    NoHistory(String),
 }
 
 impl From<bollard::errors::Error> for EngineError {

@@ -1,5 +1,6 @@
 //! Headless output: build progress (plain, NDJSON) and the stage graph (text, JSON, Mermaid, DOT).
 
+pub mod builds;
 pub mod check;
 pub mod diff;
 pub mod explain;

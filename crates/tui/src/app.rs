@@ -172,6 +172,43 @@ pub async fn run(session: Session, start: Start, recording: Recording) -> io::Re
 /// instructions, logs, timing, cache badges and misses, the timeline); keys that need an
 /// engine say so.
 pub async fn replay(record: &RunRecord) -> io::Result<u8> {
+    let mut model = opened(record);
+    for t in &record.events {
+        if is_timed(&t.event) {
+            model.timeline.push(t.clone());
+        }
+        update(&mut model, Msg::Build(t.event.clone()));
+    }
+    model.elapsed_ms = record.wall_ms;
+    update(&mut model, Msg::Ended(Ok(())));
+    let (tx, rx) = unbounded_channel::<Msg>();
+    screen(model, tx, rx, None).await
+}
+
+/// Opens the TUI on a build someone else runs, as its events arrive (`stagescope attach`):
+/// `record` holds its facts, `events` its events until it ends. Keys that need an engine
+/// say so, as in a replay; leaving stops the following, not the build.
+pub async fn follow(
+    record: &RunRecord,
+    mut events: UnboundedReceiver<BuildEvent>,
+) -> io::Result<u8> {
+    let mut model = opened(record);
+    model.engine = format!("attached to {} · {}", record.id, record.engine);
+    let (tx, rx) = unbounded_channel::<Msg>();
+    let forward = tx.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if forward.send(Msg::Build(ev)).is_err() {
+                return;
+            }
+        }
+        let _ = forward.send(Msg::Ended(Ok(())));
+    });
+    screen(model, tx, rx, None).await
+}
+
+/// The model of a run with no engine behind it: plan, Explain pane, the default diff.
+fn opened(record: &RunRecord) -> Model {
     let mut model = Model::new(record.plan.clone(), false);
     if let Ok(df) = Dockerfile::parse(record.dockerfile_text.as_bytes()) {
         let opts = GraphOptions {
@@ -186,16 +223,7 @@ pub async fn replay(record: &RunRecord) -> io::Result<u8> {
     }
     model.replay = Some(record.id.clone());
     model.engine = format!("replay of {} · {}", record.id, record.engine);
-    for t in &record.events {
-        if is_timed(&t.event) {
-            model.timeline.push(t.clone());
-        }
-        update(&mut model, Msg::Build(t.event.clone()));
-    }
-    model.elapsed_ms = record.wall_ms;
-    update(&mut model, Msg::Ended(Ok(())));
-    let (tx, rx) = unbounded_channel::<Msg>();
-    screen(model, tx, rx, None).await
+    model
 }
 
 /// Whether the timeline keeps this event.

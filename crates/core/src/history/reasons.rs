@@ -104,6 +104,20 @@ pub fn find(
     if let Some(m) = parent_changed(cur, stage, k, &e) {
         return m;
     }
+    if facts.sources.is_some() && (cur.inputs.is_empty() || e.run.inputs.is_empty()) {
+        let unrecorded = [cur, e.run]
+            .into_iter()
+            .find(|r| r.inputs.is_empty() && r.inputs_truncated);
+        if let Some(r) = unrecorded {
+            return Miss::new(
+                MissReason::Unknown,
+                format!(
+                    "the context files it reads may have changed: run {} kept no digests of them (a BuildKit record)",
+                    r.id
+                ),
+            );
+        }
+    }
     unknown(cur, &e)
 }
 

@@ -80,6 +80,12 @@ impl Recorder {
     /// says why, to be delivered before `ev`.
     pub fn on_event(&mut self, ev: &BuildEvent) -> Option<BuildEvent> {
         let at_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.on_event_at(ev, at_ms)
+    }
+
+    /// [`Recorder::on_event`] for an event whose time is known: `at_ms` after the run began
+    /// (a run replayed from somewhere else's record).
+    pub fn on_event_at(&mut self, ev: &BuildEvent, at_ms: u64) -> Option<BuildEvent> {
         let mut miss = None;
         match ev {
             BuildEvent::InstructionFinished {

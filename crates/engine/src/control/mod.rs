@@ -7,6 +7,8 @@
 pub mod addr;
 pub mod build;
 mod dial;
+pub mod history;
+pub mod provenance;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,14 +27,16 @@ use crate::request::BuildRequest;
 use addr::BuildkitAddr;
 
 /// Status messages carry whole vertex logs: far above gRPC's 4 MiB default.
-const MAX_MESSAGE: usize = 64 * 1024 * 1024;
-const ANSWER: Duration = Duration::from_secs(10);
+pub(crate) const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+pub(crate) const ANSWER: Duration = Duration::from_secs(10);
 
 /// A BuildKit daemon that answered.
 #[derive(Debug, Clone)]
 pub struct Buildkit {
     pub addr: BuildkitAddr,
     client: ControlClient<Channel>,
+    /// The same connection, for the content store the Control API serves beside it.
+    channel: Channel,
     /// "v0.12.5", when the daemon says (BuildKit before 0.11 has no Info call).
     version: Option<String>,
     /// The engine `docker` goes through.
@@ -93,7 +97,7 @@ impl Buildkit {
         let channel = dial::channel(&addr, engine.as_ref())
             .await
             .map_err(|e| format!("cannot reach BuildKit at {addr}: {e}{}", tls_hint(&e)))?;
-        let mut client = ControlClient::new(channel)
+        let mut client = ControlClient::new(channel.clone())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
         let workers =
@@ -123,6 +127,7 @@ impl Buildkit {
         Ok(Buildkit {
             addr,
             client,
+            channel,
             version,
             engine,
         })

@@ -1,0 +1,210 @@
+//! `builds` and `builds show`: the records BuildKit keeps, as text and JSON.
+
+use serde_json::{Value, json};
+
+use super::history::{timeline_text, when};
+use super::progress::format_duration;
+use super::sanitize;
+use stagescope_core::builds::HistoryRecord;
+use stagescope_core::history::RunRecord;
+use stagescope_plan::state::Status;
+use stagescope_plan::text::one_line;
+
+/// gRPC's code for a cancelled call: a build stopped by its client.
+const CANCELLED: i32 = 1;
+
+/// `running`, `completed`, `failed` or `canceled`, as buildx words them (in lower case).
+pub fn status(r: &HistoryRecord) -> &'static str {
+    match (&r.error, r.active()) {
+        (_, true) => "running",
+        (None, false) => "completed",
+        (Some(e), false) if e.code == CANCELLED => "canceled",
+        (Some(_), false) => "failed",
+    }
+}
+
+fn steps(r: &HistoryRecord) -> String {
+    format!("{} ({} cached)", r.steps, r.cached_steps)
+}
+
+/// `builds`: newest first.
+pub fn builds_text(recs: &[HistoryRecord]) -> String {
+    let mut out = format!(
+        "{:<26} {:<9} {:<19}  {:>7}  {:<14} {:<12} {}\n",
+        "REF", "STATUS", "CREATED (UTC)", "TIME", "STEPS", "TARGET", "DOCKERFILE"
+    );
+    for r in recs {
+        out.push_str(&format!(
+            "{:<26} {:<9} {:<19}  {:>7}  {:<14} {:<12} {}\n",
+            sanitize::name(&r.r#ref),
+            status(r),
+            r.created_ms.map_or_else(|| "-".into(), when),
+            r.duration_ms().map_or_else(|| "-".into(), format_duration),
+            steps(r),
+            one_line(&sanitize::name(r.target().unwrap_or("-")), 12),
+            sanitize::name(r.dockerfile_name().unwrap_or("-")),
+        ));
+    }
+    out
+}
+
+fn record_json(r: &HistoryRecord) -> Value {
+    json!({
+        "ref": r.r#ref,
+        "status": status(r),
+        "created": r.created_ms.map(when),
+        "created_unix_ms": r.created_ms,
+        "completed_unix_ms": r.completed_ms,
+        "duration_ms": r.duration_ms(),
+        "steps": r.steps,
+        "cached_steps": r.cached_steps,
+        "completed_steps": r.completed_steps,
+        "target": r.target(),
+        "dockerfile": r.dockerfile_name(),
+        "frontend": r.frontend,
+        "images": r.image_names,
+        "error": r.error.as_ref().map(|e| e.message.clone()),
+    })
+}
+
+pub fn builds_json(recs: &[HistoryRecord]) -> Value {
+    Value::Array(recs.iter().map(record_json).collect())
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Waiting => "not run",
+        Status::Running => "running",
+        Status::Done => "ran",
+        Status::Cached => "cached",
+        Status::Failed => "failed",
+        Status::NotNeeded => "not needed",
+    }
+}
+
+/// `builds show REF`: the record as stagescope reports its own runs.
+pub fn show_text(rec: &HistoryRecord, run: &RunRecord) -> String {
+    let st = run.state();
+    let mut out = format!(
+        "build {}  {}  {} UTC  {}  {} steps, {} cached\n",
+        sanitize::name(&rec.r#ref),
+        status(rec),
+        rec.created_ms.map_or_else(|| "-".into(), when),
+        rec.duration_ms()
+            .map_or_else(|| "-".into(), format_duration),
+        rec.steps,
+        rec.cached_steps
+    );
+    out.push_str(&format!(
+        "{}  target {}  on {}\n",
+        sanitize::name(&run.dockerfile.display().to_string()),
+        sanitize::name(rec.target().unwrap_or("(last stage)")),
+        sanitize::name(&run.engine)
+    ));
+    for name in &rec.image_names {
+        out.push_str(&format!("image {}\n", sanitize::name(name)));
+    }
+    for (stage, ss) in run.plan.stages.iter().zip(&st.stages) {
+        if ss.status == Status::NotNeeded {
+            continue;
+        }
+        out.push_str(&format!(
+            "\nstage {}\n",
+            sanitize::name(&stage.display_name())
+        ));
+        for (ins, is) in stage.instructions.iter().zip(&ss.instructions) {
+            let time = match (is.status, is.duration_ms) {
+                (Status::Done | Status::Failed, Some(d)) => format_duration(d),
+                _ => String::new(),
+            };
+            out.push_str(&format!(
+                "  {:>4}  {:<10} {:>7}  {}\n",
+                ins.line,
+                status_word(is.status),
+                time,
+                one_line(&sanitize::text(&ins.text, false), 70)
+            ));
+            if let Some(m) = &is.miss {
+                out.push_str(&format!(
+                    "                          miss: {}: {}\n",
+                    m.reason.as_str(),
+                    sanitize::text(&m.detail, false)
+                ));
+            }
+        }
+    }
+    if let Some(f) = &st.failure {
+        let at = match (f.stage, f.instruction) {
+            (Some(s), Some(k)) => run
+                .plan
+                .stages
+                .get(s)
+                .and_then(|st| Some((st, st.instructions.get(k)?)))
+                .map(|(st, i)| {
+                    format!(
+                        " at {}:{} ({})",
+                        run.dockerfile.display(),
+                        i.line,
+                        st.display_name()
+                    )
+                }),
+            _ => None,
+        };
+        out.push_str(&format!(
+            "\nfailed{}: {}\n",
+            sanitize::name(&at.unwrap_or_default()),
+            sanitize::text(&f.message, false)
+        ));
+    }
+    let timeline = timeline_text(run);
+    if !timeline.is_empty() {
+        out.push_str("\ntimeline (█ ran, ░ cached, * critical path)\n");
+        out.push_str(&timeline);
+    }
+    out
+}
+
+pub fn show_json(rec: &HistoryRecord, run: &RunRecord) -> Value {
+    let st = run.state();
+    let stages: Vec<Value> = run
+        .plan
+        .stages
+        .iter()
+        .zip(&st.stages)
+        .map(|(stage, ss)| {
+            json!({
+                "index": stage.index,
+                "name": stage.display_name(),
+                "status": status_word(ss.status),
+                "instructions": stage.instructions.iter().zip(&ss.instructions).map(|(ins, is)| json!({
+                    "line": ins.line,
+                    "text": ins.text,
+                    "status": status_word(is.status),
+                    "cached": is.cached,
+                    "duration_ms": is.duration_ms,
+                    "miss": is.miss,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let failure = st.failure.as_ref().map(|f| {
+        let line = f
+            .stage
+            .zip(f.instruction)
+            .and_then(|(s, k)| run.plan.stages.get(s)?.instructions.get(k))
+            .map(|i| i.line);
+        json!({
+            "message": f.message,
+            "stage": f.stage,
+            "instruction": f.instruction,
+            "line": line,
+            "exit_code": f.exit_code,
+        })
+    });
+    let mut v = record_json(rec);
+    v["dockerfile"] = json!(run.dockerfile);
+    v["engine"] = json!(run.engine);
+    v["stages"] = Value::Array(stages);
+    v["failure"] = failure.unwrap_or(Value::Null);
+    v
+}

@@ -1,0 +1,110 @@
+//! `stagescope attach [REF]`: a build still running, whoever started it (buildx, Compose,
+//! an IDE), followed through BuildKit's own record of it until it ends.
+
+use std::io::IsTerminal;
+
+use stagescope_core::builds;
+use stagescope_plan::BuildEvent;
+use stagescope_report::progress::{JsonReporter, PlainReporter};
+use tokio::sync::mpsc::unbounded_channel;
+
+use super::builds::records;
+use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupted, runtime};
+use crate::cli::{AttachArgs, ProgressArg};
+
+pub(crate) fn attach(args: &AttachArgs) -> u8 {
+    if args.progress.is_none() && !std::io::stdout().is_terminal() {
+        return fail(
+            EXIT_USAGE,
+            "the terminal UI needs a terminal; --progress plain or json prints the events",
+        );
+    }
+    runtime().block_on(async {
+        let (bk, all) = match records(&args.remote).await {
+            Ok(r) => r,
+            Err(e) => return fail(EXIT_FAILED, e),
+        };
+        let rec = match &args.r#ref {
+            Some(r) => stagescope_core::engine::pick_record(all.clone(), r)
+                .map_err(|e| format!("{e} in {}", bk.describe())),
+            // Newest first: the newest that still runs.
+            None => all.iter().find(|r| r.active()).cloned().ok_or_else(|| {
+                format!(
+                    "no build is running on {} (`stagescope builds` lists the ended ones)",
+                    bk.describe()
+                )
+            }),
+        };
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => return fail(EXIT_FAILED, e),
+        };
+        let on_disk = args.file.clone().unwrap_or_else(|| {
+            args.context
+                .join(rec.dockerfile_name().unwrap_or("Dockerfile"))
+        });
+        let on_disk = on_disk.is_file().then_some(on_disk);
+        let src = match builds::source_of(&bk, &rec, on_disk.as_deref()).await {
+            Ok(s) => s,
+            Err(e) => return fail(EXIT_USAGE, e),
+        };
+        let shell = match builds::skeleton(&bk, &rec, &src) {
+            Ok(s) => s,
+            Err(e) => return fail(EXIT_USAGE, e),
+        };
+        let earlier = builds::earlier_runs(&bk, &all, &rec, &src).await;
+        let (tx, mut rx) = unbounded_channel::<BuildEvent>();
+        let follow = {
+            let (bk, rec, src) = (bk.clone(), rec.clone(), src.clone());
+            tokio::spawn(async move {
+                builds::run_of(&bk, &rec, &src, earlier, |ev| {
+                    let _ = tx.send(ev.clone());
+                })
+                .await
+            })
+        };
+        let Some(progress) = args.progress else {
+            return match stagescope_tui::app::follow(&shell, rx).await {
+                Ok(code) => code,
+                Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
+            };
+        };
+        let plan = shell.plan.clone();
+        let mut plain = (progress == ProgressArg::Plain)
+            .then(|| PlainReporter::new(plan.clone(), std::io::stdout()));
+        let mut json =
+            (progress == ProgressArg::Json).then(|| JsonReporter::new(plan, std::io::stdout()));
+        let mut stop = Box::pin(interrupted());
+        let mut failed = false;
+        loop {
+            tokio::select! {
+                biased;
+                ev = rx.recv() => match ev {
+                    Some(ev) => {
+                        failed |= matches!(ev, BuildEvent::BuildFailed { .. });
+                        if let Some(r) = plain.as_mut() {
+                            let _ = r.on_event(&ev);
+                        }
+                        if let Some(r) = json.as_mut() {
+                            let _ = r.on_event(&ev);
+                        }
+                    }
+                    None => break,
+                },
+                // Leaving stops only the following: the build goes on in BuildKit.
+                () = stop.as_mut() => {
+                    return fail(EXIT_INTERRUPTED, format!("detached from build {}; it goes on", rec.r#ref));
+                }
+            }
+        }
+        if let Some(r) = json.as_mut() {
+            let _ = r.finish();
+        }
+        match follow.await {
+            Ok(Ok(_)) if failed => EXIT_FAILED,
+            Ok(Ok(_)) => 0,
+            Ok(Err(e)) => fail(EXIT_FAILED, e),
+            Err(e) => fail(EXIT_FAILED, format!("following build {}: {e}", rec.r#ref)),
+        }
+    })
+}
