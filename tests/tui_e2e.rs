@@ -14,6 +14,10 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 #[path = "common/podman.rs"]
 mod podman;
 
+#[path = "common/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod common;
+
 #[path = "common/loopback.rs"]
 #[allow(dead_code)]
 mod loopback;
@@ -859,4 +863,76 @@ fn ctrl_c_in_the_shell_stops_its_command_and_sigterm_removes_the_container() {
     assert_restored(&screen);
     assert_no_new_containers(&containers_before);
     remove_new_tags(&tags_before);
+}
+
+/// A build `docker buildx build` ran on today's Docker replays from BuildKit's own record:
+/// its stages, the timeline, and keys that need an engine say so.
+#[test]
+fn a_buildx_build_replays_from_buildkits_record() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(host) = common::buildx::modern_engine() else {
+        return;
+    };
+    let n = common::nonce();
+    let p = common::Project::new(&format!(
+        "FROM busybox AS fetch\nRUN echo fetched-{n} > /f\n\nFROM busybox\nCOPY --from=fetch /f /f\nRUN echo second-{n}\n"
+    ));
+    let arg = format!("NONCE={n}");
+    let out = common::buildx::buildx(&host, p.path(), &["--build-arg", &arg]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recs = common::buildx::records_with(&host, "NONCE", &n);
+    let r = recs[0]["ref"].as_str().expect("ref").to_string();
+    let args: Vec<std::ffi::OsString> = vec!["replay".into(), r.clone().into()];
+    let (screen, mut child, mut keys) = spawn_args(&args, p.path(), |cmd| {
+        cmd.env("DOCKER_HOST", &host);
+    });
+    screen.wait_for(
+        "the record replayed",
+        |s| s.contains(&format!("replay of {r}")) && s.contains("fetch"),
+        30,
+    );
+    press(&mut keys, "t");
+    screen.wait_for("the timeline", |s| s.contains("Timeline ·"), 10);
+    press(&mut keys, "\x1b");
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
+}
+
+/// `attach` opens the TUI on a build someone else started and follows it to its end.
+#[test]
+fn attach_follows_a_buildx_build_live_in_the_tui() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(host) = common::buildx::modern_engine() else {
+        return;
+    };
+    let n = common::nonce();
+    let p = common::Project::new("FROM busybox\nARG NONCE\nRUN echo \"$NONCE\" && sleep 4 && echo slept\n");
+    let arg = format!("NONCE={n}");
+    let mut build = Command::new("docker")
+        .args(["buildx", "build", "--progress", "plain", "--build-arg", &arg])
+        .arg(p.path())
+        .env("DOCKER_HOST", &host)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("docker buildx build");
+    let running = common::wait_until(Duration::from_secs(30), || {
+        common::buildx::records_with(&host, "NONCE", &n)
+            .first()
+            .is_some_and(|r| r["status"] == "running")
+    });
+    assert!(running, "the build never showed as running");
+    let args: Vec<std::ffi::OsString> = vec!["attach".into()];
+    let (screen, mut child, mut keys) = spawn_args(&args, p.path(), |cmd| {
+        cmd.env("DOCKER_HOST", &host);
+    });
+    screen.wait_for("attached", |s| s.contains("attached to"), 20);
+    screen.wait_done();
+    assert!(build.wait().expect("buildx").success());
+    press(&mut keys, "q");
+    assert!(wait_exit(&mut child).success());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&screen);
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod buildx;
 pub mod loopback;
 pub mod podman;
 use stagescope_core::engine_internals::connect::{Engine, Environment, connect};

@@ -60,6 +60,8 @@ fn record_json(r: &HistoryRecord) -> Value {
         "cached_steps": r.cached_steps,
         "completed_steps": r.completed_steps,
         "target": r.target(),
+        "build_args": r.build_args(),
+        "platform": r.attrs.get("platform"),
         "dockerfile": r.dockerfile_name(),
         "frontend": r.frontend,
         "images": r.image_names,

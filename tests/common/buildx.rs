@@ -1,0 +1,94 @@
+//! Builds made the way people make them, by `docker buildx build` on today's Docker (whose
+//! BuildKit keeps a record of each), and what stagescope reads of them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Docker 26 (`STAGESCOPE_MODERN_HOST`), with `busybox:latest` ready; None (the test
+/// skips) when unset outside CI, and in the pass that runs every engine test on Docker 26
+/// already (DOCKER_HOST is that engine): once is enough.
+pub fn modern_engine() -> Option<String> {
+    let host = super::engine_from("STAGESCOPE_MODERN_HOST")?;
+    if std::env::var("DOCKER_HOST").is_ok_and(|h| h == host) {
+        eprintln!("note: these tests ran in the first pass; skipping");
+        return None;
+    }
+    let ready = Command::new(super::BIN)
+        .arg("setup-base")
+        .env("DOCKER_HOST", &host)
+        .output()
+        .expect("setup-base");
+    assert!(
+        ready.status.success(),
+        "{host}: {}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    Some(host)
+}
+
+/// `docker buildx build ARGS… DIR` on `host`, quiet.
+pub fn buildx(host: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(["buildx", "build", "--progress", "plain"])
+        .args(args)
+        .arg(dir)
+        .env("DOCKER_HOST", host)
+        .output()
+        .expect("docker buildx build")
+}
+
+/// `stagescope ARGS…` on `host`.
+pub fn stagescope(host: &str, args: &[&str]) -> Output {
+    Command::new(super::BIN)
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .expect("stagescope")
+}
+
+/// The records `stagescope builds --format json` lists whose build had `--build-arg
+/// key=value`, newest first.
+pub fn records_with(host: &str, key: &str, value: &str) -> Vec<Value> {
+    let out = stagescope(host, &["builds", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "builds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Value = serde_json::from_slice(&out.stdout).expect("builds JSON");
+    all.as_array()
+        .expect("a list")
+        .iter()
+        .filter(|r| r["build_args"][key] == value)
+        .cloned()
+        .collect()
+}
+
+/// `stagescope builds show REF --format json`.
+pub fn show(host: &str, r#ref: &str) -> Value {
+    let out = stagescope(host, &["builds", "show", r#ref, "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "builds show: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("show JSON")
+}
+
+/// The instruction of `show`'s stage `stage` at Dockerfile line `line`.
+pub fn instruction_at<'a>(show: &'a Value, stage: &str, line: u64) -> &'a Value {
+    let st = show["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == stage)
+        .unwrap_or_else(|| panic!("no stage {stage} in {show}"));
+    st["instructions"]
+        .as_array()
+        .expect("instructions")
+        .iter()
+        .find(|i| i["line"] == line)
+        .unwrap_or_else(|| panic!("no line {line} in stage {stage}: {st}"))
+}
