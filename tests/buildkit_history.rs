@@ -35,13 +35,21 @@ fn buildx_builds_are_listed_shown_by_line_and_compared() {
     let p = Project::new(TWO_STAGES);
     let arg = format!("NONCE={n}");
     let first = buildx(&host, p.path(), &["--build-arg", &arg]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let second = buildx(
         &host,
         p.path(),
         &["--build-arg", &arg, "--build-arg", "GREETING=hej"],
     );
-    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
 
     let recs = records_with(&host, "NONCE", &n);
     assert_eq!(recs.len(), 2, "{recs:?}");
@@ -60,7 +68,11 @@ fn buildx_builds_are_listed_shown_by_line_and_compared() {
     let run = instruction_at(&a, "deps", 3);
     assert_eq!(run["cached"], false, "{run}");
     assert_eq!(run["status"], "ran");
-    assert!(run["text"].as_str().is_some_and(|t| t.starts_with("RUN echo")));
+    assert!(
+        run["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("RUN echo"))
+    );
     assert!(run["duration_ms"].as_u64().is_some());
     // The second: the deps stage from the cache, the RUN that reads GREETING ran again, and
     // why, from the first record.
@@ -82,7 +94,10 @@ fn buildx_builds_are_listed_shown_by_line_and_compared() {
     let text = stagescope(&host, &["builds", "show", &r[..10]]);
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("stage deps") && text.contains("arg-changed"), "{text}");
+    assert!(
+        text.contains("stage deps") && text.contains("arg-changed"),
+        "{text}"
+    );
 
     // Two records compared as two runs are.
     let cmp = stagescope(
@@ -94,7 +109,11 @@ fn buildx_builds_are_listed_shown_by_line_and_compared() {
         ],
     );
     let cmp_text = String::from_utf8_lossy(&cmp.stdout);
-    assert!(cmp.status.success(), "{}", String::from_utf8_lossy(&cmp.stderr));
+    assert!(
+        cmp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cmp.stderr)
+    );
     assert!(cmp_text.contains("arg-changed"), "{cmp_text}");
 }
 
@@ -129,7 +148,14 @@ fn attach_follows_a_running_buildx_build_to_its_end() {
     );
     let arg = format!("NONCE={n}");
     let mut build = Command::new("docker")
-        .args(["buildx", "build", "--progress", "plain", "--build-arg", &arg])
+        .args([
+            "buildx",
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            &arg,
+        ])
         .arg(p.path())
         .env("DOCKER_HOST", &host)
         .stdout(Stdio::null())
@@ -147,7 +173,11 @@ fn attach_follows_a_running_buildx_build_to_its_end() {
     let out = stagescope(&host, &["attach", "--progress", "json", "-C", dir]);
     let built = build.wait().expect("buildx");
     assert!(built.success());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = parse_ndjson(&out.stdout);
     let finished: Vec<u64> = events
         .iter()
@@ -190,7 +220,11 @@ fn docker_20_10() -> Option<String> {
 #[test]
 fn docker_20_10_says_in_one_line_that_it_keeps_no_history() {
     let Some(host) = docker_20_10() else { return };
-    for args in [&["builds"][..], &["builds", "show", "x"], &["attach", "--progress", "plain"]] {
+    for args in [
+        &["builds"][..],
+        &["builds", "show", "x"],
+        &["attach", "--progress", "plain"],
+    ] {
         let out = stagescope(&host, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
 /// The subcommands a person is told about (`setup-base` is hidden).
-const SUBCOMMANDS: [&str; 14] = [
+const SUBCOMMANDS: [&str; 16] = [
     "graph",
     "build",
     "check",
@@ -19,6 +19,8 @@ const SUBCOMMANDS: [&str; 14] = [
     "history",
     "replay",
     "compare",
+    "builds",
+    "attach",
     "clean",
     "completions",
     "man",

@@ -879,7 +879,11 @@ fn a_buildx_build_replays_from_buildkits_record() {
     ));
     let arg = format!("NONCE={n}");
     let out = common::buildx::buildx(&host, p.path(), &["--build-arg", &arg]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recs = common::buildx::records_with(&host, "NONCE", &n);
     let r = recs[0]["ref"].as_str().expect("ref").to_string();
     let args: Vec<std::ffi::OsString> = vec!["replay".into(), r.clone().into()];
@@ -908,10 +912,19 @@ fn attach_follows_a_buildx_build_live_in_the_tui() {
         return;
     };
     let n = common::nonce();
-    let p = common::Project::new("FROM busybox\nARG NONCE\nRUN echo \"$NONCE\" && sleep 4 && echo slept\n");
+    let p = common::Project::new(
+        "FROM busybox\nARG NONCE\nRUN echo \"$NONCE\" && sleep 4 && echo slept\n",
+    );
     let arg = format!("NONCE={n}");
     let mut build = Command::new("docker")
-        .args(["buildx", "build", "--progress", "plain", "--build-arg", &arg])
+        .args([
+            "buildx",
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            &arg,
+        ])
         .arg(p.path())
         .env("DOCKER_HOST", &host)
         .stdout(std::process::Stdio::null())

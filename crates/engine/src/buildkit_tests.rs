@@ -308,3 +308,62 @@ fn log_chunks_of_one_vertex_keep_a_cut_char_whole() {
     }
     assert_eq!(text, "€ \u{fffd}\n");
 }
+
+/// A record's vertexes are placed by the source map's lines, whatever their labels say: a
+/// label that would place it elsewhere (or nowhere) does not count.
+#[test]
+fn a_source_map_places_vertexes_by_line_not_by_label() {
+    let plan = stagescope_plan::plan::fixtures::plan_of(
+        "FROM busybox AS a\nRUN echo a \\\n    && echo more\n\nFROM busybox AS b\nRUN echo b\n",
+    );
+    let lines: HashMap<String, Vec<u32>> = [
+        // BuildKit merged the two FROMs: one vertex, both lines.
+        ("sha256:from".to_string(), vec![5, 1]),
+        // A line inside a continued RUN is that RUN.
+        ("sha256:run-a".to_string(), vec![3]),
+        ("sha256:run-b".to_string(), vec![6]),
+        // In the map with no location: the context, not an instruction.
+        ("sha256:ctx".to_string(), vec![]),
+    ]
+    .into_iter()
+    .collect();
+    let mut m = VertexMapper::with_source_lines(plan, &lines);
+    let ev = m.on_status(&status(vec![
+        vertex(
+            "sha256:from",
+            "whatever BuildKit names it",
+            Some(1),
+            Some(2),
+            true,
+        ),
+        vertex(
+            "sha256:run-b",
+            "[a 2/2] RUN echo a",
+            Some(2),
+            Some(3),
+            false,
+        ),
+        vertex("sha256:run-a", "no label", Some(2), Some(4), false),
+        vertex(
+            "sha256:ctx",
+            "[internal] load build context",
+            Some(1),
+            Some(2),
+            false,
+        ),
+    ]));
+    let finished: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            BuildEvent::InstructionFinished {
+                stage, instruction, ..
+            } => Some((*stage, *instruction)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, vec![(1, 0), (0, 0), (1, 1), (0, 1)]);
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        BuildEvent::InternalFinished { step, .. } if step.name == "[internal] load build context"
+    )));
+}

@@ -7,7 +7,7 @@ use super::progress::format_duration;
 use super::sanitize;
 use stagescope_core::builds::HistoryRecord;
 use stagescope_core::history::RunRecord;
-use stagescope_plan::state::Status;
+use stagescope_plan::state::{InstructionState, Status};
 use stagescope_plan::text::one_line;
 
 /// gRPC's code for a cancelled call: a build stopped by its client.
@@ -73,6 +73,15 @@ pub fn builds_json(recs: &[HistoryRecord]) -> Value {
     Value::Array(recs.iter().map(record_json).collect())
 }
 
+/// An instruction's outcome in a word: an instruction that finished with nothing to do
+/// (a FROM, an ARG) did not "run".
+fn outcome(is: &InstructionState) -> &'static str {
+    match is.status {
+        Status::Done if is.no_work => "no work",
+        s => status_word(s),
+    }
+}
+
 fn status_word(s: Status) -> &'static str {
     match s {
         Status::Waiting => "not run",
@@ -116,13 +125,13 @@ pub fn show_text(rec: &HistoryRecord, run: &RunRecord) -> String {
         ));
         for (ins, is) in stage.instructions.iter().zip(&ss.instructions) {
             let time = match (is.status, is.duration_ms) {
-                (Status::Done | Status::Failed, Some(d)) => format_duration(d),
+                (Status::Done | Status::Failed, Some(d)) if !is.no_work => format_duration(d),
                 _ => String::new(),
             };
             out.push_str(&format!(
                 "  {:>4}  {:<10} {:>7}  {}\n",
                 ins.line,
-                status_word(is.status),
+                outcome(is),
                 time,
                 one_line(&sanitize::text(&ins.text, false), 70)
             ));
@@ -181,8 +190,9 @@ pub fn show_json(rec: &HistoryRecord, run: &RunRecord) -> Value {
                 "instructions": stage.instructions.iter().zip(&ss.instructions).map(|(ins, is)| json!({
                     "line": ins.line,
                     "text": ins.text,
-                    "status": status_word(is.status),
+                    "status": outcome(is),
                     "cached": is.cached,
+                    "no_work": is.no_work,
                     "duration_ms": is.duration_ms,
                     "miss": is.miss,
                 })).collect::<Vec<_>>(),
@@ -209,4 +219,99 @@ pub fn show_json(rec: &HistoryRecord, run: &RunRecord) -> Value {
     v["stages"] = Value::Array(stages);
     v["failure"] = failure.unwrap_or(Value::Null);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stagescope_core::builds::RecordError;
+    use stagescope_core::history::Timed;
+    use stagescope_core::history::fixtures::{finished, record};
+    use stagescope_plan::BuildEvent;
+
+    const DF: &str =
+        "FROM busybox AS deps\nRUN make deps\n\nFROM busybox\nCOPY --from=deps /d /d\nRUN false\n";
+
+    fn rec(r: &str, error: Option<&str>) -> HistoryRecord {
+        HistoryRecord {
+            r#ref: r.into(),
+            created_ms: Some(1_796_563_963_940),
+            completed_ms: Some(1_796_563_966_067),
+            steps: 9,
+            cached_steps: 3,
+            attrs: [("filename".to_string(), "Dockerfile".to_string())].into(),
+            error: error.map(|m| RecordError {
+                code: 2,
+                message: m.into(),
+                ..RecordError::default()
+            }),
+            ..HistoryRecord::default()
+        }
+    }
+
+    #[test]
+    fn the_list_has_a_row_per_record_with_its_status() {
+        let running = HistoryRecord {
+            completed_ms: None,
+            ..rec("k7xnv5gl2xk47cabdiqv13muu", None)
+        };
+        let cancelled = HistoryRecord {
+            error: Some(RecordError {
+                code: CANCELLED,
+                message: "context canceled".into(),
+                ..RecordError::default()
+            }),
+            ..rec("a1", None)
+        };
+        let all = [
+            running,
+            rec("t1lncn721gsfgaoh784il0rxh", None),
+            rec("l839", Some("exit code: 3")),
+            cancelled,
+        ];
+        insta::assert_snapshot!(builds_text(&all));
+        let j = builds_json(&all);
+        let statuses: Vec<&str> = j
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|r| r["status"].as_str().expect("status"))
+            .collect();
+        assert_eq!(statuses, ["running", "completed", "failed", "canceled"]);
+        assert_eq!(j[1]["duration_ms"], 2127);
+        assert_eq!(j[1]["cached_steps"], 3);
+    }
+
+    #[test]
+    fn show_reports_each_line_and_where_the_build_failed() {
+        let mut run = finished(record(DF, &[], &[]), false);
+        // The last RUN failed instead of finishing.
+        run.events.retain(|t| {
+            !matches!(
+                t.event,
+                BuildEvent::InstructionFinished {
+                    stage: 1,
+                    instruction: 2,
+                    ..
+                }
+            )
+        });
+        run.events.push(Timed {
+            at_ms: 9,
+            event: BuildEvent::BuildFailed {
+                stage: Some(1),
+                instruction: Some(2),
+                message: "process \"/bin/sh -c false\" did not complete successfully: exit code: 1"
+                    .into(),
+                exit_code: Some(1),
+            },
+        });
+        let r = rec("l839wsadprxza444zx6yfe2rw", Some("exit code: 1"));
+        insta::assert_snapshot!(show_text(&r, &run));
+        let j = show_json(&r, &run);
+        assert_eq!(j["failure"]["line"], 6);
+        assert_eq!(j["stages"][0]["instructions"][1]["line"], 2);
+        assert_eq!(j["stages"][0]["instructions"][1]["status"], "ran");
+        assert_eq!(j["stages"][1]["instructions"][2]["status"], "failed");
+    }
 }
