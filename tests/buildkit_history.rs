@@ -5,11 +5,12 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use common::buildx::{buildx, instruction_at, modern_engine, records_with, show, stagescope};
+use common::buildx::{
+    buildx, instruction_at, modern_engine, records_with, running, show, stagescope,
+};
 use common::nonce;
 use common::{Project, parse_ndjson};
 
@@ -146,28 +147,7 @@ fn attach_follows_a_running_buildx_build_to_its_end() {
     let p = Project::new(
         "FROM busybox\nARG NONCE\nRUN echo \"$NONCE\" && sleep 4 && echo slept\nRUN echo after\n",
     );
-    let arg = format!("NONCE={n}");
-    let mut build = Command::new("docker")
-        .args([
-            "buildx",
-            "build",
-            "--progress",
-            "plain",
-            "--build-arg",
-            &arg,
-        ])
-        .arg(p.path())
-        .env("DOCKER_HOST", &host)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker buildx build");
-    let running = common::wait_until(Duration::from_secs(30), || {
-        records_with(&host, "NONCE", &n)
-            .first()
-            .is_some_and(|r| r["status"] == "running")
-    });
-    assert!(running, "the build never showed as running");
+    let mut build = running(&host, p.path(), &n);
     // No ref: the newest running build, this one. The Dockerfile is the one in -C.
     let dir = p.path().to_str().expect("utf-8 path");
     let out = stagescope(&host, &["attach", "--progress", "json", "-C", dir]);

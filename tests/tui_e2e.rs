@@ -11,16 +11,8 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-#[path = "common/podman.rs"]
-mod podman;
-
-#[path = "common/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod common;
-
-#[path = "common/loopback.rs"]
-#[allow(dead_code)]
-mod loopback;
+use common::{loopback, podman};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 const ROWS: u16 = 30;
@@ -915,28 +907,7 @@ fn attach_follows_a_buildx_build_live_in_the_tui() {
     let p = common::Project::new(
         "FROM busybox\nARG NONCE\nRUN echo \"$NONCE\" && sleep 4 && echo slept\n",
     );
-    let arg = format!("NONCE={n}");
-    let mut build = Command::new("docker")
-        .args([
-            "buildx",
-            "build",
-            "--progress",
-            "plain",
-            "--build-arg",
-            &arg,
-        ])
-        .arg(p.path())
-        .env("DOCKER_HOST", &host)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("docker buildx build");
-    let running = common::wait_until(Duration::from_secs(30), || {
-        common::buildx::records_with(&host, "NONCE", &n)
-            .first()
-            .is_some_and(|r| r["status"] == "running")
-    });
-    assert!(running, "the build never showed as running");
+    let mut build = common::buildx::running(&host, p.path(), &n);
     let args: Vec<std::ffi::OsString> = vec!["attach".into()];
     let (screen, mut child, mut keys) = spawn_args(&args, p.path(), |cmd| {
         cmd.env("DOCKER_HOST", &host);

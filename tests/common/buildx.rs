@@ -2,7 +2,8 @@
 //! BuildKit keeps a record of each), and what stagescope reads of them.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -91,4 +92,32 @@ pub fn instruction_at<'a>(show: &'a Value, stage: &str, line: u64) -> &'a Value 
         .iter()
         .find(|i| i["line"] == line)
         .unwrap_or_else(|| panic!("no line {line} in stage {stage}: {st}"))
+}
+
+/// `docker buildx build --build-arg NONCE=nonce DIR` started in the background, once
+/// BuildKit lists it as running.
+pub fn running(host: &str, dir: &Path, nonce: &str) -> Child {
+    let arg = format!("NONCE={nonce}");
+    let build = Command::new("docker")
+        .args([
+            "buildx",
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            &arg,
+        ])
+        .arg(dir)
+        .env("DOCKER_HOST", host)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker buildx build");
+    let up = super::wait_until(Duration::from_secs(30), || {
+        records_with(host, "NONCE", nonce)
+            .first()
+            .is_some_and(|r| r["status"] == "running")
+    });
+    assert!(up, "the build never showed as running");
+    build
 }

@@ -57,15 +57,7 @@ fn shared_from_vertex_counts_for_every_stage_on_that_image() {
         Some(11),
         false,
     )]));
-    let finished: Vec<_> = ev
-        .iter()
-        .filter_map(|e| match e {
-            BuildEvent::InstructionFinished {
-                stage, instruction, ..
-            } => Some((*stage, *instruction)),
-            _ => None,
-        })
-        .collect();
+    let finished = finished_steps(&ev);
     assert_eq!(finished, vec![(0, 0), (1, 0), (2, 0)]);
 }
 
@@ -352,18 +344,22 @@ fn a_source_map_places_vertexes_by_line_not_by_label() {
             false,
         ),
     ]));
-    let finished: Vec<_> = ev
-        .iter()
+    let finished = finished_steps(&ev);
+    assert_eq!(finished, vec![(1, 0), (0, 0), (1, 1), (0, 1)]);
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        BuildEvent::InternalFinished { step, .. } if step.name == "[internal] load build context"
+    )));
+}
+
+/// The (stage, instruction) of each InstructionFinished, in order.
+fn finished_steps(ev: &[BuildEvent]) -> Vec<(usize, usize)> {
+    ev.iter()
         .filter_map(|e| match e {
             BuildEvent::InstructionFinished {
                 stage, instruction, ..
             } => Some((*stage, *instruction)),
             _ => None,
         })
-        .collect();
-    assert_eq!(finished, vec![(1, 0), (0, 0), (1, 1), (0, 1)]);
-    assert!(ev.iter().any(|e| matches!(
-        e,
-        BuildEvent::InternalFinished { step, .. } if step.name == "[internal] load build context"
-    )));
+        .collect()
 }
