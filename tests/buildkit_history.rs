@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use common::buildx::{
-    buildx, instruction_at, modern_engine, records_with, running, show, stagescope,
+    Tag, buildx, instruction_at, modern_engine, records_with, running, show, stagescope,
 };
 use common::nonce;
 use common::{Project, parse_ndjson};
@@ -35,7 +35,12 @@ fn buildx_builds_are_listed_shown_by_line_and_compared() {
     let n = nonce();
     let p = Project::new(TWO_STAGES);
     let arg = format!("NONCE={n}");
-    let first = buildx(&host, p.path(), &["--build-arg", &arg]);
+    // Tagged, as people build: the record names the image.
+    let tag = Tag {
+        host: &host,
+        name: format!("stagescope-test/buildx-{n}:1"),
+    };
+    let first = buildx(&host, p.path(), &["--build-arg", &arg, "-t", &tag.name]);
     assert!(
         first.status.success(),
         "{}",
@@ -63,6 +68,14 @@ fn buildx_builds_are_listed_shown_by_line_and_compared() {
         assert_eq!(r["dockerfile"], "Dockerfile");
     }
     assert!(newer["cached_steps"].as_u64() > older["cached_steps"].as_u64());
+    // A Docker engine's record names no image, but its result is the image's id.
+    let id = Command::new("docker")
+        .args(["inspect", "--format", "{{.Id}}", &tag.name])
+        .env("DOCKER_HOST", &host)
+        .output()
+        .expect("docker inspect");
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    assert_eq!(older["result_digest"], id.as_str(), "{older}");
 
     // The first build ran everything.
     let a = show(&host, older["ref"].as_str().expect("ref"));

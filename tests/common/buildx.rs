@@ -29,10 +29,17 @@ pub fn modern_engine() -> Option<String> {
     Some(host)
 }
 
-/// `docker buildx build ARGS… DIR` on `host`, quiet.
+/// `docker buildx build ARGS… DIR` on `host`. Unless ARGS tag it, the result stays in the
+/// build cache (`--output type=cacheonly`): no untagged image is left behind.
 pub fn buildx(host: &str, dir: &Path, args: &[&str]) -> Output {
+    let output: &[&str] = if args.contains(&"-t") {
+        &[]
+    } else {
+        &["--output", "type=cacheonly"]
+    };
     Command::new("docker")
         .args(["buildx", "build", "--progress", "plain"])
+        .args(output)
         .args(args)
         .arg(dir)
         .env("DOCKER_HOST", host)
@@ -106,6 +113,8 @@ pub fn running(host: &str, dir: &Path, nonce: &str) -> Child {
             "plain",
             "--build-arg",
             &arg,
+            "--output",
+            "type=cacheonly",
         ])
         .arg(dir)
         .env("DOCKER_HOST", host)
@@ -120,4 +129,19 @@ pub fn running(host: &str, dir: &Path, nonce: &str) -> Child {
     });
     assert!(up, "the build never showed as running");
     build
+}
+
+/// A tag on `host`, removed when dropped (also when the test fails).
+pub struct Tag<'a> {
+    pub host: &'a str,
+    pub name: String,
+}
+
+impl Drop for Tag<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rmi", &self.name])
+            .env("DOCKER_HOST", self.host)
+            .output();
+    }
 }

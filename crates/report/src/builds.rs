@@ -65,6 +65,7 @@ fn record_json(r: &HistoryRecord) -> Value {
         "dockerfile": r.dockerfile_name(),
         "frontend": r.frontend,
         "images": r.image_names,
+        "result_digest": r.result_digest,
         "error": r.error.as_ref().map(|e| e.message.clone()),
     })
 }

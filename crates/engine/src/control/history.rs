@@ -39,8 +39,11 @@ pub struct HistoryRecord {
     pub completed_steps: u32,
     /// The digests of the record's provenance attestations (absent for a failed build).
     pub provenance: Vec<String>,
-    /// Names the exporter gave the result (`image.name`), when it exported an image.
+    /// Names the exporter gave the result (`image.name`), when it exported an image (a
+    /// Docker engine's own builds do not say).
     pub image_names: Vec<String>,
+    /// The result's digest: on a Docker engine, the id of the image it made.
+    pub result_digest: Option<String>,
 }
 
 impl HistoryRecord {
@@ -245,12 +248,29 @@ fn from_proto(r: BuildHistoryRecord) -> HistoryRecord {
         .flat_map(|res| res.attestations.iter())
         .map(|d| d.digest.clone())
         .collect();
+    // The image exporter's `name` (tags, comma-separated), as the build asked for it.
     let image_names = r
-        .exporter_response
-        .get("image.name")
-        .map(|n| n.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
+        .exporters
+        .iter()
+        .filter_map(|e| e.attrs.get("name"))
+        .chain(r.exporter_response.get("image.name"))
+        .flat_map(|n| n.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .fold(Vec::new(), |mut all: Vec<String>, n| {
+            if !all.iter().any(|a| a == n) {
+                all.push(n.to_string());
+            }
+            all
+        });
+    let result_digest = r.result.as_ref().and_then(|res| {
+        res.result_deprecated
+            .as_ref()
+            .or_else(|| res.results.values().next())
+            .map(|d| d.digest.clone())
+    });
     HistoryRecord {
+        result_digest,
         created_ms: unix_ms(&r.created_at),
         completed_ms: unix_ms(&r.completed_at),
         error: r.error.as_ref().map(record_error),
