@@ -8,3 +8,4 @@ pub mod history;
 pub mod progress;
 pub mod sanitize;
 pub mod tree;
+pub mod waste;
