@@ -75,6 +75,11 @@ pub(crate) enum Command {
     /// Explain every stage and instruction in plain words, with the numbers of a real build
     /// (files and bytes per instruction, what reaches the final image): a handout.
     Explain(ExplainArgs),
+    /// Wasted space: the bytes of every copy of a file that a later layer hid (overwrote or
+    /// deleted), per file and per instruction, and the efficiency; with dive's CI gates.
+    /// IMAGE is an engine's image, docker-archive:FILE or oci-layout:DIR[:TAG] (no engine
+    /// needed); with --stage, the positional is the build CONTEXT.
+    Waste(WasteArgs),
     /// A guided tour: the terminal UI in step mode with the Explain pane open, pausing
     /// before every stage and after every instruction (`n` next, `c` to the end).
     Tour(TourArgs),
@@ -427,7 +432,9 @@ pub(crate) struct DockerfileArgs {
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["image", "stage"])))]
 pub(crate) struct TreeArgs {
-    /// An image already in the engine (name, tag or id).
+    /// An image: the engine's (name, tag or id), docker-archive:FILE (a `docker save` tar,
+    /// `-` for stdin, gzip too) or oci-layout:DIR[:TAG] (no engine needed for those two;
+    /// `--platform` picks a manifest of a multi-platform layout).
     #[arg(long, value_name = "IMAGE", conflicts_with = "stage")]
     pub image: Option<String>,
     /// The stage to open (name, or index for an unnamed stage).
@@ -495,14 +502,62 @@ pub(crate) struct DiffArgs {
 /// `diff-images A B`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DiffImagesArgs {
-    /// The image to compare from (name, tag or id).
+    /// The image to compare from: an engine's (name, tag or id), docker-archive:FILE (a
+    /// `docker save` tar, `-` for stdin, gzip too) or oci-layout:DIR[:TAG].
     pub from: String,
-    /// The image to compare to.
+    /// The image to compare to (the same kinds).
     pub to: String,
+    /// Which manifest of a multi-platform OCI layout to open (os/arch[/variant]; default:
+    /// this machine's when there is a choice).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
     #[command(flatten)]
     pub output: DiffOutput,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WasteFormat {
+    Text,
+    Json,
+}
+
+/// `waste IMAGE` or `waste [CONTEXT] --stage S[@N]`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WasteArgs {
+    /// Count the waste of this stage (or `stage@N`, its state after instruction N) of the
+    /// build in CONTEXT, built from cache when it can be.
+    #[arg(long, value_name = "STAGE[@N]")]
+    pub stage: Option<String>,
+    /// Output format (JSON: wasted_bytes, efficiency, user_wasted_percent, layers, files).
+    #[arg(long, value_enum, default_value_t = WasteFormat::Text)]
+    pub format: WasteFormat,
+    /// How many files the text lists (the largest waste first).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// How many bottom layers are the base image's (their own waste is counted apart).
+    /// Default: for a stage, the layers below the first the Dockerfile made; for an image,
+    /// 1 (as dive counts "user" bytes).
+    #[arg(long, value_name = "N")]
+    pub base_layers: Option<usize>,
+    /// Fail (exit 1) when the efficiency is below F (a ratio 0..1, as dive's lowestEfficiency).
+    #[arg(long, value_name = "F")]
+    pub lowest_efficiency: Option<String>,
+    /// Fail when more than N bytes are wasted (N as dive reads it: 1000, 20MB, 1.5GiB; or
+    /// disabled).
+    #[arg(long, value_name = "N")]
+    pub highest_wasted_bytes: Option<String>,
+    /// Fail when the Dockerfile's own waste is more than F of the bytes its layers store (a
+    /// ratio 0..1, as dive's highestUserWastedPercent despite its name).
+    #[arg(long, value_name = "F")]
+    pub highest_user_wasted_percent: Option<String>,
+    /// dive's `.dive-ci` file (`rules:` lowestEfficiency, highestWastedBytes,
+    /// highestUserWastedPercent); a key it leaves out takes dive's default, a flag wins.
+    #[arg(long, value_name = "FILE")]
+    pub ci_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: BuildFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

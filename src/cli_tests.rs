@@ -121,7 +121,7 @@ fn a_word_that_is_neither_a_subcommand_nor_a_directory() {
     );
     assert!(
         e.ends_with(
-            ", diff-images, explain, tour, history, replay, compare, builds, attach, clean, completions, man)"
+            ", diff-images, explain, waste, tour, history, replay, compare, builds, attach, clean, completions, man)"
         ),
         "{e}"
     );

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Some(Command::Diff(args)) => commands::diff(&args),
         Some(Command::DiffImages(args)) => commands::diff_images(&args),
         Some(Command::Explain(args)) => commands::explain(&args),
+        Some(Command::Waste(args)) => commands::waste(&args),
         Some(Command::Tour(args)) => commands::tour(&args),
         Some(Command::History(args)) => commands::history(&args),
         Some(Command::Replay(args)) => commands::replay(&args),

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_stagescope");
 
 /// The subcommands a person is told about (`setup-base` is hidden).
-const SUBCOMMANDS: [&str; 16] = [
+const SUBCOMMANDS: [&str; 17] = [
     "graph",
     "build",
     "check",
@@ -15,6 +15,7 @@ const SUBCOMMANDS: [&str; 16] = [
     "diff",
     "diff-images",
     "explain",
+    "waste",
     "tour",
     "history",
     "replay",

@@ -404,17 +404,7 @@ fn big_image(cleanup: &mut Cleanup, mib: usize) -> String {
         mib << 20,
         nonce()
     ));
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &tag])
-        .arg(project.path())
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("docker build");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::docker_build_classic(project.path(), &tag);
     tag
 }
 

@@ -1,11 +1,13 @@
 //! `stagescope diff-images`: compare two images the engine has, without a Dockerfile.
 
-use stagescope_core::session::files::index;
+use std::sync::Arc;
+
+use stagescope_core::session::files::{ImageRef, index, open_image_ref};
 use stagescope_fs::compare::Comparison;
 use stagescope_report::diff::DiffReport;
 
 use super::diff::{load_rules, print_and_exit};
-use super::{engine_for, interruptible, runtime};
+use super::{engine_for, interruptible, platform_of, runtime};
 use crate::cli::DiffImagesArgs;
 
 pub(crate) fn diff_images(args: &DiffImagesArgs) -> u8 {
@@ -14,16 +16,34 @@ pub(crate) fn diff_images(args: &DiffImagesArgs) -> u8 {
         Err(code) => return code,
     };
     runtime().block_on(async {
-        let engine = match engine_for(&args.engine).await {
-            Ok(e) => e,
+        let (from, to) = (ImageRef::parse(&args.from), ImageRef::parse(&args.to));
+        // An engine only for an image by name: two archives need none.
+        let engine = if from.needs_engine() || to.needs_engine() {
+            match engine_for(&args.engine).await {
+                Ok(e) => Some(e),
+                Err(code) => return code,
+            }
+        } else {
+            None
+        };
+        let platform = match platform_of(args.platform.as_deref()) {
+            Ok(p) => p,
             Err(code) => return code,
         };
-        let work = async {
-            Ok((
-                index(&engine, &args.from).await?,
-                index(&engine, &args.to).await?,
-            ))
+        let open = |image: ImageRef| {
+            let engine = engine.clone();
+            let platform = platform.clone();
+            async move {
+                match (&image, engine) {
+                    (ImageRef::Engine(name), Some(e)) => index(&e, name).await,
+                    _ => {
+                        let o = open_image_ref(None, &image, platform, |_| {}).await?;
+                        Ok(Arc::unwrap_or_clone(o.index))
+                    }
+                }
+            }
         };
+        let work = async { Ok((open(from).await?, open(to).await?)) };
         let (a, b) = match interruptible(work).await {
             Ok(v) => v,
             Err(code) => return code,

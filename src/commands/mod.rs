@@ -34,6 +34,7 @@ mod setup_base;
 mod tour;
 mod tree;
 mod tui;
+mod waste;
 
 pub(crate) use attach::attach;
 pub(crate) use build::build;
@@ -53,6 +54,7 @@ pub(crate) use setup_base::setup_base;
 pub(crate) use tour::tour;
 pub(crate) use tree::tree;
 pub(crate) use tui::tui;
+pub(crate) use waste::waste;
 
 pub(crate) const EXIT_FAILED: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
@@ -74,6 +76,27 @@ fn graph_of(loaded: &Loaded) -> Result<StageGraph, LoadError> {
         col: e.col,
         message: e.message,
     })
+}
+
+/// `--platform os/arch[/variant]` for an image archive.
+fn platform_of(flag: Option<&str>) -> Result<Option<stagescope_fs::archive::Platform>, u8> {
+    flag.map(stagescope_fs::archive::Platform::parse)
+        .transpose()
+        .map_err(|e| fail(EXIT_USAGE, e))
+}
+
+/// The `indexing: N entries, SIZE` line on stderr while an image is read (when `show`).
+fn index_progress(show: bool) -> impl FnMut(&stagescope_fs::IndexBuilder) + Send + 'static {
+    move |b| {
+        if show {
+            let p = b.progress();
+            eprint!(
+                "\rindexing: {} entries, {}   ",
+                p.entries,
+                stagescope_fs::format::human_size(p.bytes)
+            );
+        }
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

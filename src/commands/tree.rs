@@ -7,22 +7,27 @@ use std::sync::Arc;
 use stagescope_core::engine::Engine;
 use stagescope_core::engine::clean as engine_clean;
 use stagescope_core::session::Setup;
-use stagescope_core::session::files::{layer_labels, open_files};
+use stagescope_core::session::files::{
+    ImageRef, labels_of, layer_labels, open_archive, open_files,
+};
 use stagescope_core::session::{Events, Session, run_until};
-use stagescope_fs::format::human_size;
+use stagescope_fs::FsIndex;
+use stagescope_fs::archive::Source;
 use stagescope_fs::layers::ImageLayers;
-use stagescope_fs::{FsIndex, IndexBuilder};
 use stagescope_plan::StageRef;
 use stagescope_plan::added_by::map_layers;
 use stagescope_report as report;
 
 use super::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, backend_for, engine_for, error_line, fail,
-    interrupted, prepare, runtime,
+    index_progress, interrupted, platform_of, prepare, runtime,
 };
 use crate::cli::TreeArgs;
 
 pub(crate) fn tree(args: &TreeArgs) -> u8 {
+    if let Some(ImageRef::Archive(source)) = args.image.as_deref().map(ImageRef::parse) {
+        return tree_of_archive(args, source);
+    }
     let (setup, at) = match what_to_open(args) {
         Ok(found) => found,
         Err(code) => return code,
@@ -64,6 +69,32 @@ pub(crate) fn tree(args: &TreeArgs) -> u8 {
             }
         }
     })
+}
+
+/// `tree --image docker-archive:FILE|oci-layout:DIR[:TAG]`: no engine; the layers' history
+/// lines say which added each file.
+fn tree_of_archive(args: &TreeArgs, source: Source) -> u8 {
+    let platform = match platform_of(args.flags.platform.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = index_progress(show_progress);
+    let opened = runtime().block_on(async {
+        run_until(open_archive(source, platform, progress), interrupted()).await
+    });
+    if show_progress {
+        eprintln!();
+    }
+    match opened {
+        None => fail(EXIT_INTERRUPTED, "interrupted"),
+        Some(Err(e)) => fail(EXIT_FAILED, format!("error: {e}")),
+        Some(Ok(o)) => {
+            let layers = labels_of(&o.created_by);
+            write_tree(args, None, None, &o.index, Some(&layers));
+            0
+        }
+    }
 }
 
 /// The stage (and `--at` instruction) to open, checked against the plan before anything
@@ -119,16 +150,7 @@ async fn open_index(
         }
         _ => return Err("error: nothing to open".to_string()),
     };
-    let progress = move |b: &IndexBuilder| {
-        if show_progress {
-            let p = b.progress();
-            eprint!(
-                "\rindexing: {} entries, {}   ",
-                p.entries,
-                human_size(p.bytes)
-            );
-        }
-    };
+    let progress = index_progress(show_progress);
     let opened = match (session, engine) {
         (Some(s), _) => s.open_files(&image, progress).await,
         (None, Some(e)) => open_files(e, &image, progress).await,

@@ -320,6 +320,21 @@ impl Drop for Cleanup {
     }
 }
 
+/// `docker build -t TAG DIR` with the classic builder (one layer per RUN), which must work.
+pub fn docker_build_classic(dir: &Path, tag: &str) {
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", tag])
+        .arg(dir)
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `cat` a file inside an image (the image must open and hold it).
 pub fn cat_in_image(image: &str, path: &str) -> String {
     docker_ok(&["run", "--rm", "--entrypoint", "cat", image, path])

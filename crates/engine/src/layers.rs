@@ -18,6 +18,7 @@ use stagescope_fs::index::layer::{Composer, LayerIndex};
 use stagescope_fs::layer_cache::{ImageMeta, LayerCache, Spooled};
 use stagescope_fs::layers::{ImageLayers, Layer};
 use stagescope_fs::save::{Known, LayerRead, SaveRead, read_save_indexed};
+use stagescope_fs::waste::Waste;
 use stagescope_fs::{FsIndex, IndexBuilder};
 
 /// Why an image's layers could not be read.
@@ -46,6 +47,8 @@ pub struct OpenStats {
 #[derive(Debug, Clone)]
 pub struct ImageFs {
     pub index: FsIndex,
+    /// What the layers hid of each other (empty when the index was not composed).
+    pub waste: Waste,
     pub layers: ImageLayers,
     pub image_id: Option<String>,
     pub stats: OpenStats,
@@ -381,13 +384,14 @@ async fn finish(
                 ..summary
             });
         }
-        let index = if want_index {
-            composer.finish()
+        let (index, waste) = if want_index {
+            composer.finish_with_waste()
         } else {
-            FsIndex::default()
+            (FsIndex::default(), Waste::default())
         };
         Ok(ImageFs {
             index,
+            waste,
             layers: ImageLayers {
                 layers: summaries,
                 light: want_index,

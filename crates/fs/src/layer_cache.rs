@@ -13,11 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::cache::{DiskCache, key_of};
 use super::dirs::cache_dir;
 use super::index::layer::{LayerIndex, layer_codec};
+use super::waste::Waste;
 
 /// Default bound of the layer indexes on disk (file bytes).
 pub(crate) const DISK_BYTES: u64 = 1 << 30;
 /// Image facts are a few hundred bytes each.
 const META_BYTES: u64 = 8 << 20;
+/// An image's waste is its hidden copies: small unless an image hides many files.
+const WASTE_BYTES: u64 = 64 << 20;
 
 /// What an image's config says of its layers, bottom first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,6 +46,9 @@ impl Drop for Spooled {
 pub struct LayerCache {
     disk: Option<DiskCache>,
     meta: Option<DiskCache>,
+    /// Per image id, what its layers hid ([`Waste`]): an open whose index comes from the
+    /// index cache composes nothing, so the waste it counted before is kept beside it.
+    waste: Option<DiskCache>,
 }
 
 impl LayerCache {
@@ -52,7 +58,10 @@ impl LayerCache {
             disk: dir
                 .clone()
                 .map(|d| DiskCache::of_kind(d, disk_bytes, "sslx")),
-            meta: dir.map(|d| DiskCache::of_kind(d, META_BYTES, "sslm")),
+            meta: dir
+                .clone()
+                .map(|d| DiskCache::of_kind(d, META_BYTES, "sslm")),
+            waste: dir.map(|d| DiskCache::of_kind(d, WASTE_BYTES, "sslw")),
         }
     }
 
@@ -126,6 +135,23 @@ impl LayerCache {
             let _ = d.put_bytes(image_id, &bytes);
         }
     }
+
+    /// What the layers of image `image_id` hid, when kept.
+    pub fn waste(&self, image_id: &str) -> Option<Waste> {
+        key_of(image_id)?;
+        self.waste
+            .as_ref()?
+            .get_with(image_id, |b| serde_json::from_slice(b).ok())
+    }
+
+    pub fn put_waste(&self, image_id: &str, waste: &Waste) {
+        if key_of(image_id).is_none() {
+            return;
+        }
+        if let (Some(d), Ok(bytes)) = (&self.waste, serde_json::to_vec(waste)) {
+            let _ = d.put_bytes(image_id, &bytes);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +201,19 @@ mod tests {
         };
         again.put_meta(&id(7), &meta);
         assert_eq!(cache.meta(&id(7)), Some(meta));
+        let waste = crate::waste::Waste {
+            layer_bytes: vec![3, 4],
+            hidden: vec![crate::waste::HiddenCopy {
+                path: b"a/\xff".to_vec(),
+                size: 3,
+                layer: 0,
+                hidden_by: 1,
+                how: crate::waste::How::Deleted,
+            }],
+        };
+        again.put_waste(&id(7), &waste);
+        assert_eq!(cache.waste(&id(7)), Some(waste));
+        assert!(cache.waste(&id(8)).is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Filesystems as data: a tar stream -> [`FsIndex`], and the lazy [`tree::TreeView`] over it.
 //! Pure: no tokio, no bollard.
 
+pub mod archive;
 pub mod cache;
 pub mod compare;
 pub mod content_diff;
@@ -20,6 +21,7 @@ mod sniff;
 #[doc(hidden)]
 pub mod testutil;
 pub mod tree;
+pub mod waste;
 
 pub use index::{
     EntryId, EntryRef, FsIndex, IndexBuilder, IndexError, Kind, Meta, Progress, escape,

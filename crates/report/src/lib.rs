@@ -9,3 +9,4 @@ pub mod history;
 pub mod progress;
 pub mod sanitize;
 pub mod tree;
+pub mod waste;

@@ -61,6 +61,9 @@ pub enum SessionError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An image archive (`docker-archive:`, `oci-layout:`) could not be read.
+    #[error(transparent)]
+    Archive(#[from] stagescope_fs::archive::ArchiveError),
     /// What only an engine does, asked of a run replayed from its record.
     #[error("a replay has no engine: {0}")]
     Replay(&'static str),

@@ -12,10 +12,12 @@ use stagescope_engine::control::build::{fetch_state_file, index_state};
 use stagescope_engine::export::index_image_observed;
 use stagescope_engine::fetch::{extract_path, fetch_path, image_id};
 use stagescope_engine::layers::{LayersError, open_image_fs};
+use stagescope_fs::archive::{self, Caches, Platform, Source};
 use stagescope_fs::cache::{DiskCache, MemoryCache};
 use stagescope_fs::layer_cache::LayerCache;
 use stagescope_fs::layers::ImageLayers;
 use stagescope_fs::preview::{FetchedFile, PREVIEW_LIMIT, Preview};
+use stagescope_fs::waste::Waste;
 use stagescope_fs::{FsIndex, IndexBuilder, Kind, escape};
 use stagescope_plan::added_by::{LayerInfo, layer_info};
 
@@ -80,6 +82,7 @@ pub async fn open_files(
             let id = id.or(opened.image_id);
             if let Some(id) = &id {
                 remember_layers(id, Arc::new(opened.layers));
+                keep_waste(id, opened.waste).await;
             }
             (opened.index, id)
         }
@@ -105,6 +108,154 @@ pub async fn open_files(
         image_id: id,
         from_cache: false,
     })
+}
+
+/// Keeps what an image's layers hid beside its index (a warm open composes nothing).
+async fn keep_waste(image_id: &str, waste: Waste) {
+    let id = image_id.to_string();
+    let _ = tokio::task::spawn_blocking(move || LayerCache::user().put_waste(&id, &waste)).await;
+}
+
+/// An image opened for its waste: the index, what its layers hid, and each layer's history
+/// line (`RUN make`).
+pub struct WasteOpened {
+    pub index: Arc<FsIndex>,
+    pub waste: Arc<Waste>,
+    pub created_by: Vec<Option<String>>,
+    pub image_id: Option<String>,
+    pub from_cache: bool,
+}
+
+/// The filesystem of `image` with its waste. Warm (opened before by id), both come from
+/// the caches and nothing is composed; else the layers are composed once, as
+/// [`open_files`] does, and the waste is counted on the way.
+pub async fn open_waste(
+    engine: &Engine,
+    image: &str,
+    observe: impl FnMut(&IndexBuilder) + Send + 'static,
+) -> Result<WasteOpened, SessionError> {
+    let id = image_id(engine, image).await.ok();
+    if let (Some(id), Some(disk)) = (id.clone(), DiskCache::user()) {
+        let key = id.clone();
+        let hit = tokio::task::spawn_blocking(move || {
+            let cache = LayerCache::user();
+            let waste = cache.waste(&key)?;
+            let meta = cache.meta(&key)?;
+            let ix = disk.get(&key)?;
+            Some((ix, waste, meta.created_by))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some((ix, waste, created_by)) = hit {
+            return Ok(WasteOpened {
+                index: Arc::new(ix),
+                waste: Arc::new(waste),
+                created_by,
+                image_id: Some(id),
+                from_cache: true,
+            });
+        }
+    }
+    let opened = open_image_fs(engine, image, LayerCache::user(), true, observe).await?;
+    let id = id.or(opened.image_id);
+    let ix = Arc::new(opened.index);
+    let created_by = opened
+        .layers
+        .layers
+        .iter()
+        .map(|l| l.created_by.clone())
+        .collect();
+    if let Some(id) = &id {
+        keep_waste(id, opened.waste.clone()).await;
+        remember_layers(id, Arc::new(opened.layers));
+        if let Some(disk) = DiskCache::user() {
+            let (id, keep) = (id.clone(), ix.clone());
+            let _ = tokio::task::spawn_blocking(move || disk.put(&id, &keep)).await;
+        }
+    }
+    Ok(WasteOpened {
+        index: ix,
+        waste: Arc::new(opened.waste),
+        created_by,
+        image_id: id,
+        from_cache: false,
+    })
+}
+
+/// An image the user named: an engine's (name, tag or id), or an archive read with no
+/// engine (`docker-archive:FILE`, `oci-layout:DIR[:TAG]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRef {
+    Engine(String),
+    Archive(Source),
+}
+
+impl ImageRef {
+    pub fn parse(spec: &str) -> ImageRef {
+        Source::parse(spec).map_or_else(|| ImageRef::Engine(spec.to_string()), ImageRef::Archive)
+    }
+
+    pub fn needs_engine(&self) -> bool {
+        matches!(self, ImageRef::Engine(_))
+    }
+}
+
+/// An archive's image with its waste, through the same caches as an engine's: layers by
+/// diff id, the index and the waste by image id.
+pub async fn open_archive(
+    source: Source,
+    platform: Option<Platform>,
+    observe: impl FnMut(&IndexBuilder) + Send + 'static,
+) -> Result<WasteOpened, SessionError> {
+    let img = tokio::task::spawn_blocking(move || {
+        let index = DiskCache::user();
+        let caches = Caches {
+            layers: Some(LayerCache::user()),
+            index: index.as_ref(),
+        };
+        archive::open(&source, platform.as_ref(), caches, observe)
+    })
+    .await??;
+    Ok(WasteOpened {
+        index: Arc::new(img.index),
+        waste: Arc::new(img.waste),
+        created_by: img.created_by,
+        image_id: img.image_id,
+        from_cache: img.from_cache,
+    })
+}
+
+/// [`open_waste`] of any image the user named: `engine` is needed for an engine's image
+/// only.
+pub async fn open_image_ref(
+    engine: Option<&Engine>,
+    image: &ImageRef,
+    platform: Option<Platform>,
+    observe: impl FnMut(&IndexBuilder) + Send + 'static,
+) -> Result<WasteOpened, SessionError> {
+    match (image, engine) {
+        (ImageRef::Archive(s), _) => open_archive(s.clone(), platform, observe).await,
+        (ImageRef::Engine(name), Some(e)) => open_waste(e, name, observe).await,
+        (ImageRef::Engine(name), None) => Err(SessionError::Archive(archive::ArchiveError(
+            format!("{name}: an image by name needs an engine"),
+        ))),
+    }
+}
+
+/// The layers' history lines of an opened image as an [`ImageLayers`] (what added-by
+/// needs of an index composed from them).
+pub fn labels_of(created_by: &[Option<String>]) -> ImageLayers {
+    ImageLayers {
+        layers: created_by
+            .iter()
+            .map(|c| stagescope_fs::layers::Layer {
+                created_by: c.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        light: true,
+    }
 }
 
 /// [`open_files`] for a caller that wants the index itself, owned, and no progress.

@@ -10,6 +10,7 @@ use std::io::Read;
 
 use super::builder::sorted_deduped;
 use super::*;
+use crate::waste::{HiddenCopy, How, Waste};
 
 /// What one layer's tar holds: entries sorted depth-first, one per path, no implied parent
 /// (a directory the tar never named is not this layer's to set), and the paths it deletes.
@@ -144,6 +145,16 @@ impl LayerIndex {
         self.progress
     }
 
+    /// Bytes of the files this layer stores (one entry per path: what the layer adds to
+    /// the image's size, and what a later layer can hide).
+    pub fn stored_bytes(&self) -> u64 {
+        self.records
+            .iter()
+            .filter(|r| r.kind != Kind::Dir)
+            .map(|r| r.size)
+            .sum()
+    }
+
     /// [`LayerIndex::summary`] without the paths written (whiteouts are few).
     pub fn light_summary(&self) -> Layer {
         Layer {
@@ -180,6 +191,7 @@ impl LayerIndex {
 struct Cut<'a> {
     path: &'a [u8],
     with_self: bool,
+    how: How,
 }
 
 fn is_below(p: &[u8], dir: &[u8]) -> bool {
@@ -203,21 +215,37 @@ pub fn compose(layers: &[&LayerIndex]) -> FsIndex {
 /// [`compose`] one layer at a time, so a caller can read each from disk and let it go:
 /// memory holds the composition so far, one layer and the next composition, never all the
 /// layers.
+///
+/// The copies each layer hides on the way are the image's waste ([`Composer::waste`]): they
+/// are met anyway while composing, so counting them costs no second pass.
 #[derive(Default)]
 pub struct Composer {
     /// The composition so far, as one layer with no whiteouts of its own.
     acc: LayerIndex,
     layers: u16,
     bytes: u64,
+    waste: Waste,
 }
 
 impl Composer {
     /// Puts `upper` over what is composed so far.
     pub fn push(&mut self, upper: &LayerIndex) {
         let no = self.layers.min(NO_LAYER - 1);
-        self.acc = overlay(&self.acc, upper, no);
+        self.acc = overlay(&self.acc, upper, no, &mut self.waste.hidden);
         self.layers = self.layers.saturating_add(1);
         self.bytes += upper.progress.bytes;
+        self.waste.layer_bytes.push(upper.stored_bytes());
+    }
+
+    /// What the layers pushed so far hid of each other.
+    pub fn waste(&self) -> &Waste {
+        &self.waste
+    }
+
+    /// [`Composer::finish`], with the waste.
+    pub fn finish_with_waste(mut self) -> (FsIndex, Waste) {
+        let waste = std::mem::take(&mut self.waste);
+        (self.finish(), waste)
     }
 
     /// What is composed so far, as a builder (for a view while more layers arrive).
@@ -249,18 +277,26 @@ impl Composer {
 }
 
 /// `upper` (layer number `no`) over the composition `lower`, as a new composition with its
-/// own arena (each path and link copied once).
-fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
+/// own arena (each path and link copied once). Every copy of a file with bytes that `upper`
+/// hides goes to `hidden`, unless a hard link underneath keeps its content visible.
+fn overlay(
+    lower: &LayerIndex,
+    upper: &LayerIndex,
+    no: u16,
+    hidden: &mut Vec<HiddenCopy>,
+) -> LayerIndex {
     let mut cuts: Vec<Cut> = upper
         .deleted
         .iter()
         .map(|&d| Cut {
             path: upper.bytes(d),
             with_self: true,
+            how: How::Deleted,
         })
         .chain(upper.opaque.iter().map(|&o| Cut {
             path: upper.bytes(o),
             with_self: false,
+            how: How::OpaqueDir,
         }))
         .chain(
             upper
@@ -270,6 +306,7 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
                 .map(|r| Cut {
                     path: upper.path(r),
                     with_self: false,
+                    how: How::ReplacedDir,
                 }),
         )
         .collect();
@@ -330,6 +367,18 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
         let cut = active.is_some_and(|c| is_below(lp, c.path) || (c.with_self && c.path == lp));
         let replaced = ups.peek().filter(|u| upper.path(u) == lp);
         if cut || replaced.is_some() {
+            if low.kind != Kind::Dir && low.size > 0 {
+                hidden.push(HiddenCopy {
+                    path: lp.to_vec(),
+                    size: low.size,
+                    layer: low.layer,
+                    hidden_by: no,
+                    how: match active {
+                        Some(c) if cut => c.how,
+                        _ => How::Overwritten,
+                    },
+                });
+            }
             if !cut
                 && low.kind == Kind::Dir
                 && replaced.is_some_and(|u| u.kind == Kind::Dir)
@@ -348,14 +397,22 @@ fn overlay(lower: &LayerIndex, upper: &LayerIndex, no: u16) -> LayerIndex {
         take(upper, u, no, made.take().unwrap_or(no));
     }
     if !gone.is_empty() {
-        keep_linked_content(&mut out, &gone, no);
+        let heirs = keep_linked_content(&mut out, &gone, no);
+        // Its bytes live on under a link's name: hidden only when that one is.
+        if !heirs.is_empty() {
+            hidden.retain(|h| h.hidden_by != no || !heirs.contains(h.path.as_slice()));
+        }
     }
     out
 }
 
 /// Hard links (from layers underneath) whose target just went: the first becomes the file
-/// it linked to, the others link to it.
-fn keep_linked_content(out: &mut LayerIndex, gone: &HashMap<Vec<u8>, Record>, upper: u16) {
+/// it linked to, the others link to it. Returns the targets whose content a link kept.
+fn keep_linked_content(
+    out: &mut LayerIndex,
+    gone: &HashMap<Vec<u8>, Record>,
+    upper: u16,
+) -> HashSet<Vec<u8>> {
     // Target path -> the path of the link that took its place.
     let mut heir: HashMap<Vec<u8>, (u32, u32)> = HashMap::new();
     let LayerIndex { arena, records, .. } = out;
@@ -384,6 +441,7 @@ fn keep_linked_content(out: &mut LayerIndex, gone: &HashMap<Vec<u8>, Record>, up
             }
         }
     }
+    heir.into_keys().collect()
 }
 
 /// The on-disk form of a [`LayerIndex`] (for the layer cache): like the index's codec, the
