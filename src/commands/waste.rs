@@ -7,7 +7,7 @@ use stagescope_core::session::files::{ImageRef, WasteOpened, labels_of, open_ima
 use stagescope_core::session::{Events, Session, SessionError};
 use stagescope_fs::archive::Platform;
 use stagescope_plan::StageRef;
-use stagescope_plan::added_by::map_layers;
+use stagescope_plan::added_by::{base_layers, map_layers};
 use stagescope_report::waste::{Gates, WasteReport, parse_bytes, parse_ratio};
 
 use super::{
@@ -160,12 +160,7 @@ fn of_stage(args: &WasteArgs, stage: &str) -> Result<WasteReport, u8> {
             })
             .collect();
         // The base image's layers: those below the first the Dockerfile made.
-        let base = args.base_layers.unwrap_or_else(|| {
-            origins
-                .iter()
-                .position(Option::is_some)
-                .unwrap_or(origins.len())
-        });
+        let base = args.base_layers.unwrap_or_else(|| base_layers(&origins));
         Ok(report(&at.label(plan), &opened, &labels, base))
     })
 }

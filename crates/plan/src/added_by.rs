@@ -129,11 +129,23 @@ pub struct LayerInfo {
     pub created: Vec<Option<u16>>,
     /// Per layer: `line 6 RUN make`, or the history line for the base image's layers.
     pub labels: Vec<String>,
+    /// The base image's layers: those below the first a Dockerfile instruction made (all of
+    /// them when none did), as `stagescope waste --stage` counts them apart.
+    pub base_layers: usize,
     /// The layer the opened instruction made, if it made one.
     pub target_layer: Option<usize>,
     /// What that layer wrote and deleted (paths).
     pub added: Vec<Vec<u8>>,
     pub deleted: Vec<Vec<u8>>,
+}
+
+/// The base image's layers among `origins` (what [`map_layers`] answered): those below the
+/// first an instruction made, all of them when none did.
+pub fn base_layers(origins: &[Option<Origin>]) -> usize {
+    origins
+        .iter()
+        .position(Option::is_some)
+        .unwrap_or(origins.len())
 }
 
 /// Attribution, instruction labels and the opened instruction's own changes, from the
@@ -172,6 +184,7 @@ pub fn layer_info(
         attribution: layers.attribute(ix),
         created: layers.attribute_created(ix),
         labels,
+        base_layers: base_layers(&origins),
         target_layer,
         added,
         deleted,

@@ -45,6 +45,9 @@ pub struct Visible {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileOut {
     pub path: String,
+    /// The path's own bytes (no leading `/`), for a front end that looks it up.
+    #[serde(skip)]
+    pub raw_path: Vec<u8>,
     pub wasted_bytes: u64,
     /// Every copy was written and hidden by the base image's own layers.
     pub base: bool,
@@ -123,6 +126,7 @@ impl WasteReport {
                 .into_iter()
                 .map(|f| FileOut {
                     path: f.shown_path(),
+                    raw_path: f.path.clone(),
                     wasted_bytes: f.wasted_bytes,
                     base: f.base,
                     visible: f.visible.map(|(layer, size)| Visible { layer, size }),
@@ -130,6 +134,28 @@ impl WasteReport {
                 })
                 .collect(),
         }
+    }
+
+    /// The totals in two lines, as the text report and the files pane word them: what was
+    /// wasted and the efficiency, then the Dockerfile's share apart from the base image's.
+    pub fn summary(&self) -> [String; 2] {
+        [
+            format!(
+                "wasted: {} ({} bytes) of {} stored; efficiency {:.4}",
+                human_size(self.wasted_bytes),
+                self.wasted_bytes,
+                human_size(self.stored_bytes),
+                self.efficiency
+            ),
+            format!(
+                "by the Dockerfile's instructions: {} ({:.4} of the {} they stored); by the base image's {} layer(s) alone: {}",
+                human_size(self.user_wasted_bytes),
+                self.user_wasted_percent,
+                human_size(self.user_bytes),
+                self.base_layers,
+                human_size(self.base_wasted_bytes),
+            ),
+        ]
     }
 
     pub fn json(&self, out: &mut impl Write) -> io::Result<()> {
@@ -141,23 +167,9 @@ impl WasteReport {
     pub fn text(&self, top: usize, out: &mut impl Write) -> io::Result<()> {
         let clean = |s: &str| sanitize::text(s, false);
         writeln!(out, "image: {}", clean(&self.image))?;
-        writeln!(
-            out,
-            "wasted: {} ({} bytes) of {} stored; efficiency {:.4}",
-            human_size(self.wasted_bytes),
-            self.wasted_bytes,
-            human_size(self.stored_bytes),
-            self.efficiency
-        )?;
-        writeln!(
-            out,
-            "  by the Dockerfile's instructions: {} ({:.4} of the {} they stored); by the base image's {} layer(s) alone: {}",
-            human_size(self.user_wasted_bytes),
-            self.user_wasted_percent,
-            human_size(self.user_bytes),
-            self.base_layers,
-            human_size(self.base_wasted_bytes),
-        )?;
+        let [total, user] = self.summary();
+        writeln!(out, "{total}")?;
+        writeln!(out, "  {user}")?;
         let hiders: Vec<&LayerWaste> = self.layers.iter().filter(|l| l.hid_bytes > 0).collect();
         if !hiders.is_empty() {
             writeln!(out, "\ninstructions that hid bytes of earlier layers:")?;

@@ -220,6 +220,7 @@ async fn open_files(
             result: Err(e.into()),
             image_id: None,
             from_cache: false,
+            waste: None,
         })
     };
     let image = match image {
@@ -254,6 +255,7 @@ async fn open_files(
             result: Ok(Shared(o.index)),
             image_id: o.image_id,
             from_cache: o.from_cache,
+            waste: o.waste.map(Shared),
         }),
         Err(e) => fail(e),
     }

@@ -155,8 +155,8 @@ pub struct Model {
     pub files: Option<FilesPane>,
     /// Request ids of the filesystem pane: each open gets the next.
     pub files_seq: u64,
-    /// The last indexes opened, by image id: reopening one is instant.
-    pub files_cache: MemoryCache,
+    /// The last indexes opened (with their waste), by image id: reopening one is instant.
+    pub files_cache: MemoryCache<crate::files::Kept>,
     /// Build-check warnings of the Dockerfile, in line order.
     pub warnings: Vec<Warning>,
     /// `e`: the Explain pane.

@@ -27,6 +27,11 @@ pub struct Opened {
     /// The image's id, the key of the caches; None when the engine would not say.
     pub image_id: Option<String>,
     pub from_cache: bool,
+    /// What the image's layers hid of each other, counted by the same composition (or kept
+    /// beside the index by it); `None` when the filesystem came as one flattened export
+    /// (a Control API BuildKit, an engine that would not save) or from an index cached
+    /// before waste was kept.
+    pub waste: Option<Arc<Waste>>,
 }
 
 /// The layers of the images opened last, by image id: what [`layers`] answers right after
@@ -56,15 +61,20 @@ pub async fn open_files(
     let disk = DiskCache::user();
     if let (Some(id), Some(disk)) = (id.clone(), disk.clone()) {
         let key = id.clone();
-        let hit = tokio::task::spawn_blocking(move || disk.get(&key))
-            .await
-            .ok()
-            .flatten();
-        if let Some(ix) = hit {
+        // The waste is kept beside the index: a small file, read with it.
+        let hit = tokio::task::spawn_blocking(move || {
+            disk.get(&key)
+                .map(|ix| (ix, LayerCache::user().waste(&key)))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some((ix, waste)) = hit {
             return Ok(Opened {
                 index: Arc::new(ix),
                 image_id: Some(id),
                 from_cache: true,
+                waste: waste.map(Arc::new),
             });
         }
     }
@@ -77,14 +87,15 @@ pub async fn open_files(
         }
     })
     .await;
-    let (ix, id) = match layered {
+    let (ix, id, waste) = match layered {
         Ok(opened) => {
             let id = id.or(opened.image_id);
+            let waste = Arc::new(opened.waste);
             if let Some(id) = &id {
                 remember_layers(id, Arc::new(opened.layers));
-                keep_waste(id, opened.waste).await;
+                keep_waste(id, &waste).await;
             }
-            (opened.index, id)
+            (opened.index, id, Some(waste))
         }
         Err(LayersError::SaveRefused(_)) => {
             let ix = index_image_observed(engine, image, move |b| {
@@ -93,7 +104,7 @@ pub async fn open_files(
                 }
             })
             .await?;
-            (ix, id)
+            (ix, id, None)
         }
         Err(e) => return Err(e.into()),
     };
@@ -107,12 +118,13 @@ pub async fn open_files(
         index: ix,
         image_id: id,
         from_cache: false,
+        waste,
     })
 }
 
 /// Keeps what an image's layers hid beside its index (a warm open composes nothing).
-async fn keep_waste(image_id: &str, waste: Waste) {
-    let id = image_id.to_string();
+async fn keep_waste(image_id: &str, waste: &Arc<Waste>) {
+    let (id, waste) = (image_id.to_string(), waste.clone());
     let _ = tokio::task::spawn_blocking(move || LayerCache::user().put_waste(&id, &waste)).await;
 }
 
@@ -166,8 +178,9 @@ pub async fn open_waste(
         .iter()
         .map(|l| l.created_by.clone())
         .collect();
+    let waste = Arc::new(opened.waste);
     if let Some(id) = &id {
-        keep_waste(id, opened.waste.clone()).await;
+        keep_waste(id, &waste).await;
         remember_layers(id, Arc::new(opened.layers));
         if let Some(disk) = DiskCache::user() {
             let (id, keep) = (id.clone(), ix.clone());
@@ -176,7 +189,7 @@ pub async fn open_waste(
     }
     Ok(WasteOpened {
         index: ix,
-        waste: Arc::new(opened.waste),
+        waste,
         created_by,
         image_id: id,
         from_cache: false,
@@ -318,6 +331,7 @@ impl Session {
                     index: Arc::new(ix),
                     image_id: None,
                     from_cache: false,
+                    waste: None,
                 })
             }
         }

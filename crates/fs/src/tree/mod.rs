@@ -229,6 +229,12 @@ impl TreeView {
         self.tree.row_of(id)
     }
 
+    /// Opens the directories above `id` and selects it, when the filter shows it.
+    pub fn reveal(&mut self, ix: &FsIndex, id: EntryId) {
+        let (src, tree) = self.parts(ix);
+        tree.reveal(&src, id);
+    }
+
     pub fn expand_all(&mut self, ix: &FsIndex) {
         for e in ix.entries() {
             if !ix.children_of(e.id).is_empty() {

@@ -74,6 +74,12 @@ pub(crate) const FILES: &[KeyRow<FilesKey, FilesPane>] = &[
     )
     .when(browsing),
     KeyRow::new(
+        "W",
+        &[(&[ch('W')], F::Waste)],
+        "the copies later layers hid (wasted), largest first",
+    )
+    .when(browsing),
+    KeyRow::new(
         "e",
         &[(&[ch('e')], F::StartExtract)],
         "extract the file to a host path",

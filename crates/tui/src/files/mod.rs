@@ -8,12 +8,14 @@
 pub mod keys;
 mod update;
 pub mod view;
+pub mod waste;
 
 use stagescope_core::session::SharedError;
 use std::sync::Arc;
 
 use stagescope_fs::preview::Preview;
 use stagescope_fs::tree::{Filter, SortBy, TreeView, largest_files};
+use stagescope_fs::waste::Waste;
 use stagescope_fs::{EntryId, FsIndex, Kind, Progress, escape};
 use stagescope_plan::added_by::LayerInfo;
 
@@ -63,6 +65,15 @@ pub enum List {
     Largest(Vec<EntryId>),
     /// Only what the opened instruction changed (deleted files included, marked).
     Changes(Vec<ChangeRow>),
+    /// The copies of files that later layers hid, largest first.
+    Waste(waste::WasteList),
+}
+
+/// What the memory cache keeps of an opened image: its index and its waste.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub index: Arc<FsIndex>,
+    pub waste: Option<Arc<Waste>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +104,9 @@ pub struct FilesPane {
     pub list_selected: usize,
     pub layers: Option<Shared<LayerInfo>>,
     pub layers_error: Option<String>,
+    /// What the image's layers hid, from the same open as the index (`None` until it is
+    /// indexed, or when the open could not count it).
+    pub waste: Option<Shared<Waste>>,
     pub preview: Option<Preview>,
     /// A preview was asked for and has not come.
     pub preview_pending: bool,
@@ -119,6 +133,7 @@ impl FilesPane {
             list_selected: 0,
             layers: None,
             layers_error: None,
+            waste: None,
             preview: None,
             preview_pending: false,
             notice: None,
@@ -130,6 +145,10 @@ impl FilesPane {
         match &self.list {
             Some(List::Largest(ids)) => ids.get(self.list_selected).copied(),
             Some(List::Changes(rows)) => rows.get(self.list_selected).and_then(|r| r.id),
+            Some(List::Waste(w)) => {
+                let ix = self.index.as_ref()?;
+                ix.lookup(w.raw_path(self.list_selected)?)
+            }
             None => self.tree.selected_row().map(|r| r.id),
         }
     }
@@ -138,6 +157,7 @@ impl FilesPane {
         match &self.list {
             Some(List::Largest(ids)) => ids.len(),
             Some(List::Changes(rows)) => rows.len(),
+            Some(List::Waste(w)) => w.rows.len(),
             None => self.tree.rows().len(),
         }
     }
@@ -183,12 +203,26 @@ impl FilesPane {
         // Lists hold ids of the old index: rebuilt from the new one.
         self.list = match self.list.take() {
             Some(List::Largest(_)) => Some(List::Largest(largest_files(&ix, LARGEST))),
-            other => other.map(|_| List::Changes(Vec::new())),
+            other => other,
         };
         self.index = Some(ix);
-        if matches!(self.list, Some(List::Changes(_))) {
-            self.list = self.changes();
+        match self.list {
+            Some(List::Changes(_)) => self.list = self.changes(),
+            Some(List::Waste(_)) => self.list = self.waste_list().map(List::Waste),
+            _ => {}
         }
+    }
+
+    /// The wasted copies of the opened image, through the report `stagescope waste` prints
+    /// (its numbers and words); named by the instructions once the layers are read.
+    fn waste_list(&self) -> Option<waste::WasteList> {
+        let (ix, w) = (self.index.as_ref()?, self.waste.as_ref()?);
+        Some(waste::WasteList::new(
+            &self.title,
+            w,
+            ix,
+            self.layers.as_deref(),
+        ))
     }
 
     fn changes(&self) -> Option<List> {
@@ -237,6 +271,8 @@ pub enum FilesMsg {
         /// The image's id, the cache key.
         image_id: Option<String>,
         from_cache: bool,
+        /// What its layers hid, counted by the same open.
+        waste: Option<Shared<Waste>>,
     },
     Layers {
         req: u64,
@@ -307,6 +343,8 @@ pub enum FilesKey {
     CollapseAll,
     Largest,
     Changes,
+    /// `W`: the wasted copies.
+    Waste,
     StartFilter,
     StartExtract,
     Input(char),

@@ -12,6 +12,7 @@ use crate::update::tests::{feed, ins, model};
 use crate::update::{Action, Msg, update};
 use crate::views::tests::render_with;
 use stagescope_fs::layers::{ImageLayers, Layer};
+use stagescope_fs::waste::{HiddenCopy, How, Waste};
 use stagescope_fs::{IndexBuilder, Meta};
 use stagescope_plan::BuildEvent;
 use stagescope_plan::added_by::layer_info;
@@ -62,6 +63,10 @@ fn msg(m: &mut Model, f: FilesMsg) -> Vec<Cmd> {
 }
 
 fn indexed(m: &mut Model, ix: FsIndex) -> Vec<Cmd> {
+    indexed_with(m, ix, None)
+}
+
+fn indexed_with(m: &mut Model, ix: FsIndex, waste: Option<Waste>) -> Vec<Cmd> {
     let req = m.files.as_ref().expect("pane").req;
     msg(
         m,
@@ -70,8 +75,29 @@ fn indexed(m: &mut Model, ix: FsIndex) -> Vec<Cmd> {
             result: Ok(Shared::new(ix)),
             image_id: Some(IMAGE.into()),
             from_cache: false,
+            waste: waste.map(Shared::new),
         },
     )
+}
+
+/// What the sample's layers hid: the `RUN` (layer 3) deleted src/old.o, which the `COPY`
+/// (layer 2) wrote, and etc/shadow of the base, and wrote src/main.c over the COPY's copy.
+pub(crate) fn waste() -> Waste {
+    let h = |path: &str, size: u64, layer: u16, how: How| HiddenCopy {
+        path: path.as_bytes().to_vec(),
+        size,
+        layer,
+        hidden_by: 3,
+        how,
+    };
+    Waste {
+        layer_bytes: vec![1_101_200, 0, 41_505, 2_049],
+        hidden: vec![
+            h("etc/shadow", 900, 0, How::Deleted),
+            h("src/main.c", 1_500, 2, How::Overwritten),
+            h("src/old.o", 40_000, 2, How::Deleted),
+        ],
+    }
 }
 
 /// Layers of the sample: the base made bin/ and etc/, `COPY --from=deps` (instruction 2)
@@ -104,11 +130,12 @@ pub(crate) fn layers() -> ImageLayers {
 
 /// Opened on the builder's state after instruction 3, indexed, layers read.
 pub(crate) fn opened() -> Model {
-    let mut m = built();
-    m.focus = Focus::Instructions;
-    m.instruction = 3;
-    update(&mut m, Msg::Action(Action::OpenFiles));
-    indexed(&mut m, sample());
+    opened_with(None)
+}
+
+/// [`opened`], the open having counted `waste`.
+fn opened_with(waste: Option<Waste>) -> Model {
+    let mut m = indexed_only(waste);
     let p = m.files.as_ref().expect("pane");
     let info = layer_info(m.plan(), 1, 3, &layers(), p.index.as_ref().expect("index"));
     let req = p.req;
@@ -119,6 +146,17 @@ pub(crate) fn opened() -> Model {
             result: Ok(Shared::new(info)),
         },
     );
+    m
+}
+
+/// Opened on the builder's state after instruction 3 and indexed (with `waste`); its layers
+/// not read yet.
+fn indexed_only(waste: Option<Waste>) -> Model {
+    let mut m = built();
+    m.focus = Focus::Instructions;
+    m.instruction = 3;
+    update(&mut m, Msg::Action(Action::OpenFiles));
+    indexed_with(&mut m, sample(), waste);
     m
 }
 
@@ -234,6 +272,7 @@ fn stale_results_are_dropped() {
             result: Ok(Shared::new(sample())),
             image_id: None,
             from_cache: false,
+            waste: None,
         },
     );
     let p = m.files.as_ref().expect("pane");
@@ -498,4 +537,107 @@ fn runtime_mount_points_are_marked_and_no_change_of_the_instruction() {
     };
     let paths: Vec<&[u8]> = rows.iter().map(|r| r.path.as_slice()).collect();
     assert_eq!(paths, [&b"src"[..], b"src/main.c"]);
+}
+
+fn waste_paths(m: &Model) -> Vec<(String, u64)> {
+    let p = m.files.as_ref().expect("pane");
+    let Some(List::Waste(w)) = &p.list else {
+        panic!("no waste list: {:?}", p.list)
+    };
+    (0..w.rows.len())
+        .filter_map(|n| w.row(n))
+        .map(|(f, c)| (f.path.clone(), c.size))
+        .collect()
+}
+
+#[test]
+fn w_lists_the_wasted_copies_largest_first_and_enter_goes_to_the_path() {
+    let mut m = opened_with(Some(waste()));
+    let p = m.files.as_ref().expect("pane");
+    let key = KeyEvent::new(KeyCode::Char('W'), KeyModifiers::NONE);
+    assert_eq!(on_key(p, &key), Some(FilesKey::Waste));
+    act(&mut m, FilesKey::Waste);
+    assert_eq!(
+        waste_paths(&m),
+        [
+            ("/src/old.o".to_string(), 40_000),
+            ("/src/main.c".to_string(), 1_500),
+            ("/etc/shadow".to_string(), 900)
+        ]
+    );
+    let p = m.files.as_ref().expect("pane");
+    let Some(List::Waste(w)) = &p.list else {
+        panic!("no list")
+    };
+    // The report's numbers, the base (layer 0) counted apart as `waste --stage` does.
+    assert_eq!(w.report.wasted_bytes, 42_400);
+    assert_eq!(w.report.base_layers, 1);
+    assert_eq!(w.report.user_wasted_bytes, 42_400);
+    // A deleted path has no entry; an overwritten one is the visible file.
+    assert_eq!(p.current(), None);
+    act(&mut m, FilesKey::Down);
+    let ix = m.files.as_ref().and_then(|p| p.index.clone()).expect("ix");
+    assert_eq!(
+        m.files.as_ref().expect("pane").current(),
+        ix.lookup(b"src/main.c")
+    );
+    // Enter: the tree, on the path.
+    act(&mut m, FilesKey::Activate);
+    let p = m.files.as_ref().expect("pane");
+    assert!(p.list.is_none());
+    assert_eq!(p.current(), ix.lookup(b"src/main.c"));
+    // A deleted path: its nearest directory, said so.
+    act(&mut m, FilesKey::Waste);
+    act(&mut m, FilesKey::Activate);
+    let p = m.files.as_ref().expect("pane");
+    assert_eq!(p.current(), ix.lookup(b"src"));
+    assert_eq!(
+        p.notice.as_deref(),
+        Some("/src/old.o is not in this image any more: its directory /src")
+    );
+    // W again closes the list.
+    act(&mut m, FilesKey::Waste);
+    act(&mut m, FilesKey::Waste);
+    assert!(m.files.as_ref().expect("pane").list.is_none());
+}
+
+#[test]
+fn without_a_counted_waste_w_says_why() {
+    let mut m = opened();
+    act(&mut m, FilesKey::Waste);
+    let p = m.files.as_ref().expect("pane");
+    assert!(p.list.is_none());
+    assert!(
+        p.notice
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("no waste known")
+    );
+}
+
+#[test]
+fn reopening_from_memory_keeps_the_waste() {
+    let mut m = opened_with(Some(waste()));
+    act(&mut m, FilesKey::Close);
+    m.focus = Focus::Graph;
+    update(&mut m, Msg::Action(Action::OpenFiles));
+    act(&mut m, FilesKey::Waste);
+    assert_eq!(waste_paths(&m).len(), 3);
+}
+
+#[test]
+fn snapshot_wasted_copies() {
+    let mut m = opened_with(Some(waste()));
+    act(&mut m, FilesKey::Waste);
+    insta::assert_snapshot!("files_waste", screen(&m));
+    m.size = (130, 12);
+    act(&mut m, FilesKey::Down);
+    insta::assert_snapshot!("files_waste_wide", screen(&m));
+}
+
+#[test]
+fn snapshot_wasted_copies_before_the_layers_are_read() {
+    let mut m = indexed_only(Some(waste()));
+    act(&mut m, FilesKey::Waste);
+    insta::assert_snapshot!("files_waste_unnamed", screen(&m));
 }

@@ -102,6 +102,40 @@ fn submit(p: &mut FilesPane) -> Vec<FilesCmd> {
     }
 }
 
+/// Enter on a wasted copy: the tree, on its path when the image still shows it, else on
+/// the nearest directory above that it shows.
+fn reveal_wasted(p: &mut FilesPane) {
+    let (Some(List::Waste(w)), Some(ix)) = (&p.list, p.index.clone()) else {
+        return;
+    };
+    let Some(path) = w.raw_path(p.list_selected).map(<[u8]>::to_vec) else {
+        return;
+    };
+    let mut at: &[u8] = &path;
+    let id = loop {
+        if let Some(id) = ix.lookup(at) {
+            break id;
+        }
+        match at.iter().rposition(|&b| b == b'/') {
+            Some(i) => at = &at[..i],
+            None => break stagescope_fs::index::ROOT,
+        }
+    };
+    if at.len() < path.len() {
+        p.notice = Some(format!(
+            "/{} is not in this image any more: its directory /{}",
+            escape(&path),
+            escape(at)
+        ));
+    }
+    if p.filter.take().is_some() {
+        p.tree.set_filter(&ix, None);
+    }
+    p.list = None;
+    p.list_selected = 0;
+    p.tree.reveal(&ix, id);
+}
+
 impl FilesPane {
     /// A background answer; one for another request (a closed pane, an earlier open) is
     /// stale and dropped.
@@ -121,13 +155,17 @@ impl FilesPane {
                 }
             }
             FilesMsg::Indexed {
-                result, from_cache, ..
+                result,
+                from_cache,
+                waste,
+                ..
             } => {
                 p.loading = false;
                 p.from_cache = from_cache;
                 match result {
                     Ok(ix) => {
                         p.progress = ix.progress();
+                        p.waste = waste;
                         p.set_index(ix);
                         return layers_cmd(p);
                     }
@@ -137,8 +175,11 @@ impl FilesPane {
             FilesMsg::Layers { result, .. } => match result {
                 Ok(l) => {
                     p.layers = Some(l);
-                    if matches!(p.list, Some(List::Changes(_))) {
-                        p.list = p.changes();
+                    match p.list {
+                        Some(List::Changes(_)) => p.list = p.changes(),
+                        // The copies get their instructions' names.
+                        Some(List::Waste(_)) => p.list = p.waste_list().map(List::Waste),
+                        _ => {}
                     }
                 }
                 Err(e) => p.layers_error = Some(e.to_string()),
@@ -185,6 +226,7 @@ impl FilesPane {
             F::PageDown => move_by(p, page),
             F::Top => move_by(p, isize::MIN / 2),
             F::Bottom => move_by(p, isize::MAX / 2),
+            F::Activate if matches!(p.list, Some(List::Waste(_))) => reveal_wasted(p),
             F::Activate | F::Expand | F::Collapse if p.list.is_some() => {
                 if key == F::Activate {
                     return preview_cmd(p);
@@ -249,6 +291,27 @@ impl FilesPane {
                             p.list_selected = 0;
                         }
                         None => p.notice = Some("that instruction made no layer".into()),
+                    }
+                }
+            }
+            F::Waste => {
+                if matches!(p.list, Some(List::Waste(_))) {
+                    p.list = None;
+                } else if p.index.is_none() || p.loading {
+                    p.notice = Some("the files are still being read…".into());
+                } else {
+                    match p.waste_list() {
+                        Some(w) => {
+                            p.list = Some(List::Waste(w));
+                            p.list_selected = 0;
+                        }
+                        None => {
+                            p.notice = Some(
+                                "no waste known for this image: it came as one flattened \
+                                 export, with no layers to count"
+                                    .into(),
+                            )
+                        }
                     }
                 }
             }

@@ -23,7 +23,7 @@ fn added_width(w: u16) -> usize {
     }
 }
 
-fn clip(s: &str, w: usize) -> String {
+pub(super) fn clip(s: &str, w: usize) -> String {
     if s.chars().count() <= w {
         format!("{s:<w$}")
     } else {
@@ -106,7 +106,7 @@ fn name_and_link(ix: &FsIndex, id: EntryId, full_path: bool) -> (String, Option<
     (name, link)
 }
 
-fn selected_style(on: bool) -> Style {
+pub(super) fn selected_style(on: bool) -> Style {
     if on {
         Style::default().add_modifier(Modifier::REVERSED)
     } else {
@@ -218,6 +218,7 @@ fn list_lines(p: &FilesPane, ix: &FsIndex, list: &List, area: Rect) -> Vec<Line<
                 ));
             }
         }
+        List::Waste(w) => return super::waste::lines(w, p.list_selected, area),
     }
     out
 }
@@ -282,6 +283,7 @@ fn title(p: &FilesPane) -> Line<'static> {
     match &p.list {
         Some(List::Largest(_)) => s.push_str(" · largest files"),
         Some(List::Changes(_)) => s.push_str(" · changed by this instruction"),
+        Some(List::Waste(_)) => s.push_str(" · wasted copies, largest first"),
         None => {}
     }
     Line::styled(

@@ -1,7 +1,7 @@
 //! The files pane in the model: opening it on the selection, its answers, its keys.
 
 use super::Cmd;
-use crate::files::{FilesCmd, FilesKey, FilesMsg, FilesPane, Shared, layers_cmd};
+use crate::files::{FilesCmd, FilesKey, FilesMsg, FilesPane, Kept, Shared, layers_cmd};
 use crate::model::{Focus, Model};
 use stagescope_plan::Status;
 
@@ -38,10 +38,11 @@ pub(super) fn open(m: &mut Model) -> Vec<Cmd> {
     let mut pane = FilesPane::new(m.files_seq, m.stage, k, title);
     pane.image = image.clone();
     // Reopening what memory holds is instant: no export, no message round trip.
-    if let Some(ix) = image.as_deref().and_then(|i| m.files_cache.get(i)) {
+    if let Some(kept) = image.as_deref().and_then(|i| m.files_cache.get(i)) {
         pane.from_cache = true;
         pane.loading = false;
-        pane.set_index(Shared(ix));
+        pane.waste = kept.waste.map(Shared);
+        pane.set_index(Shared(kept.index));
         let c = layers_cmd(&pane);
         m.files = Some(pane);
         return cmds(c);
@@ -60,16 +61,21 @@ pub(super) fn on_msg(m: &mut Model, msg: FilesMsg) -> Vec<Cmd> {
     let Some(p) = m.files.as_mut() else {
         return vec![];
     };
-    // The finished index is kept, by image id: reopening it is instant.
+    // The finished index and its waste are kept, by image id: reopening it is instant.
     if let FilesMsg::Indexed {
         req,
         result: Ok(ix),
         image_id: Some(id),
+        waste,
         ..
     } = &msg
         && *req == p.req
     {
-        m.files_cache.put(id, ix.0.clone());
+        let kept = Kept {
+            index: ix.0.clone(),
+            waste: waste.as_ref().map(|w| w.0.clone()),
+        };
+        m.files_cache.put(id, kept);
     }
     cmds(p.on_msg(msg))
 }
