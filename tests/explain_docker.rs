@@ -7,10 +7,10 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BIN, Cleanup, leftover_images};
+use common::{BIN, Cleanup, Project, leftover_images};
 use serde_json::Value;
 
 fn lesson(name: &str) -> PathBuf {
@@ -22,9 +22,13 @@ fn lesson(name: &str) -> PathBuf {
 /// Runs `explain DIR [-f DIR/FILE] --builder B --format json`; the JSON, after checking
 /// the exit code and that the build left no image behind.
 fn explain(dir: &str, file: Option<&str>, builder: &str) -> Value {
-    let ctx = lesson(dir);
+    explain_in(&lesson(dir), file, builder, dir)
+}
+
+/// [`explain`] of the context `ctx`; `dir` names it in failures.
+fn explain_in(ctx: &Path, file: Option<&str>, builder: &str, dir: &str) -> Value {
     let mut cmd = Command::new(BIN);
-    cmd.arg("explain").arg(&ctx);
+    cmd.arg("explain").arg(ctx);
     if let Some(f) = file {
         cmd.arg("-f").arg(ctx.join(f));
     }
@@ -265,4 +269,56 @@ fn a_failing_build_is_one_line_and_exit_1_with_nothing_left() {
     let mut cleanup = Cleanup::new();
     cleanup.build_ids.push(id.to_string());
     assert_eq!(leftover_images(id), Vec::<String>::new(), "{err}");
+}
+
+/// A RUN that deletes a file an earlier RUN made: the file's bytes stay in the image, and
+/// `explain` quotes that RUN's waste to the byte; the RUNs that hid nothing say nothing.
+fn deleting_what_an_earlier_run_made(builder: &str) {
+    let project = Project::new(
+        "FROM busybox AS app\n\
+         RUN head -c 300000 /dev/zero > /big && head -c 1234 /dev/zero > /small\n\
+         RUN rm /big\n\
+         RUN echo done > /note\n",
+    );
+    let v = explain_in(project.path(), None, builder, "a RUN deleting");
+    let app = stage(&v, "app");
+    let rm = instruction(app, "rm /big");
+    let w = &rm["waste"];
+    assert_eq!(
+        (
+            w["bytes"].as_u64(),
+            w["files"].as_u64(),
+            w["deleted"].as_u64(),
+            w["overwritten"].as_u64()
+        ),
+        (Some(300_000), Some(1), Some(1), Some(0)),
+        "{rm:#}"
+    );
+    assert_eq!(w["largest"][0]["path"], "/big", "{rm:#}");
+    let said = rm["wasted"].as_str().expect("the sentence");
+    assert!(
+        said.starts_with(
+            "This RUN deleted 293.0K (300000 bytes) that earlier layers of this image still carry (1 file; largest /big, 293.0K)"
+        ),
+        "{said}"
+    );
+    for quiet in ["head -c 300000", "echo done"] {
+        let i = instruction(app, quiet);
+        assert!(
+            i.get("waste").is_none() && i.get("wasted").is_none(),
+            "{quiet}: {i:#}"
+        );
+    }
+}
+
+#[test]
+fn the_waste_of_a_run_with_buildkit() {
+    require_docker!();
+    deleting_what_an_earlier_run_made("buildkit");
+}
+
+#[test]
+fn the_waste_of_a_run_with_the_classic_builder() {
+    require_docker!();
+    deleting_what_an_earlier_run_made("classic");
 }

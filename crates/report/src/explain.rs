@@ -151,6 +151,9 @@ pub fn text(h: &Handout) -> String {
             if let Some(n) = numbers_line(i) {
                 wrap(&mut out, &n, 12);
             }
+            if let Some(w) = &i.wasted {
+                wrap(&mut out, w, 12);
+            }
         }
     }
     // Instruction text and stage names come from the Dockerfile: nothing in them reaches
@@ -265,6 +268,23 @@ pub fn markdown(h: &Handout, df: &Dockerfile, g: &StageGraph) -> String {
             }
             out.push('\n');
         }
+        let wasted: Vec<&InstructionPage> = st
+            .instructions
+            .iter()
+            .filter(|i| i.wasted.is_some())
+            .collect();
+        if !wasted.is_empty() {
+            out.push_str("\nWasted space:\n\n");
+            for i in wasted {
+                let _ = writeln!(
+                    out,
+                    "- line {} {}: {}",
+                    i.line,
+                    code_cell(&i.text),
+                    cell(i.wasted.as_deref().unwrap_or_default())
+                );
+            }
+        }
     }
     out
 }
@@ -350,5 +370,68 @@ COPY --from=builder /out/app /app
                 .contains("the result of stage builder")
         );
         assert!(ins.get("added").is_none(), "no numbers without a build");
+    }
+
+    #[test]
+    fn the_waste_of_an_instruction_is_quoted_in_every_format() {
+        use stagescope_core::explain::numbers::{BuildNumbers, PathSize, StageNumbers};
+        use stagescope_core::explain::{InstructionNumbers, InstructionWaste};
+        let df = Dockerfile::parse(
+            b"FROM busybox AS app\nRUN dd if=/dev/zero of=/big bs=1k count=2048\nRUN rm /big\n",
+        )
+        .unwrap();
+        let g = StageGraph::build(&df, &GraphOptions::default()).unwrap();
+        let big = || {
+            vec![PathSize {
+                path: "/big".into(),
+                bytes: 2_097_152,
+            }]
+        };
+        let mut ins = vec![InstructionNumbers::default(); 3];
+        ins[1] = InstructionNumbers {
+            added: 1,
+            bytes: 2_097_152,
+            largest: big(),
+            layer: Some(1),
+            ..InstructionNumbers::default()
+        };
+        ins[2] = InstructionNumbers {
+            removed: 1,
+            layer: Some(2),
+            waste: Some(InstructionWaste {
+                bytes: 2_097_152,
+                files: 1,
+                deleted: 1,
+                overwritten: 0,
+                largest: big(),
+            }),
+            ..InstructionNumbers::default()
+        };
+        let numbers = BuildNumbers {
+            stages: vec![Some(StageNumbers {
+                files: 400,
+                bytes: 3_197_152,
+                instructions: ins,
+                reach: None,
+            })],
+            ..BuildNumbers::default()
+        };
+        let h = handout(&df, &g, Some(&numbers));
+        insta::assert_snapshot!("explain_waste_text", text(&h));
+        insta::assert_snapshot!("explain_waste_markdown", markdown(&h, &df, &g));
+        let v: serde_json::Value = serde_json::from_str(&json(&h)).unwrap();
+        let rm = &v["stages"][0]["instructions"][2];
+        assert_eq!(rm["waste"]["bytes"], 2_097_152);
+        assert_eq!(rm["waste"]["largest"][0]["path"], "/big");
+        let said = rm["wasted"].as_str().unwrap_or_default();
+        assert!(
+            said.starts_with("This RUN deleted 2.0M (2097152 bytes)"),
+            "{said}"
+        );
+        let dd = &v["stages"][0]["instructions"][1];
+        assert!(
+            dd.get("waste").is_none() && dd.get("wasted").is_none(),
+            "{dd}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! JSON of `stagescope explain --format json` (keys documented in docs/commands.md).
 
 use super::numbers::{BuildNumbers, InstructionNumbers, Reach};
-use super::{Effect, Explanation, build, effect, global_args, instruction, stage};
+use super::{Effect, Explanation, build, effect, global_args, instruction, stage, wasted};
 use stagescope_dockerfile::{Dockerfile, StageGraph};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -18,6 +18,9 @@ pub struct InstructionPage {
     /// What it did in the build (absent without one).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub numbers: Option<InstructionNumbers>,
+    /// What its layer hid of earlier layers' files, in words (only when it hid some).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasted: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -78,6 +81,9 @@ pub fn handout(df: &Dockerfile, g: &StageGraph, numbers: Option<&BuildNumbers>) 
                         effect: effect(ins.keyword),
                         explanation: words.unwrap_or_default(),
                         numbers: n.cloned(),
+                        wasted: n
+                            .and_then(|n| n.waste.as_ref())
+                            .map(|w| wasted(ins.keyword, w)),
                     }
                 })
                 .collect();

@@ -16,7 +16,7 @@ mod words;
 use stagescope_dockerfile::{Dockerfile, Keyword};
 
 pub use handout::{Handout, handout};
-pub use numbers::{BuildNumbers, InstructionNumbers, StageNumbers};
+pub use numbers::{BuildNumbers, InstructionNumbers, InstructionWaste, StageNumbers};
 pub use stage::{build, files, largest_source, stage};
 pub use words::{Effect, effect, stage_named};
 
@@ -69,6 +69,7 @@ pub fn instruction(
     let mut facts = vec![Fact::new("line", &ins.line.to_string())];
     if let Some(n) = numbers {
         sentences.push(did(ins.keyword, n));
+        sentences.extend(n.waste.as_ref().map(|w| wasted(ins.keyword, w)));
         facts.extend(stage::instruction_facts(n));
     }
     Some(Explanation {
@@ -115,6 +116,40 @@ pub fn global_args(df: &Dockerfile) -> Vec<(usize, String, Explanation)> {
             ))
         })
         .collect()
+}
+
+/// What an instruction's layer hid of earlier layers' files, in plain words: the bytes stay
+/// in the image, and how not to ship them. Only for an instruction that hid some.
+pub fn wasted(k: Keyword, w: &InstructionWaste) -> String {
+    use stagescope_fs::format::human_size;
+    let what = match (w.deleted, w.overwritten) {
+        (_, 0) => "deleted",
+        (0, _) => "overwrote",
+        _ => "deleted or overwrote",
+    };
+    let sized = |n: u64| match n {
+        0..1024 => format!("{n} bytes"),
+        _ => format!("{} ({n} bytes)", human_size(n)),
+    };
+    let largest = w
+        .largest
+        .first()
+        .map(|p| match p.bytes {
+            0..1024 => format!("; largest {}, {} bytes", p.path, p.bytes),
+            b => format!("; largest {}, {}", p.path, human_size(b)),
+        })
+        .unwrap_or_default();
+    let how = if k == Keyword::Run {
+        "Do it in the same RUN that made them, or make them in a stage that is not copied."
+    } else {
+        "Write each file once, or make the earlier copy in a stage that is not copied."
+    };
+    format!(
+        "This {k} {what} {} that earlier layers of this image still carry ({}{largest}): \
+         the bytes stay in the image, hidden. {how}",
+        sized(w.bytes),
+        stage::files(w.files),
+    )
 }
 
 /// One sentence of what the instruction did in the build.

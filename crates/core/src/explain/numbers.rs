@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use stagescope_fs::layers::{ImageLayers, Layer};
 use stagescope_fs::provenance::{CopySource, Inputs, Origin, Provenance, ReleaseModel};
+use stagescope_fs::waste::{HiddenCopy, How, Waste};
 use stagescope_fs::{FsIndex, Kind, escape};
 use stagescope_plan::added_by::map_layers;
 use stagescope_plan::plan::BuildPlan;
@@ -42,6 +43,24 @@ pub struct InstructionNumbers {
     /// ARG, ENV…): it did not run.
     pub no_work: bool,
     pub duration_ms: Option<u64>,
+    /// What its layer hid of files earlier layers wrote (absent when it hid nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waste: Option<InstructionWaste>,
+}
+
+/// The copies of files written by earlier layers that one instruction's layer hid: bytes
+/// the image still carries and nobody can see (counted by [`Waste`], each copy once).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InstructionWaste {
+    /// Bytes of the hidden copies.
+    pub bytes: u64,
+    /// Hidden copies, one per path.
+    pub files: u64,
+    /// Of those, how many it deleted (a whiteout, an opaque or replaced directory) and how
+    /// many it wrote over.
+    pub deleted: u64,
+    pub overwritten: u64,
+    pub largest: Vec<PathSize>,
 }
 
 /// Files of a source stage that one `COPY --from` line brought into the final image.
@@ -222,6 +241,39 @@ pub(crate) fn from_state_layers(
         }
     }
     out
+}
+
+/// Adds to each instruction that made a layer what that layer hid of earlier layers'
+/// files, from `waste` (the stage's image's, counted when it was opened). Instructions that
+/// hid nothing keep `waste: None`.
+pub fn with_waste(numbers: &mut [InstructionNumbers], waste: &Waste) {
+    let mut by_layer: HashMap<usize, Vec<&HiddenCopy>> = HashMap::new();
+    for h in &waste.hidden {
+        by_layer
+            .entry(usize::from(h.hidden_by))
+            .or_default()
+            .push(h);
+    }
+    for n in numbers.iter_mut() {
+        let Some(copies) = n.layer.and_then(|l| by_layer.get(&l)) else {
+            continue;
+        };
+        let overwritten = copies.iter().filter(|h| h.how == How::Overwritten).count() as u64;
+        let paths = copies
+            .iter()
+            .map(|h| PathSize {
+                path: shown(&h.path),
+                bytes: h.size,
+            })
+            .collect();
+        n.waste = Some(InstructionWaste {
+            bytes: copies.iter().map(|h| h.size).sum(),
+            files: copies.len() as u64,
+            deleted: copies.len() as u64 - overwritten,
+            overwritten,
+            largest: largest(paths, LARGEST),
+        });
+    }
 }
 
 /// Adds what the build said of each instruction: cached, duration.

@@ -262,6 +262,16 @@ pub(super) fn instruction_facts(n: &super::numbers::InstructionNumbers) -> Vec<F
         "layer",
         &n.layer.map_or("none".into(), |l| format!("layer {l}")),
     ));
+    if let Some(w) = &n.waste {
+        f.push(Fact::new(
+            "hid",
+            &format!(
+                "{} of earlier layers ({})",
+                human_size(w.bytes),
+                files(w.files)
+            ),
+        ));
+    }
     if let Some(c) = n.cached {
         let said = match (c, n.no_work) {
             (true, _) => "cached",

@@ -741,3 +741,99 @@ fn what_reaches_the_final_image_and_what_stays_behind() {
     );
     assert_eq!(r.left_largest[0].path, "/src/main.c");
 }
+
+#[test]
+fn an_instruction_that_hid_earlier_files_is_quoted_with_its_waste() {
+    use stagescope_fs::waste::{HiddenCopy, How, Waste};
+    let df = parse(
+        "FROM busybox AS b\nRUN make\nCOPY app.conf /etc/app.conf\nRUN rm -rf /var/cache/apt /big\nRUN true\n",
+    );
+    let g = StageGraph::build(&df, &GraphOptions::default()).unwrap();
+    let plan = BuildPlan::from_model(&df, &g);
+    let layers = ImageLayers {
+        light: false,
+        layers: vec![
+            layer("ADD file:x in /", &[("bin/sh", Some(900))], &[]),
+            layer(
+                "RUN make",
+                &[
+                    ("var/cache/apt/pkgcache.bin", Some(12_000_000)),
+                    ("var/cache/apt/srcpkgcache.bin", Some(300_000)),
+                    ("big", Some(5)),
+                    ("etc/app.conf", Some(40)),
+                ],
+                &[],
+            ),
+            layer(
+                "COPY app.conf /etc/app.conf # buildkit",
+                &[("etc/app.conf", Some(41))],
+                &[],
+            ),
+            layer(
+                "RUN rm -rf /var/cache/apt /big",
+                &[],
+                &["var/cache/apt", "big"],
+            ),
+            layer("RUN true", &[], &[]),
+        ],
+    };
+    // What the composition counted: the RUN (layer 3) deleted three copies of layer 1, the
+    // COPY (layer 2) wrote over one.
+    let hid = |path: &str, size, layer, hidden_by, how| HiddenCopy {
+        path: path.as_bytes().to_vec(),
+        size,
+        layer,
+        hidden_by,
+        how,
+    };
+    let waste = Waste {
+        layer_bytes: vec![900, 12_300_045, 41, 0, 0],
+        hidden: vec![
+            hid("etc/app.conf", 40, 1, 2, How::Overwritten),
+            hid("big", 5, 1, 3, How::Deleted),
+            hid("var/cache/apt/pkgcache.bin", 12_000_000, 1, 3, How::Deleted),
+            hid("var/cache/apt/srcpkgcache.bin", 300_000, 1, 3, How::Deleted),
+        ],
+    };
+    let mut n = numbers::from_layers(&plan, 0, &layers);
+    numbers::with_waste(&mut n, &waste);
+    assert_eq!(n[1].waste, None, "the RUN that made them hid nothing");
+    assert_eq!(n[4].waste, None, "RUN true hid nothing");
+    let w = n[3].waste.as_ref().expect("the rm's waste");
+    assert_eq!(
+        (w.bytes, w.files, w.deleted, w.overwritten),
+        (12_300_005, 3, 3, 0)
+    );
+    assert_eq!(w.largest[0].path, "/var/cache/apt/pkgcache.bin");
+    let e = instruction(&df, 0, 3, Some(&n[3])).unwrap();
+    check(
+        "rm",
+        &e.paragraph(),
+        &[
+            "This RUN deleted 11.7M (12300005 bytes) that earlier layers of this image still \
+           carry (3 files; largest /var/cache/apt/pkgcache.bin, 11.4M): the bytes stay in the \
+           image, hidden. Do it in the same RUN that made them, or make them in a stage that \
+           is not copied.",
+        ],
+    );
+    assert!(
+        e.facts
+            .iter()
+            .any(|f| f.label == "hid" && f.value == "11.7M of earlier layers (3 files)"),
+        "{:?}",
+        e.facts
+    );
+    let copy = instruction(&df, 0, 2, Some(&n[2])).unwrap().paragraph();
+    check(
+        "copy",
+        &copy,
+        &[
+            "This COPY overwrote 40 bytes that earlier layers of this image still carry \
+           (1 file; largest /etc/app.conf, 40 bytes): the bytes stay in the image, hidden. Write \
+           each file once",
+        ],
+    );
+    // Only the instructions that hid something say so.
+    let quiet = instruction(&df, 0, 4, Some(&n[4])).unwrap().paragraph();
+    assert!(!quiet.contains("earlier layers of this image"), "{quiet}");
+}

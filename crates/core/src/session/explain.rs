@@ -55,7 +55,9 @@ impl Session {
         state: Option<&StageState>,
     ) -> Result<(StageNumbers, FsIndex), SessionError> {
         let image = self.image_of(built, at, &Events::none()).await?;
-        let ix = self.index(&image).await?;
+        // One open gives the index and what the layers hid of each other.
+        let opened = self.open_files(&image, |_| {}).await?;
+        let ix = std::sync::Arc::unwrap_or_clone(opened.index);
         let layers = super::files::layers(self.engine()?, &image).await?;
         let stage = at.stage;
         let upto = match at.at {
@@ -65,6 +67,19 @@ impl Session {
         let mut instructions = numbers::from_state_layers(&self.plan, stage, upto, &layers);
         if let Some(st) = state {
             numbers::with_state(&mut instructions, st);
+        }
+        // An index cached before waste was kept comes without it: then the layers (from
+        // their cache) are composed once more for it.
+        let waste = match (opened.waste, self.engine()) {
+            (Some(w), _) => Some(w),
+            (None, Ok(e)) => super::files::open_waste(e, &image, |_| {})
+                .await
+                .ok()
+                .map(|o| o.waste),
+            (None, Err(_)) => None,
+        };
+        if let Some(w) = &waste {
+            numbers::with_waste(&mut instructions, w);
         }
         let (files, bytes) = numbers::totals(&ix);
         let n = StageNumbers {
