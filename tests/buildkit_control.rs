@@ -203,6 +203,16 @@ fn unreachable_and_dropped_builders_are_one_line() {
     assert!(last.contains("lost mid-build"), "{err}");
 }
 
+/// The binary on the engine DOCKER_HOST names: where `Cleanup` removes what it built. (With
+/// DOCKER_HOST removed, as the tests of a BuildKit with no engine run it, the builds went to
+/// the machine's engine while the cleanup went to DOCKER_HOST's: the run on Docker 26 left
+/// its tags on Docker 20.10.)
+fn on_engine() -> Command {
+    let mut cmd = Command::new(common::BIN);
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
 #[test]
 fn secrets_and_ssh_agents_reach_run_mounts_on_both_paths() {
     require_docker!();
@@ -236,13 +246,13 @@ fn secrets_and_ssh_agents_reach_run_mounts_on_both_paths() {
             &ssh_flag,
         ];
         args.extend(via_flags);
-        let (code, out) = build_plain_with(stagescope(&[]), project.path(), &args, &mut cleanup);
+        let (code, out) = build_plain_with(on_engine(), project.path(), &args, &mut cleanup);
         assert_eq!(code, Some(0), "{via:?}: {out}");
         // Without the secret the first RUN fails: the mount had nothing. (A secret is not
         // part of the cache key, hence --no-cache.)
         let mut args = vec!["--builder", "buildkit", "--no-cache", "--ssh", &ssh_flag];
         args.extend(via_flags);
-        let (code, out) = build_plain_with(stagescope(&[]), project.path(), &args, &mut cleanup);
+        let (code, out) = build_plain_with(on_engine(), project.path(), &args, &mut cleanup);
         assert_eq!(code, Some(1), "{via:?}: {out}");
     }
     let _ = std::fs::remove_file(secret);

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{BIN, Cleanup, JsonRun, Project, build_json_with, nonce};
+use common::{BIN, Cleanup, Dangling, JsonRun, Project, build_json_with, nonce};
 use serde_json::Value;
 
 /// The binary with its history in `state`.
@@ -58,6 +58,8 @@ fn history_of(state: &Path, builder: &str) {
     p.write("src/a.txt", &format!("one {n}\n"));
     p.write("src/b.txt", "b\n");
     let mut cleanup = Cleanup::new();
+    // A classic run's steps stay as cache when a later run takes over the context's tags.
+    let _steps = Dangling(n.clone());
     let build = |args: &[&str], cleanup: &mut Cleanup| {
         let mut all = vec!["--builder", builder];
         all.extend_from_slice(args);

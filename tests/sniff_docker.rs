@@ -36,6 +36,8 @@ fn a_pem_key_under_an_innocent_name_is_found_by_content() {
         .expect("run setup-base");
     assert!(out.status.success(), "setup-base failed");
     let tag = format!("stagescope-sniff-test:{}", std::process::id());
+    // The builder stage is an untagged image of its own; its RUN writes "just notes".
+    let _builder = oracle::Dangling("just notes".into());
     let _guard = Cleanup {
         image: tag.clone(),
         container: None,

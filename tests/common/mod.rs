@@ -320,6 +320,25 @@ impl Drop for Cleanup {
     }
 }
 
+/// Removes, when dropped, the untagged images whose history names `marker` (a nonce of the
+/// test's own): what a classic build leaves beside its tag. The stages before the last of a
+/// multi-stage build are images of their own that no tag holds, and a classic image whose
+/// tag a later run of the same context took keeps its parent steps as cache. Neither goes
+/// with the tag.
+pub struct Dangling(pub String);
+
+impl Drop for Dangling {
+    fn drop(&mut self) {
+        let listed = docker(&["images", "-q", "--no-trunc", "--filter", "dangling=true"]);
+        for id in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
+            let history = docker(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", id]);
+            if String::from_utf8_lossy(&history.stdout).contains(&self.0) {
+                let _ = docker(&["rmi", id]);
+            }
+        }
+    }
+}
+
 /// `docker build -t TAG DIR` with the classic builder (one layer per RUN), which must work.
 pub fn docker_build_classic(dir: &Path, tag: &str) {
     let out = Command::new("docker")

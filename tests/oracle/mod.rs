@@ -14,6 +14,9 @@ pub fn docker(args: &[&str]) -> Output {
 #[path = "../common/mod.rs"]
 mod common;
 
+#[allow(unused_imports)]
+pub use common::Dangling;
+
 /// Whether the daemon answers (and `busybox:latest` is ready): the engine tests' rule, a
 /// failure under `CI`, else a note and a skip.
 pub fn docker_available() -> bool {
