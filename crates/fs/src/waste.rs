@@ -5,7 +5,7 @@
 //! Counted exactly: each hidden copy once (the layer that hid it met it in the composition
 //! below, where each path has one entry), the visible copy never, a copy whose bytes stay
 //! visible through a hard link not at all until the link goes too. Collected by the
-//! [`Composer`] while it composes, so an open that composes pays nothing more.
+//! layer composer (`index::layer::Composer`) while it composes, so an open that composes pays nothing more.
 //!
 //! The efficiency is the share of the stored bytes still visible: `1 − wasted / stored`,
 //! `stored` being the bytes of every file of every layer. (dive's score is another ratio: per
@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::layer::{Composer, LayerIndex};
 use crate::{FsIndex, escape};
 
 /// How a later layer hid a copy.
@@ -96,15 +95,6 @@ pub struct Totals {
 }
 
 impl Waste {
-    /// The waste of `layers` (bottom first), composing them.
-    pub fn of(layers: &[&LayerIndex]) -> Waste {
-        let mut c = Composer::default();
-        for l in layers {
-            c.push(l);
-        }
-        c.finish_with_waste().1
-    }
-
     pub fn stored_bytes(&self) -> u64 {
         self.layer_bytes.iter().sum()
     }

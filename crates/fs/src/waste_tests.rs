@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::index::layer::compose;
+use crate::index::layer::{Composer, LayerIndex, compose};
 
 /// One entry of a made-up layer's tar.
 #[derive(Debug, Clone)]
@@ -65,7 +65,11 @@ fn f(p: &str, n: usize) -> E {
 fn waste_of(layers: &[Vec<E>]) -> (Waste, FsIndex) {
     let ls: Vec<LayerIndex> = layers.iter().map(|l| layer(l)).collect();
     let refs: Vec<&LayerIndex> = ls.iter().collect();
-    (Waste::of(&refs), compose(&refs))
+    let mut c = Composer::default();
+    for l in &refs {
+        c.push(l);
+    }
+    (c.finish_with_waste().1, compose(&refs))
 }
 
 /// (path, size, layer, hidden_by, how) of each hidden copy.

@@ -56,3 +56,23 @@ pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
         .areas(r);
     r
 }
+
+/// `s` in exactly `w` columns: padded, or cut with `…`.
+pub(crate) fn clip(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        format!("{s:<w$}")
+    } else {
+        let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// A list row's style: reversed when selected.
+pub(crate) fn selected_style(on: bool) -> Style {
+    if on {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+    }
+}

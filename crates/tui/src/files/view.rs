@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::files::{ChangeRow, FilesPane, InputKind, List};
 use crate::layout::first_visible;
+use crate::widgets::{clip, selected_style};
 use stagescope_fs::format::{human_size, mode_string};
 use stagescope_fs::preview::{Body, Preview};
 use stagescope_fs::tree::SortBy;
@@ -20,16 +21,6 @@ fn added_width(w: u16) -> usize {
         0..80 => 0,
         80..110 => 22,
         _ => 34,
-    }
-}
-
-pub(super) fn clip(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        format!("{s:<w$}")
-    } else {
-        let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
-        out.push('…');
-        out
     }
 }
 
@@ -104,14 +95,6 @@ fn name_and_link(ix: &FsIndex, id: EntryId, full_path: bool) -> (String, Option<
         _ => None,
     };
     (name, link)
-}
-
-pub(super) fn selected_style(on: bool) -> Style {
-    if on {
-        Style::default().add_modifier(Modifier::REVERSED)
-    } else {
-        Style::default()
-    }
 }
 
 fn header(added_w: usize) -> Line<'static> {

@@ -7,8 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::Shared;
-use super::view::{clip, selected_style};
 use crate::layout::first_visible;
+use crate::widgets::{clip, selected_style};
 use stagescope_fs::FsIndex;
 use stagescope_fs::format::human_size;
 use stagescope_fs::waste::Waste;
