@@ -6,9 +6,12 @@
 
 pub mod addr;
 pub mod build;
+mod content;
 mod dial;
 pub mod history;
 pub mod provenance;
+mod record_error;
+mod record_events;
 
 use std::collections::HashMap;
 use std::time::Duration;
