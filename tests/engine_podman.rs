@@ -1,7 +1,8 @@
 //! Podman through its Docker-compatible API, as a user reaches it (`DOCKER_HOST`, or the
 //! rootful and rootless sockets found on their own): the build runs with buildah and reads
 //! right, every stage opens, `diff` compares, `--builder buildkit` is refused in one line,
-//! `clean` removes what the runs made. The service comes from `scripts/podman-service.sh`.
+//! `clean` removes what the runs made, `builds` says there is no BuildKit history. The service
+//! comes from `scripts/podman-service.sh`.
 
 mod common;
 
@@ -263,5 +264,19 @@ fn rootless_and_rootful_podman_sockets_are_found_without_docker() {
             .status()
             .expect("podman image exists");
         assert!(found.success(), "{which}: {image} is in Podman's store");
+    }
+}
+
+/// Podman builds with buildah: `builds` and `attach` say in one line that there is no
+/// BuildKit history to read, and exit 1.
+#[test]
+fn podman_has_no_buildkit_history_to_list() {
+    let Some(host) = podman_host(BIN) else { return };
+    for args in [&["builds"][..], &["attach", "--progress", "plain"]] {
+        let out = stagescope(&host).args(args).output().expect("stagescope");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("podman") && err.contains("no BuildKit"), "{err}");
     }
 }

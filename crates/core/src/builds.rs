@@ -38,6 +38,13 @@ pub async fn reach(host: Option<String>, addr: Option<BuildkitAddr>) -> Result<B
             let engine = connect(&Environment::from_process(host))
                 .await
                 .map_err(|e| e.to_string())?;
+            // Podman builds with buildah: there is no BuildKit to keep records.
+            if !engine.offers_buildkit() {
+                return Err(format!(
+                    "{} has no BuildKit, so it keeps no BuildKit build history",
+                    engine.describe()
+                ));
+            }
             Buildkit::connect(BuildkitAddr::Docker, Some(engine)).await
         }
     }
