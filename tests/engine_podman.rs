@@ -277,6 +277,9 @@ fn podman_has_no_buildkit_history_to_list() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(err.contains("podman") && err.contains("no BuildKit"), "{err}");
+        assert!(
+            err.contains("podman") && err.contains("no BuildKit"),
+            "{err}"
+        );
     }
 }
