@@ -87,10 +87,12 @@ pub(crate) enum Command {
     /// share.
     History(HistoryArgs),
     /// Open the terminal UI on a recorded run (an id from `history`, or a `--record` file),
-    /// with no engine: graph, logs, timing, cache misses, the timeline.
+    /// with no engine, or on a build BuildKit remembers (a ref from `builds`): graph, logs,
+    /// timing, cache misses, the timeline.
     Replay(ReplayArgs),
-    /// Compare two recorded runs (default: the last two of the context): per instruction the
-    /// time and cache result in each, the delta, and why the newer run missed the cache.
+    /// Compare two runs, recorded or BuildKit's (default: the last two recorded of the
+    /// context): per instruction the time and cache result in each, the delta, and why the
+    /// newer run missed the cache.
     Compare(CompareArgs),
     /// List the builds BuildKit itself remembers (buildx's, Compose's, stagescope's), newest
     /// first; `builds show REF` opens one as stagescope reports its own runs.
