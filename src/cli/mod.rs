@@ -1,14 +1,21 @@
-//! Command-line definitions (clap derive) and the "which Dockerfile" resolution that every
-//! subcommand shares.
+//! Command-line definitions (clap derive): the commands and the flag groups they share.
+//! The flags of the run commands are in [`runs`], the Dockerfile they name is read by
+//! [`load`], and a stray word where CONTEXT goes is caught by [`stray`].
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use clap::parser::ValueSource;
-use clap::{Arg, ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum, value_parser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use stagescope_dockerfile::{Dockerfile, GraphOptions};
+mod load;
+mod runs;
+mod stray;
+
+pub(crate) use load::{LoadError, Loaded};
+pub(crate) use runs::{
+    AttachArgs, BuildsArgs, BuildsCommand, CompareArgs, HistoryArgs, HistoryFormat, RemoteArgs,
+    ReplayArgs,
+};
+pub(crate) use stray::{stray_word, stray_word_error};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,120 +119,6 @@ pub(crate) enum Command {
     SetupBase(EngineArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum HistoryFormat {
-    Text,
-    Json,
-}
-
-/// `history [CONTEXT]`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct HistoryArgs {
-    /// The build context directory whose runs to list.
-    #[arg(default_value = ".", value_name = "CONTEXT")]
-    pub context: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
-    pub format: HistoryFormat,
-}
-
-/// `replay RUN`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct ReplayArgs {
-    /// A run id (or its first characters) from `stagescope history`, a file written by
-    /// `--record`, or the ref of a build BuildKit remembers (from `stagescope builds`).
-    #[arg(value_name = "RUN|FILE|REF")]
-    pub run: String,
-    /// The build context the run id belongs to.
-    #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
-    pub context: PathBuf,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-}
-
-/// Where BuildKit's own build records are: the engine's BuildKit, or `--buildkit-addr`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct RemoteArgs {
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    #[command(flatten)]
-    pub buildkit: BuildkitArgs,
-}
-
-/// `builds [show REF]`.
-#[derive(Debug, Clone, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub(crate) struct BuildsArgs {
-    #[command(subcommand)]
-    pub command: Option<BuildsCommand>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
-    pub format: HistoryFormat,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub(crate) enum BuildsCommand {
-    /// One build: per stage and instruction the Dockerfile line, cached or ran, how long,
-    /// why it missed the cache, and where it failed.
-    Show(BuildsShowArgs),
-}
-
-/// `builds show REF`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct BuildsShowArgs {
-    /// The build's ref (or its first characters, or `builder/node/ref` as buildx prints it).
-    #[arg(value_name = "REF")]
-    pub r#ref: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
-    pub format: HistoryFormat,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-}
-
-/// `attach [REF]`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct AttachArgs {
-    /// The running build's ref; default: the newest build still running.
-    #[arg(value_name = "REF")]
-    pub r#ref: Option<String>,
-    /// Print the events instead of opening the terminal UI: one line per instruction
-    /// (plain) or NDJSON, as `stagescope build` prints them.
-    #[arg(long, value_enum)]
-    pub progress: Option<ProgressArg>,
-    /// The build's Dockerfile (BuildKit records it only once the build ends); default:
-    /// the file the build names, in the context directory.
-    #[arg(short = 'f', long = "file", value_name = "PATH")]
-    pub file: Option<PathBuf>,
-    /// The build's context directory, where its Dockerfile is looked for.
-    #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
-    pub context: PathBuf,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-}
-
-/// `compare [RUN_A] [RUN_B]`.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct CompareArgs {
-    /// The older run (id, `--record` file, or a BuildKit build ref); default: the one before
-    /// the newest.
-    #[arg(value_name = "RUN_A")]
-    pub a: Option<String>,
-    /// The newer run (the same kinds); default: the newest run of the same Dockerfile.
-    #[arg(value_name = "RUN_B")]
-    pub b: Option<String>,
-    /// The build context whose runs to compare.
-    #[arg(short = 'C', long = "context", default_value = ".", value_name = "DIR")]
-    pub context: PathBuf,
-    /// Output format (markdown fits a pull-request comment).
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-}
-
 /// `completions SHELL`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CompletionsArgs {
@@ -241,54 +134,6 @@ pub(crate) struct ManArgs {
     /// creating it, instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-}
-
-/// The positional argument [`stray_word`] adds to catch what follows CONTEXT.
-const REST: &str = "stagescope-rest";
-
-/// The word a command line gives where CONTEXT goes when it is neither a subcommand nor a
-/// directory: the `inspect` of `stagescope inspect x`, the `nosuch` of `stagescope nosuch`.
-/// Left to clap, the first is taken for CONTEXT and `x` reported as a subcommand that
-/// "cannot be used with '[CONTEXT]'", and the second opens the TUI on a missing directory.
-/// `None` for anything else (a subcommand, a directory, `--help`, a usage error clap
-/// describes well itself).
-pub(crate) fn stray_word<I, T>(args: I) -> Option<OsString>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    // The same command with a catch-all after CONTEXT, so that what follows the word does
-    // not stop the parse before CONTEXT can be looked at.
-    let lenient = Cli::command().arg(
-        Arg::new(REST)
-            .num_args(1..)
-            .action(ArgAction::Append)
-            .value_parser(value_parser!(OsString))
-            .hide(true),
-    );
-    let matches = lenient.try_get_matches_from(args).ok()?;
-    if matches.subcommand().is_some()
-        || matches.value_source("context") != Some(ValueSource::CommandLine)
-    {
-        return None;
-    }
-    let context = matches.get_one::<PathBuf>("context")?;
-    (!context.is_dir()).then(|| context.clone().into_os_string())
-}
-
-/// The one-line error for a [`stray_word`], naming the subcommands there are.
-pub(crate) fn stray_word_error(word: &OsString) -> String {
-    let cmd = Cli::command();
-    let names: Vec<&str> = cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .map(|s| s.get_name())
-        .collect();
-    format!(
-        "error: '{}' is neither a subcommand nor a directory (subcommands: {})",
-        word.to_string_lossy(),
-        names.join(", ")
-    )
 }
 
 /// Where the Docker engine is.
@@ -638,96 +483,5 @@ impl CheckArgs {
     }
 }
 
-/// A Dockerfile that could not be used: printed as `PATH:LINE:COL: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LoadError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for LoadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            self.message
-        )
-    }
-}
-
-/// A Dockerfile read and parsed, with the graph options asked for.
-#[derive(Debug)]
-pub(crate) struct Loaded {
-    pub path: PathBuf,
-    pub dockerfile: Dockerfile,
-    pub options: GraphOptions,
-}
-
-impl DockerfileArgs {
-    /// `-f` as a file, or `Dockerfile` (then `dockerfile`) inside it when it is a directory.
-    pub(crate) fn path(&self) -> Result<PathBuf, LoadError> {
-        if !self.file.is_dir() {
-            return Ok(self.file.clone());
-        }
-        ["Dockerfile", "dockerfile"]
-            .iter()
-            .map(|n| self.file.join(n))
-            .find(|p| p.is_file())
-            .ok_or_else(|| LoadError {
-                path: self.file.join("Dockerfile"),
-                line: 1,
-                col: 1,
-                message: format!("no Dockerfile in directory {}", self.file.display()),
-            })
-    }
-
-    pub(crate) fn options(&self) -> GraphOptions {
-        let mut build_args = BTreeMap::new();
-        for kv in &self.build_args {
-            match kv.split_once('=') {
-                Some((k, v)) => {
-                    build_args.insert(k.to_string(), v.to_string());
-                }
-                // As `docker build`: a bare name takes the environment's value, if any.
-                None => {
-                    if let Ok(v) = std::env::var(kv) {
-                        build_args.insert(kv.clone(), v);
-                    }
-                }
-            }
-        }
-        GraphOptions {
-            target: self.target.clone(),
-            build_args,
-            platform: self.platform.clone(),
-        }
-    }
-
-    pub(crate) fn load(&self) -> Result<Loaded, LoadError> {
-        let path = self.path()?;
-        let at = |path: &Path, line, col, message: String| LoadError {
-            path: path.to_path_buf(),
-            line,
-            col,
-            message,
-        };
-        let bytes = std::fs::read(&path)
-            .map_err(|e| at(&path, 1, 1, format!("cannot read Dockerfile: {e}")))?;
-        let dockerfile =
-            Dockerfile::parse(&bytes).map_err(|e| at(&path, e.line, e.col, e.message))?;
-        Ok(Loaded {
-            path,
-            dockerfile,
-            options: self.options(),
-        })
-    }
-}
-
 #[cfg(test)]
-#[path = "cli_tests.rs"]
 mod tests;
