@@ -60,7 +60,8 @@ pub(super) async fn load_run(
     let rec = stagescope_core::engine::pick_record(all.clone(), wanted)
         .map_err(|e| format!("{e} in {}", bk.describe()))?;
     let src = builds::source_of(bk, &rec, None).await?;
-    let earlier = builds::earlier_runs(bk, &all, &rec, &src).await;
-    let run = builds::run_of(bk, &rec, &src, earlier, |_| {}).await?;
+    let me = builds::skeleton(bk, &rec, &src)?;
+    let earlier = builds::earlier_runs(bk, &all, &rec, &me).await;
+    let run = builds::run_of(bk, &rec, (&src, me), earlier, |_| {}).await?;
     Ok((rec, run))
 }

@@ -191,18 +191,17 @@ pub fn skeleton(
     })
 }
 
-/// The record as a run: its events replayed (followed live while the build still runs,
-/// each handed to `on_event` as it comes, a cache miss's reason before its instruction's
-/// end), its misses explained against `previous` (earlier runs of the same Dockerfile,
-/// newest first).
+/// The record as a run: `run` (its [`skeleton`]) with its events replayed (followed live
+/// while the build still runs, each handed to `on_event` as it comes, a cache miss's reason
+/// before its instruction's end), its misses explained against `previous` (earlier runs of
+/// the same Dockerfile, newest first).
 pub async fn run_of(
     bk: &Buildkit,
     rec: &HistoryRecord,
-    src: &RecordSource,
+    (src, run): (&RecordSource, RunRecord),
     previous: Vec<RunRecord>,
     mut on_event: impl FnMut(&BuildEvent),
 ) -> Result<RunRecord, String> {
-    let run = skeleton(bk, rec, src)?;
     let plan = run.plan.clone();
     let mut recorder = Recorder::new(run, previous);
     let lines: Option<&HashMap<String, Vec<u32>>> = src.map.as_ref().map(|m| &m.lines);
@@ -227,16 +226,14 @@ fn same_dockerfile(a: &RunRecord, b: &RunRecord) -> bool {
 }
 
 /// Up to [`EARLIER`] runs from the records before `rec` (in `all`, newest first) that built
-/// the same Dockerfile, newest first. A record that cannot be read is passed over.
+/// the same Dockerfile as `me` (its [`skeleton`]), newest first. A record that cannot be
+/// read is passed over.
 pub async fn earlier_runs(
     bk: &Buildkit,
     all: &[HistoryRecord],
     rec: &HistoryRecord,
-    src: &RecordSource,
+    me: &RunRecord,
 ) -> Vec<RunRecord> {
-    let Ok(me) = skeleton(bk, rec, src) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     let before = all.iter().filter(|r| {
         r.r#ref != rec.r#ref
@@ -252,11 +249,13 @@ pub async fn earlier_runs(
         let Ok(s) = source_of(bk, r, None).await else {
             continue;
         };
-        match skeleton(bk, r, &s) {
-            Ok(k) if same_dockerfile(&me, &k) => {}
-            _ => continue,
+        let Ok(k) = skeleton(bk, r, &s) else {
+            continue;
+        };
+        if !same_dockerfile(me, &k) {
+            continue;
         }
-        if let Ok(run) = run_of(bk, r, &s, Vec::new(), |_| {}).await {
+        if let Ok(run) = run_of(bk, r, (&s, k), Vec::new(), |_| {}).await {
             out.push(run);
         }
     }
