@@ -5,12 +5,12 @@ use std::io::IsTerminal;
 
 use stagescope_core::builds;
 use stagescope_plan::BuildEvent;
-use stagescope_report::progress::{JsonReporter, PlainReporter};
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::builds::records;
+use super::reporter::Reporter;
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupted, runtime};
-use crate::cli::{AttachArgs, ProgressArg};
+use crate::cli::AttachArgs;
 
 pub(crate) fn attach(args: &AttachArgs) -> u8 {
     if args.progress.is_none() && !std::io::stdout().is_terminal() {
@@ -52,12 +52,12 @@ pub(crate) fn attach(args: &AttachArgs) -> u8 {
             Ok(s) => s,
             Err(e) => return fail(EXIT_USAGE, e),
         };
-        let earlier = builds::earlier_runs(&bk, &all, &rec, &src).await;
+        let earlier = builds::earlier_runs(&bk, &all, &rec, &shell).await;
         let (tx, mut rx) = unbounded_channel::<BuildEvent>();
         let follow = {
-            let (bk, rec, src) = (bk.clone(), rec.clone(), src.clone());
+            let (bk, rec, src, run) = (bk.clone(), rec.clone(), src.clone(), shell.clone());
             tokio::spawn(async move {
-                builds::run_of(&bk, &rec, &src, earlier, |ev| {
+                builds::run_of(&bk, &rec, (&src, run), earlier, |ev| {
                     let _ = tx.send(ev.clone());
                 })
                 .await
@@ -69,26 +69,13 @@ pub(crate) fn attach(args: &AttachArgs) -> u8 {
                 Err(e) => fail(EXIT_FAILED, format!("terminal error: {e}")),
             };
         };
-        let plan = shell.plan.clone();
-        let mut plain = (progress == ProgressArg::Plain)
-            .then(|| PlainReporter::new(plan.clone(), std::io::stdout()));
-        let mut json =
-            (progress == ProgressArg::Json).then(|| JsonReporter::new(plan, std::io::stdout()));
+        let mut reporter = Reporter::new(progress, shell.plan.clone());
         let mut stop = Box::pin(interrupted());
-        let mut failed = false;
         loop {
             tokio::select! {
                 biased;
                 ev = rx.recv() => match ev {
-                    Some(ev) => {
-                        failed |= matches!(ev, BuildEvent::BuildFailed { .. });
-                        if let Some(r) = plain.as_mut() {
-                            let _ = r.on_event(&ev);
-                        }
-                        if let Some(r) = json.as_mut() {
-                            let _ = r.on_event(&ev);
-                        }
-                    }
+                    Some(ev) => reporter.on_event(&ev),
                     None => break,
                 },
                 // Leaving stops only the following: the build goes on in BuildKit.
@@ -97,11 +84,9 @@ pub(crate) fn attach(args: &AttachArgs) -> u8 {
                 }
             }
         }
-        if let Some(r) = json.as_mut() {
-            let _ = r.finish();
-        }
+        reporter.finish();
         match follow.await {
-            Ok(Ok(_)) if failed => EXIT_FAILED,
+            Ok(Ok(_)) if reporter.state().failure.is_some() => EXIT_FAILED,
             Ok(Ok(_)) => 0,
             Ok(Err(e)) => fail(EXIT_FAILED, e),
             Err(e) => fail(EXIT_FAILED, format!("following build {}: {e}", rec.r#ref)),

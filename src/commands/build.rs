@@ -1,48 +1,18 @@
 //! `stagescope build`: the build headless, as a plain log or NDJSON progress.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use stagescope_core::engine::EngineError;
 use stagescope_core::engine::clean as engine_clean;
 use stagescope_core::session::{Events, SessionEvent};
-use stagescope_plan::{BuildEvent, BuildState};
 use stagescope_report as report;
-use stagescope_report::progress::{JsonReporter, PlainReporter};
-use stagescope_report::sanitize;
 use tokio::sync::mpsc::unbounded_channel;
 
+use super::reporter::Reporter;
 use super::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupted, prepare, runtime, session_for,
 };
 use crate::cli::{BuildArgs, ProgressArg};
-
-enum Reporter {
-    Plain(PlainReporter<std::io::Stdout>),
-    Json(JsonReporter<std::io::Stdout>),
-}
-
-impl Reporter {
-    fn on_event(&mut self, ev: &BuildEvent) {
-        // stdout closed (a pipe into `head`): keep building, stop printing.
-        let _ = match self {
-            Reporter::Plain(r) => r.on_event(ev),
-            Reporter::Json(r) => r.on_event(ev),
-        };
-    }
-
-    fn state(&self) -> &BuildState {
-        match self {
-            Reporter::Plain(r) => &r.state,
-            Reporter::Json(r) => &r.state,
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Reporter::Json(r) = self {
-            let _ = r.finish();
-        }
-    }
-}
 
 pub(crate) fn build(args: &BuildArgs) -> u8 {
     let flags = &args.flags;
@@ -51,12 +21,7 @@ pub(crate) fn build(args: &BuildArgs) -> u8 {
         Err(code) => return code,
     };
     let plan = setup.plan.clone();
-    let mut reporter = match args.progress {
-        ProgressArg::Plain => Reporter::Plain(
-            PlainReporter::new(plan, std::io::stdout()).with_colour(colour_allowed()),
-        ),
-        ProgressArg::Json => Reporter::Json(JsonReporter::new(plan, std::io::stdout())),
-    };
+    let mut reporter = Reporter::new(args.progress, plan);
     runtime().block_on(async {
         let session = match session_for(setup, flags).await {
             Ok(s) => s,
@@ -131,14 +96,4 @@ pub(crate) fn build(args: &BuildArgs) -> u8 {
             }
         }
     })
-}
-
-/// Whether the build's own colours reach stdout: see [`sanitize::colour_allowed`].
-fn colour_allowed() -> bool {
-    let var = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
-    sanitize::colour_allowed(
-        std::io::stdout().is_terminal(),
-        var("NO_COLOR").as_deref(),
-        var("FORCE_COLOR").as_deref(),
-    )
 }

@@ -30,6 +30,7 @@ mod graph;
 mod history;
 mod man;
 mod replay;
+mod reporter;
 mod setup_base;
 mod tour;
 mod tree;
