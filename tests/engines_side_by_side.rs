@@ -46,16 +46,7 @@ fn the_machines_engine_and_todays_engine_both_run_a_run() {
         return;
     };
     for host in [machine_host(), modern] {
-        let ready = Command::new(common::BIN)
-            .arg("setup-base")
-            .env("DOCKER_HOST", &host)
-            .output()
-            .expect("setup-base");
-        assert!(
-            ready.status.success(),
-            "{host}: {}",
-            String::from_utf8_lossy(&ready.stderr)
-        );
+        common::setup_base_on(&host);
         run_builds_on(&host);
     }
     // The machine's bridge is still there.

@@ -16,16 +16,7 @@ pub fn modern_engine() -> Option<String> {
         eprintln!("note: these tests ran in the first pass; skipping");
         return None;
     }
-    let ready = Command::new(super::BIN)
-        .arg("setup-base")
-        .env("DOCKER_HOST", &host)
-        .output()
-        .expect("setup-base");
-    assert!(
-        ready.status.success(),
-        "{host}: {}",
-        String::from_utf8_lossy(&ready.stderr)
-    );
+    super::setup_base_on(&host);
     Some(host)
 }
 

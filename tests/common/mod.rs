@@ -74,6 +74,20 @@ macro_rules! require_docker {
     };
 }
 
+/// `busybox:latest` on the engine at `host` (`stagescope setup-base`), which must work.
+pub fn setup_base_on(host: &str) {
+    let ready = Command::new(BIN)
+        .arg("setup-base")
+        .env("DOCKER_HOST", host)
+        .output()
+        .expect("setup-base");
+    assert!(
+        ready.status.success(),
+        "{host}: {}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+}
+
 /// Polls `check` every 200 ms until it returns true or `limit` passes.
 pub fn wait_until(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + limit;
