@@ -7,8 +7,9 @@ use super::progress::format_duration;
 use super::sanitize;
 use stagescope_core::builds::HistoryRecord;
 use stagescope_core::history::RunRecord;
-use stagescope_plan::state::{InstructionState, Status};
+use stagescope_plan::state::{Failure, InstructionState, Status};
 use stagescope_plan::text::one_line;
+use stagescope_plan::{PlanInstruction, PlanStage};
 
 /// gRPC's code for a cancelled call: a build stopped by its client.
 const CANCELLED: i32 = 1;
@@ -94,6 +95,12 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
+/// The stage and instruction a failure names, when it names one.
+fn failed_at<'a>(run: &'a RunRecord, f: &Failure) -> Option<(&'a PlanStage, &'a PlanInstruction)> {
+    let st = run.plan.stages.get(f.stage?)?;
+    Some((st, st.instructions.get(f.instruction?)?))
+}
+
 /// `builds show REF`: the record as stagescope reports its own runs.
 pub fn show_text(rec: &HistoryRecord, run: &RunRecord) -> String {
     let st = run.state();
@@ -146,22 +153,14 @@ pub fn show_text(rec: &HistoryRecord, run: &RunRecord) -> String {
         }
     }
     if let Some(f) = &st.failure {
-        let at = match (f.stage, f.instruction) {
-            (Some(s), Some(k)) => run
-                .plan
-                .stages
-                .get(s)
-                .and_then(|st| Some((st, st.instructions.get(k)?)))
-                .map(|(st, i)| {
-                    format!(
-                        " at {}:{} ({})",
-                        run.dockerfile.display(),
-                        i.line,
-                        st.display_name()
-                    )
-                }),
-            _ => None,
-        };
+        let at = failed_at(run, f).map(|(st, i)| {
+            format!(
+                " at {}:{} ({})",
+                run.dockerfile.display(),
+                i.line,
+                st.display_name()
+            )
+        });
         out.push_str(&format!(
             "\nfailed{}: {}\n",
             sanitize::name(&at.unwrap_or_default()),
@@ -201,11 +200,7 @@ pub fn show_json(rec: &HistoryRecord, run: &RunRecord) -> Value {
         })
         .collect();
     let failure = st.failure.as_ref().map(|f| {
-        let line = f
-            .stage
-            .zip(f.instruction)
-            .and_then(|(s, k)| run.plan.stages.get(s)?.instructions.get(k))
-            .map(|i| i.line);
+        let line = failed_at(run, f).map(|(_, i)| i.line);
         json!({
             "message": f.message,
             "stage": f.stage,
