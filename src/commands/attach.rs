@@ -25,8 +25,7 @@ pub(crate) fn attach(args: &AttachArgs) -> u8 {
             Err(e) => return fail(EXIT_FAILED, e),
         };
         let rec = match &args.r#ref {
-            Some(r) => stagescope_core::engine::pick_record(all.clone(), r)
-                .map_err(|e| format!("{e} in {}", bk.describe())),
+            Some(r) => builds::pick(&bk, &all, r),
             // Newest first: the newest that still runs.
             None => all.iter().find(|r| r.active()).cloned().ok_or_else(|| {
                 format!(

@@ -57,8 +57,7 @@ pub(super) async fn load_run(
     wanted: &str,
 ) -> Result<(HistoryRecord, RunRecord), String> {
     let all = builds::list(bk).await?;
-    let rec = stagescope_core::engine::pick_record(all.clone(), wanted)
-        .map_err(|e| format!("{e} in {}", bk.describe()))?;
+    let rec = builds::pick(bk, &all, wanted)?;
     let src = builds::source_of(bk, &rec, None).await?;
     let me = builds::skeleton(bk, &rec, &src)?;
     let earlier = builds::earlier_runs(bk, &all, &rec, &me).await;

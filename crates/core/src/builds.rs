@@ -60,9 +60,10 @@ pub async fn running(bk: &Buildkit) -> Result<Vec<HistoryRecord>, String> {
     bk.build_history(true).await.map_err(|e| e.to_string())
 }
 
-/// One record by ref (or a prefix of it, or `builder/node/ref` as buildx prints it).
-pub async fn find(bk: &Buildkit, wanted: &str) -> Result<HistoryRecord, String> {
-    bk.find_record(wanted).await.map_err(|e| e.to_string())
+/// One record of `all` (listed from `bk`): by ref, a prefix of it, or `builder/node/ref` as
+/// buildx prints it.
+pub fn pick(bk: &Buildkit, all: &[HistoryRecord], wanted: &str) -> Result<HistoryRecord, String> {
+    bk.pick_record(all, wanted).map_err(|e| e.to_string())
 }
 
 /// The Dockerfile a record's build read, with the source map when the record has one.

@@ -6,7 +6,6 @@ pub use stagescope_engine::clean::{self, clean};
 pub use stagescope_engine::connect::{Engine, Environment, connect};
 pub use stagescope_engine::control::Buildkit;
 pub use stagescope_engine::control::addr::{BuildkitAddr, TlsFiles};
-pub use stagescope_engine::control::history::pick_record;
 pub use stagescope_engine::error::EngineError;
 pub use stagescope_engine::filesync::Grants;
 pub use stagescope_engine::filesync::agent::SshSpec;

@@ -199,7 +199,17 @@ impl Buildkit {
     /// The record whose ref is `wanted`, or starts with it (one only).
     pub async fn find_record(&self, wanted: &str) -> Result<HistoryRecord, EngineError> {
         let all = self.build_history(false).await?;
+        self.pick_record(&all, wanted)
+    }
+
+    /// The record of `all` (this BuildKit's) whose ref is `wanted`, or starts with it.
+    pub fn pick_record(
+        &self,
+        all: &[HistoryRecord],
+        wanted: &str,
+    ) -> Result<HistoryRecord, EngineError> {
         pick_record(all, wanted)
+            .cloned()
             .map_err(|e| EngineError::Buildkit(format!("{e} in {}", self.describe())))
     }
 
@@ -249,16 +259,16 @@ impl Buildkit {
 }
 
 /// The one record whose ref is `wanted` or starts with it.
-pub fn pick_record(all: Vec<HistoryRecord>, wanted: &str) -> Result<HistoryRecord, String> {
+fn pick_record<'a>(all: &'a [HistoryRecord], wanted: &str) -> Result<&'a HistoryRecord, String> {
     // buildx prints `builder/node/ref`: its last part is the ref.
     let wanted = wanted.rsplit('/').next().unwrap_or(wanted);
     if wanted.is_empty() {
         return Err("an empty build ref".into());
     }
     if let Some(r) = all.iter().find(|r| r.r#ref == wanted) {
-        return Ok(r.clone());
+        return Ok(r);
     }
-    let mut hits = all.into_iter().filter(|r| r.r#ref.starts_with(wanted));
+    let mut hits = all.iter().filter(|r| r.r#ref.starts_with(wanted));
     match (hits.next(), hits.next()) {
         (Some(r), None) => Ok(r),
         (Some(_), Some(_)) => Err(format!(
