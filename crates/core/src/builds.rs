@@ -52,12 +52,7 @@ pub async fn reach(host: Option<String>, addr: Option<BuildkitAddr>) -> Result<B
 
 /// Every record, newest first.
 pub async fn list(bk: &Buildkit) -> Result<Vec<HistoryRecord>, String> {
-    bk.build_history(false).await.map_err(|e| e.to_string())
-}
-
-/// The records of builds still running, newest first.
-pub async fn running(bk: &Buildkit) -> Result<Vec<HistoryRecord>, String> {
-    bk.build_history(true).await.map_err(|e| e.to_string())
+    bk.build_history().await.map_err(|e| e.to_string())
 }
 
 /// One record of `all` (listed from `bk`): by ref, a prefix of it, or `builder/node/ref` as

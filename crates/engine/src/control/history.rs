@@ -165,14 +165,10 @@ impl Buildkit {
         }
     }
 
-    /// Every record BuildKit keeps (or only those of builds still running), newest first.
-    pub async fn build_history(
-        &self,
-        active_only: bool,
-    ) -> Result<Vec<HistoryRecord>, EngineError> {
+    /// Every record BuildKit keeps, the builds still running among them, newest first.
+    pub async fn build_history(&self) -> Result<Vec<HistoryRecord>, EngineError> {
         let mut client = self.client.clone();
         let req = BuildHistoryRequest {
-            active_only,
             early_exit: true,
             ..BuildHistoryRequest::default()
         };
@@ -198,7 +194,7 @@ impl Buildkit {
 
     /// The record whose ref is `wanted`, or starts with it (one only).
     pub async fn find_record(&self, wanted: &str) -> Result<HistoryRecord, EngineError> {
-        let all = self.build_history(false).await?;
+        let all = self.build_history().await?;
         self.pick_record(&all, wanted)
     }
 
