@@ -175,19 +175,21 @@ impl StageState {
     }
 
     /// Of the finished instructions that had work to do, the share served from the cache, in
-    /// percent; 100 when none had any (a stage in which nothing ran is wholly cached), `None`
-    /// before anything finished.
+    /// percent; 100 for a finished stage where none had any (nothing ran: wholly cached),
+    /// `None` while none with work has finished in a stage still going (a FROM alone says
+    /// nothing of the cache yet).
     pub fn cached_percent(&self) -> Option<usize> {
         let finished = self.instructions.iter().filter(|i| i.duration_ms.is_some());
-        let (mut any, mut worked, mut cached) = (false, 0, 0);
-        for i in finished {
-            any = true;
-            if !i.no_work {
-                worked += 1;
-                cached += usize::from(i.cached);
-            }
+        let (mut worked, mut cached) = (0, 0);
+        for i in finished.filter(|i| !i.no_work) {
+            worked += 1;
+            cached += usize::from(i.cached);
         }
-        any.then(|| (cached * 100).checked_div(worked).unwrap_or(100))
+        if worked == 0 {
+            let done = self.instructions.iter().all(|i| i.duration_ms.is_some());
+            return done.then_some(100);
+        }
+        Some(cached * 100 / worked)
     }
 }
 
@@ -456,6 +458,10 @@ mod tests {
         assert!(!st.stages[0].instructions[0].no_work);
         assert!(!st.stages[0].instructions[2].no_work);
         assert_eq!(st.stages[0].cached_percent(), Some(0));
+        // A stage under way whose FROM alone finished says nothing of the cache yet.
+        let mut st = BuildState::new(plan_of("FROM busybox\nRUN one\n"));
+        finish(&mut st, 0, 0, false);
+        assert_eq!(st.stages[0].cached_percent(), None);
         // A stage in which nothing ran at all.
         let plan = plan_of("FROM busybox\nCMD [\"sh\"]\n");
         let mut st = BuildState::new(plan);

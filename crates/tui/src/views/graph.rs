@@ -106,11 +106,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Model) {
             )),
             _ => {
                 detail.push(Span::raw(format!("{:>6}", duration(st.duration_ms()))));
-                let share = st.cached_percent().unwrap_or(0);
-                detail.push(Span::styled(
-                    format!(" {share:>3}% cached"),
-                    Style::default().fg(Color::Blue),
-                ));
+                // Nothing with work finished yet: no share to tell.
+                let share = st
+                    .cached_percent()
+                    .map_or_else(|| " ".repeat(12), |p| format!(" {p:>3}% cached"));
+                detail.push(Span::styled(share, Style::default().fg(Color::Blue)));
                 let _ = n;
             }
         }
